@@ -1,0 +1,197 @@
+"""Every exception stytch-rbac raises.
+
+```
+StytchRBACError                               base: one except clause catches everything we raise
+├── PolicyError (+ValueError)                 a policy document we cannot decide with
+├── Unauthenticated                -> 401     .reason: missing | malformed | expired | forged | ...
+├── Forbidden                      -> 403
+│   ├── PermissionDenied                      .resource, .action, .organization_id, .member_id
+│   └── TenancyError                          the member's org is not the org asked about
+├── UnknownPermission (+LookupError)          resource/action not in the policy (strict mode)
+├── StytchUnavailable              -> 503     nothing fresh enough to decide; Stytch down
+└── StytchAPIError                            any other error response from Stytch (404, 400, ...)
+```
+
+Errors that come from a Stytch response keep Stytch's ``error_type``,
+``error_message`` and ``request_id``. No message or ``repr`` ever contains a
+session token, a JWT or the project secret: messages are built here, from ids.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+__all__ = [
+    "Forbidden",
+    "PermissionDenied",
+    "PolicyError",
+    "PolicyWarning",
+    "StytchAPIError",
+    "StytchRBACError",
+    "StytchUnavailable",
+    "TenancyError",
+    "Unauthenticated",
+    "UnknownPermission",
+]
+
+
+class StytchRBACError(Exception):
+    """Base class of every exception raised by stytch-rbac."""
+
+    #: The HTTP status a web framework should answer with, when there is one.
+    status_code: int | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_type: str | None = None,
+        error_message: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_type = error_type
+        self.error_message = error_message
+        self.request_id = request_id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class PolicyError(StytchRBACError, ValueError):
+    """An RBAC policy document is malformed in a way no decision can be trusted on."""
+
+
+class PolicyWarning(UserWarning):
+    """A policy oddity Stytch itself accepts: decisions stay correct, but look at it."""
+
+
+def warn_policy(message: str) -> None:
+    """Emit a :class:`PolicyWarning` attributed to the caller of the public API."""
+    warnings.warn(message, PolicyWarning, stacklevel=4)
+
+
+class Unauthenticated(StytchRBACError):
+    """The request carries no valid Stytch session (HTTP 401)."""
+
+    status_code = 401
+
+    def __init__(
+        self,
+        reason: str,
+        detail: str | None = None,
+        *,
+        error_type: str | None = None,
+        error_message: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        #: A short machine-readable code: missing, malformed, expired, forged,
+        #: revoked, invalid_claims, stytch_rejected, ...
+        self.reason = reason
+        message = f"not authenticated ({reason})" + (f": {detail}" if detail else "")
+        super().__init__(
+            message, error_type=error_type, error_message=error_message, request_id=request_id
+        )
+
+
+class Forbidden(StytchRBACError):
+    """The session is valid but may not do what it asked (HTTP 403)."""
+
+    status_code = 403
+
+
+class PermissionDenied(Forbidden):
+    """No role of the member grants the action on the resource."""
+
+    def __init__(
+        self,
+        resource: str,
+        action: str,
+        *,
+        organization_id: str | None = None,
+        member_id: str | None = None,
+        error_type: str | None = None,
+        error_message: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.resource = str(resource)
+        self.action = str(action)
+        self.organization_id = organization_id
+        self.member_id = member_id
+        who = member_id or "the member"
+        where = f" in organization {organization_id}" if organization_id else ""
+        super().__init__(
+            f"{who} may not {self.action!r} on {self.resource!r}{where}",
+            error_type=error_type,
+            error_message=error_message,
+            request_id=request_id,
+        )
+
+
+class TenancyError(Forbidden):
+    """The member's organization is not the organization the request is about."""
+
+    def __init__(
+        self,
+        member_organization_id: str | None,
+        requested_organization_id: str | None,
+        *,
+        member_id: str | None = None,
+        error_type: str | None = None,
+        error_message: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.member_organization_id = member_organization_id
+        self.requested_organization_id = requested_organization_id
+        self.organization_id = requested_organization_id
+        self.member_id = member_id
+        super().__init__(
+            f"member of organization {member_organization_id} may not act in organization "
+            f"{requested_organization_id}",
+            error_type=error_type,
+            error_message=error_message,
+            request_id=request_id,
+        )
+
+
+class UnknownPermission(StytchRBACError, LookupError):
+    """The resource or action is not defined in the policy: a typo, or drift."""
+
+    def __init__(self, resource: str, action: str | None = None) -> None:
+        self.resource = str(resource)
+        self.action = None if action is None else str(action)
+        if self.action is None:
+            message = f"resource {self.resource!r} is not defined in the RBAC policy"
+        else:
+            message = (
+                f"action {self.action!r} is not defined on resource {self.resource!r} "
+                "in the RBAC policy"
+            )
+        super().__init__(message)
+
+
+class StytchUnavailable(StytchRBACError):
+    """Stytch could not be reached and nothing cached is young enough to decide with (HTTP 503)."""
+
+    status_code = 503
+
+
+class StytchAPIError(StytchRBACError):
+    """Stytch answered a call with an error other than an authentication or authorization one."""
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        error_type: str | None,
+        error_message: str | None,
+        request_id: str | None,
+    ) -> None:
+        self.status_code = status_code
+        super().__init__(
+            f"Stytch error {status_code} {error_type or 'unknown'}: {error_message or ''}".rstrip(),
+            error_type=error_type,
+            error_message=error_message,
+            request_id=request_id,
+        )

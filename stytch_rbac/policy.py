@@ -1,0 +1,541 @@
+"""Stytch's RBAC policy: pydantic models of its JSON, the org merge, and ``CompiledPolicy``.
+
+The models parse exactly what ``GET /v1/b2b/rbac/policy`` returns (the whole
+response or its ``policy`` object) and what ``GET /v1/b2b/rbac/organizations/{id}``
+returns (``org_policy``). ``CompiledPolicy`` indexes a policy once, so a
+decision is two dict look-ups and one set intersection, whatever the size of
+the policy.
+
+Decision rule (Stytch's, ``stytch/shared/rbac_local.py``): allowed iff one of
+the subject's roles has a permission on exactly that ``resource_id`` whose
+actions contain the action or ``"*"``. Role ids the policy does not know grant
+nothing. Org custom roles are added to the project roles; resources and scopes
+come from the project policy only.
+
+One deliberate difference, fail-closed: Stytch's scan grants an action the
+resource does not define to a holder of ``"*"``. Here such a question raises
+:class:`UnknownPermission` (``strict=True``, the default) or is denied
+(``strict=False``). For every defined (resource, action) the answers are equal.
+
+What is an error and what is a warning (Stytch's own acceptance decides):
+
+* :class:`PolicyError` (no decision can be trusted): a value of the wrong JSON
+  type (a non-string id, say), a missing required field, a blank role /
+  resource / scope id or a blank action, a role / resource / scope id defined
+  twice. For an org policy also everything Stytch's ``validate_org_policy``
+  rejects: a role id repeated or already in the project policy, a permission on
+  a resource the project does not define, an action that resource does not
+  define, no actions, or ``"*"`` next to other actions.
+* :class:`PolicyWarning` (Stytch accepts the project policy and so do we): a
+  project role granting on an undefined resource or an undefined action (the
+  grant is kept but can only be reached by a query that is itself unknown), a
+  permission with no actions, ``"*"`` next to other actions, a resource that
+  defines ``"*"`` as an action.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeAlias
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, Strict
+
+from .errors import PolicyError, PolicyWarning, UnknownPermission
+
+if TYPE_CHECKING:
+    from stytch.b2b.models.rbac import OrgPolicy as SDKOrgPolicy
+    from stytch.b2b.models.rbac import Policy as SDKPolicy
+
+__all__ = [
+    "CompiledPolicy",
+    "Decision",
+    "OrgPolicy",
+    "Policy",
+    "PolicyResource",
+    "PolicyRole",
+    "PolicyRolePermission",
+    "PolicyScope",
+    "PolicyScopePermission",
+]
+
+WILDCARD: Final = "*"
+
+# Strict: a number where Stytch sends a string is a malformed policy, not "1".
+Str = Annotated[str, Strict()]
+
+Roles: TypeAlias = Iterable[str]
+"""Role ids of a subject: a frozenset is fastest; any iterable of str works."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class PolicyRolePermission(_Model):
+    """The actions one role may take on one resource (``"*"``: every action)."""
+
+    resource_id: Str
+    actions: tuple[Str, ...]
+
+
+PolicyScopePermission = PolicyRolePermission
+
+
+class PolicyRole(_Model):
+    """A role: an id, a description and the permissions it grants."""
+
+    role_id: Str
+    description: Str = ""
+    permissions: tuple[PolicyRolePermission, ...] = ()
+
+
+class PolicyResource(_Model):
+    """A resource and every action defined on it."""
+
+    resource_id: Str
+    description: Str = ""
+    actions: tuple[Str, ...] = ()
+
+
+class PolicyScope(_Model):
+    """A Connected-Apps scope and the permissions it grants (reference 4.6)."""
+
+    scope: Str
+    description: Str = ""
+    permissions: tuple[PolicyRolePermission, ...] = ()
+
+
+def _validate(model: type[_Model], data: Any, what: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "<root>"
+        raise PolicyError(
+            f"not a valid {what}: {where}: {first['msg']}"
+            + (f" ({exc.error_count()} problems)" if exc.error_count() > 1 else "")
+        ) from None
+
+
+def _load_json(source: str | bytes | Path | Mapping[str, Any], what: str) -> Any:
+    if isinstance(source, Mapping):
+        return source
+    if isinstance(source, Path):
+        try:
+            source = source.read_bytes()
+        except OSError as exc:
+            raise PolicyError(f"cannot read {what} file {str(source)!r}: {exc.strerror}") from None
+    try:
+        return json.loads(source)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{what} is not valid JSON: {exc}") from None
+
+
+class OrgPolicy(_Model):
+    """The custom roles of one organization (``org_policy`` in Stytch's JSON)."""
+
+    roles: tuple[PolicyRole, ...] = ()
+
+    @classmethod
+    def parse(cls, source: str | bytes | Path | Mapping[str, Any]) -> OrgPolicy:
+        """Parse an org policy: the whole ``GET rbac/organizations/{id}`` response or its
+        ``org_policy`` object. Raises :class:`PolicyError` on malformed input."""
+        data = _load_json(source, "org policy")
+        if isinstance(data, Mapping) and "org_policy" in data:
+            data = data["org_policy"]
+        org: OrgPolicy = _validate(cls, data, "org policy")
+        return org
+
+    @classmethod
+    def from_stytch(cls, org_policy: SDKOrgPolicy) -> OrgPolicy:
+        """Convert the stytch SDK's ``OrgPolicy`` model."""
+        org: OrgPolicy = _validate(cls, org_policy.model_dump(mode="json"), "org policy")
+        return org
+
+    def to_stytch(self) -> SDKOrgPolicy:
+        """Convert to the stytch SDK's ``OrgPolicy`` model (imports the SDK)."""
+        from stytch.b2b.models.rbac import OrgPolicy as SDKOrgPolicy
+
+        return SDKOrgPolicy.model_validate(self.to_json())
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object Stytch uses for ``org_policy``."""
+        return self.model_dump(mode="json")
+
+
+class Policy(_Model):
+    """A Stytch B2B RBAC policy: roles, resources and scopes."""
+
+    roles: tuple[PolicyRole, ...] = ()
+    resources: tuple[PolicyResource, ...] = ()
+    scopes: tuple[PolicyScope, ...] = Field(default=())
+
+    @classmethod
+    def parse(cls, source: str | bytes | Path | Mapping[str, Any]) -> Policy:
+        """Parse a policy: JSON text, bytes, a file path, or an already-decoded object.
+
+        Accepts the whole ``GET /v1/b2b/rbac/policy`` response or its ``policy``
+        object. Raises :class:`PolicyError` naming the problem for anything that
+        is not a usable policy (see the module docs for what warns instead).
+        """
+        data = _load_json(source, "policy")
+        if isinstance(data, Mapping) and "policy" in data and "roles" not in data:
+            data = data["policy"]
+        if not isinstance(data, Mapping):
+            raise PolicyError(
+                f"not a valid policy: expected a JSON object, got {type(data).__name__}"
+            )
+        if not any(key in data for key in ("roles", "resources", "scopes")):
+            raise PolicyError("not a valid policy: no 'roles', 'resources' or 'scopes'")
+        policy: Policy = _validate(cls, data, "policy")
+        errors, _ = _project_problems(policy)
+        if errors:
+            raise PolicyError(errors[0])
+        return policy
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Policy:
+        """Read and parse a policy JSON file."""
+        return cls.parse(Path(path))
+
+    @classmethod
+    def from_stytch(cls, policy: SDKPolicy) -> Policy:
+        """Convert the stytch SDK's ``stytch.b2b.models.rbac.Policy``."""
+        return cls.parse(policy.model_dump(mode="json"))
+
+    def to_stytch(self) -> SDKPolicy:
+        """Convert to the stytch SDK's ``stytch.b2b.models.rbac.Policy`` (imports the SDK)."""
+        from stytch.b2b.models.rbac import Policy as SDKPolicy
+
+        return SDKPolicy.model_validate(self.to_json())
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object Stytch uses for ``policy`` (every field, lists not tuples)."""
+        return self.model_dump(mode="json")
+
+    def merged(self, org_policy: OrgPolicy | None) -> Policy:
+        """Stytch's merge: the org's custom roles appended to the project roles.
+
+        Resources and scopes come from the project policy only. Raises
+        :class:`PolicyError` when the org policy breaks Stytch's org-policy rules.
+        """
+        if org_policy is None or not org_policy.roles:
+            return self
+        errors = _org_problems(self, org_policy)
+        if errors:
+            raise PolicyError(errors[0])
+        return self.model_copy(update={"roles": self.roles + org_policy.roles})
+
+    def canonical_json(self) -> str:
+        """A byte-stable JSON form: every list sorted, so order in the source does not matter."""
+
+        def grants(items: Sequence[PolicyRolePermission]) -> list[dict[str, Any]]:
+            rows = [{"resource_id": p.resource_id, "actions": sorted(p.actions)} for p in items]
+            return sorted(rows, key=lambda row: json.dumps(row, sort_keys=True))
+
+        doc = {
+            "resources": sorted(
+                (
+                    {"resource_id": r.resource_id, "description": r.description}
+                    | {"actions": sorted(r.actions)}
+                    for r in self.resources
+                ),
+                key=lambda row: str(row["resource_id"]),
+            ),
+            "roles": sorted(
+                (
+                    {"role_id": r.role_id, "description": r.description}
+                    | {"permissions": grants(r.permissions)}
+                    for r in self.roles
+                ),
+                key=lambda row: str(row["role_id"]),
+            ),
+            "scopes": sorted(
+                (
+                    {"scope": s.scope, "description": s.description}
+                    | {"permissions": grants(s.permissions)}
+                    for s in self.scopes
+                ),
+                key=lambda row: str(row["scope"]),
+            ),
+        }
+        return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    def sha256(self) -> str:
+        """SHA-256 of :meth:`canonical_json`: equal for equal policies, whatever the order."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+    def compile(self, *, strict: bool = True) -> CompiledPolicy:
+        """Index this policy for decisions (see :class:`CompiledPolicy`)."""
+        return CompiledPolicy(self, strict=strict)
+
+
+def _duplicates(ids: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    dupes: list[str] = []
+    for i in ids:
+        if i in seen and i not in dupes:
+            dupes.append(i)
+        seen.add(i)
+    return dupes
+
+
+def _project_problems(policy: Policy) -> tuple[list[str], list[str]]:
+    """(errors, warnings) for a project policy, each naming the role/resource/scope."""
+    errors: list[str] = []
+    warns: list[str] = []
+    for kind, ids in (
+        ("resource", [r.resource_id for r in policy.resources]),
+        ("role", [r.role_id for r in policy.roles]),
+        ("scope", [s.scope for s in policy.scopes]),
+    ):
+        if any(not i.strip() for i in ids):
+            errors.append(f"a {kind} has a blank id")
+        errors.extend(f"{kind} {d!r} is defined more than once" for d in _duplicates(ids))
+    defined = {r.resource_id: set(r.actions) for r in policy.resources}
+    for resource in policy.resources:
+        if any(not a.strip() for a in resource.actions):
+            errors.append(f"resource {resource.resource_id!r} defines a blank action")
+        if WILDCARD in resource.actions:
+            warns.append(
+                f"resource {resource.resource_id!r} defines '*' as an action; '*' is reserved"
+            )
+    grants = [("role", r.role_id, r.permissions) for r in policy.roles]
+    grants += [("scope", s.scope, s.permissions) for s in policy.scopes]
+    for kind, owner, permissions in grants:
+        for perm in permissions:
+            where = f"{kind} {owner!r} on resource {perm.resource_id!r}"
+            if any(not a.strip() for a in perm.actions):
+                errors.append(f"{where} grants a blank action")
+            if not perm.actions:
+                warns.append(f"{where} grants no actions")
+            elif WILDCARD in perm.actions and len(perm.actions) > 1:
+                warns.append(f"{where} lists '*' next to other actions")
+            if perm.resource_id not in defined:
+                warns.append(f"{where}: that resource is not defined in the policy")
+                continue
+            undefined = sorted(set(perm.actions) - defined[perm.resource_id] - {WILDCARD})
+            if undefined:
+                warns.append(
+                    f"{where} grants undefined action(s) {', '.join(map(repr, undefined))}"
+                )
+    return errors, warns
+
+
+def _org_problems(project: Policy, org: OrgPolicy) -> list[str]:
+    """Stytch's ``validate_org_policy`` rules (reference 4.3), each message naming the role."""
+    errors: list[str] = []
+    project_roles = {r.role_id for r in project.roles}
+    defined = {r.resource_id: set(r.actions) for r in project.resources}
+    ids = [r.role_id for r in org.roles]
+    errors.extend(f"org role {d!r} is defined more than once" for d in _duplicates(ids))
+    for role in org.roles:
+        if not role.role_id.strip():
+            errors.append("an org role has a blank id")
+        if role.role_id in project_roles:
+            errors.append(f"org role {role.role_id!r} already exists in the project policy")
+        for perm in role.permissions:
+            where = f"org role {role.role_id!r} on resource {perm.resource_id!r}"
+            if perm.resource_id not in defined:
+                errors.append(f"{where}: that resource is not defined in the project policy")
+                continue
+            if not perm.actions:
+                errors.append(f"{where} grants no actions")
+            elif WILDCARD in perm.actions and len(perm.actions) > 1:
+                errors.append(f"{where}: '*' must stand alone")
+            for action in perm.actions:
+                if not action.strip():
+                    errors.append(f"{where} grants a blank action")
+                elif action != WILDCARD and action not in defined[perm.resource_id]:
+                    errors.append(f"{where} grants undefined action {action!r}")
+    return errors
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer to one question: allowed or not, and which of the subject's roles grant it.
+
+    Truthy iff allowed. ``granted_by`` holds role ids (or scope names for
+    :meth:`CompiledPolicy.scope_decide`); empty when denied.
+    """
+
+    allowed: bool
+    resource: str
+    action: str
+    granted_by: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+_Index: TypeAlias = dict[str, dict[str, frozenset[str]]]
+
+
+def _build_index(
+    resources: Sequence[PolicyResource],
+    grantors: Iterable[tuple[str, Sequence[PolicyRolePermission]]],
+) -> _Index:
+    """resource -> action -> every grantor (role or scope) of that action, wildcards folded in."""
+    explicit: dict[str, dict[str, set[str]]] = {r.resource_id: {} for r in resources}
+    wildcard: dict[str, set[str]] = {r.resource_id: set() for r in resources}
+    for owner, permissions in grantors:
+        for perm in permissions:
+            if perm.resource_id not in explicit:
+                continue  # warned at parse time: unreachable by any defined question
+            if WILDCARD in perm.actions:
+                wildcard[perm.resource_id].add(owner)
+            for action in perm.actions:
+                explicit[perm.resource_id].setdefault(action, set()).add(owner)
+    return {
+        r.resource_id: {
+            a: frozenset(explicit[r.resource_id].get(a, set()) | wildcard[r.resource_id])
+            for a in r.actions
+            if a != WILDCARD
+        }
+        for r in resources
+    }
+
+
+class CompiledPolicy:
+    """A policy indexed once for decisions by set look-ups.
+
+    Build one per policy version (``Policy.compile()`` or ``CompiledPolicy(policy)``);
+    it is immutable and safe to share between tasks. ``with_org()`` returns the
+    policy merged with one organization's custom roles.
+
+    Every query method takes the subject's role ids (any iterable of ``str``;
+    a ``frozenset`` avoids a copy), a resource and an action (plain strings or
+    generated StrEnum members). With ``strict=True`` (the default) a resource or
+    action the policy does not define raises :class:`UnknownPermission`; with
+    ``strict=False`` it is denied.
+    """
+
+    __slots__ = ("_actions", "_index", "_scope_index", "policy", "role_ids", "scope_ids", "strict")
+
+    policy: Policy
+    strict: bool
+    role_ids: frozenset[str]
+    scope_ids: frozenset[str]
+
+    def __init__(self, policy: Policy, *, strict: bool = True, _warn: bool = True) -> None:
+        errors, warns = _project_problems(policy)
+        if errors:
+            raise PolicyError(errors[0])
+        if _warn:
+            for message in warns:
+                warnings.warn(message, PolicyWarning, stacklevel=2)
+        self.policy = policy
+        self.strict = strict
+        self.role_ids = frozenset(r.role_id for r in policy.roles)
+        self.scope_ids = frozenset(s.scope for s in policy.scopes)
+        self._index = _build_index(
+            policy.resources, ((r.role_id, r.permissions) for r in policy.roles)
+        )
+        self._scope_index = _build_index(
+            policy.resources, ((s.scope, s.permissions) for s in policy.scopes)
+        )
+        self._actions: dict[str, tuple[str, ...]] = {
+            resource: tuple(sorted(actions)) for resource, actions in self._index.items()
+        }
+
+    @classmethod
+    def parse(
+        cls, source: str | bytes | Path | Mapping[str, Any], *, strict: bool = True
+    ) -> CompiledPolicy:
+        """Parse and compile in one step (see :meth:`Policy.parse`)."""
+        return cls(Policy.parse(source), strict=strict)
+
+    def __repr__(self) -> str:
+        return (
+            f"<CompiledPolicy roles={len(self.role_ids)} resources={len(self._index)} "
+            f"scopes={len(self.scope_ids)} strict={self.strict}>"
+        )
+
+    @property
+    def resources(self) -> Mapping[str, tuple[str, ...]]:
+        """Every resource id with its defined actions, sorted."""
+        return self._actions
+
+    def with_org(self, org_policy: OrgPolicy | None) -> CompiledPolicy:
+        """This policy merged with one organization's custom roles (Stytch's merge rule)."""
+        if org_policy is None or not org_policy.roles:
+            return self
+        # The project part was checked (and warned about) when this object was built.
+        return CompiledPolicy(self.policy.merged(org_policy), strict=self.strict, _warn=False)
+
+    def _grantors(self, index: _Index, resource: str, action: str) -> frozenset[str] | None:
+        actions = index.get(resource)
+        if actions is None:
+            if self.strict:
+                raise UnknownPermission(resource)
+            return None
+        grantors = actions.get(action)
+        if grantors is None and self.strict:
+            raise UnknownPermission(resource, action)
+        return grantors
+
+    def allows(self, roles: Roles, resource: str, action: str) -> bool:
+        """True iff one of ``roles`` grants ``action`` on ``resource``: the fast path."""
+        grantors = self._grantors(self._index, resource, action)
+        return grantors is not None and not grantors.isdisjoint(roles)
+
+    def decide(self, roles: Roles, resource: str, action: str) -> Decision:
+        """Like :meth:`allows`, with the granting roles (``Decision.granted_by``)."""
+        grantors = self._grantors(self._index, resource, action)
+        granted_by = grantors.intersection(roles) if grantors else frozenset()
+        return Decision(bool(granted_by), str(resource), str(action), granted_by)
+
+    def is_known(self, resource: str, action: str) -> bool:
+        """Whether the policy defines ``action`` on ``resource``."""
+        actions = self._index.get(resource)
+        return actions is not None and action in actions
+
+    def check_known(self, resource: str, action: str) -> None:
+        """Raise :class:`UnknownPermission` unless the policy defines the permission."""
+        actions = self._index.get(resource)
+        if actions is None:
+            raise UnknownPermission(resource)
+        if action not in actions:
+            raise UnknownPermission(resource, action)
+
+    def permissions(self, roles: Roles) -> dict[str, dict[str, bool]]:
+        """``{resource: {action: allowed}}`` for every resource and action in the policy."""
+        held = roles if isinstance(roles, (set, frozenset)) else frozenset(roles)
+        return {
+            resource: {
+                action: not grantors.isdisjoint(held)
+                for action, grantors in sorted(actions.items())
+            }
+            for resource, actions in sorted(self._index.items())
+        }
+
+    def granted(self, roles: Roles) -> frozenset[tuple[str, str]]:
+        """Every defined (resource, action) pair that ``roles`` are allowed."""
+        held = roles if isinstance(roles, (set, frozenset)) else frozenset(roles)
+        return frozenset(
+            (resource, action)
+            for resource, actions in self._index.items()
+            for action, grantors in actions.items()
+            if not grantors.isdisjoint(held)
+        )
+
+    def scope_allows(self, scopes: Iterable[str] | str, resource: str, action: str) -> bool:
+        """Connected-Apps check: does one of the token's scopes grant the permission?
+
+        ``scopes`` may be the token's space-separated ``scope`` claim. Only the
+        project policy's scopes count (Stytch does not merge org roles here).
+        """
+        return self.scope_decide(scopes, resource, action).allowed
+
+    def scope_decide(self, scopes: Iterable[str] | str, resource: str, action: str) -> Decision:
+        """Like :meth:`scope_allows`, with the granting scopes in ``granted_by``."""
+        held = scopes.split() if isinstance(scopes, str) else scopes
+        grantors = self._grantors(self._scope_index, resource, action)
+        granted_by = grantors.intersection(held) if grantors else frozenset()
+        return Decision(bool(granted_by), str(resource), str(action), granted_by)
