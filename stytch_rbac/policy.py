@@ -12,25 +12,40 @@ actions contain the action or ``"*"``. Role ids the policy does not know grant
 nothing. Org custom roles are added to the project roles; resources and scopes
 come from the project policy only.
 
-One deliberate difference, fail-closed: Stytch's scan grants an action the
-resource does not define to a holder of ``"*"``. Here such a question raises
+One deliberate difference, fail-closed: Stytch's scan never looks at
+``policy.resources``, so it grants an action the resource does not define to a
+holder of ``"*"`` on that resource, and grants on a resource the policy does not
+define to a role whose permission names it. Here such a question raises
 :class:`UnknownPermission` (``strict=True``, the default) or is denied
-(``strict=False``). For every defined (resource, action) the answers are equal.
+(``strict=False``); ``"*"`` itself is never a defined action. For every defined
+(resource, action) the answers are equal, and ``Decision.granted_by`` is exactly
+the set of held roles for which Stytch's scan would succeed.
 
-What is an error and what is a warning (Stytch's own acceptance decides):
+What is an error and what is a warning. Stytch's own acceptance decides
+(reference 4.1 to 4.3; ``validate_org_policy`` in the SDK's
+``stytch/b2b/api/rbac_organizations.py``):
 
-* :class:`PolicyError` (no decision can be trusted): a value of the wrong JSON
-  type (a non-string id, say), a missing required field, a blank role /
-  resource / scope id or a blank action, a role / resource / scope id defined
-  twice. For an org policy also everything Stytch's ``validate_org_policy``
-  rejects: a role id repeated or already in the project policy, a permission on
-  a resource the project does not define, an action that resource does not
-  define, no actions, or ``"*"`` next to other actions.
-* :class:`PolicyWarning` (Stytch accepts the project policy and so do we): a
-  project role granting on an undefined resource or an undefined action (the
-  grant is kept but can only be reached by a query that is itself unknown), a
+* :class:`PolicyError` (no decision can be trusted): not JSON, not a JSON
+  object, an empty document (none of ``roles`` / ``resources`` / ``scopes``;
+  for an org policy no ``roles``), a value of the wrong JSON type (a non-string
+  id, say), a missing required field (``role_id``, ``resource_id``, ``scope``,
+  a permission's ``resource_id`` or ``actions``), a blank role / resource /
+  scope id or a blank action, a role / resource / scope id defined twice (the
+  SDK documents every id as a unique identifier). For an org policy, at merge
+  time, also everything Stytch's ``validate_org_policy`` rejects: a role id
+  repeated, or already in the project policy, a permission on a resource the
+  project does not define, an action that resource does not define, no
+  actions, or ``"*"`` next to other actions.
+* :class:`PolicyWarning` (Stytch serves such a project policy and decides with
+  it, so refusing it would only take the service down): a project role or
+  scope granting on an undefined resource or an undefined action (the grant is
+  kept but can only be reached by a question that is itself unknown), a
   permission with no actions, ``"*"`` next to other actions, a resource that
-  defines ``"*"`` as an action.
+  defines ``"*"`` as an action. Warnings are emitted when a policy is compiled.
+* Accepted silently, for hand-written files: an omitted ``description``
+  (``""``), an omitted ``permissions`` or ``actions`` list of a role, resource
+  or scope (empty), an omitted top-level list (empty), unknown extra keys
+  (ignored, as the SDK does). Stytch itself always sends every field.
 """
 
 from __future__ import annotations
@@ -111,15 +126,70 @@ class PolicyScope(_Model):
     permissions: tuple[PolicyRolePermission, ...] = ()
 
 
+_POLICY_KEYS: Final = ("roles", "resources", "scopes")
+_OWNER_KEYS: Final = {"roles": "role_id", "resources": "resource_id", "scopes": "scope"}
+_KIND: Final = {"roles": "role", "resources": "resource", "scopes": "scope"}
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"a string ({shown!r})"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    return type(value).__name__
+
+
+def _where(loc: Sequence[int | str], data: Any) -> str:
+    """``roles[2] (role 'editor').permissions[0].actions``: the path, naming the owner."""
+    path = ""
+    for i, part in enumerate(loc):
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        if i == 1 and isinstance(part, int) and loc[0] in _OWNER_KEYS:
+            try:
+                ident = data[loc[0]][part][_OWNER_KEYS[str(loc[0])]]
+            except (KeyError, IndexError, TypeError):
+                ident = None
+            if isinstance(ident, str) and ident.strip():
+                path += f" ({_KIND[str(loc[0])]} {ident!r})"
+    return path or "<root>"
+
+
+def _explain(error: Any) -> str:
+    """One pydantic error in JSON terms ("expected an array", not "a valid tuple")."""
+    kind = error["type"]
+    got = _json_type(error.get("input"))
+    if kind == "missing":
+        return "missing required field"
+    if kind in ("string_type", "string_sub_type"):
+        return f"expected a string, got {got}"
+    if kind in ("tuple_type", "list_type"):
+        return f"expected an array, got {got}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"expected an object, got {got}"
+    return str(error["msg"])
+
+
 def _validate(model: type[_Model], data: Any, what: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise PolicyError(f"not a valid {what}: expected a JSON object, got {_json_type(data)}")
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "<root>"
+        more = exc.error_count() - 1
         raise PolicyError(
-            f"not a valid {what}: {where}: {first['msg']}"
-            + (f" ({exc.error_count()} problems)" if exc.error_count() > 1 else "")
+            f"not a valid {what}: {_where(first['loc'], data)}: {_explain(first)}"
+            + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
         ) from None
 
 
@@ -131,10 +201,18 @@ def _load_json(source: str | bytes | Path | Mapping[str, Any], what: str) -> Any
             source = source.read_bytes()
         except OSError as exc:
             raise PolicyError(f"cannot read {what} file {str(source)!r}: {exc.strerror}") from None
+    if not isinstance(source, (str, bytes, bytearray)):
+        raise TypeError(
+            f"a {what} is JSON text, bytes, a pathlib.Path or a mapping, "
+            f"not {type(source).__name__}"
+        )
     try:
         return json.loads(source)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"{what} is not valid JSON: {exc}") from None
+        hint = ""
+        if isinstance(source, str) and source.strip().endswith(".json"):
+            hint = " (to read a file, pass a pathlib.Path or use from_file())"
+        raise PolicyError(f"{what} is not valid JSON: {exc}{hint}") from None
 
 
 class OrgPolicy(_Model):
@@ -149,6 +227,8 @@ class OrgPolicy(_Model):
         data = _load_json(source, "org policy")
         if isinstance(data, Mapping) and "org_policy" in data:
             data = data["org_policy"]
+        if isinstance(data, Mapping) and "roles" not in data:
+            raise PolicyError("not a valid org policy: no 'roles'")
         org: OrgPolicy = _validate(cls, data, "org policy")
         return org
 
@@ -187,11 +267,7 @@ class Policy(_Model):
         data = _load_json(source, "policy")
         if isinstance(data, Mapping) and "policy" in data and "roles" not in data:
             data = data["policy"]
-        if not isinstance(data, Mapping):
-            raise PolicyError(
-                f"not a valid policy: expected a JSON object, got {type(data).__name__}"
-            )
-        if not any(key in data for key in ("roles", "resources", "scopes")):
+        if isinstance(data, Mapping) and not any(k in data for k in _POLICY_KEYS):
             raise PolicyError("not a valid policy: no 'roles', 'resources' or 'scopes'")
         policy: Policy = _validate(cls, data, "policy")
         errors, _ = _project_problems(policy)
@@ -362,7 +438,8 @@ class Decision:
     """The answer to one question: allowed or not, and which of the subject's roles grant it.
 
     Truthy iff allowed. ``granted_by`` holds role ids (or scope names for
-    :meth:`CompiledPolicy.scope_decide`); empty when denied.
+    :meth:`CompiledPolicy.scope_decide`); empty when denied. ``resource`` and
+    ``action`` are plain strings (a StrEnum argument is reduced to its value).
     """
 
     allowed: bool
@@ -374,14 +451,37 @@ class Decision:
         return self.allowed
 
 
+# A frozen dataclass's generated __init__ goes through object.__setattr__ once per
+# field; decide() builds its allowed Decisions through the slot descriptors instead
+# (about half the cost). Denials are built once, at compile time.
+_new_decision = object.__new__
+_set_allowed = Decision.__dict__["allowed"].__set__
+_set_resource = Decision.__dict__["resource"].__set__
+_set_action = Decision.__dict__["action"].__set__
+_set_granted_by = Decision.__dict__["granted_by"].__set__
+
+
+def _allowed_decision(resource: str, action: str, granted_by: frozenset[str]) -> Decision:
+    decision: Decision = _new_decision(Decision)
+    _set_allowed(decision, True)
+    _set_resource(decision, resource)
+    _set_action(decision, action)
+    _set_granted_by(decision, granted_by)
+    return decision
+
+
 _Index: TypeAlias = dict[str, dict[str, frozenset[str]]]
+_Entries: TypeAlias = dict[str, dict[str, tuple[frozenset[str], Decision]]]
 
 
 def _build_index(
     resources: Sequence[PolicyResource],
     grantors: Iterable[tuple[str, Sequence[PolicyRolePermission]]],
 ) -> _Index:
-    """resource -> action -> every grantor (role or scope) of that action, wildcards folded in."""
+    """resource -> action -> every grantor (role or scope) of that action, wildcards folded in.
+
+    Only defined (resource, action) pairs are keys: anything else is unknown.
+    """
     explicit: dict[str, dict[str, set[str]]] = {r.resource_id: {} for r in resources}
     wildcard: dict[str, set[str]] = {r.resource_id: set() for r in resources}
     for owner, permissions in grantors:
@@ -402,6 +502,24 @@ def _build_index(
     }
 
 
+def _entries(index: _Index) -> _Entries:
+    """The index with a prebuilt denial per (resource, action), for decide()."""
+    return {
+        resource: {
+            action: (grantors, Decision(False, resource, action))
+            for action, grantors in actions.items()
+        }
+        for resource, actions in index.items()
+    }
+
+
+def _not_a_string(roles: str) -> TypeError:
+    return TypeError(
+        f"roles must be a collection of role ids, not one string ({roles!r}); "
+        f"pass [{roles!r}] or a frozenset"
+    )
+
+
 class CompiledPolicy:
     """A policy indexed once for decisions by set look-ups.
 
@@ -409,14 +527,25 @@ class CompiledPolicy:
     it is immutable and safe to share between tasks. ``with_org()`` returns the
     policy merged with one organization's custom roles.
 
-    Every query method takes the subject's role ids (any iterable of ``str``;
-    a ``frozenset`` avoids a copy), a resource and an action (plain strings or
-    generated StrEnum members). With ``strict=True`` (the default) a resource or
-    action the policy does not define raises :class:`UnknownPermission`; with
-    ``strict=False`` it is denied.
+    Every query method takes the subject's role ids (any iterable of ``str``
+    except a single ``str``, which raises ``TypeError``; a ``frozenset`` is
+    fastest), a resource and an action (plain strings or generated StrEnum
+    members). With ``strict=True`` (the default) a resource or action the policy
+    does not define raises :class:`UnknownPermission`; with ``strict=False`` it
+    is denied. ``"*"`` is never a defined action: it is how a grant says "every
+    action", not something to ask about.
     """
 
-    __slots__ = ("_actions", "_index", "_scope_index", "policy", "role_ids", "scope_ids", "strict")
+    __slots__ = (
+        "_actions",
+        "_entries",
+        "_index",
+        "_scope_entries",
+        "policy",
+        "role_ids",
+        "scope_ids",
+        "strict",
+    )
 
     policy: Policy
     strict: bool
@@ -437,8 +566,9 @@ class CompiledPolicy:
         self._index = _build_index(
             policy.resources, ((r.role_id, r.permissions) for r in policy.roles)
         )
-        self._scope_index = _build_index(
-            policy.resources, ((s.scope, s.permissions) for s in policy.scopes)
+        self._entries = _entries(self._index)
+        self._scope_entries = _entries(
+            _build_index(policy.resources, ((s.scope, s.permissions) for s in policy.scopes))
         )
         self._actions: dict[str, tuple[str, ...]] = {
             resource: tuple(sorted(actions)) for resource, actions in self._index.items()
@@ -463,33 +593,51 @@ class CompiledPolicy:
         return self._actions
 
     def with_org(self, org_policy: OrgPolicy | None) -> CompiledPolicy:
-        """This policy merged with one organization's custom roles (Stytch's merge rule)."""
+        """This policy merged with one organization's custom roles (Stytch's merge rule).
+
+        Raises :class:`PolicyError` when the org policy breaks Stytch's
+        ``validate_org_policy`` rules (see :meth:`Policy.merged`).
+        """
         if org_policy is None or not org_policy.roles:
             return self
         # The project part was checked (and warned about) when this object was built.
         return CompiledPolicy(self.policy.merged(org_policy), strict=self.strict, _warn=False)
 
-    def _grantors(self, index: _Index, resource: str, action: str) -> frozenset[str] | None:
-        actions = index.get(resource)
-        if actions is None:
-            if self.strict:
-                raise UnknownPermission(resource)
-            return None
-        grantors = actions.get(action)
-        if grantors is None and self.strict:
-            raise UnknownPermission(resource, action)
-        return grantors
+    def _unknown(self, resource: str, action: str) -> Decision:
+        """Strict: raise for an undefined resource or action. Otherwise: a denial."""
+        if self.strict:
+            self.check_known(resource, action)
+        return Decision(False, str(resource), str(action))
 
     def allows(self, roles: Roles, resource: str, action: str) -> bool:
         """True iff one of ``roles`` grants ``action`` on ``resource``: the fast path."""
-        grantors = self._grantors(self._index, resource, action)
-        return grantors is not None and not grantors.isdisjoint(roles)
+        if isinstance(roles, str):
+            raise _not_a_string(roles)
+        actions = self._index.get(resource)
+        if actions is not None:
+            grantors = actions.get(action)
+            if grantors is not None:
+                return not grantors.isdisjoint(roles)
+        return self._unknown(resource, action).allowed
 
     def decide(self, roles: Roles, resource: str, action: str) -> Decision:
         """Like :meth:`allows`, with the granting roles (``Decision.granted_by``)."""
-        grantors = self._grantors(self._index, resource, action)
-        granted_by = grantors.intersection(roles) if grantors else frozenset()
-        return Decision(bool(granted_by), str(resource), str(action), granted_by)
+        if isinstance(roles, str):
+            raise _not_a_string(roles)
+        actions = self._entries.get(resource)
+        entry = None if actions is None else actions.get(action)
+        if entry is None:
+            return self._unknown(resource, action)
+        grantors, denied = entry
+        granted_by = grantors.intersection(roles)
+        if not granted_by:
+            return denied
+        decision: Decision = _new_decision(Decision)  # _allowed_decision(), inlined
+        _set_allowed(decision, True)
+        _set_resource(decision, denied.resource)
+        _set_action(decision, denied.action)
+        _set_granted_by(decision, granted_by)
+        return decision
 
     def is_known(self, resource: str, action: str) -> bool:
         """Whether the policy defines ``action`` on ``resource``."""
@@ -506,6 +654,8 @@ class CompiledPolicy:
 
     def permissions(self, roles: Roles) -> dict[str, dict[str, bool]]:
         """``{resource: {action: allowed}}`` for every resource and action in the policy."""
+        if isinstance(roles, str):
+            raise _not_a_string(roles)
         held = roles if isinstance(roles, (set, frozenset)) else frozenset(roles)
         return {
             resource: {
@@ -517,6 +667,8 @@ class CompiledPolicy:
 
     def granted(self, roles: Roles) -> frozenset[tuple[str, str]]:
         """Every defined (resource, action) pair that ``roles`` are allowed."""
+        if isinstance(roles, str):
+            raise _not_a_string(roles)
         held = roles if isinstance(roles, (set, frozenset)) else frozenset(roles)
         return frozenset(
             (resource, action)
@@ -536,6 +688,12 @@ class CompiledPolicy:
     def scope_decide(self, scopes: Iterable[str] | str, resource: str, action: str) -> Decision:
         """Like :meth:`scope_allows`, with the granting scopes in ``granted_by``."""
         held = scopes.split() if isinstance(scopes, str) else scopes
-        grantors = self._grantors(self._scope_index, resource, action)
-        granted_by = grantors.intersection(held) if grantors else frozenset()
-        return Decision(bool(granted_by), str(resource), str(action), granted_by)
+        actions = self._scope_entries.get(resource)
+        entry = None if actions is None else actions.get(action)
+        if entry is None:
+            return self._unknown(resource, action)
+        grantors, denied = entry
+        granted_by = grantors.intersection(held)
+        if not granted_by:
+            return denied
+        return _allowed_decision(denied.resource, denied.action, granted_by)
