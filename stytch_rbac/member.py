@@ -1,0 +1,309 @@
+"""``MemberClient``: Stytch's built-in calls made on behalf of a member session.
+
+Stytch enforces a member's permissions on its built-in resources
+(``stytch.organization``, ``stytch.member``, ``stytch.self``, ``stytch.sso``,
+``stytch.scim``) when a call carries the member's session. ``MemberClient``
+mirrors every ``stytch.B2BClient`` method that takes ``method_options`` (the
+tree is generated into ``_member_api.py`` by ``scripts/gen_member_api.py``) and,
+for each call:
+
+1. picks the credential: the principal's session JWT while it is fresh, else its
+   session token, else a JWT refreshed through ``rbac.authenticate``;
+2. runs the pre-flight (unless ``preflight=False``): the permission Stytch will
+   demand, from :mod:`stytch_rbac.builtins` (the one table), checked locally
+   against the member's roles and organization; a refusal raises
+   :class:`~stytch_rbac.errors.PermissionDenied`,
+   :class:`~stytch_rbac.errors.TenancyError` or
+   :class:`~stytch_rbac.errors.Forbidden` before any request;
+3. awaits the SDK's ``*_async`` twin with
+   ``*RequestOptions(authorization=Authorization(...))``;
+4. maps Stytch's 401 and 403 answers through the shared translator
+   (``_stytch_errors.translate_errors``) onto ``Unauthenticated`` /
+   ``PermissionDenied`` / ``TenancyError`` / ``Forbidden``, keeping
+   ``error_type``, ``error_message`` and ``request_id``; every other
+   ``StytchError`` passes through unchanged, and the SDK's response model is
+   returned as is.
+
+This module imports the ``stytch`` SDK; ``import stytch_rbac`` does not import it
+(``StytchRBAC.as_member`` imports this module on first use).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+import anyio
+from stytch.core.response_base import StytchError
+from stytch.shared.method_options import Authorization
+
+from . import builtins
+from ._clock import Clock, SystemClock
+from ._member_api import MemberAPI
+from ._stytch_errors import translate_errors
+from .errors import Forbidden, PermissionDenied, TenancyError, Unauthenticated
+
+if TYPE_CHECKING:
+    import stytch
+
+    from .policy import CompiledPolicy
+    from .principal import Principal
+
+__all__ = ["JWT_FRESHNESS_MARGIN", "MemberClient", "RBACFacade"]
+
+#: A session JWT is sent only while it has at least this many seconds left, so that
+#: it cannot expire between the choice and Stytch's check.
+JWT_FRESHNESS_MARGIN: Final = 5.0
+
+#: Stytch statuses whose errors become ours; every other ``StytchError`` passes through.
+_TRANSLATED_STATUSES: Final = frozenset({401, 403})
+
+
+class RBACFacade(Protocol):
+    """What ``MemberClient`` needs from :class:`~stytch_rbac.StytchRBAC`."""
+
+    @property
+    def stytch(self) -> stytch.B2BClient:
+        """The ``stytch.B2BClient`` whose ``*_async`` methods run over the facade's client."""
+        ...
+
+    async def authenticate(
+        self, *, session_jwt: str | None = None, session_token: str | None = None
+    ) -> Principal:
+        """Verify a member session and return who it is."""
+        ...
+
+    async def policy(self, organization_id: str | None = None) -> CompiledPolicy:
+        """The project policy merged with ``organization_id``'s custom roles."""
+        ...
+
+
+def _jwt_expiry(token: str) -> float | None:
+    """The ``exp`` claim of a JWT, unverified (it only chooses which credential to send)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, binascii.Error):
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
+
+
+class _MemberSession:
+    """The state every wrapper of one ``MemberClient`` shares: credential, pre-flight, errors."""
+
+    __slots__ = ("_clock", "_jwt", "_lock", "_principal", "_rbac", "_token", "preflight")
+
+    def __init__(
+        self,
+        rbac: RBACFacade,
+        principal: Principal | None,
+        session_jwt: str | None,
+        session_token: str | None,
+        *,
+        preflight: bool,
+        clock: Clock,
+    ) -> None:
+        self._rbac = rbac
+        self._principal = principal
+        self._jwt = session_jwt
+        self._token = session_token
+        self.preflight = preflight
+        self._clock = clock
+        self._lock = anyio.Lock()
+
+    @property
+    def known_principal(self) -> Principal | None:
+        """The principal, if given or already authenticated."""
+        return self._principal
+
+    async def principal(self) -> Principal:
+        """The member behind the credential, authenticating it once if it came as a string."""
+        if self._principal is None:
+            async with self._lock:
+                if self._principal is None:
+                    self._principal = await self._rbac.authenticate(
+                        session_jwt=self._jwt, session_token=None if self._jwt else self._token
+                    )
+        return self._principal
+
+    def _fresh(self, jwt: str, expires_at: float | None) -> bool:
+        exp = _jwt_expiry(jwt) if expires_at is None else expires_at
+        return exp is not None and exp - self._clock.time() > JWT_FRESHNESS_MARGIN
+
+    async def _credential(self) -> Authorization:
+        principal = self._principal
+        if principal is None:
+            if not self.preflight:
+                # A bare credential, not pre-flighted: Stytch alone judges it.
+                return Authorization(session_jwt=self._jwt, session_token=self._token)
+            principal = await self.principal()
+        jwt = principal.session_jwt
+        expires = principal.jwt_expires_at.timestamp() if principal.jwt_expires_at else None
+        if jwt and self._fresh(jwt, expires):
+            return Authorization(session_jwt=jwt)
+        if principal.session_token:
+            return Authorization(session_token=principal.session_token)
+        if jwt:
+            # Stale JWT and no token: Stytch's sessions/authenticate hands back a fresh JWT
+            # while the session lives (Unauthenticated otherwise: nothing is sent).
+            async with self._lock:
+                if self._principal is principal:
+                    self._principal = await self._rbac.authenticate(session_jwt=jwt)
+            refreshed = self._principal
+            assert refreshed is not None
+            return Authorization(
+                session_jwt=refreshed.session_jwt, session_token=refreshed.session_token
+            )
+        raise Unauthenticated("missing", "the principal carries no session JWT or token")
+
+    async def authorize(self, method: str, params: Mapping[str, object]) -> Authorization:
+        """The credential for ``method``, after the pre-flight check when it is on."""
+        authorization = await self._credential()
+        if self.preflight:
+            await self._preflight(method, params)
+        return authorization
+
+    async def _preflight(self, method: str, params: Mapping[str, object]) -> None:
+        principal = await self.principal()
+        req = builtins.requirement(method, _with_own_org_ids(params, principal))
+        policy = await self._rbac.policy(principal.organization_id)
+        refusal = builtins.check(
+            req,
+            policy=policy,
+            roles=principal.roles,
+            member_id=principal.member_id,
+            organization_id=principal.organization_id,
+        )
+        if refusal is None:
+            return
+        fields: dict[str, Any] = {
+            "error_type": refusal.error_type,
+            "error_message": refusal.message,
+            "request_id": None,
+        }
+        if refusal.kind == "tenancy":
+            raise TenancyError(
+                principal.organization_id,
+                refusal.organization_id,
+                member_id=principal.member_id,
+                **fields,
+            )
+        if refusal.kind == "permission":
+            raise PermissionDenied(
+                refusal.resource or "unknown",
+                refusal.action or "unknown",
+                organization_id=principal.organization_id,
+                member_id=principal.member_id,
+                **fields,
+            )
+        raise Forbidden(f"refused before the call: {refusal.message}", **fields)
+
+    @contextmanager
+    def errors(self, method: str, params: Mapping[str, object]) -> Iterator[None]:
+        """Map Stytch's 401/403 answers onto our errors; other ``StytchError``\\ s pass through."""
+        try:
+            yield
+        except StytchError as exc:
+            if exc.details.status_code not in _TRANSLATED_STATUSES:
+                raise
+            with translate_errors(**self._context(method, params)):
+                raise
+        except Exception:
+            with translate_errors(**self._context(method, params)):
+                raise
+
+    def _context(self, method: str, params: Mapping[str, object]) -> dict[str, str | None]:
+        principal = self._principal
+        needs = builtins.requirement(method, params).needs
+        resources = sorted({n.resource for n in needs})
+        return {
+            "resource": resources[0] if len(resources) == 1 else None,
+            "action": ", ".join(n.action for n in needs) or None,
+            "organization_id": principal.organization_id if principal else None,
+            "member_id": principal.member_id if principal else None,
+        }
+
+
+def _with_own_org_ids(params: Mapping[str, object], principal: Principal) -> Mapping[str, object]:
+    """Read the member's own organization slug as its id (Stytch accepts either)."""
+    slug, own = principal.organization_slug, principal.organization_id
+    if not slug:
+        return params
+    fixed = dict(params)
+    if fixed.get("organization_id") == slug:
+        fixed["organization_id"] = own
+    ids = fixed.get("organization_ids")
+    if isinstance(ids, list | tuple):
+        fixed["organization_ids"] = [own if i == slug else i for i in ids]
+    return fixed
+
+
+class MemberClient(MemberAPI):
+    """Stytch's built-in calls made as one member, e.g. ``await member.sso.get_connections(org)``.
+
+    Build it with :meth:`StytchRBAC.as_member`. Attributes mirror
+    ``stytch.B2BClient`` (``organizations``, ``organizations.members``,
+    ``organizations.members.connected_apps``, ``sso``, ``sso.saml``, ``sso.oidc``,
+    ``sso.external``, ``scim.connection``, ``magic_links.email``,
+    ``passwords.email``, ``sessions``); every method that takes ``method_options``
+    in the SDK is here, awaitable, with the same parameters minus
+    ``method_options``, and returns the SDK's own response model.
+    """
+
+    __slots__ = ("_member",)
+
+    def __init__(
+        self,
+        rbac: RBACFacade,
+        principal: Principal | None = None,
+        *,
+        session_jwt: str | None = None,
+        session_token: str | None = None,
+        preflight: bool = True,
+        clock: Clock | None = None,
+    ) -> None:
+        given = [x for x in (principal, session_jwt, session_token) if x is not None]
+        if len(given) != 1:
+            raise TypeError(
+                "as_member() takes exactly one of a Principal, session_jwt= or session_token="
+                f" ({len(given)} given)"
+            )
+        credentials: tuple[tuple[str, object], ...] = (
+            ("session_jwt", session_jwt),
+            ("session_token", session_token),
+        )
+        for name, value in credentials:
+            if value is not None and (not isinstance(value, str) or not value):
+                raise TypeError(f"{name} must be a non-empty string")
+        self._member = _MemberSession(
+            rbac,
+            principal,
+            session_jwt,
+            session_token,
+            preflight=bool(preflight),
+            clock=clock or SystemClock(),
+        )
+        super().__init__(self._member, rbac.stytch)
+
+    @property
+    def preflight(self) -> bool:
+        """Whether calls are checked locally before the request."""
+        return self._member.preflight
+
+    async def principal(self) -> Principal:
+        """The member this client acts as (authenticates a bare credential once)."""
+        return await self._member.principal()
+
+    def __repr__(self) -> str:
+        principal = self._member.known_principal
+        who = (
+            f"member_id={principal.member_id!r}, organization_id={principal.organization_id!r}"
+            if principal is not None
+            else "unauthenticated credential"
+        )
+        return f"MemberClient({who}, preflight={self.preflight})"
