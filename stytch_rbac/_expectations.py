@@ -37,6 +37,7 @@ one (``--from-stytch``), an organization with an ``organization_id`` and no
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -469,5 +470,5 @@ def parse_expectations(
             raise ExpectationFileError(f"{source}: 'policy' must be a file path")
         policy_path = Path(raw_policy)
         if not policy_path.is_absolute() and base_dir is not None:
-            policy_path = Path(base_dir) / policy_path
+            policy_path = Path(os.path.normpath(Path(base_dir) / policy_path))
     return ExpectationSuite(tuple(expectations), organizations, policy_path, path)

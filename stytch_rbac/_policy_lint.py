@@ -67,7 +67,7 @@ def _permission_findings(
     defined: dict[str, frozenset[str]],
     admin: bool,
 ) -> Iterable[LintFinding]:
-    subject = f"{kind} {owner}"
+    subject = f"{kind} {owner!r}"
     seen: dict[str, set[str]] = {}
     for perm in permissions:
         where = f"{subject} on {perm.resource_id!r}"

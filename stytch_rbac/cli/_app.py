@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from . import _policy_cmds  # noqa: F401  (registers show)
+from . import (
+    _diff_cmd,  # noqa: F401  (registers diff)
+    _expect_cmd,  # noqa: F401  (registers test)
+    _fetch_cmd,  # noqa: F401  (registers fetch-policy)
+    _lint_cmd,  # noqa: F401  (registers lint)
+    _policy_cmds,  # noqa: F401  (registers show, can, demo)
+)
 from ._common import app
 
 __all__ = ["app"]
