@@ -366,13 +366,16 @@ def _project_problems(policy: Policy) -> tuple[list[str], list[str]]:
     """(errors, warnings) for a project policy, each naming the role/resource/scope."""
     errors: list[str] = []
     warns: list[str] = []
-    for kind, ids in (
-        ("resource", [r.resource_id for r in policy.resources]),
-        ("role", [r.role_id for r in policy.roles]),
-        ("scope", [s.scope for s in policy.scopes]),
+    for kind, key, ids in (
+        ("resource", "resources", [r.resource_id for r in policy.resources]),
+        ("role", "roles", [r.role_id for r in policy.roles]),
+        ("scope", "scopes", [s.scope for s in policy.scopes]),
     ):
-        if any(not i.strip() for i in ids):
-            errors.append(f"a {kind} has a blank id")
+        errors.extend(
+            f"{key}[{n}]: a {kind} has a blank id ({i!r})"
+            for n, i in enumerate(ids)
+            if not i.strip()
+        )
         errors.extend(f"{kind} {d!r} is defined more than once" for d in _duplicates(ids))
     defined = {r.resource_id: set(r.actions) for r in policy.resources}
     for resource in policy.resources:
@@ -411,9 +414,9 @@ def _org_problems(project: Policy, org: OrgPolicy) -> list[str]:
     defined = {r.resource_id: set(r.actions) for r in project.resources}
     ids = [r.role_id for r in org.roles]
     errors.extend(f"org role {d!r} is defined more than once" for d in _duplicates(ids))
-    for role in org.roles:
+    for n, role in enumerate(org.roles):
         if not role.role_id.strip():
-            errors.append("an org role has a blank id")
+            errors.append(f"roles[{n}]: an org role has a blank id ({role.role_id!r})")
         if role.role_id in project_roles:
             errors.append(f"org role {role.role_id!r} already exists in the project policy")
         for perm in role.permissions:
