@@ -1,0 +1,287 @@
+"""The one place where Stytch's errors become ours.
+
+* :func:`error_from_stytch` maps an error response (HTTP status + Stytch's JSON
+  error body) onto the exception tree of :mod:`stytch_rbac.errors`.
+* :func:`translate_errors` is a context manager around any call into Stytch,
+  ours over httpx or the ``stytch`` SDK's: it re-raises SDK exceptions
+  (``StytchError``, the local RBAC errors, PyJWT's JWKS errors), httpx
+  transport failures and unparsable bodies as our exceptions, ``from`` the
+  original.
+
+Mapping (reference section 5): session failures (``session_not_found``,
+unparsable or invalid JWTs, bad session tokens) -> :class:`Unauthenticated`;
+``session_authorization_error`` / ``unauthorized_action`` ->
+:class:`PermissionDenied`; ``session_authorization_tenancy_error`` ->
+:class:`TenancyError`; refusals of a valid session (``organization_suspended``,
+``cannot_update_trusted_metadata``, ...) -> :class:`Forbidden`; rate limits,
+5xx and connection failures -> :class:`StytchUnavailable`; everything else ->
+:class:`StytchAPIError`. Stytch's ``error_type``, ``error_message`` and
+``request_id`` are kept on every exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+
+from .errors import (
+    Forbidden,
+    PermissionDenied,
+    StytchAPIError,
+    StytchRBACError,
+    StytchUnavailable,
+    TenancyError,
+    Unauthenticated,
+)
+
+__all__ = [
+    "ERROR_TYPES",
+    "ErrorContext",
+    "error_from_response",
+    "error_from_stytch",
+    "translate_errors",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorContext:
+    """What the caller was doing, so a 403 can name the permission and the member."""
+
+    resource: str | None = None
+    action: str | None = None
+    organization_id: str | None = None
+    member_id: str | None = None
+
+
+_NO_CONTEXT: Final = ErrorContext()
+
+#: error_type -> (exception class, Unauthenticated reason or None). Every type in
+#: reference section 5 is listed; unknown types fall back on the HTTP status.
+ERROR_TYPES: Final[Mapping[str, tuple[type[StytchRBACError], str | None]]] = {
+    # 401 / 404 session errors: the credential is not (or no longer) valid.
+    "session_not_found": (Unauthenticated, "revoked"),
+    "unable_to_parse_session_jwt": (Unauthenticated, "malformed"),
+    "jwt_invalid_audience": (Unauthenticated, "invalid_claims"),
+    "jwt_invalid_issuer": (Unauthenticated, "invalid_claims"),
+    "jwt_invalid_claims": (Unauthenticated, "invalid_claims"),
+    "invalid_session_token": (Unauthenticated, "malformed"),
+    "too_many_session_arguments": (StytchAPIError, None),
+    "no_session_arguments": (Unauthenticated, "missing"),
+    # 403 authorization errors.
+    "session_authorization_error": (PermissionDenied, None),
+    "unauthorized_action": (PermissionDenied, None),
+    "session_authorization_tenancy_error": (TenancyError, None),
+    "organization_suspended": (Forbidden, None),
+    "cannot_update_trusted_metadata": (Forbidden, None),
+    "member_cannot_update_their_email_address": (Forbidden, None),
+    # Our own credentials (project id / secret) are wrong: a configuration error,
+    # not the end user's; it must not read as "please log in again".
+    "unauthorized_credentials": (StytchAPIError, None),
+    "use_https": (StytchAPIError, None),
+    # Stytch is overloaded or broken: try later.
+    "too_many_requests": (StytchUnavailable, None),
+    "internal_server_error": (StytchUnavailable, None),
+    # Plain API errors: the call was wrong or its target does not exist.
+    "no_session_revoke_arguments": (StytchAPIError, None),
+    "too_many_session_revoke_arguments": (StytchAPIError, None),
+    "invalid_session_duration_minutes": (StytchAPIError, None),
+    "member_not_found": (StytchAPIError, None),
+    "organization_not_found": (StytchAPIError, None),
+    "no_deleted_member_found_for_reactivation": (StytchAPIError, None),
+    "email_unverified_for_reactivation": (StytchAPIError, None),
+    "duplicate_member_email": (StytchAPIError, None),
+    "duplicate_member_external_id": (StytchAPIError, None),
+    "organization_slug_already_used": (StytchAPIError, None),
+    "organization_external_id_already_used": (StytchAPIError, None),
+    "user_already_invited": (StytchAPIError, None),
+    "cannot_assign_default_rbac_role_id": (StytchAPIError, None),
+    "invalid_rbac_role_id": (StytchAPIError, None),
+    "invalid_role": (StytchAPIError, None),
+    "active_scim_connection_exists": (StytchAPIError, None),
+    "saml_connection_not_found": (StytchAPIError, None),
+    "oidc_connection_not_found": (StytchAPIError, None),
+    "invalid_argument": (StytchAPIError, None),
+    "bad_request": (StytchAPIError, None),
+    "route_not_found": (StytchAPIError, None),
+}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def error_from_stytch(
+    status_code: int,
+    body: Mapping[str, Any] | None,
+    context: ErrorContext = _NO_CONTEXT,
+) -> StytchRBACError:
+    """The exception for one Stytch error response (``status_code`` >= 400).
+
+    ``body`` is Stytch's JSON error object (``error_type``, ``error_message``,
+    ``request_id``, also the OAuth-style ``error`` / ``error_description``); a
+    missing or non-object body falls back on the status code.
+    """
+    data: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
+    error_type = _text(data.get("error_type")) or _text(data.get("error"))
+    error_message = _text(data.get("error_message")) or _text(data.get("error_description"))
+    request_id = _text(data.get("request_id"))
+    body_status = data.get("status_code")
+    status = body_status if isinstance(body_status, int) and body_status >= 400 else status_code
+    fields: dict[str, Any] = {
+        "error_type": error_type,
+        "error_message": error_message,
+        "request_id": request_id,
+    }
+
+    kind, reason = ERROR_TYPES.get(error_type or "", (None, None))
+    if kind is None:
+        kind, reason = _by_status(status, error_type)
+
+    if kind is Unauthenticated:
+        return Unauthenticated(reason or "rejected", _stytch_says(error_type), **fields)
+    if kind is PermissionDenied:
+        return PermissionDenied(
+            context.resource or "unknown",
+            context.action or "unknown",
+            organization_id=context.organization_id,
+            member_id=context.member_id,
+            **fields,
+        )
+    if kind is TenancyError:
+        return TenancyError(None, context.organization_id, member_id=context.member_id, **fields)
+    if kind is Forbidden:
+        return Forbidden(f"Stytch refused the call: {_stytch_says(error_type)}", **fields)
+    if kind is StytchUnavailable:
+        return StytchUnavailable(
+            f"Stytch is unavailable (HTTP {status} {error_type or 'error'})", **fields
+        )
+    return StytchAPIError(status, **fields)
+
+
+def _by_status(status: int, error_type: str | None) -> tuple[type[StytchRBACError], str | None]:
+    """The fallback for error types we do not know, by HTTP status."""
+    if status == 401:
+        return Unauthenticated, "rejected"
+    if status == 404 and error_type is not None and "session" in error_type:
+        return Unauthenticated, "revoked"
+    if status == 403:
+        if error_type is not None and "tenancy" in error_type:
+            return TenancyError, None
+        return Forbidden, None
+    if status in (408, 429) or status >= 500:
+        return StytchUnavailable, None
+    return StytchAPIError, None
+
+
+def _stytch_says(error_type: str | None) -> str:
+    return f"Stytch answered {error_type}" if error_type else "Stytch rejected the credential"
+
+
+def error_from_response(
+    response: httpx.Response, context: ErrorContext = _NO_CONTEXT
+) -> StytchRBACError:
+    """:func:`error_from_stytch` for an httpx response (its body parsed leniently)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    return error_from_stytch(response.status_code, body, context)
+
+
+@contextmanager
+def translate_errors(
+    *,
+    resource: str | None = None,
+    action: str | None = None,
+    organization_id: str | None = None,
+    member_id: str | None = None,
+) -> Iterator[None]:
+    """Re-raise whatever a call into Stytch raises as a :class:`StytchRBACError`.
+
+    Our own exceptions pass through untouched. The keyword arguments name what
+    was being attempted so that a denial carries the permission and member.
+    """
+    context = ErrorContext(resource, action, organization_id, member_id)
+    try:
+        yield
+    except StytchRBACError:
+        raise
+    except (httpx.TimeoutException, TimeoutError) as exc:
+        raise StytchUnavailable(f"Stytch did not answer in time ({type(exc).__name__})") from exc
+    except httpx.TransportError as exc:
+        raise StytchUnavailable(f"Stytch unreachable ({type(exc).__name__})") from exc
+    except Exception as exc:
+        translated = _translate_sdk(exc, context)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
+def _translate_sdk(exc: Exception, context: ErrorContext) -> StytchRBACError | None:
+    """Our exception for an exception of the stytch SDK or PyJWT, or None if it is neither.
+
+    The SDK is imported here only when its exception is already being handled,
+    so it has been imported by then.
+    """
+    module = type(exc).__module__
+    if module.startswith("stytch."):
+        from stytch.core.response_base import StytchError
+        from stytch.shared import rbac_local
+
+        if isinstance(exc, StytchError):
+            details = exc.details
+            body = dict(details.original_json or {})
+            body.setdefault("status_code", details.status_code)
+            body.setdefault("error_type", details.error_type)
+            body.setdefault("error_message", details.error_message)
+            body.setdefault("request_id", details.request_id)
+            return error_from_stytch(details.status_code, body, context)
+        if isinstance(exc, rbac_local.TenancyError):
+            return TenancyError(exc.subject_org_id, exc.request_org_id, member_id=context.member_id)
+        if isinstance(exc, rbac_local.RBACPermissionError):
+            check = exc.authorization_check
+            return PermissionDenied(
+                getattr(check, "resource_id", None) or context.resource or "unknown",
+                getattr(check, "action", None) or context.action or "unknown",
+                organization_id=getattr(check, "organization_id", None) or context.organization_id,
+                member_id=context.member_id,
+            )
+        if isinstance(exc, rbac_local.RBACConsumerPermissionError):
+            return PermissionDenied(
+                context.resource or "unknown",
+                context.action or "unknown",
+                member_id=context.member_id,
+            )
+        return None
+    if module.startswith("jwt."):
+        import jwt
+
+        if isinstance(exc, jwt.PyJWKClientConnectionError):
+            return StytchUnavailable("Stytch's JWKS could not be fetched")
+        if isinstance(exc, jwt.ExpiredSignatureError):
+            return Unauthenticated("expired", "the session JWT has expired")
+        if isinstance(exc, jwt.DecodeError):
+            return Unauthenticated("malformed", "the session JWT cannot be parsed")
+        if isinstance(exc, jwt.PyJWKClientError | jwt.InvalidTokenError):
+            return Unauthenticated("forged", "the session JWT does not verify")
+        return None
+    if module.startswith("pydantic") and _raised_parsing_a_response(exc):
+        # The SDK parses a 2xx body into its model; a body that does not fit is
+        # a broken upstream, not something the caller did.
+        return StytchUnavailable("Stytch answered with a body that does not parse")
+    return None
+
+
+def _raised_parsing_a_response(exc: BaseException) -> bool:
+    """Whether ``exc`` came out of the SDK's response parsing (``ResponseBase.from_json``)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name == "from_json" and code.co_filename.endswith("response_base.py"):
+            return True
+        tb = tb.tb_next
+    return False

@@ -1,0 +1,280 @@
+"""An async TTL cache for values fetched from Stytch (policy, org policies, JWKS).
+
+Semantics, per key:
+
+* **fresh** (younger than ``ttl``): returned as is, no await, no I/O;
+* **stale** (older than ``ttl``, younger than ``max_stale``): returned at once
+  while exactly one refresh runs in the background (stale-while-revalidate).
+  If that refresh fails the old value keeps serving (stale-if-error) and the
+  next attempt waits ``retry_after_error`` seconds;
+* **too old or absent**: the caller waits for a load; concurrent callers for
+  the same key share one load (single flight). A failed load raises
+  :class:`~stytch_rbac.errors.StytchUnavailable` (or the
+  :class:`~stytch_rbac.errors.StytchRBACError` the loader raised).
+
+``maxsize`` bounds the number of keys (least recently used evicted first).
+A value of ``None`` is a legitimate cached value (a negative entry such as
+"this organization has no custom roles"). Only anyio primitives are used.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import anyio
+
+from ._clock import Clock, SystemClock
+from .errors import StytchRBACError, StytchUnavailable
+
+__all__ = ["CacheStats", "RefreshingCache", "Spawner"]
+
+logger = logging.getLogger("stytch_rbac")
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+Spawner = Callable[[Callable[[], Coroutine[Any, Any, None]]], bool]
+"""Start a coroutine function in the background; False when no background runner exists."""
+
+
+@dataclass(slots=True)
+class CacheStats:
+    """Counters for one cache: what was served and what was fetched."""
+
+    hits: int = 0
+    stale_hits: int = 0
+    misses: int = 0
+    loads: int = 0
+    load_errors: int = 0
+    evictions: int = 0
+
+
+class _Entry(Generic[V]):
+    __slots__ = ("expired", "fetched_at", "last_error_at", "value")
+
+    def __init__(self, value: V, fetched_at: float) -> None:
+        self.value = value
+        self.fetched_at = fetched_at
+        self.expired = False
+        self.last_error_at: float | None = None
+
+
+class _Flight(Generic[V]):
+    __slots__ = ("done", "error", "event", "value")
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self.done = False
+        self.value: V | None = None
+        self.error: BaseException | None = None
+
+
+class RefreshingCache(Generic[K, V]):
+    """A keyed cache with single-flight loads, stale-while-revalidate and stale-if-error.
+
+    ``loader(key)`` fetches a value; it should raise a
+    :class:`~stytch_rbac.errors.StytchRBACError` (usually ``StytchUnavailable``)
+    on failure. ``spawn`` starts background refreshes; without it (or when it
+    returns False) the first caller that finds a stale value refreshes inline
+    while concurrent callers keep getting the stale value.
+    """
+
+    def __init__(
+        self,
+        loader: Callable[[K], Awaitable[V]],
+        *,
+        name: str,
+        ttl: float,
+        max_stale: float,
+        clock: Clock | None = None,
+        maxsize: int | None = None,
+        retry_after_error: float = 5.0,
+        spawn: Spawner | None = None,
+        on_update: Callable[[K, V | None, V], None] | None = None,
+    ) -> None:
+        if ttl <= 0:
+            raise ValueError(f"{name}: ttl must be > 0, got {ttl!r}")
+        if max_stale < ttl:
+            raise ValueError(f"{name}: max_stale ({max_stale!r}) must be >= ttl ({ttl!r})")
+        if maxsize is not None and maxsize < 1:
+            raise ValueError(f"{name}: maxsize must be >= 1, got {maxsize!r}")
+        self.name = name
+        self.ttl = float(ttl)
+        self.max_stale = float(max_stale)
+        self.maxsize = maxsize
+        self.retry_after_error = float(retry_after_error)
+        self.stats = CacheStats()
+        self._loader = loader
+        self._clock: Clock = clock or SystemClock()
+        self._spawn = spawn
+        self._on_update = on_update
+        self._entries: OrderedDict[K, _Entry[V]] = OrderedDict()
+        self._flights: dict[K, _Flight[V]] = {}
+
+    def __repr__(self) -> str:
+        return f"<RefreshingCache {self.name} size={len(self._entries)} ttl={self.ttl:g}s>"
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def peek(self, key: K) -> V | None:
+        """The value cached for ``key`` if it may still be served (fresh or stale), else None.
+
+        Never loads and never refreshes; a negative entry also reads as None.
+        """
+        entry = self._entries.get(key)
+        if entry is None or self._clock.time() - entry.fetched_at >= self.max_stale:
+            return None
+        return entry.value
+
+    def age(self, key: K) -> float | None:
+        """Seconds since ``key`` was last fetched successfully, or None if not cached."""
+        entry = self._entries.get(key)
+        return None if entry is None else self._clock.time() - entry.fetched_at
+
+    async def get(self, key: K) -> V:
+        """The value for ``key``: cached if fresh or servable-stale, otherwise loaded."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            now = self._clock.time()
+            age = now - entry.fetched_at
+            if age < self.ttl and not entry.expired:
+                self.stats.hits += 1
+                if self.maxsize is not None:
+                    self._entries.move_to_end(key)
+                return entry.value
+            if age < self.max_stale:
+                self.stats.stale_hits += 1
+                if self.maxsize is not None:
+                    self._entries.move_to_end(key)
+                return await self._serve_stale(key, entry, now)
+            # Older than max_stale: it may not be served any more.
+            del self._entries[key]
+        self.stats.misses += 1
+        return await self.load(key)
+
+    async def _serve_stale(self, key: K, entry: _Entry[V], now: float) -> V:
+        if key in self._flights:
+            return entry.value
+        if entry.last_error_at is not None and now - entry.last_error_at < self.retry_after_error:
+            return entry.value
+        if self._spawn is not None and self._spawn(lambda: self._refresh_quietly(key)):
+            return entry.value
+        # No background runner: this caller refreshes, concurrent callers keep the stale value.
+        await self._refresh_quietly(key)
+        current = self._entries.get(key)
+        return entry.value if current is None else current.value
+
+    async def _refresh_quietly(self, key: K) -> None:
+        """Background refresh: failures are logged and remembered, never raised."""
+        if key in self._flights:
+            return
+        try:
+            await self.load(key)
+        except Exception as exc:
+            entry = self._entries.get(key)
+            if entry is not None:
+                entry.last_error_at = self._clock.time()
+                age = self._clock.time() - entry.fetched_at
+                logger.warning(
+                    "stytch_rbac: refreshing %s failed (%s); serving the cached value, "
+                    "%.0fs old (max_stale %.0fs)",
+                    self.name,
+                    _describe(exc),
+                    age,
+                    self.max_stale,
+                )
+
+    async def load(self, key: K) -> V:
+        """Fetch ``key`` now (joining a load already in flight) and cache the result."""
+        while True:
+            flight = self._flights.get(key)
+            if flight is None:
+                break
+            await flight.event.wait()
+            if flight.done:
+                return flight.value  # type: ignore[return-value]  # V may include None
+            if flight.error is not None:
+                raise _copy_error(flight.error, self.name) from flight.error
+            # The leader was cancelled before finishing: try again (maybe as leader).
+
+        flight = _Flight[V]()
+        self._flights[key] = flight
+        try:
+            self.stats.loads += 1
+            try:
+                value = await self._loader(key)
+            except StytchRBACError as exc:
+                self.stats.load_errors += 1
+                flight.error = exc
+                raise
+            except Exception as exc:
+                self.stats.load_errors += 1
+                error = StytchUnavailable(f"{self.name}: {_describe(exc)}")
+                flight.error = error
+                raise error from exc
+            self._store(key, value)
+            flight.value = value
+            flight.done = True
+            return value
+        finally:
+            del self._flights[key]
+            flight.event.set()
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def _store(self, key: K, value: V) -> None:
+        old = self._entries.get(key)
+        self._entries[key] = _Entry(value, self._clock.time())
+        self._entries.move_to_end(key)
+        if self.maxsize is not None:
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+                self.stats.evictions += 1
+        if self._on_update is not None:
+            self._on_update(key, None if old is None else old.value, value)
+
+    def set(self, key: K, value: V) -> None:
+        """Put a value fetched elsewhere into the cache, fresh."""
+        self._store(key, value)
+
+    def expire(self, key: K | None = None) -> None:
+        """Mark ``key`` (or every key) stale: the next read refreshes it, still serving it."""
+        entries = self._entries.values() if key is None else [self._entries.get(key)]
+        for entry in entries:
+            if entry is not None:
+                entry.expired = True
+                entry.last_error_at = None
+
+    def invalidate(self, key: K | None = None) -> None:
+        """Forget ``key`` (or everything): the next read waits for a load."""
+        if key is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(key, None)
+
+
+def _describe(exc: BaseException) -> str:
+    """A short description of a failure, safe for logs (type and message, no payloads)."""
+    text = str(exc)
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _copy_error(error: BaseException, name: str) -> BaseException:
+    """A fresh exception for each waiter of a failed flight (tracebacks are per raise)."""
+    if isinstance(error, StytchUnavailable):
+        return StytchUnavailable(error.message)
+    if isinstance(error, StytchRBACError):
+        return error
+    return StytchUnavailable(f"{name}: {_describe(error)}")

@@ -1,0 +1,602 @@
+"""``StytchRBAC``: the async facade. Authenticate member sessions, answer permission questions.
+
+Everything network-bound is cached (policy, org policies, JWKS) with single
+flight, stale-while-revalidate and stale-if-error up to ``max_stale``; a
+decision with warm caches is a few dict look-ups. One pooled
+``httpx.AsyncClient`` carries every request, the stytch SDK's included
+(``rbac.stytch``), and only anyio is used, so it runs on asyncio and trio.
+
+Use it as an async context manager: inside ``async with``, stale values are
+refreshed in the background (no caller ever waits on a refresh of a value it
+may still use). Without it, the first caller that finds a stale value
+refreshes it while concurrent callers keep using the stale one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.parse
+import warnings
+from collections.abc import Callable, Coroutine, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final, overload
+
+import anyio
+import anyio.abc
+import httpx
+
+from ._clock import Clock, SystemClock
+from ._stytch_errors import error_from_response
+from .cache import RefreshingCache
+from .errors import (
+    PermissionDenied,
+    PolicyError,
+    StytchUnavailable,
+    TenancyError,
+    Unauthenticated,
+)
+from .jwt import (
+    JWKSCache,
+    SessionJWTVerifier,
+    StaleJWT,
+    principal_from_member_session,
+)
+from .permissions import ActionEnum, Permission
+from .policy import CompiledPolicy, Decision, OrgPolicy, Policy
+from .principal import Principal
+from .transport import DEFAULT_TIMEOUT, RetryPolicy, get_with_retries, make_http_client, send_once
+
+if TYPE_CHECKING:
+    from stytch import B2BClient
+
+__all__ = ["Principal", "StytchRBAC"]
+
+logger = logging.getLogger("stytch_rbac")
+
+_POLICY: Final = "policy"
+TEST_API: Final = "https://test.stytch.com"
+LIVE_API: Final = "https://api.stytch.com"
+
+
+def resolve_base_url(project_id: str, base_url: str | None) -> str:
+    """The API origin: Stytch test or live chosen by the project id (as the SDK does), or
+    ``base_url`` (any http(s) URL, e.g. an emulator), without a trailing slash."""
+    if base_url is None:
+        return LIVE_API if project_id.startswith("project-live-") else TEST_API
+    parsed = urllib.parse.urlsplit(base_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
+    return base_url.rstrip("/")
+
+
+class _OrgPolicyEntry:
+    """One organization's custom roles (None: it has none), and the merge with the project
+    policy, computed once per project-policy version."""
+
+    __slots__ = ("_base", "_merged", "org_policy")
+
+    def __init__(self, org_policy: OrgPolicy | None) -> None:
+        self.org_policy = org_policy
+        self._base: CompiledPolicy | None = None
+        self._merged: CompiledPolicy | None = None
+
+    def compiled(self, base: CompiledPolicy) -> CompiledPolicy:
+        if self.org_policy is None:
+            return base
+        if self._base is not base or self._merged is None:
+            self._merged = base.with_org(self.org_policy)
+            self._base = base
+        return self._merged
+
+
+def _permission_args(first: object, action: object) -> tuple[str, str]:
+    """(resource, action) from a Permission, an ActionEnum member, or a resource and action."""
+    if action is None:
+        if type(first) is Permission:
+            return first.resource, first.action
+        if isinstance(first, ActionEnum):
+            p = first.permission
+            return p.resource, p.action
+        if isinstance(first, str):
+            raise TypeError(
+                f"pass a Permission, or a resource and an action; got only {str(first)!r}"
+            )
+        raise TypeError(f"expected a Permission or (resource, action), got {type(first).__name__}")
+    if not isinstance(first, str) or not isinstance(action, str):
+        raise TypeError(
+            "resource and action must be strings or StrEnum members, got "
+            f"{type(first).__name__} and {type(action).__name__}"
+        )
+    return first, action
+
+
+def _require_text(value: object, name: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string")
+
+
+def _check_principal(principal: object) -> Principal:
+    if not isinstance(principal, Principal):
+        raise TypeError(
+            f"expected a Principal (from StytchRBAC.authenticate), got {type(principal).__name__}"
+        )
+    return principal
+
+
+class StytchRBAC:
+    """The facade over Stytch B2B sessions and RBAC (see the module docs).
+
+    ``project_id`` / ``secret``: the Stytch project credentials. ``base_url``:
+    None picks Stytch test or live from the project id; any http(s) URL is
+    accepted (the emulator). ``policy_ttl``: seconds a fetched policy, org
+    policy or JWKS is fresh. ``max_stale``: seconds past which a cached value
+    that could not be refreshed is no longer used (then
+    :class:`StytchUnavailable`). ``jwt_max_age``: JWTs issued longer ago are
+    re-checked with Stytch. ``leeway``: seconds of clock skew allowed on
+    ``exp``/``nbf``/``iat``. ``timeout``: the bound on every network
+    exchange, retries included. ``org_cache_size``: how many organizations'
+    policies are kept. ``strict``: raise :class:`UnknownPermission` for a
+    resource or action the policy does not define. ``http_client``: your own
+    ``httpx.AsyncClient`` (not closed by us). ``clock``: time source, for tests.
+    """
+
+    def __init__(
+        self,
+        project_id: str,
+        secret: str,
+        *,
+        base_url: str | None = None,
+        policy_ttl: float = 300,
+        max_stale: float = 3600,
+        jwt_max_age: float | None = None,
+        leeway: float = 0,
+        timeout: float = DEFAULT_TIMEOUT,
+        org_cache_size: int = 10_000,
+        strict: bool = True,
+        http_client: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        _require_text(project_id, "project_id")
+        _require_text(secret, "secret")
+        if not timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+        if not policy_ttl > 0:
+            raise ValueError(f"policy_ttl must be > 0 seconds, got {policy_ttl!r}")
+        if max_stale < policy_ttl:
+            raise ValueError(f"max_stale ({max_stale!r}) must be >= policy_ttl ({policy_ttl!r})")
+        if isinstance(org_cache_size, bool) or org_cache_size < 1:
+            raise ValueError(f"org_cache_size must be a positive int, got {org_cache_size!r}")
+        self.project_id = project_id
+        self.__secret = secret
+        self.base_url = resolve_base_url(project_id, base_url)
+        self._given_base_url = base_url
+        self.policy_ttl = float(policy_ttl)
+        self.max_stale = float(max_stale)
+        self.timeout = float(timeout)
+        self.strict = strict
+        self.clock: Clock = clock or SystemClock()
+        self.retry = RetryPolicy()
+        self._owns_http = http_client is None
+        self._http = http_client if http_client is not None else make_http_client(timeout=timeout)
+        self._auth = (project_id, secret)
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._closed = False
+        self._stytch: B2BClient | None = None
+
+        self._policy_cache: RefreshingCache[str, CompiledPolicy] = RefreshingCache(
+            self._load_policy,
+            name="RBAC policy",
+            ttl=policy_ttl,
+            max_stale=max_stale,
+            clock=self.clock,
+            spawn=self._spawn,
+            on_update=self._policy_updated,
+        )
+        self._org_cache: RefreshingCache[str, _OrgPolicyEntry] = RefreshingCache(
+            self._load_org_policy,
+            name="organization policy",
+            ttl=policy_ttl,
+            max_stale=max_stale,
+            clock=self.clock,
+            maxsize=org_cache_size,
+            spawn=self._spawn,
+        )
+        self._verifier: SessionJWTVerifier
+        self._jwks = JWKSCache(
+            self._fetch_jwks,
+            ttl=policy_ttl,
+            max_stale=max_stale,
+            clock=self.clock,
+            spawn=self._spawn,
+            on_rotate=lambda: self._verifier.forget(),
+        )
+        self._verifier = SessionJWTVerifier(
+            project_id=project_id,
+            base_url=self.base_url,
+            jwks=self._jwks,
+            clock=self.clock,
+            leeway=leeway,
+            max_age=jwt_max_age,
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> StytchRBAC:
+        """Build from ``STYTCH_PROJECT_ID``, ``STYTCH_SECRET`` and optional ``STYTCH_BASE_URL``.
+
+        ``options`` are passed to the constructor (``policy_ttl=...``, ...).
+        """
+        source = os.environ if env is None else env
+        missing = [k for k in ("STYTCH_PROJECT_ID", "STYTCH_SECRET") if not source.get(k)]
+        if missing:
+            raise ValueError(f"environment variable(s) not set: {', '.join(missing)}")
+        options.setdefault("base_url", source.get("STYTCH_BASE_URL") or None)
+        return cls(source["STYTCH_PROJECT_ID"], source["STYTCH_SECRET"], **options)
+
+    def __repr__(self) -> str:
+        return f"<StytchRBAC project_id={self.project_id!r} base_url={self.base_url!r}>"
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> StytchRBAC:
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._tg = tg
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tg, self._tg = self._tg, None
+        try:
+            if tg is not None:
+                tg.cancel_scope.cancel()
+                await tg.__aexit__(exc_type, exc, tb)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the httpx client if we created it. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_http:
+            await self._http.aclose()
+
+    def _spawn(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> bool:
+        if self._tg is None or self._closed:
+            return False
+        self._tg.start_soon(fn)
+        return True
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The pooled httpx client that carries every request (the stytch SDK's included)."""
+        return self._http
+
+    @property
+    def stytch(self) -> B2BClient:
+        """The ``stytch.B2BClient``, built on first use; its ``*_async`` methods run over
+        :attr:`http` (no aiohttp session), on asyncio and trio."""
+        if self._stytch is None:
+            import stytch
+
+            from .transport import SDKSession
+
+            session = SDKSession(self._http, timeout=self.timeout, retry=self.retry)
+            self._stytch = stytch.B2BClient(
+                self.project_id,
+                self.__secret,
+                environment=self._given_base_url,
+                suppress_warnings=True,
+                async_session=session,  # type: ignore[arg-type]  # aiohttp-compatible adapter
+            )
+        return self._stytch
+
+    # -- fetching -------------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return self.base_url + path
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this StytchRBAC is closed")
+
+    async def _get_json(self, path: str, *, what: str, auth: bool = True, **params: str) -> Any:
+        self._check_open()
+        response = await get_with_retries(
+            self._http,
+            self._url(path),
+            params=params or None,
+            auth=self._auth if auth else None,
+            timeout=self.timeout,
+            retry=self.retry,
+        )
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        try:
+            return response.json()
+        except ValueError:
+            raise StytchUnavailable(
+                f"Stytch answered {what} with a body that is not JSON"
+            ) from None
+
+    async def _load_policy(self, _key: str) -> CompiledPolicy:
+        body = await self._get_json("/v1/b2b/rbac/policy", what="the RBAC policy")
+        try:
+            policy = Policy.parse(body)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                compiled = CompiledPolicy(policy, strict=self.strict)
+        except PolicyError as exc:
+            raise StytchUnavailable(f"Stytch returned an unusable RBAC policy: {exc}") from None
+        for warning in caught:
+            logger.warning("stytch_rbac: RBAC policy: %s", warning.message)
+        return compiled
+
+    def _policy_updated(self, _key: str, old: CompiledPolicy | None, new: CompiledPolicy) -> None:
+        new_sha = new.policy.sha256()
+        if old is None:
+            logger.info("stytch_rbac: RBAC policy loaded (sha256 %s)", new_sha[:12])
+        elif old.policy.sha256() != new_sha:
+            logger.info(
+                "stytch_rbac: RBAC policy changed (sha256 %s -> %s)",
+                old.policy.sha256()[:12],
+                new_sha[:12],
+            )
+
+    async def _load_org_policy(self, organization_id: str) -> _OrgPolicyEntry:
+        body = await self._get_json(
+            "/v1/b2b/rbac/organizations/" + urllib.parse.quote(organization_id, safe=""),
+            what="an organization policy",
+            organization_id=organization_id,
+        )
+        try:
+            org = OrgPolicy.parse(body)
+        except PolicyError as exc:
+            raise StytchUnavailable(
+                f"Stytch returned an unusable policy for organization {organization_id}: {exc}"
+            ) from None
+        return _OrgPolicyEntry(org if org.roles else None)
+
+    async def _fetch_jwks(self) -> Any:
+        # No credentials: the JWKS is public (and the SDK's own JWKS client sends none).
+        return await self._get_json(
+            "/v1/b2b/sessions/jwks/" + urllib.parse.quote(self.project_id, safe=""),
+            what="the JWKS",
+            auth=False,
+        )
+
+    # -- authentication -------------------------------------------------------------------------
+
+    async def authenticate(
+        self, *, session_jwt: str | None = None, session_token: str | None = None
+    ) -> Principal:
+        """Authenticate a member session and return its :class:`Principal`.
+
+        ``session_jwt`` is verified locally; only an expired JWT (or one older
+        than ``jwt_max_age``) goes to Stytch, and the Principal then carries the
+        fresh JWT (``jwt_refreshed=True``). ``session_token`` always asks
+        Stytch. Raises :class:`Unauthenticated` (with ``reason``) for a
+        missing, malformed, forged, expired or revoked credential and
+        :class:`StytchUnavailable` when Stytch is needed and unreachable.
+        """
+        for name, value in (("session_jwt", session_jwt), ("session_token", session_token)):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+        if session_jwt and session_token:
+            raise ValueError("pass session_jwt or session_token, not both")
+        if session_jwt:
+            principal = self._verifier.remembered(session_jwt)
+            if principal is not None:
+                return principal
+            try:
+                return await self._verifier.verify(session_jwt)
+            except StaleJWT:
+                return await self._authenticate_remote({"session_jwt": session_jwt})
+        if session_token:
+            return await self._authenticate_remote({"session_token": session_token})
+        raise Unauthenticated("missing", "no session JWT or session token was presented")
+
+    async def _authenticate_remote(self, body: dict[str, str]) -> Principal:
+        self._check_open()
+        response = await send_once(
+            self._http,
+            "POST",
+            self._url("/v1/b2b/sessions/authenticate"),
+            json_body=body,
+            auth=self._auth,
+            timeout=self.timeout,
+        )
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        try:
+            data = response.json()
+            presented_jwt = body.get("session_jwt")
+            new_jwt = data.get("session_jwt") or presented_jwt
+            return principal_from_member_session(
+                data.get("member_session"),
+                session_jwt=new_jwt,
+                session_token=data.get("session_token") or body.get("session_token"),
+                jwt_refreshed=presented_jwt is not None and new_jwt != presented_jwt,
+            )
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise StytchUnavailable(
+                f"Stytch's sessions/authenticate answer does not parse: {exc}"
+            ) from None
+
+    # -- policy ---------------------------------------------------------------------------------
+
+    async def _compiled(self, organization_id: str) -> CompiledPolicy:
+        project = await self._policy_cache.get(_POLICY)
+        org = await self._org_cache.get(organization_id)
+        return org.compiled(project)
+
+    async def policy(self, organization_id: str | None = None) -> CompiledPolicy:
+        """The project policy, or merged with ``organization_id``'s custom roles."""
+        if organization_id is None:
+            return await self._policy_cache.get(_POLICY)
+        return await self._compiled(organization_id)
+
+    async def refresh_policy(self, organization_id: str | None = None) -> CompiledPolicy:
+        """Fetch the project policy now (and ``organization_id``'s, if given), waiting for it.
+
+        For callers who know the policy changed. On failure the cached values
+        stay in place and :class:`StytchUnavailable` is raised.
+        """
+        project = await self._policy_cache.load(_POLICY)
+        if organization_id is None:
+            return project
+        org = await self._org_cache.load(organization_id)
+        return org.compiled(project)
+
+    def invalidate(self, organization_id: str | None = None) -> None:
+        """Forget ``organization_id``'s cached policy (or, with None, every cached policy):
+        the next decision waits for a fresh fetch."""
+        if organization_id is None:
+            self._policy_cache.invalidate()
+            self._org_cache.invalidate()
+        else:
+            self._org_cache.invalidate(organization_id)
+
+    # -- decisions ------------------------------------------------------------------------------
+
+    @overload
+    async def is_authorized(
+        self,
+        principal: Principal,
+        permission: Permission | ActionEnum,
+        /,
+        *,
+        organization_id: str | None = None,
+    ) -> bool: ...
+
+    @overload
+    async def is_authorized(
+        self,
+        principal: Principal,
+        resource: str,
+        action: str,
+        /,
+        *,
+        organization_id: str | None = None,
+    ) -> bool: ...
+
+    async def is_authorized(
+        self,
+        principal: Principal,
+        permission: Permission | ActionEnum | str,
+        action: str | None = None,
+        /,
+        *,
+        organization_id: str | None = None,
+    ) -> bool:
+        """Whether ``principal`` may do it, in its own organization (or ``organization_id``).
+
+        Never raises on a denial; a different ``organization_id`` than the
+        principal's is denied. Raises :class:`UnknownPermission` in strict mode
+        and :class:`StytchUnavailable` when no policy young enough is at hand.
+        """
+        resource, action = _permission_args(permission, action)
+        principal = _check_principal(principal)
+        if organization_id is not None and organization_id != principal.organization_id:
+            return False
+        compiled = await self._compiled(principal.organization_id)
+        return compiled.allows(principal.roles, resource, action)
+
+    @overload
+    async def authorize(
+        self,
+        principal: Principal,
+        permission: Permission | ActionEnum,
+        /,
+        *,
+        organization_id: str | None = None,
+    ) -> None: ...
+
+    @overload
+    async def authorize(
+        self,
+        principal: Principal,
+        resource: str,
+        action: str,
+        /,
+        *,
+        organization_id: str | None = None,
+    ) -> None: ...
+
+    async def authorize(
+        self,
+        principal: Principal,
+        permission: Permission | ActionEnum | str,
+        action: str | None = None,
+        /,
+        *,
+        organization_id: str | None = None,
+    ) -> None:
+        """Return None if allowed; raise :class:`TenancyError` for another organization,
+        :class:`PermissionDenied` when no role grants it."""
+        resource, action = _permission_args(permission, action)
+        principal = _check_principal(principal)
+        if organization_id is not None and organization_id != principal.organization_id:
+            raise TenancyError(
+                principal.organization_id, organization_id, member_id=principal.member_id
+            )
+        compiled = await self._compiled(principal.organization_id)
+        if not compiled.allows(principal.roles, resource, action):
+            raise PermissionDenied(
+                resource,
+                action,
+                organization_id=principal.organization_id,
+                member_id=principal.member_id,
+            )
+
+    @overload
+    async def explain(
+        self,
+        principal: Principal,
+        permission: Permission | ActionEnum,
+        /,
+        *,
+        organization_id: str | None = None,
+    ) -> Decision: ...
+
+    @overload
+    async def explain(
+        self,
+        principal: Principal,
+        resource: str,
+        action: str,
+        /,
+        *,
+        organization_id: str | None = None,
+    ) -> Decision: ...
+
+    async def explain(
+        self,
+        principal: Principal,
+        permission: Permission | ActionEnum | str,
+        action: str | None = None,
+        /,
+        *,
+        organization_id: str | None = None,
+    ) -> Decision:
+        """The :class:`Decision` (allowed, and which of the principal's roles grant it).
+
+        Another organization than the principal's gives a denial with no granting roles.
+        """
+        resource, action = _permission_args(permission, action)
+        principal = _check_principal(principal)
+        if organization_id is not None and organization_id != principal.organization_id:
+            return Decision(False, str(resource), str(action))
+        compiled = await self._compiled(principal.organization_id)
+        return compiled.decide(principal.roles, resource, action)
+
+    async def permissions(self, principal: Principal) -> dict[str, dict[str, bool]]:
+        """``{resource: {action: allowed}}`` for every permission in the principal's policy."""
+        principal = _check_principal(principal)
+        compiled = await self._compiled(principal.organization_id)
+        return compiled.permissions(principal.roles)

@@ -1,0 +1,385 @@
+"""The one pooled ``httpx.AsyncClient``, GET retries, and the adapter the stytch SDK runs over.
+
+* :func:`make_http_client` builds the shared client (timeouts, pool limits).
+* :func:`get_with_retries` performs an idempotent GET: it retries connect
+  errors, timeouts, 429 and 5xx with exponential backoff and full jitter,
+  honours ``Retry-After``, and never runs past one overall deadline.
+* :class:`SDKSession` quacks like the ``aiohttp.ClientSession`` the stytch
+  SDK's ``AsyncClient`` expects, so ``stytch.B2BClient(..., async_session=
+  SDKSession(http))`` runs every ``*_async`` method over our httpx client: no
+  aiohttp session is opened, and the SDK works on trio too. Only GETs are
+  retried; POST, PUT and DELETE are sent exactly once.
+
+Connection failures and timeouts surface as
+:class:`~stytch_rbac.errors.StytchUnavailable`; HTTP error statuses are
+returned to the caller, who maps them (see ``_stytch_errors``).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import math
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import anyio
+import httpx
+
+from .errors import StytchUnavailable
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "RETRY_STATUSES",
+    "RetryPolicy",
+    "SDKResponse",
+    "SDKSession",
+    "get_with_retries",
+    "make_http_client",
+    "send_once",
+]
+
+logger = logging.getLogger("stytch_rbac")
+
+DEFAULT_TIMEOUT: Final = 10.0
+RETRY_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+USER_AGENT: Final = "stytch-rbac (python; httpx)"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How idempotent GETs are retried.
+
+    ``attempts`` counts the first try. The n-th retry waits a random time in
+    ``[0, min(max_backoff, backoff * 2**n)]`` (full jitter), or at least the
+    server's ``Retry-After`` when it sends one. No wait runs past the overall
+    deadline: a retry that would end after it is not attempted.
+    """
+
+    attempts: int = 3
+    backoff: float = 0.1
+    max_backoff: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"RetryPolicy.attempts must be >= 1, got {self.attempts!r}")
+        if self.backoff < 0 or self.max_backoff < 0:
+            raise ValueError("RetryPolicy backoff values must be >= 0")
+
+    def delay(self, retry: int, retry_after: float | None, rand: Callable[[], float]) -> float:
+        """Seconds to wait before retry number ``retry`` (0-based)."""
+        ceiling = min(self.max_backoff, self.backoff * (2.0**retry))
+        jittered = ceiling * rand()
+        if retry_after is not None:
+            return max(retry_after, jittered)
+        return jittered
+
+
+NO_RETRY: Final = RetryPolicy(attempts=1)
+
+
+def make_http_client(
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    transport: httpx.AsyncBaseTransport | None = None,
+    max_connections: int = 100,
+) -> httpx.AsyncClient:
+    """The pooled client every request goes through (ours and the stytch SDK's)."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=min(20, max_connections)
+        ),
+        headers={"User-Agent": USER_AGENT},
+        transport=transport,
+        follow_redirects=False,
+    )
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date; None if absent/bad."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - now
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _host(url: str | httpx.URL) -> str:
+    """Scheme, host and path of a URL, for logs (no query string: it may carry ids)."""
+    u = httpx.URL(url)
+    return f"{u.scheme}://{u.host}{':' + str(u.port) if u.port else ''}{u.path}"
+
+
+async def get_with_retries(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109  (one deadline across every retry)
+    retry: RetryPolicy = RetryPolicy(),
+    rand: Callable[[], float] = random.random,
+    wall_time: Callable[[], float] | None = None,
+) -> httpx.Response:
+    """GET ``url`` with retries; the whole exchange ends within ``timeout`` seconds.
+
+    Returns the last response (which may be an error status once retries are
+    exhausted). Raises :class:`StytchUnavailable` on connection failures or
+    timeouts that outlast the retries or the deadline.
+    """
+    now = wall_time or _wall_time
+    deadline = anyio.current_time() + timeout
+    last_error: Exception | None = None
+    for attempt in range(retry.attempts):
+        remaining = deadline - anyio.current_time()
+        if remaining <= 0:
+            break
+        response: httpx.Response | None = None
+        try:
+            with anyio.fail_after(remaining):
+                response = await client.get(
+                    url,
+                    params=_query(params),
+                    headers=headers,
+                    auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+                    timeout=httpx.Timeout(min(timeout, remaining)),
+                )
+                if response.status_code in RETRY_STATUSES:
+                    await response.aread()
+        except (httpx.TransportError, TimeoutError) as exc:
+            last_error = exc
+            retry_after = None
+        else:
+            if response.status_code not in RETRY_STATUSES or attempt == retry.attempts - 1:
+                return response
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), now())
+        if attempt == retry.attempts - 1:
+            break
+        wait = retry.delay(attempt, retry_after, rand)
+        if anyio.current_time() + wait >= deadline:
+            if response is not None:
+                return response
+            break
+        logger.debug(
+            "stytch_rbac: GET %s %s; retry %d in %.2fs",
+            _host(url),
+            response.status_code if response is not None else type(last_error).__name__,
+            attempt + 1,
+            wait,
+        )
+        await anyio.sleep(wait)
+    if isinstance(last_error, TimeoutError | httpx.TimeoutException) or last_error is None:
+        raise StytchUnavailable(f"Stytch did not answer GET {_host(url)} within {timeout:g}s")
+    raise StytchUnavailable(
+        f"Stytch unreachable: GET {_host(url)}: {type(last_error).__name__}"
+    ) from last_error
+
+
+async def send_once(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    json_body: Any = None,
+    form: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109  (passed to httpx and fail_after)
+) -> httpx.Response:
+    """Send a state-changing request exactly once (never retried); same deadline rules."""
+    try:
+        with anyio.fail_after(timeout):
+            return await client.request(
+                method,
+                url,
+                json=json_body,
+                data=form,
+                headers=headers,
+                auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+                timeout=httpx.Timeout(timeout),
+            )
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        raise StytchUnavailable(
+            f"Stytch did not answer {method} {_host(url)} within {timeout:g}s "
+            "(not retried: the call may have taken effect)"
+        ) from exc
+    except httpx.TransportError as exc:
+        raise StytchUnavailable(
+            f"Stytch unreachable: {method} {_host(url)}: {type(exc).__name__}"
+        ) from exc
+
+
+def _wall_time() -> float:
+    import time
+
+    return time.time()
+
+
+def _query(params: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """Query parameters as strings; booleans the way the SDK's sync client sends them."""
+    if params is None:
+        return None
+    return {k: str(v) for k, v in params.items() if v is not None}
+
+
+# -- the adapter the stytch SDK runs over -------------------------------------------------------
+
+
+class _Content:
+    """The ``resp.content`` of aiohttp, reduced to what the SDK reads (``await read()``)."""
+
+    __slots__ = ("_body",)
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    async def read(self) -> bytes:
+        """The whole response body."""
+        return self._body
+
+
+class SDKResponse:
+    """What the stytch SDK reads from an aiohttp response: ``status``, ``json()``, ``content``."""
+
+    __slots__ = ("content", "headers", "status")
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.status = response.status_code
+        self.headers = response.headers
+        self.content = _Content(response.content)
+
+    async def json(self) -> Any:
+        """The body parsed as JSON (raises ValueError on a non-JSON body, like aiohttp)."""
+        return json.loads(await self.content.read())
+
+    def __repr__(self) -> str:
+        return f"<SDKResponse status={self.status}>"
+
+
+def _auth(auth: Any) -> tuple[str, str] | None:
+    """``aiohttp.BasicAuth`` (a (login, password, encoding) tuple) to an httpx auth tuple."""
+    if auth is None:
+        return None
+    login = getattr(auth, "login", None)
+    password = getattr(auth, "password", None)
+    if isinstance(login, str) and isinstance(password, str):
+        return (login, password)
+    raise TypeError(f"unsupported auth object {type(auth).__name__}")
+
+
+class SDKSession:
+    """An aiohttp-like session over our ``httpx.AsyncClient``, for ``stytch.B2BClient``.
+
+    Pass it as ``async_session``; the SDK then never opens aiohttp and never
+    closes this session (it treats it as external). GETs are retried like our
+    own; other verbs are sent once.
+    """
+
+    __slots__ = ("_client", "_retry", "_timeout")
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = RetryPolicy(),
+    ) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._retry = retry
+
+    def __repr__(self) -> str:
+        return f"<SDKSession over {self._client!r}>"
+
+    @property
+    def closed(self) -> bool:
+        """Whether the underlying httpx client is closed."""
+        return self._client.is_closed
+
+    async def close(self) -> None:
+        """No-op: the httpx client belongs to its creator, who closes it."""
+
+    async def get(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Any = None,
+    ) -> SDKResponse:
+        """GET with retries."""
+        response = await get_with_retries(
+            self._client,
+            url,
+            params=params,
+            headers=headers,
+            auth=_auth(auth),
+            timeout=self._timeout,
+            retry=self._retry,
+        )
+        await response.aread()
+        return SDKResponse(response)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        json_body: Any,
+        form: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        auth: Any,
+    ) -> SDKResponse:
+        response = await send_once(
+            self._client,
+            method,
+            url,
+            json_body=json_body,
+            form=form,
+            headers=headers,
+            auth=_auth(auth),
+            timeout=self._timeout,
+        )
+        return SDKResponse(response)
+
+    async def post(
+        self,
+        url: str,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Any = None,
+    ) -> SDKResponse:
+        """POST once (JSON body, or a form with ``data=``)."""
+        return await self._send("POST", url, json, data, headers, auth)
+
+    async def put(
+        self,
+        url: str,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Any = None,
+    ) -> SDKResponse:
+        """PUT once."""
+        return await self._send("PUT", url, json, None, headers, auth)
+
+    async def delete(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        auth: Any = None,
+    ) -> SDKResponse:
+        """DELETE once."""
+        return await self._send("DELETE", url, None, None, headers, auth)
