@@ -28,6 +28,7 @@ import sys
 import textwrap
 import types
 import typing
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,10 +94,13 @@ class Namespace:
 def _sdk_client() -> Any:
     import stytch
 
-    # No network and no session are created by the constructor.
-    return stytch.B2BClient(
-        "project-test-introspection", "secret", environment="http://127.0.0.1:9"
-    )
+    # No network and no session are created by the constructor. aiohttp >= 3.12 warns
+    # that the SDK's BasicAuth is deprecated; irrelevant to introspection.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "BasicAuth is deprecated", DeprecationWarning)
+        return stytch.B2BClient(
+            "project-test-introspection", "secret", environment="http://127.0.0.1:9"
+        )
 
 
 def collect_methods(client: Any | None = None) -> list[SDKMethod]:
@@ -422,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         stale = 1
         if args.check:
-            rel = str(path.relative_to(ROOT))
+            rel = str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
             sys.stdout.writelines(
                 difflib.unified_diff(
                     current.splitlines(True), text.splitlines(True), rel, rel + " (generated)"
@@ -430,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         else:
             path.write_text(text)
-            print(f"wrote {path.relative_to(ROOT)}")
+            print(f"wrote {path}")
     return stale if args.check else 0
 
 
