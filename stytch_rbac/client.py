@@ -50,6 +50,8 @@ from .transport import DEFAULT_TIMEOUT, RetryPolicy, get_with_retries, make_http
 if TYPE_CHECKING:
     from stytch import B2BClient
 
+    from .member import MemberClient
+
 __all__ = ["Principal", "StytchRBAC"]
 
 logger = logging.getLogger("stytch_rbac")
@@ -600,3 +602,25 @@ class StytchRBAC:
         principal = _check_principal(principal)
         compiled = await self._compiled(principal.organization_id)
         return compiled.permissions(principal.roles)
+
+    def as_member(
+        self,
+        principal: Principal | None = None,
+        *,
+        session_jwt: str | None = None,
+        session_token: str | None = None,
+        preflight: bool = True,
+    ) -> MemberClient:
+        """A :class:`~stytch_rbac.member.MemberClient`: Stytch's built-in calls made as this
+        member (exactly one of ``principal``, ``session_jwt``, ``session_token``), checked
+        locally first unless ``preflight=False``. See docs/member-calls.md."""
+        from .member import MemberClient
+
+        return MemberClient(
+            self,
+            principal,
+            session_jwt=session_jwt,
+            session_token=session_token,
+            preflight=preflight,
+            clock=self.clock,
+        )
