@@ -50,6 +50,7 @@ from .transport import DEFAULT_TIMEOUT, RetryPolicy, get_with_retries, make_http
 if TYPE_CHECKING:
     from stytch import B2BClient
 
+    from .guards import CredentialConfig, Guard, OrganizationSpec
     from .member import MemberClient
 
 __all__ = ["Principal", "StytchRBAC"]
@@ -602,6 +603,31 @@ class StytchRBAC:
         principal = _check_principal(principal)
         compiled = await self._compiled(principal.organization_id)
         return compiled.permissions(principal.roles)
+
+    def require(
+        self,
+        *permissions: Permission | ActionEnum | str,
+        any_of: bool = False,
+        organization_id: OrganizationSpec | None = None,
+        credentials: CredentialConfig | None = None,
+    ) -> Guard:
+        """A guard requiring ``permissions`` (all of them; one with ``any_of=True``).
+
+        Use it as a FastAPI dependency (``Depends(guard)``, resolving to the
+        :class:`Principal`), as ``@guard`` on an async function, or as
+        ``await guard.check(principal)``. ``organization_id``: a constant, or
+        ``path(...)``/``header(...)``/``query(...)``/a callable of the request
+        (tenancy). See :mod:`stytch_rbac.guards`.
+        """
+        from .guards import Guard
+
+        return Guard(
+            self,
+            permissions,
+            any_of=any_of,
+            organization_id=organization_id,
+            credentials=credentials,
+        )
 
     def as_member(
         self,
