@@ -1,0 +1,32 @@
+"""A local, offline Stytch B2B API server speaking the wire protocol of the ``stytch`` SDK.
+
+```python
+from stytch_rbac.emulator import Emulator
+emu = Emulator(policy="examples/policy.json")
+org = emu.create_organization(name="Acme", slug="acme")
+m = emu.create_member(org.organization_id, email_address="ada@acme.test", roles=["editor"])
+s = emu.create_session(m.member_id)           # s.session_token, s.session_jwt
+async with emu.serve() as base_url: ...       # real HTTP on 127.0.0.1, random port
+```
+
+Needs the ``emulator`` extra (starlette, uvicorn). See docs/emulator.md.
+"""
+
+from __future__ import annotations
+
+from ._emulator import Emulator
+from ._errors import EmulatorError
+from ._faults import Fault, Faults
+from ._records import MemberRecord, OrganizationRecord, SessionRecord
+from ._time import ShiftedClock
+
+__all__ = [
+    "Emulator",
+    "EmulatorError",
+    "Fault",
+    "Faults",
+    "MemberRecord",
+    "OrganizationRecord",
+    "SessionRecord",
+    "ShiftedClock",
+]

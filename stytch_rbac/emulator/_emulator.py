@@ -1,0 +1,300 @@
+"""``Emulator``: the Python API over the emulator's state, app and server."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from starlette.applications import Starlette
+
+from .._clock import Clock
+from ..policy import OrgPolicy, Policy
+from . import _members, _orgs, _rbac, _sessions
+from ._app import build_app
+from ._defaults import default_policy
+from ._errors import not_found
+from ._faults import Faults
+from ._params import Params
+from ._records import MemberRecord, OrganizationRecord, SessionRecord
+from ._routing import Route
+from ._runner import ThreadServer
+from ._state import MemberRec, OrgRec, SessionRec, State
+from ._time import ManualClock, ShiftedClock, movable_clock
+from ._wire import member_json, org_json, session_role_ids
+
+__all__ = ["Emulator"]
+
+PolicySource = str | Path | Mapping[str, Any] | Policy | None
+
+ROUTES: list[Route] = [*_rbac.ROUTES, *_sessions.ROUTES, *_orgs.ROUTES, *_members.ROUTES]
+
+
+def _load_policy(policy: PolicySource) -> Policy:
+    if policy is None:
+        return default_policy()
+    if isinstance(policy, Policy):
+        return policy
+    if isinstance(policy, (str, Path)):
+        return Policy.from_file(policy)
+    return Policy.parse(policy)
+
+
+class Emulator:
+    """A local, offline Stytch B2B API: state, an ASGI app, and a way to serve it.
+
+    ``policy`` is a file path, a decoded JSON object or a :class:`Policy`; ``None``
+    gives Stytch's default resources with ``stytch_member`` and ``stytch_admin``.
+    ``clock`` (default: the system clock) is the time every expiry is measured
+    against; :meth:`advance_time` moves it. Seeding methods may be called from
+    any thread while the app serves requests.
+    """
+
+    def __init__(
+        self,
+        policy: PolicySource = None,
+        *,
+        project_id: str | None = None,
+        secret: str | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.project_id: str = project_id or f"project-test-{uuid.uuid4()}"
+        self.secret: str = secret or f"secret-test-{secrets.token_urlsafe(24)}"
+        self.clock: ManualClock | ShiftedClock = movable_clock(clock)
+        self._state = State(
+            project_id=self.project_id,
+            secret=self.secret,
+            policy=_load_policy(policy),
+            clock=self.clock,
+        )
+        self.faults = Faults(self.clock, {r.name for r in ROUTES})
+        self.app: Starlette = build_app(self._state, self.faults, ROUTES)
+
+    def __repr__(self) -> str:
+        return f"<Emulator project_id={self.project_id!r}>"
+
+    # -- introspection -------------------------------------------------------------
+
+    @property
+    def requests(self) -> Counter[str]:
+        """Requests served so far, by endpoint name (``"rbac.policy"``, ``"sessions.jwks"``...)."""
+        return self._state.requests
+
+    @property
+    def policy(self) -> Policy:
+        """The current project policy."""
+        return self._state.policy
+
+    @property
+    def invites(self) -> list[dict[str, Any]]:
+        """Every ``magic_links.email.invite`` recorded (no email is sent)."""
+        with self._state.lock:
+            return [dict(i) for i in self._state.invites]
+
+    # -- records -------------------------------------------------------------------
+
+    def _org_record(self, org: OrgRec) -> OrganizationRecord:
+        data = org_json(self._state, org)
+        return OrganizationRecord(
+            org.organization_id, data["organization_slug"], data["organization_name"], data
+        )
+
+    def _member_record(self, org: OrgRec, member: MemberRec) -> MemberRecord:
+        data = member_json(org, member)
+        roles = tuple(r["role_id"] for r in data["roles"])
+        return MemberRecord(
+            member.member_id, member.organization_id, data["email_address"], roles, data
+        )
+
+    def _session_record(self, session: SessionRec) -> SessionRecord:
+        state = self._state
+        with state.lock:
+            org = state.orgs[session.organization_id]
+            roles = tuple(session_role_ids(org, state.members[session.member_id]))
+            jwt = _sessions.mint_jwt(state, session)
+        return SessionRecord(
+            session.member_session_id,
+            session.member_id,
+            session.organization_id,
+            session.expires_at,
+            roles,
+            session.session_token,
+            jwt,
+        )
+
+    def _member(self, member_id: str) -> MemberRec:
+        member = self._state.members.get(member_id)
+        if member is None:
+            raise not_found("member_not_found", "Member could not be found.")
+        return member
+
+    # -- seeding -------------------------------------------------------------------
+
+    def create_organization(
+        self, name: str, slug: str | None = None, **fields: Any
+    ) -> OrganizationRecord:
+        """Create an organization; ``fields`` are any ``organizations.create`` parameters."""
+        params = {**fields, "organization_name": name, "organization_slug": slug}
+        with self._state.lock:
+            org = _orgs.create_org(self._state, Params(params))
+            return self._org_record(org)
+
+    def get_organization(self, organization_id: str) -> OrganizationRecord:
+        """The organization with this id, slug or external id."""
+        with self._state.lock:
+            return self._org_record(self._state.org(organization_id))
+
+    def create_member(
+        self,
+        organization_id: str,
+        email_address: str,
+        roles: Iterable[str] = (),
+        name: str = "",
+        **fields: Any,
+    ) -> MemberRecord:
+        """Create an active member with explicit ``roles`` (``stytch_member`` is implicit).
+
+        ``fields`` are ``organizations.members.create`` parameters, plus seed-only
+        ``email_address_verified``, ``status`` and ``member_password_id`` /
+        ``totp_registration_id`` (``True`` generates an id).
+        """
+        seed_only = {
+            k: fields.pop(k)
+            for k in (
+                "email_address_verified",
+                "status",
+                "member_password_id",
+                "totp_registration_id",
+                "mfa_phone_number_verified",
+            )
+            if k in fields
+        }
+        params = {**fields, "email_address": email_address, "name": name, "roles": list(roles)}
+        state = self._state
+        with state.lock:
+            org = state.org(organization_id)
+            member = _members.create_member(state, org, Params(params))
+            for key, value in seed_only.items():
+                if key in ("member_password_id", "totp_registration_id") and value is True:
+                    value = _new_secondary_id(key)
+                member.data[key] = value
+            return self._member_record(org, member)
+
+    def get_member(self, member_id: str) -> MemberRecord:
+        """The member with this id (deleted members included)."""
+        with self._state.lock:
+            member = self._member(member_id)
+            return self._member_record(self._state.orgs[member.organization_id], member)
+
+    def create_session(
+        self,
+        member_id: str,
+        duration_minutes: int = 60,
+        custom_claims: Mapping[str, Any] | None = None,
+    ) -> SessionRecord:
+        """Log ``member_id`` in (as a magic link would) and return the session's token and JWT."""
+        with self._state.lock:
+            session = _sessions.create_session(
+                self._state,
+                self._member(member_id),
+                duration_minutes=duration_minutes,
+                custom_claims=dict(custom_claims or {}),
+            )
+            return self._session_record(session)
+
+    def session_jwt(self, member_session_id: str) -> str:
+        """A freshly minted JWT for a live session."""
+        with self._state.lock:
+            session = self._state.live_session(self._state.sessions.get(member_session_id))
+            if session is None:
+                raise not_found("session_not_found", "Session could not be found.")
+            return _sessions.mint_jwt(self._state, session)
+
+    def revoke_session(
+        self,
+        member_session_id: str | None = None,
+        *,
+        session_token: str | None = None,
+        session_jwt: str | None = None,
+        member_id: str | None = None,
+    ) -> None:
+        """Revoke one session (by id, token or JWT) or every session of ``member_id``."""
+        params = {
+            "member_session_id": member_session_id,
+            "session_token": session_token,
+            "session_jwt": session_jwt,
+            "member_id": member_id,
+        }
+        with self._state.lock:
+            _, sessions, _ = _sessions.revoke_targets(self._state, Params(params))
+            _sessions.revoke_sessions(self._state, sessions)
+
+    # -- policy, keys, time --------------------------------------------------------
+
+    def set_policy(self, policy: str | Path | Mapping[str, Any] | Policy) -> None:
+        """Replace the project policy (``rbac.policy`` answers it from now on)."""
+        self._state.set_policy(_load_policy(policy))
+
+    def set_org_policy(
+        self, organization_id: str, org_policy: OrgPolicy | Mapping[str, Any]
+    ) -> OrgPolicy:
+        """Replace an organization's custom roles (validated against the project policy)."""
+        source = org_policy if isinstance(org_policy, OrgPolicy) else dict(org_policy)
+        with self._state.lock:
+            return _rbac.set_org_policy(self._state, self._state.org(organization_id), source)
+
+    def rotate_keys(self, grace_seconds: float = 3600.0) -> str:
+        """Sign with a new key from now on; old keys stay in the JWKS for ``grace_seconds``.
+
+        Returns the new ``kid``.
+        """
+        kid = self._state.keys.rotate(grace_seconds)
+        self._state.changed()
+        return kid
+
+    @property
+    def kid(self) -> str:
+        """The ``kid`` of the key currently signing JWTs."""
+        return self._state.keys.active_kid
+
+    def advance_time(self, seconds: float) -> None:
+        """Move the emulator's clock forward: sessions, JWTs and timed faults expire."""
+        self.clock.advance(seconds)
+
+    # -- serving -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def serve_in_thread(self, *, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
+        """Serve over real HTTP from a background thread; yields the base URL (sync form)."""
+        server = ThreadServer(self.app, host=host, port=port)
+        server.start()
+        try:
+            yield server.base_url
+        finally:
+            self.faults.release_hangs()
+            server.stop()
+
+    @contextlib.asynccontextmanager
+    async def serve(self, *, port: int = 0, host: str = "127.0.0.1") -> AsyncIterator[str]:
+        """Serve over real HTTP (uvicorn in its own thread); yields the base URL.
+
+        Works under asyncio and trio: the server has its own loop and thread.
+        """
+        server = ThreadServer(self.app, host=host, port=port)
+        await anyio.to_thread.run_sync(server.start)
+        try:
+            yield server.base_url
+        finally:
+            self.faults.release_hangs()
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(server.stop)
+
+
+def _new_secondary_id(key: str) -> str:
+    return f"{'member-password' if key == 'member_password_id' else 'totp'}-test-{uuid.uuid4()}"

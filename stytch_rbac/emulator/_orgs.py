@@ -1,0 +1,393 @@
+"""Organizations: create, get, update, delete, search, metrics, external id, connected apps."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ._errors import bad_request, not_found
+from ._params import Params
+from ._routing import Req, Route
+from ._state import OrgRec, State, decode_cursor, encode_cursor
+from ._time import rfc3339
+from ._tokens import new_id
+from ._wire import org_json
+
+__all__ = ["ROUTES", "create_org", "delete_org", "update_org"]
+
+JSON = dict[str, Any]
+
+_SLUG = re.compile(r"^[A-Za-z0-9\-._~]{2,128}$")
+_THREE = ("ALL_ALLOWED", "RESTRICTED", "NOT_ALLOWED")
+_TWO = ("ALL_ALLOWED", "RESTRICTED")
+_ENUMS: dict[str, tuple[str, ...]] = {
+    "sso_jit_provisioning": _THREE,
+    "email_jit_provisioning": ("RESTRICTED", "NOT_ALLOWED"),
+    "email_invites": _THREE,
+    "auth_methods": _TWO,
+    "mfa_methods": _TWO,
+    "mfa_policy": ("REQUIRED_FOR_ALL", "OPTIONAL"),
+    "oauth_tenant_jit_provisioning": ("RESTRICTED", "NOT_ALLOWED"),
+    "first_party_connected_apps_allowed_type": _THREE,
+    "third_party_connected_apps_allowed_type": _THREE,
+}
+_AUTH_METHODS = [
+    "sso",
+    "magic_link",
+    "email_otp",
+    "password",
+    "google_oauth",
+    "microsoft_oauth",
+    "slack_oauth",
+    "github_oauth",
+    "hubspot_oauth",
+]
+_STR_LISTS = (
+    "email_allowed_domains",
+    "allowed_auth_methods",
+    "allowed_mfa_methods",
+    "claimed_email_domains",
+    "allowed_first_party_connected_apps",
+    "allowed_third_party_connected_apps",
+    "sso_jit_provisioning_allowed_connections",
+)
+_DEFAULTS: JSON = {
+    "organization_logo_url": "",
+    "trusted_metadata": {},
+    "organization_external_id": None,
+    "sso_default_connection_id": None,
+    "sso_jit_provisioning": "ALL_ALLOWED",
+    "sso_jit_provisioning_allowed_connections": [],
+    "email_allowed_domains": [],
+    "email_jit_provisioning": "NOT_ALLOWED",
+    "email_invites": "ALL_ALLOWED",
+    "auth_methods": "ALL_ALLOWED",
+    "allowed_auth_methods": [],
+    "mfa_policy": "OPTIONAL",
+    "rbac_email_implicit_role_assignments": [],
+    "mfa_methods": "ALL_ALLOWED",
+    "allowed_mfa_methods": [],
+    "oauth_tenant_jit_provisioning": "NOT_ALLOWED",
+    "allowed_oauth_tenants": {},
+    "claimed_email_domains": [],
+    "first_party_connected_apps_allowed_type": "ALL_ALLOWED",
+    "allowed_first_party_connected_apps": [],
+    "third_party_connected_apps_allowed_type": "ALL_ALLOWED",
+    "allowed_third_party_connected_apps": [],
+}
+
+
+def merge_metadata(old: JSON | None, new: JSON) -> JSON:
+    """Stytch's metadata update: top-level keys replaced, a ``null`` value deletes the key."""
+    merged = dict(old or {})
+    for key, value in new.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _check_slug(state: State, slug: str, org: OrgRec | None) -> None:
+    if not _SLUG.match(slug):
+        raise bad_request(
+            "organization_slug must be 2 to 128 letters, digits or - . _ ~.",
+            "invalid_organization_slug",
+        )
+    for other in state.orgs.values():
+        if other is not org and other.data["organization_slug"] == slug:
+            raise bad_request(
+                "An organization with this slug already exists.", "organization_slug_already_used"
+            )
+
+
+def _settings(state: State, p: Params, org: OrgRec | None) -> JSON:
+    """The validated setting fields present in ``p`` (create and update share them)."""
+    out: JSON = {}
+    name = p.opt_str("organization_name")
+    if name is not None:
+        if not 1 <= len(name) <= 128:
+            raise bad_request(
+                "organization_name must be 1 to 128 characters.", "invalid_organization_name"
+            )
+        out["organization_name"] = name
+    slug = p.opt_str("organization_slug")
+    if slug is not None:
+        _check_slug(state, slug, org)
+        out["organization_slug"] = slug
+    for key in ("organization_logo_url", "sso_default_connection_id"):
+        value = p.opt_str(key)
+        if value is not None:
+            out[key] = value
+    external = p.opt_str("organization_external_id")
+    if external is not None:
+        for other in state.orgs.values():
+            if other is not org and other.data.get("organization_external_id") == external:
+                raise bad_request(
+                    "An organization with this external id already exists.",
+                    "organization_external_id_already_used",
+                )
+        out["organization_external_id"] = external
+    for key, allowed in _ENUMS.items():
+        value = p.choice(key, allowed)
+        if value is not None:
+            out[key] = value
+    for key in _STR_LISTS:
+        values = p.opt_str_list(key)
+        if values is not None:
+            out[key] = values
+    for method in out.get("allowed_auth_methods", ()):
+        if method not in _AUTH_METHODS:
+            raise bad_request(f"allowed_auth_methods: unknown method {method!r}.")
+    for method in out.get("allowed_mfa_methods", ()):
+        if method not in ("sms_otp", "totp"):
+            raise bad_request(f"allowed_mfa_methods: unknown method {method!r}.")
+    tenants = p.opt_dict("allowed_oauth_tenants")
+    if tenants is not None:
+        out["allowed_oauth_tenants"] = tenants
+    rules = p.opt_dict_list("rbac_email_implicit_role_assignments", ("domain", "role_id"))
+    if rules is not None:
+        known = state.role_ids(org) if org is not None else set(state.compiled.role_ids)
+        for rule in rules:
+            if rule["role_id"] not in known:
+                raise bad_request(f"Unknown role id {rule['role_id']!r}.", "invalid_rbac_role_id")
+        out["rbac_email_implicit_role_assignments"] = rules
+    return out
+
+
+def _slug_from(state: State, name: str) -> str:
+    base = re.sub(r"[^a-z0-9\-._~]+", "-", name.lower()).strip("-")[:100] or "org"
+    base = base if len(base) >= 2 else f"{base}-org"
+    taken = {o.data["organization_slug"] for o in state.orgs.values()}
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def create_org(state: State, p: Params) -> OrgRec:
+    """Create an organization from create-request parameters."""
+    p.required("organization_name")
+    trusted = p.opt_dict("trusted_metadata")
+    with state.lock:
+        fields = _settings(state, p, None)
+        now = rfc3339(state.now())
+        org_id = new_id("organization")
+        data: JSON = {"organization_id": org_id, **_DEFAULTS, **fields}
+        data["organization_slug"] = fields.get("organization_slug") or _slug_from(
+            state, fields["organization_name"]
+        )
+        data["trusted_metadata"] = dict(trusted or {})
+        data["created_at"] = data["updated_at"] = now
+        org = OrgRec(org_id, data, state.next_seq())
+        state.orgs[org_id] = org
+        state.changed()
+        return org
+
+
+def update_org(state: State, org: OrgRec, p: Params) -> OrgRec:
+    """Apply an update request's fields to ``org``."""
+    with state.lock:
+        fields = _settings(state, p, org)
+        trusted = p.opt_dict("trusted_metadata")
+        if trusted is not None:
+            fields["trusted_metadata"] = merge_metadata(org.data.get("trusted_metadata"), trusted)
+        org.data.update(fields)
+        org.data["updated_at"] = rfc3339(state.now())
+        state.changed()
+        return org
+
+
+def delete_org(state: State, org: OrgRec) -> None:
+    """Delete an organization with its members, sessions and connections."""
+    with state.lock:
+        org_id = org.organization_id
+        for session in [s for s in state.sessions.values() if s.organization_id == org_id]:
+            state.drop_session(session)
+        for member_id in [
+            m.member_id for m in state.members.values() if m.organization_id == org_id
+        ]:
+            del state.members[member_id]
+        for table in (state.sso, state.scim):
+            for key in [k for k, c in table.items() if c["organization_id"] == org_id]:
+                del table[key]
+        state.connected_grants.pop(org_id, None)
+        del state.orgs[org_id]
+        state.changed()
+
+
+# -- search -------------------------------------------------------------------------
+
+
+def _fuzzy(value: Any, name: str) -> str:
+    if not isinstance(value, str) or len(value) < 3:
+        raise bad_request(f"{name} needs a string of at least 3 characters.")
+    return value.lower()
+
+
+def _as_list(value: Any, name: str) -> list[Any]:
+    if not isinstance(value, list) or not value:
+        raise bad_request(f"{name} needs a non-empty list.")
+    return value
+
+
+def _org_matches(state: State, org: OrgRec, operand: JSON) -> bool:
+    name, value = operand.get("filter_name"), operand.get("filter_value")
+    data = org.data
+    if name == "organization_ids":
+        return org.organization_id in _as_list(value, name)
+    if name == "organization_slugs":
+        return data["organization_slug"] in _as_list(value, name)
+    if name == "organization_external_ids":
+        return data.get("organization_external_id") in _as_list(value, name)
+    if name == "organization_slug_fuzzy":
+        return _fuzzy(value, name) in data["organization_slug"].lower()
+    if name == "organization_name_fuzzy":
+        return _fuzzy(value, name) in data["organization_name"].lower()
+    if name == "member_emails":
+        emails = {str(e).lower() for e in _as_list(value, name)}
+        return any(
+            m.organization_id == org.organization_id and m.data["email_address"] in emails
+            for m in state.members.values()
+        )
+    if name == "allowed_auth_methods":
+        return bool(set(_as_list(value, name)) & set(data["allowed_auth_methods"]))
+    raise bad_request(f"Unknown organization search filter {name!r}.", "invalid_search_query")
+
+
+def query_matcher(query: JSON | None) -> tuple[str, list[JSON]]:
+    """The operator and operands of a search ``query`` (``AND`` of nothing when absent)."""
+    if query is None:
+        return "AND", []
+    operator = query.get("operator")
+    operands = query.get("operands")
+    if operator not in ("AND", "OR"):
+        raise bad_request("query.operator must be AND or OR.", "invalid_search_query")
+    if not isinstance(operands, list) or not all(isinstance(o, dict) for o in operands):
+        raise bad_request("query.operands must be a list of objects.", "invalid_search_query")
+    return operator, operands
+
+
+def page_limit(p: Params) -> int:
+    """``limit`` (default 100, at most 1000)."""
+    limit = p.opt_int("limit")
+    if limit is None:
+        return 100
+    if not 1 <= limit <= 1000:
+        raise bad_request("limit must be between 1 and 1000.")
+    return limit
+
+
+def _search(state: State, req: Req) -> JSON:
+    p = req.params
+    operator, operands = query_matcher(p.opt_dict("query"))
+    limit = page_limit(p)
+    cursor = p.opt_str("cursor")
+    after = decode_cursor(cursor) if cursor else 0
+    with state.lock:
+        combine = all if operator == "AND" else any
+        ordered = sorted(state.orgs.values(), key=lambda o: o.seq)
+        hits = [
+            o
+            for o in ordered
+            if not operands or combine(_org_matches(state, o, op) for op in operands)
+        ]
+        page = [o for o in hits if o.seq > after][:limit]
+        more = bool(page) and page[-1].seq < hits[-1].seq
+        return {
+            "organizations": [org_json(state, o) for o in page],
+            "results_metadata": {
+                "total": len(hits),
+                "next_cursor": encode_cursor(page[-1].seq) if more else None,
+            },
+        }
+
+
+# -- handlers -----------------------------------------------------------------------
+
+
+def _create(state: State, req: Req) -> JSON:
+    org = create_org(state, req.params)
+    with state.lock:
+        return {"organization": org_json(state, org)}
+
+
+def _get(state: State, req: Req) -> JSON:
+    with state.lock:
+        return {"organization": org_json(state, state.org(req.path["organization_id"]))}
+
+
+def _update(state: State, req: Req) -> JSON:
+    with state.lock:
+        org = state.org(req.path["organization_id"])
+        update_org(state, org, req.params)
+        return {"organization": org_json(state, org)}
+
+
+def _delete(state: State, req: Req) -> JSON:
+    with state.lock:
+        org = state.org(req.path["organization_id"])
+        delete_org(state, org)
+        return {"organization_id": org.organization_id}
+
+
+def _metrics(state: State, req: Req) -> JSON:
+    with state.lock:
+        org = state.org(req.path["organization_id"])
+        count = sum(
+            1
+            for m in state.members.values()
+            if m.organization_id == org.organization_id and m.data["status"] != "deleted"
+        )
+        return {"member_count": count}
+
+
+def _delete_external_id(state: State, req: Req) -> JSON:
+    with state.lock:
+        org = state.org(req.path["organization_id"])
+        org.data["organization_external_id"] = None
+        org.data["updated_at"] = rfc3339(state.now())
+        state.changed()
+        return {"organization": org_json(state, org)}
+
+
+def _connected_apps(state: State, req: Req) -> JSON:
+    with state.lock:
+        org = state.org(req.path["organization_id"])
+        used = {app_id for grants in state.grants_of_org(org) for app_id in grants}
+        return {"connected_apps": [state.app_json(a) for a in sorted(used)]}
+
+
+def _get_connected_app(state: State, req: Req) -> JSON:
+    with state.lock:
+        org = state.org(req.path["organization_id"])
+        app_id = req.path["connected_app_id"]
+        if app_id not in state.connected_apps:
+            raise not_found("connected_app_not_found", "Connected app could not be found.")
+        active = [
+            {"member_id": member_id, "granted_scopes": grants[app_id]}
+            for member_id, grants in state.connected_grants.get(org.organization_id, {}).items()
+            if app_id in grants
+        ]
+        return {**state.app_json(app_id), "active_members": active}
+
+
+_ORG = "/v1/b2b/organizations/{organization_id}"
+
+ROUTES = [
+    Route("POST", "/v1/b2b/organizations", "organizations.create", _create),
+    Route("POST", "/v1/b2b/organizations/search", "organizations.search", _search),
+    Route("GET", _ORG, "organizations.get", _get),
+    Route("PUT", _ORG, "organizations.update", _update),
+    Route("DELETE", _ORG, "organizations.delete", _delete),
+    Route("GET", _ORG + "/metrics", "organizations.metrics", _metrics),
+    Route("DELETE", _ORG + "/external_id", "organizations.delete_external_id", _delete_external_id),
+    Route("GET", _ORG + "/connected_apps", "organizations.connected_apps", _connected_apps),
+    Route(
+        "GET",
+        _ORG + "/connected_apps/{connected_app_id}",
+        "organizations.get_connected_app",
+        _get_connected_app,
+    ),
+]

@@ -1,0 +1,85 @@
+"""Serving an ASGI app with uvicorn in a background thread, on 127.0.0.1 and a free port.
+
+The server runs its own asyncio loop in its own thread, so the caller may run
+under asyncio, trio, or no event loop at all.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+__all__ = ["ThreadServer"]
+
+_START_TIMEOUT = 10.0
+
+
+class ThreadServer:
+    """One uvicorn server on a pre-bound socket, started and stopped from any thread."""
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._app = app
+        self._host = host
+        self._port = port
+        self._sock: socket.socket | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.base_url = ""
+
+    def _run(self) -> None:
+        assert self._server is not None
+        assert self._sock is not None
+        try:
+            self._server.run(sockets=[self._sock])
+        except BaseException as exc:  # reported to the starting thread
+            self._error = exc
+
+    def start(self) -> str:
+        """Bind, start serving, wait until ready; return the base URL."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self._host, self._port))
+        except OSError:
+            sock.close()
+            raise
+        self._sock = sock
+        config = uvicorn.Config(
+            self._app,
+            host=self._host,
+            port=sock.getsockname()[1],
+            loop="asyncio",
+            http="h11",
+            ws="none",
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+            backlog=4096,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._run, name="stytch-emulator", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the emulator server did not start: {self._error!r}")
+            time.sleep(0.002)
+        self.base_url = f"http://{self._host}:{sock.getsockname()[1]}"
+        return self.base_url
+
+    def stop(self) -> None:
+        """Ask the server to exit, wait for its thread, close the socket."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=_START_TIMEOUT)
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None

@@ -1,0 +1,177 @@
+"""Signing keys, the JWKS, session JWT minting and verification, opaque tokens and ids."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from .._clock import Clock
+from ._errors import EmulatorError
+
+__all__ = ["KeyRing", "new_id", "new_token"]
+
+JWT_LIFETIME = 300
+"""Seconds a session JWT is valid (Stytch: five minutes, whatever the session length)."""
+
+_SESSION_CLAIM = "https://stytch.com/session"
+_ORG_CLAIM = "https://stytch.com/organization"
+
+
+def new_id(kind: str) -> str:
+    """A Stytch-shaped id such as ``member-test-<uuid>``."""
+    return f"{kind}-test-{uuid.uuid4()}"
+
+
+def new_token() -> str:
+    """An opaque, unguessable session token (44 url-safe characters, like Stytch's)."""
+    return secrets.token_urlsafe(33)
+
+
+@dataclass(slots=True)
+class _Key:
+    kid: str
+    private: rsa.RSAPrivateKey
+    jwk: dict[str, Any]
+    retire_at: float | None = None
+
+
+def _make_key(kid: str, private: rsa.RSAPrivateKey) -> _Key:
+    public: dict[str, Any] = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
+    jwk = {
+        "kty": "RSA",
+        "use": "sig",
+        "key_ops": ["verify"],
+        "alg": "RS256",
+        "kid": kid,
+        "x5c": [],
+        "x5tS256": "",
+        "n": public["n"],
+        "e": public["e"],
+    }
+    return _Key(kid, private, jwk)
+
+
+def _generate() -> _Key:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return _make_key(new_id("jwk"), private)
+
+
+class KeyRing:
+    """The project's RS256 keys: one active signing key, retired keys kept for a grace period."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: list[_Key] = [_generate()]
+
+    @property
+    def active_kid(self) -> str:
+        """The ``kid`` new JWTs are signed with."""
+        return self._keys[-1].kid
+
+    def rotate(self, grace_seconds: float) -> str:
+        """Start signing with a new key; the old ones stay in the JWKS for ``grace_seconds``."""
+        new = _generate()
+        with self._lock:
+            retire_at = self._clock.time() + grace_seconds
+            for key in self._keys:
+                if key.retire_at is None or key.retire_at > retire_at:
+                    key.retire_at = retire_at
+            self._keys.append(new)
+        return new.kid
+
+    def _live(self) -> list[_Key]:
+        now = self._clock.time()
+        return [k for k in self._keys if k.retire_at is None or k.retire_at > now]
+
+    def jwks(self) -> list[dict[str, Any]]:
+        """The public JWKs currently served (the newest last)."""
+        return [dict(k.jwk) for k in self._live()]
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """An RS256 JWT of ``claims`` with the active key's ``kid`` in the header."""
+        key = self._keys[-1]
+        return jwt.encode(claims, key.private, algorithm="RS256", headers={"kid": key.kid})
+
+    def verify(self, token: str, *, project_id: str) -> dict[str, Any]:
+        """The claims of a JWT this project signed: signature, ``aud``, ``iss`` checked.
+
+        Expiry is not checked here (``sessions.authenticate`` accepts an expired
+        JWT while its session lives). Raises ``unable_to_parse_session_jwt`` (401).
+        """
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise _unparsable("the session JWT is malformed") from None
+        key = next((k for k in self._live() if k.kid == kid), None)
+        if key is None:
+            raise _unparsable("the session JWT was not signed by a key of this project")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.private.public_key(),
+                algorithms=["RS256"],
+                audience=project_id,
+                issuer=f"stytch.com/{project_id}",
+                options={
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "require": ["exp", "iat", "nbf", "sub", "aud", "iss"],
+                },
+            )
+        except jwt.PyJWTError as exc:
+            raise _unparsable(
+                f"the session JWT failed verification ({type(exc).__name__})"
+            ) from None
+        if not isinstance(claims.get(_SESSION_CLAIM), dict) or not isinstance(
+            claims.get(_ORG_CLAIM), dict
+        ):
+            raise _unparsable("the session JWT lacks the Stytch session claims")
+        return claims
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """Every key with its private part, for a state snapshot."""
+        return [
+            {
+                "kid": k.kid,
+                "retire_at": k.retire_at,
+                "pem": k.private.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                ).decode(),
+            }
+            for k in self._keys
+        ]
+
+    def load_json(self, data: list[dict[str, Any]]) -> None:
+        """Replace the keys with those of a snapshot made by :meth:`to_json`."""
+        keys: list[_Key] = []
+        for row in data:
+            private = serialization.load_pem_private_key(row["pem"].encode(), password=None)
+            if not isinstance(private, rsa.RSAPrivateKey):
+                raise ValueError("a snapshot key is not an RSA private key")
+            key = _make_key(str(row["kid"]), private)
+            key.retire_at = row.get("retire_at")
+            keys.append(key)
+        if not keys:
+            raise ValueError("a snapshot holds no signing key")
+        with self._lock:
+            self._keys = keys
+
+
+def _unparsable(message: str) -> EmulatorError:
+    return EmulatorError(401, "unable_to_parse_session_jwt", message)
+
+
+SESSION_CLAIM = _SESSION_CLAIM
+ORG_CLAIM = _ORG_CLAIM
