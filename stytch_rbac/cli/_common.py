@@ -142,6 +142,9 @@ def _root(
     ] = False,
 ) -> None:
     """Typed permissions, local checks and an offline emulator for Stytch B2B RBAC."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit():  # the consoles outlive one invocation (tests, embedding)
+        console.width = err_console.width = int(columns)
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
