@@ -6,6 +6,7 @@ from . import (
     _diff_cmd,  # noqa: F401  (registers diff)
     _expect_cmd,  # noqa: F401  (registers test)
     _fetch_cmd,  # noqa: F401  (registers fetch-policy)
+    _generate_cmd,  # noqa: F401  (registers generate, check)
     _lint_cmd,  # noqa: F401  (registers lint)
     _policy_cmds,  # noqa: F401  (registers show, can, demo)
 )

@@ -1,0 +1,145 @@
+"""``stytch-rbac generate`` and ``stytch-rbac check``: typed permissions from a policy.
+
+``generate`` writes the typed module (or with ``--stub`` its ``.pyi``) for a
+policy file or the live policy; ``--check`` (and the ``check`` command) compare
+instead of writing, for CI: exit 0 when current, 1 with a unified diff on stdout
+when stale, 2 on bad input (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..codegen import check as check_file
+from ..codegen import default_command
+from ..codegen import generate as render
+from ..errors import PolicyError
+from ..policy import Policy
+from . import EXIT_DENIED
+from ._common import (
+    FromStytchOpt,
+    PolicyOpt,
+    app,
+    err_console,
+    fail,
+    resolve_policy,
+)
+from ._fetch_cmd import write_atomically
+
+__all__: list[str] = []
+
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="File to write (default: stdout). A .pyi path implies --stub.",
+        show_default=False,
+    ),
+]
+StubOpt = Annotated[
+    bool, typer.Option("--stub", help="Write the .pyi stub form (types only) instead.")
+]
+
+
+def _load(policy_path: Path | None, from_stytch: bool) -> tuple[Policy, str | None]:
+    source = resolve_policy(policy_path, from_stytch)
+    shown = None if from_stytch else (policy_path.as_posix() if policy_path else None)
+    if not from_stytch and shown is None:
+        shown = source.label
+    return source.policy, shown
+
+
+def _check_one(policy: Policy, path: Path, *, stub: bool) -> bool:
+    """Print the diff when ``path`` is stale; True when it is current."""
+    if path.is_dir():
+        raise fail(f"output is a directory: {path}")
+    try:
+        result = check_file(path, policy, stub=stub)
+    except PolicyError as exc:
+        raise fail(str(exc)) from None
+    if result.current:
+        err_console.print(f"{path}: up to date", highlight=False, markup=False)
+        return True
+    typer.echo(result.diff, nl=False)
+    err_console.print(
+        f"{path}: stale, regenerate it (stytch-rbac generate ... --output {path})",
+        highlight=False,
+        markup=False,
+    )
+    return False
+
+
+@app.command()
+def generate(
+    policy_path: PolicyOpt = None,
+    from_stytch: FromStytchOpt = False,
+    output: OutputOpt = None,
+    stub: StubOpt = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Do not write: exit 1 and print a unified diff when --output is stale.",
+        ),
+    ] = False,
+) -> None:
+    """Generate typed permissions (Resource, <Name>Action enums, Role, Scope, P) from a policy.
+
+    The output is byte-stable: the same policy always gives the same file.
+    Exit codes: 0 written or current, 1 stale (--check), 2 bad input, 3 Stytch unreachable.
+    """
+    is_stub = stub or (output is not None and output.suffix == ".pyi")
+    if check and output is None:
+        raise fail("--check needs --output FILE (the generated file to compare)")
+    policy, shown = _load(policy_path, from_stytch)
+    if check:
+        assert output is not None
+        if not _check_one(policy, output, stub=is_stub):
+            raise typer.Exit(EXIT_DENIED)
+        return
+    command = default_command(
+        policy=shown, output=output.as_posix() if output else None, stub=is_stub
+    )
+    if output is None:
+        command = command.rsplit(" --output ", 1)[0]
+    try:
+        text = render(policy, stub=is_stub, command=command)
+    except PolicyError as exc:
+        raise fail(str(exc)) from None
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    if output.is_dir():
+        raise fail(f"output is a directory: {output}")
+    if output.exists() and output.read_text(encoding="utf-8") == text:
+        err_console.print(f"{output}: up to date", highlight=False, markup=False)
+        return
+    write_atomically(output, text)
+    err_console.print(f"wrote {output}", highlight=False, markup=False)
+
+
+@app.command("check")
+def check_command(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Generated files to compare (.pyi files are compared as stubs).",
+            show_default=False,
+        ),
+    ],
+    policy_path: PolicyOpt = None,
+    from_stytch: FromStytchOpt = False,
+) -> None:
+    """Check that generated permission files match the policy (CI): exit 1 with a diff if not.
+
+    Same as ``generate --check`` for each file. Exit codes: 0 all current, 1 one
+    or more stale, 2 bad input, 3 Stytch unreachable.
+    """
+    policy, _ = _load(policy_path, from_stytch)
+    current = [_check_one(policy, path, stub=path.suffix == ".pyi") for path in files]
+    if not all(current):
+        raise typer.Exit(EXIT_DENIED)

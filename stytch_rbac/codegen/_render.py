@@ -1,0 +1,454 @@
+"""Render a policy into Python source: the typed module (``.py``) and its stub (``.pyi``).
+
+The output is built line by line so that it is already in the shape ``ruff format``
+gives it (line length 100): a statement that fits stays on one line, one that
+does not is split the one way ruff would split it. Nothing here depends on the
+installed ruff; the hypothesis tests check the claim against it.
+
+Every string taken from the policy is written with ASCII escapes only (``é`` as
+``\\xe9``): the value at run time is the id byte for byte, and the source has no
+ambiguous Unicode for linters to flag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ..errors import PolicyError
+from ..policy import WILDCARD, Policy
+from ._names import Names, assign
+
+__all__ = ["LINE_LENGTH", "Model", "build_model", "header_command", "render"]
+
+LINE_LENGTH = 100
+_INDENT = "    "
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceModel:
+    """One resource with the names of its enum member, classes and actions."""
+
+    names: Names
+    description: str
+    actions: tuple[Names, ...]
+
+    @property
+    def action_class(self) -> str:
+        """``DocumentsAction``."""
+        return f"{self.names.pascal}Action"
+
+    @property
+    def namespace_class(self) -> str:
+        """``_DocumentsPermissions``: the type of ``P.documents``."""
+        return f"_{self.names.pascal}Permissions"
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """Everything a rendering needs, sorted by id (code point order)."""
+
+    sha256: str
+    version: str
+    command: str
+    resources: tuple[ResourceModel, ...]
+    roles: tuple[tuple[Names, str], ...]
+    scopes: tuple[tuple[Names, str], ...]
+
+
+def build_model(policy: Policy, *, version: str, command: str) -> Model:
+    """Names for every id of ``policy``; :class:`PolicyError` when there is nothing to type."""
+    if not policy.resources:
+        raise PolicyError("the policy defines no resources: nothing to generate")
+    resource_names = assign(r.resource_id for r in policy.resources)
+    resources = []
+    for resource in sorted(policy.resources, key=lambda r: r.resource_id):
+        action_names = assign(a for a in resource.actions if a != WILDCARD)
+        resources.append(
+            ResourceModel(
+                names=resource_names[resource.resource_id],
+                description=resource.description,
+                actions=tuple(action_names[a] for a in sorted(action_names)),
+            )
+        )
+    role_names = assign(r.role_id for r in policy.roles)
+    scope_names = assign(s.scope for s in policy.scopes)
+    return Model(
+        sha256=policy.sha256(),
+        version=version,
+        command=command,
+        resources=tuple(resources),
+        roles=tuple(
+            (role_names[r.role_id], r.description)
+            for r in sorted(policy.roles, key=lambda r: r.role_id)
+        ),
+        scopes=tuple(
+            (scope_names[s.scope], s.description)
+            for s in sorted(policy.scopes, key=lambda s: s.scope)
+        ),
+    )
+
+
+# --- literals and docstrings ------------------------------------------------------------------
+
+
+def _escape_char(char: str, quote: str) -> str:
+    code = ord(char)
+    if char == "\\":
+        return "\\\\"
+    if char == quote:
+        return "\\" + quote
+    if char == "\n":
+        return "\\n"
+    if char == "\r":
+        return "\\r"
+    if char == "\t":
+        return "\\t"
+    if code < 0x20 or code == 0x7F or 0x80 <= code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x80:
+        return char
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def literal(text: str) -> str:
+    """A Python string literal for ``text``, ASCII only, quoted the way ruff quotes it."""
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    return quote + "".join(_escape_char(c, quote) for c in text) + quote
+
+
+def _docstring(text: str, indent: str) -> list[str]:
+    """``text`` (whitespace collapsed) as a docstring wrapped to the line length."""
+    tokens = ["".join(_escape_char(c, '"') for c in word) for word in text.split()]
+    if not tokens:
+        return []
+    one_line = " ".join(tokens)
+    if len(indent) + len(one_line) + 6 <= LINE_LENGTH:
+        return [f'{indent}"""{one_line}"""']
+    lines: list[str] = []
+    current = ""
+    for token in tokens:
+        width = LINE_LENGTH - len(indent) - (3 if not lines else 0)
+        candidate = f"{current} {token}" if current else token
+        if len(candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+            width = LINE_LENGTH - len(indent)
+        current = token
+        while len(current) > width:  # one word longer than a line: cut it between characters
+            cut = _cut(current, width)
+            lines.append(current[:cut])
+            current = current[cut:]
+            width = LINE_LENGTH - len(indent)
+    lines.append(current)
+    out = [f'{indent}"""{lines[0]}']
+    out += [f"{indent}{line}" for line in lines[1:]]
+    out.append(f'{indent}"""')
+    return out
+
+
+def _cut(token: str, width: int) -> int:
+    """The largest cut <= width that does not split an escape sequence."""
+    i = 0
+    last = 0
+    while i < len(token):
+        step = 1
+        if token[i] == "\\":
+            kind = token[i + 1]
+            step = {"x": 4, "u": 6, "U": 10}.get(kind, 2)
+        if i + step > width:
+            break
+        i += step
+        last = i
+    return max(last, 1)
+
+
+# --- statement layouts (what ruff format would make of them) ----------------------------------
+
+
+def _assign(indent: str, target: str, value: str) -> list[str]:
+    """``target = value`` where ``value`` cannot be split: ruff parenthesises it if that helps."""
+    flat = f"{indent}{target} = {value}"
+    if len(flat) <= LINE_LENGTH:
+        return [flat]
+    if len(indent) + len(_INDENT) + len(value) <= LINE_LENGTH:
+        return [f"{indent}{target} = (", f"{indent}{_INDENT}{value}", f"{indent})"]
+    return [f"{flat}  # noqa: E501"]
+
+
+def _assign_call(indent: str, target: str, func: str, args: Sequence[str]) -> list[str]:
+    """``target = func(args)``: one line, or one argument per line with a magic comma."""
+    flat = f"{indent}{target} = {func}({', '.join(args)})"
+    if len(flat) <= LINE_LENGTH:
+        return [flat]
+    return [
+        f"{indent}{target} = {func}(",
+        *(f"{indent}{_INDENT}{arg}," for arg in args),
+        f"{indent})",
+    ]
+
+
+def _exploded(head: str, items: Iterable[str], tail: str) -> list[str]:
+    return [head, *(f"{_INDENT}{item}," for item in items), tail]
+
+
+# --- the module ---------------------------------------------------------------------------------
+
+
+REGENERATE = "# Regenerate: "
+CONTINUATION = "#   "
+
+
+def _header(model: Model) -> list[str]:
+    """Three or more comment lines; a long regenerate command wraps before its ``--`` options."""
+    lines = [
+        f"# Generated by stytch-rbac {model.version}. DO NOT EDIT.",
+        f"# Policy sha256:{model.sha256}",
+    ]
+    chunks = model.command.replace(" --", "\0--").split("\0")
+    current = REGENERATE + chunks[0]
+    for chunk in chunks[1:]:
+        if len(current) + 1 + len(chunk) <= LINE_LENGTH:
+            current += " " + chunk
+        else:
+            lines.append(current)
+            current = CONTINUATION + chunk
+    lines.append(current)
+    return lines
+
+
+def header_command(text: str) -> str | None:
+    """The regenerate command recorded in a generated file's header (the inverse of rendering)."""
+    parts: list[str] = []
+    for line in text.splitlines()[:12]:
+        if not parts and line.startswith(REGENERATE):
+            parts.append(line[len(REGENERATE) :])
+        elif parts and line.startswith(CONTINUATION):
+            parts.append(line[len(CONTINUATION) :])
+        elif parts:
+            break
+    return " ".join(parts) if parts else None
+
+
+_MODULE_DOC = [
+    '"""Typed permissions of a Stytch B2B RBAC policy.',
+    "",
+    "``Resource``, ``Role`` and ``Scope`` enumerate the policy's ids; each resource has an",
+    "action enum (``DocumentsAction``); ``P.<resource>.<action>`` is a typed ``Permission``",
+    "and ``permission(resource, action)`` builds one, rejecting (under mypy) an action of",
+    "another resource. The enum values are the policy's ids, byte for byte.",
+    '"""',
+]
+
+
+def _sort_all(names: Iterable[str]) -> list[str]:
+    """``__all__`` in ruff's RUF022 order: CONSTANTS, then Classes, then the rest."""
+
+    def key(name: str) -> tuple[int, str]:
+        if len(name) > 1 and name.isupper():
+            return (0, name)
+        if name[:1].isupper():
+            return (1, name)
+        return (2, name)
+
+    return sorted(names, key=key)
+
+
+def _exports(model: Model) -> list[str]:
+    names = ["GENERATOR_VERSION", "POLICY_SHA256", "P", "Resource", "Role", "Scope", "permission"]
+    names += [r.action_class for r in model.resources]
+    return _sort_all(names)
+
+
+def _enum_members(
+    members: Iterable[tuple[Names, str, str]], *, stub: bool, blank_between: bool
+) -> list[str]:
+    """Members ``NAME = "id"``, each followed by its description as a docstring."""
+    out: list[str] = []
+    for names, value, description in members:
+        if blank_between and out:
+            out.append("")
+        out += _assign(_INDENT, names.upper, literal(value))
+        if not stub:
+            out += _docstring(description, _INDENT)
+    return out
+
+
+def _enum_class(
+    name: str,
+    base: str,
+    doc: str,
+    members: Sequence[tuple[Names, str, str]],
+    *,
+    stub: bool,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    out = [f"class {name}({base}):", *_docstring(doc, _INDENT)]
+    body = [*extra]
+    member_lines = _enum_members(members, stub=stub, blank_between=False)
+    if body and member_lines:
+        body.append("")
+    body += member_lines
+    if body:
+        out += ["", *body]
+    return out
+
+
+def render(model: Model, *, stub: bool) -> str:
+    """The module (``stub=False``) or its ``.pyi`` stub, as text ending in one newline."""
+    blocks: list[list[str]] = []
+    gap = ["", ""] if not stub else [""]
+
+    prelude = [*_header(model), *_MODULE_DOC, ""]
+    imports = ["from typing import Final, Literal, final, overload", ""]
+    imports.append("from stytch_rbac.permissions import ActionEnum, Permission, StrEnum")
+    prelude += [*imports, ""]
+    prelude += _exploded("__all__ = [", (literal(n) for n in _exports(model)), "]")
+    prelude += [""]
+    prelude += [f"POLICY_SHA256: Final = {literal(model.sha256)}"]
+    if not stub:
+        prelude += [
+            '"""SHA-256 of the canonical JSON of the policy this module was generated from."""'
+        ]
+    prelude += [f"GENERATOR_VERSION: Final = {literal(model.version)}"]
+    if not stub:
+        prelude += ['"""The stytch-rbac version (major.minor) that generated this module."""']
+    blocks.append(prelude)
+
+    blocks.append(
+        _enum_class(
+            "Resource",
+            "StrEnum",
+            "Every resource id of the policy, Stytch's ``stytch.*`` resources included.",
+            [(r.names, r.names.id, r.description) for r in model.resources],
+            stub=stub,
+        )
+    )
+    for resource in model.resources:
+        doc = f"Actions on resource ``{resource.names.id}``."
+        if resource.description.strip():
+            doc += f" {resource.description}"
+        blocks.append(
+            _enum_class(
+                resource.action_class,
+                "ActionEnum",
+                doc,
+                [(a, a.id, "") for a in resource.actions],
+                stub=stub,
+                extra=_assign(_INDENT, "__resource__", f"Resource.{resource.names.upper}"),
+            )
+        )
+    blocks.append(
+        _enum_class(
+            "Role",
+            "StrEnum",
+            "Every role id of the project policy (organizations' custom roles are not here).",
+            [(n, n.id, d) for n, d in model.roles],
+            stub=stub,
+        )
+    )
+    blocks.append(
+        _enum_class(
+            "Scope",
+            "StrEnum",
+            "Every Connected-Apps scope of the policy.",
+            [(n, n.id, d) for n, d in model.scopes],
+            stub=stub,
+        )
+    )
+    for resource in model.resources:
+        block = ["@final", f"class {resource.namespace_class}:"]
+        block += _docstring(f"Permissions on resource ``{resource.names.id}``.", _INDENT)
+        body: list[str] = []
+        for action in resource.actions:
+            if stub:
+                body += [f"{_INDENT}{action.snake}: Final[Permission]"]
+            else:
+                body += _assign_call(
+                    _INDENT,
+                    f"{action.snake}: Final",
+                    "Permission",
+                    [
+                        f"Resource.{resource.names.upper}",
+                        f"{resource.action_class}.{action.upper}",
+                    ],
+                )
+        if not stub:
+            body = [f"{_INDENT}__slots__ = ()", *([""] if body else []), *body]
+        if body:
+            block += ["", *body]
+        blocks.append(block)
+
+    p_block = ["@final", "class P:"]
+    p_block += _docstring(
+        "Typed permission constants: ``P.documents.edit`` is ``Permission('documents', 'edit')``.",
+        _INDENT,
+    )
+    p_body: list[str] = []
+    for resource in model.resources:
+        if stub:
+            p_body += [f"{_INDENT}{resource.names.snake}: Final[{resource.namespace_class}]"]
+        else:
+            p_body += _assign(
+                _INDENT, f"{resource.names.snake}: Final", f"{resource.namespace_class}()"
+            )
+    if not stub:
+        p_body = [f"{_INDENT}__slots__ = ()", "", *p_body]
+    p_block += ["", *p_body]
+    blocks.append(p_block)
+
+    blocks.append(_permission_function(model, stub=stub))
+
+    lines: list[str] = []
+    for block in blocks:
+        if lines:
+            lines += gap
+        lines += block
+    return "\n".join(lines) + "\n"
+
+
+_PERMISSION_DOC = [
+    f'{_INDENT}"""The permission ``action`` on ``resource``: mypy rejects an action of another',
+    f"{_INDENT}resource, and so does this function at run time (``ValueError``).",
+    f'{_INDENT}"""',
+]
+_PERMISSION_BODY = [
+    f"{_INDENT}if type(action).__resource__ != resource:",
+    f'{_INDENT * 2}msg = f"{{action!r}} is not an action of resource {{str(resource)!r}}"',
+    f"{_INDENT * 2}raise ValueError(msg)",
+    f"{_INDENT}return Permission(resource, action)",
+]
+
+
+def _permission_function(model: Model, *, stub: bool) -> list[str]:
+    """``permission()``: one overload per resource pairing it with its own action enum."""
+
+    def params(resource: ResourceModel) -> list[str]:
+        return [
+            f"resource: Literal[Resource.{resource.names.upper}]",
+            f"action: {resource.action_class}",
+        ]
+
+    if len(model.resources) == 1:
+        head = _exploded("def permission(", params(model.resources[0]), ") -> Permission:")
+        if stub:
+            return [*head[:-1], ") -> Permission:", *_PERMISSION_DOC]
+        return [*head, *_PERMISSION_DOC, *_PERMISSION_BODY]
+    out: list[str] = []
+    for resource in model.resources:
+        out += [
+            "@overload",
+            *_exploded("def permission(", params(resource), ") -> Permission: ..."),
+        ]
+        if not stub:
+            out += ["", ""]
+    if stub:
+        return out
+    out += _exploded(
+        "def permission(", ["resource: Resource", "action: ActionEnum"], ") -> Permission:"
+    )
+    return out + _PERMISSION_DOC + _PERMISSION_BODY
