@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from typer.testing import CliRunner, Result
 
 from stytch_rbac import Policy
-from stytch_rbac.cli import EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK
+from stytch_rbac.cli import EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK, EXIT_UNREACHABLE
 from stytch_rbac.cli._app import app
+from stytch_rbac.cli._common import StytchCredentials
+
+if TYPE_CHECKING:
+    from stytch_rbac.emulator import Emulator
 
 EXAMPLE = str(Path(__file__).resolve().parent.parent / "examples" / "policy.json")
 
@@ -555,3 +562,196 @@ def test_demo_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(Path(EXAMPLE).parent.parent)
     result = run("demo")
     assert result.exit_code == EXIT_OK, result.output
+
+
+# --- live policy: fetch-policy and --from-stytch against the emulator ------------------------
+
+CUSTOM_ROLE = {
+    "role_id": "acme_reviewer",
+    "permissions": [{"resource_id": "documents", "actions": ["read", "download"]}],
+}
+
+
+@dataclass(frozen=True)
+class Live:
+    """A served emulator and the environment pointing the CLI at it."""
+
+    emulator: Emulator
+    organization_id: str
+    env: dict[str, str | None]
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[Live]:
+    """The emulator with the example policy and one organization with a custom role."""
+    from stytch_rbac.emulator import Emulator
+
+    emu = Emulator(policy=EXAMPLE)
+    org = emu.create_organization(name="Acme", slug="acme")
+    emu.set_org_policy(org.organization_id, {"roles": [CUSTOM_ROLE]})
+    with emu.serve_in_thread() as base_url:
+        env: dict[str, str | None] = {
+            "STYTCH_PROJECT_ID": emu.project_id,
+            "STYTCH_SECRET": emu.secret,
+            "STYTCH_BASE_URL": base_url,
+        }
+        yield Live(emu, org.organization_id, env)
+
+
+@pytest.fixture
+def live_env(live: Live) -> Iterator[dict[str, str | None]]:
+    """The live environment; faults injected by a test are cleared afterwards."""
+    yield live.env
+    live.emulator.faults.clear()
+
+
+def test_fetch_policy_saves_the_live_policy(
+    tmp_path: Path, live: Live, live_env: dict[str, str | None]
+) -> None:
+    """fetch-policy writes the emulator's policy; the file parses to the same policy."""
+    out = tmp_path / "policy.json"
+    result = run("fetch-policy", "--output", str(out), env=live_env)
+    assert result.exit_code == EXIT_OK, result.output
+    assert Policy.from_file(out).sha256() == live.emulator.policy.sha256()
+    assert "saved policy (9 roles, 13 resources, 3 scopes" in result.stdout
+    assert live.emulator.secret not in result.output
+
+
+def test_fetch_policy_to_stdout_and_json(
+    tmp_path: Path, live: Live, live_env: dict[str, str | None]
+) -> None:
+    """``-o -`` prints the policy document; ``--json`` reports what was saved."""
+    printed = run("fetch-policy", "-o", "-", env=live_env)
+    assert printed.exit_code == EXIT_OK
+    assert Policy.parse(printed.stdout).sha256() == live.emulator.policy.sha256()
+    out = tmp_path / "p.json"
+    report = run("fetch-policy", "-o", str(out), "--json", env=live_env)
+    assert json.loads(report.stdout) == {
+        "output": str(out),
+        "roles": 9,
+        "resources": 13,
+        "scopes": 3,
+        "sha256": live.emulator.policy.sha256(),
+    }
+
+
+def test_fetch_org_policy(tmp_path: Path, live: Live, live_env: dict[str, str | None]) -> None:
+    """``--organization`` saves that organization's custom roles, usable with --org-policy."""
+    out = tmp_path / "org.json"
+    result = run(
+        "fetch-policy", "-o", str(out), "--organization", live.organization_id, env=live_env
+    )
+    assert result.exit_code == EXIT_OK, result.output
+    assert json.loads(out.read_text())["org_policy"]["roles"][0]["role_id"] == "acme_reviewer"
+    check = run(
+        "can", "acme_reviewer", "documents", "read", "-p", EXAMPLE, "--org-policy", str(out)
+    )
+    assert check.exit_code == EXIT_OK
+
+
+def test_show_can_lint_from_stytch(live: Live, live_env: dict[str, str | None]) -> None:
+    """show, can and lint read the live policy, merged with an organization's roles on request."""
+    shown = run("show", "--from-stytch", "--json", env=live_env)
+    assert shown.exit_code == EXIT_OK
+    assert json.loads(shown.stdout) == json.loads(run("show", "-p", EXAMPLE, "--json").stdout)
+    org = ["--from-stytch", "--organization", live.organization_id]
+    allowed = run("can", "acme_reviewer", "documents", "read", *org, env=live_env)
+    assert allowed.exit_code == EXIT_OK
+    assert "granted by acme_reviewer" in allowed.stdout
+    denied = run("can", "acme_reviewer", "documents", "edit", *org, env=live_env)
+    assert denied.exit_code == EXIT_DENIED
+    assert run("lint", "--from-stytch", "--admin-role", "owner", env=live_env).exit_code == EXIT_OK
+
+
+def test_test_from_stytch_fetches_org_roles(
+    tmp_path: Path, live: Live, live_env: dict[str, str | None]
+) -> None:
+    """With --from-stytch an organization given by id gets its custom roles from Stytch."""
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "organizations:\n"
+        f"  acme: {{organization_id: {live.organization_id}}}\n"
+        "expectations:\n"
+        "  - {roles: acme_reviewer, organization: acme, allow: [documents:read],\n"
+        "     deny: [documents:edit]}\n"
+        "  - {roles: viewer, allow: [documents:read]}\n"
+    )
+    result = run("test", str(path), "--from-stytch", env=live_env)
+    assert result.exit_code == EXIT_OK, result.output
+    assert "3 passed, 0 failed" in result.stdout
+
+
+def test_wrong_secret_is_bad_input_and_never_printed(live_env: dict[str, str | None]) -> None:
+    """Stytch refusing the credentials is exit 2, and the secret given is not echoed."""
+    env = live_env | {"STYTCH_SECRET": "secret-test-wrong-value"}
+    result = run("fetch-policy", "-o", "-", env=env)
+    assert_one_line_error(result, EXIT_BAD_INPUT, "Stytch answered 401")
+    assert "secret-test-wrong-value" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("inject", "fragment"),
+    [
+        pytest.param("fail", "Stytch answered 500", id="500"),
+        pytest.param("garbage", "not a JSON object", id="garbage"),
+    ],
+)
+def test_stytch_failing_is_exit_3(
+    live: Live, live_env: dict[str, str | None], inject: str, fragment: str
+) -> None:
+    """A 5xx or a body that is not JSON from Stytch is exit 3 (unreachable)."""
+    getattr(live.emulator.faults, inject)("rbac.policy")
+    result = run("show", "--from-stytch", env=live_env)
+    assert_one_line_error(result, EXIT_UNREACHABLE, fragment)
+
+
+def test_unreachable_stytch_is_exit_3() -> None:
+    """Nothing listening at the base URL: exit 3 naming the URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env: dict[str, str | None] = {
+        "STYTCH_PROJECT_ID": "project-test-x",
+        "STYTCH_SECRET": "secret-test-x",
+        "STYTCH_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    result = run("fetch-policy", "-o", "-", env=env)
+    assert_one_line_error(
+        result, EXIT_UNREACHABLE, f"Stytch is unreachable at http://127.0.0.1:{port}"
+    )
+
+
+def test_unexpected_errors_are_one_line_unless_debug(
+    tmp_path: Path, live_env: dict[str, str | None]
+) -> None:
+    """An unhandled error is one line and exit 2; with --debug the exception propagates."""
+    result = run("fetch-policy", "-o", str(tmp_path), env=live_env)
+    assert_one_line_error(result, EXIT_BAD_INPUT, "(--debug shows the traceback)")
+    debug = run("--debug", "fetch-policy", "-o", str(tmp_path), env=live_env)
+    assert isinstance(debug.exception, OSError)
+
+
+def test_fetch_policy_into_missing_folder(tmp_path: Path, live_env: dict[str, str | None]) -> None:
+    """Writing into a folder that does not exist is a one-line error."""
+    result = run("fetch-policy", "-o", str(tmp_path / "no" / "p.json"), env=live_env)
+    assert_one_line_error(result, EXIT_BAD_INPUT, "output folder does not exist")
+
+
+@pytest.mark.parametrize(
+    ("project_id", "base_url", "expected"),
+    [
+        pytest.param("project-live-1", None, "https://api.stytch.com", id="live"),
+        pytest.param("project-test-1", None, "https://test.stytch.com", id="test"),
+        pytest.param("project-test-1", "http://127.0.0.1:9/", "http://127.0.0.1:9", id="custom"),
+    ],
+)
+def test_credentials_base_url_and_repr(
+    project_id: str, base_url: str | None, expected: str
+) -> None:
+    """The base URL follows the SDK's rule; the credentials' repr never shows the secret."""
+    env = {"STYTCH_PROJECT_ID": project_id, "STYTCH_SECRET": "s3cr3t-value"}
+    if base_url is not None:
+        env["STYTCH_BASE_URL"] = base_url
+    creds = StytchCredentials.from_env(env)
+    assert creds.base_url == expected
+    assert "s3cr3t-value" not in repr(creds)

@@ -222,8 +222,9 @@ class StytchCredentials:
 def fetch_live(path: str, *, what: str) -> dict[str, Any]:
     """GET ``{base}{path}`` from Stytch with the environment's credentials; the JSON body.
 
-    Shows a spinner on stderr. Exit 3 when Stytch cannot be reached or answers 5xx
-    or 429, exit 2 for credentials it refuses or anything else it rejects.
+    Shows a spinner on stderr. Exit 3 when Stytch cannot be reached, answers 5xx or
+    429, or answers something that is not JSON; exit 2 for credentials it refuses
+    or anything else it rejects (4xx).
     """
     import httpx
 
@@ -252,7 +253,9 @@ def fetch_live(path: str, *, what: str) -> dict[str, Any]:
         if response.status_code >= 500 or response.status_code == 429:
             raise fail(message, EXIT_UNREACHABLE)
         if response.status_code < 400:
-            raise fail(f"Stytch answered {what} with a body that is not a JSON object")
+            raise fail(
+                f"Stytch answered {what} with a body that is not a JSON object", EXIT_UNREACHABLE
+            )
         raise fail(message)
     return body
 
@@ -263,7 +266,9 @@ def fetch_live_policy(organization_id: str | None = None) -> tuple[Policy, OrgPo
     try:
         policy = Policy.parse(body)
     except PolicyError as exc:
-        raise fail(f"Stytch returned a policy that cannot be used: {exc}") from None
+        raise fail(
+            f"Stytch returned a policy that cannot be used: {exc}", EXIT_UNREACHABLE
+        ) from None
     if organization_id is None:
         return policy, None
     return policy, fetch_live_org_policy(organization_id)
@@ -280,7 +285,9 @@ def fetch_live_org_policy(organization_id: str) -> OrgPolicy:
     try:
         return OrgPolicy.parse(body)
     except PolicyError as exc:
-        raise fail(f"Stytch returned an org policy that cannot be used: {exc}") from None
+        raise fail(
+            f"Stytch returned an org policy that cannot be used: {exc}", EXIT_UNREACHABLE
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
