@@ -1,15 +1,88 @@
-"""pytest plugin and helpers for testing your own app against the Stytch emulator.
+"""pytest plugin: a local Stytch for your own tests (the emulator), a facade pointed at it,
+and members with live sessions in one line.
 
-Loaded by pytest through the ``pytest11`` entry point in every project where
-stytch-rbac is installed, so importing this module stays cheap: the emulator,
-Starlette and uvicorn are imported lazily, inside the fixtures.
+Loaded by pytest through the ``pytest11`` entry point wherever stytch-rbac is
+installed, so this module stays cheap to import: the emulator, Starlette,
+uvicorn and httpx are imported inside the fixtures, on first use.
+
+Fixtures:
+
+``stytch_emulator``
+    A fresh :class:`~stytch_rbac.emulator.Emulator` per test. Its policy comes
+    from the ``@pytest.mark.stytch_policy(policy)`` marker (a path, a decoded
+    JSON object or a ``Policy``), else ``--stytch-policy PATH``, else the
+    ``stytch_policy`` ini option, else Stytch's default resources and roles.
+    Relative paths in the marker and the ini option are relative to the
+    rootdir; on the command line, to the current directory.
+``stytch_base_url``
+    Where ``stytch_rbac`` reaches the emulator: in-process (ASGI, no socket)
+    by default; real HTTP on 127.0.0.1 and a free port with
+    ``@pytest.mark.stytch_http``, ``--stytch-http`` or ``stytch_http = true``.
+``stytch_rbac``
+    An open :class:`~stytch_rbac.StytchRBAC` pointed at the emulator and sharing
+    its clock (``stytch_emulator.advance_time(301)`` expires JWTs for both).
+    Async: use it from ``@pytest.mark.anyio`` tests (asyncio and trio).
+``member``
+    A factory: ``member(roles=["editor"], organization="Globex")`` creates a
+    member with a live session and returns a :class:`SeededMember` (its
+    ``principal``, ``session_jwt``, ``session_token``, ready ``headers`` and
+    ``cookies``). ``organization`` is an organization id, a record, or a name
+    (created on first use); by default every member joins one organization.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import dataclasses
+import itertools
+import json
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast
+
 import pytest
 
-__all__: list[str] = []
+if TYPE_CHECKING:
+    from .client import StytchRBAC
+    from .emulator import Emulator, OrganizationRecord
+    from .policy import Policy
+    from .principal import Principal
+
+__all__ = ["MemberFactory", "SeededMember"]
+
+#: Base URL the in-process (ASGI) emulator is addressed by; no socket is opened.
+IN_PROCESS_URL: Final = "http://stytch-emulator.invalid"
+
+_DEFAULT_ORGANIZATION: Final = "Acme"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register ``--stytch-policy`` / ``--stytch-http`` and their ini twins."""
+    group = parser.getgroup("stytch_rbac", "stytch-rbac emulator fixtures")
+    group.addoption(
+        "--stytch-policy",
+        dest="stytch_policy",
+        default=None,
+        metavar="PATH",
+        help="RBAC policy JSON the stytch_emulator fixture starts with",
+    )
+    group.addoption(
+        "--stytch-http",
+        dest="stytch_http",
+        action="store_true",
+        default=False,
+        help="serve the stytch_emulator over real HTTP on 127.0.0.1 instead of in-process",
+    )
+    parser.addini("stytch_policy", "RBAC policy JSON for stytch_emulator (relative to rootdir)")
+    parser.addini(
+        "stytch_http",
+        "serve stytch_emulator over real HTTP (true/false)",
+        type="bool",
+        default=False,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -17,3 +90,215 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "stytch_policy(policy): the policy the stytch_emulator fixture starts with"
     )
+    config.addinivalue_line(
+        "markers", "stytch_http: serve the stytch_emulator fixture over real HTTP on 127.0.0.1"
+    )
+
+
+def _policy_source(
+    request: pytest.FixtureRequest,
+) -> str | Path | Mapping[str, Any] | Policy | None:
+    config = request.config
+    marker = request.node.get_closest_marker("stytch_policy")
+    if marker is not None:
+        if len(marker.args) != 1 or marker.kwargs:
+            raise pytest.UsageError("@pytest.mark.stytch_policy takes exactly one policy")
+        source: object = marker.args[0]
+        if isinstance(source, (str, Path)):
+            return config.rootpath / source
+        from .policy import Policy
+
+        if isinstance(source, (Mapping, Policy)):
+            return source
+        raise pytest.UsageError(
+            "@pytest.mark.stytch_policy takes a path, a decoded policy JSON object or a Policy, "
+            f"got {type(source).__name__}"
+        )
+    option = config.getoption("stytch_policy")
+    if option:
+        return config.invocation_params.dir / str(option)
+    ini = config.getini("stytch_policy")
+    if ini:
+        return config.rootpath / str(ini)
+    return None
+
+
+def _wants_http(request: pytest.FixtureRequest) -> bool:
+    if request.node.get_closest_marker("stytch_http") is not None:
+        return True
+    return bool(request.config.getoption("stytch_http") or request.config.getini("stytch_http"))
+
+
+@pytest.fixture
+def stytch_emulator(request: pytest.FixtureRequest) -> Emulator:
+    """A fresh, empty emulator with the test's policy (marker, option, ini or defaults)."""
+    from .emulator import Emulator
+
+    return Emulator(policy=_policy_source(request))
+
+
+@pytest.fixture
+def stytch_base_url(request: pytest.FixtureRequest, stytch_emulator: Emulator) -> Iterator[str]:
+    """Where ``stytch_rbac`` reaches the emulator: a real ``http://127.0.0.1:<port>`` when
+    HTTP was asked for, else the in-process placeholder (no socket)."""
+    if not _wants_http(request):
+        yield IN_PROCESS_URL
+        return
+    with stytch_emulator.serve_in_thread() as base_url:
+        yield base_url
+
+
+@pytest.fixture
+async def stytch_rbac(stytch_emulator: Emulator, stytch_base_url: str) -> AsyncIterator[StytchRBAC]:
+    """A :class:`StytchRBAC` pointed at the emulator, sharing its clock; closed after the test."""
+    import httpx
+
+    from .client import StytchRBAC
+
+    async with contextlib.AsyncExitStack() as stack:
+        http: httpx.AsyncClient | None = None
+        if stytch_base_url == IN_PROCESS_URL:
+            transport = httpx.ASGITransport(app=stytch_emulator.app)
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(transport=transport, base_url=IN_PROCESS_URL)
+            )
+        yield await stack.enter_async_context(
+            StytchRBAC(
+                stytch_emulator.project_id,
+                stytch_emulator.secret,
+                base_url=stytch_base_url,
+                http_client=http,
+                clock=stytch_emulator.clock,
+            )
+        )
+
+
+class _HasOrganizationId(Protocol):
+    @property
+    def organization_id(self) -> str: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
+class SeededMember:
+    """A member the ``member`` fixture created, logged in: ids, roles and live credentials.
+
+    ``principal`` is what ``StytchRBAC.authenticate`` returns for ``session_jwt``
+    (built from the token's claims, without a network call). ``repr()`` shows
+    no credential.
+    """
+
+    member_id: str
+    organization_id: str
+    email_address: str
+    roles: tuple[str, ...]
+    session_id: str
+    session_jwt: str
+    session_token: str
+    principal: Principal
+
+    def __repr__(self) -> str:
+        return (
+            f"SeededMember(member_id={self.member_id!r}, organization_id="
+            f"{self.organization_id!r}, roles={list(self.roles)!r})"
+        )
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``{"Authorization": "Bearer <session_jwt>"}``."""
+        return {"Authorization": f"Bearer {self.session_jwt}"}
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The cookies Stytch's frontend SDKs set: ``stytch_session_jwt`` and ``stytch_session``."""
+        return {"stytch_session_jwt": self.session_jwt, "stytch_session": self.session_token}
+
+
+def _claims(session_jwt: str) -> dict[str, Any]:
+    try:
+        segment = session_jwt.split(".")[1]
+        payload = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (IndexError, ValueError, binascii.Error) as exc:
+        raise ValueError("the emulator minted a session JWT that does not decode") from exc
+    if not isinstance(payload, dict):
+        raise ValueError("the emulator minted a session JWT whose payload is not an object")
+    return payload
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug if len(slug) >= 2 else f"org-{slug or 'x'}"
+
+
+class MemberFactory:
+    """Creates members with live sessions in the emulator (the ``member`` fixture)."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._emulator = emulator
+        self._organizations: dict[str, OrganizationRecord] = {}
+        self._counter = itertools.count(1)
+
+    def organization(self, name: str = _DEFAULT_ORGANIZATION) -> OrganizationRecord:
+        """The organization called ``name``, created on first use."""
+        if not isinstance(cast(object, name), str) or not name.strip():
+            raise ValueError("an organization name must be a non-empty string")
+        record = self._organizations.get(name)
+        if record is None:
+            record = self._emulator.create_organization(name=name, slug=_slug(name))
+            self._organizations[name] = record
+        return record
+
+    def _organization_id(self, organization: str | _HasOrganizationId | None) -> str:
+        if organization is None:
+            return self.organization().organization_id
+        if isinstance(organization, str):
+            if organization.startswith("organization-"):
+                return self._emulator.get_organization(organization).organization_id
+            return self.organization(organization).organization_id
+        return organization.organization_id
+
+    def __call__(
+        self,
+        roles: Iterable[str] = (),
+        *,
+        organization: str | _HasOrganizationId | None = None,
+        email_address: str | None = None,
+        session_duration_minutes: int = 60,
+        custom_claims: Mapping[str, Any] | None = None,
+    ) -> SeededMember:
+        """Create a member holding ``roles`` (plus ``stytch_member``) and log it in."""
+        if isinstance(roles, str):
+            raise TypeError("roles takes a list of role ids, not one string")
+        organization_id = self._organization_id(organization)
+        n = next(self._counter)
+        slug = self._emulator.get_organization(organization_id).organization_slug
+        email = email_address or f"member{n}@{slug}.test"
+        record = self._emulator.create_member(
+            organization_id, email_address=email, roles=list(roles)
+        )
+        session = self._emulator.create_session(
+            record.member_id,
+            duration_minutes=session_duration_minutes,
+            custom_claims=custom_claims,
+        )
+        from .jwt import principal_from_claims
+
+        principal = dataclasses.replace(
+            principal_from_claims(_claims(session.session_jwt), session_jwt=session.session_jwt),
+            session_token=session.session_token,
+        )
+        return SeededMember(
+            member_id=record.member_id,
+            organization_id=organization_id,
+            email_address=record.email_address,
+            roles=tuple(session.roles),
+            session_id=session.member_session_id,
+            session_jwt=session.session_jwt,
+            session_token=session.session_token,
+            principal=principal,
+        )
+
+
+@pytest.fixture
+def member(stytch_emulator: Emulator) -> MemberFactory:
+    """``member(roles=[...], organization=...)``: a member with a live session in the emulator."""
+    return MemberFactory(stytch_emulator)
