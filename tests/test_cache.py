@@ -1,0 +1,315 @@
+"""RefreshingCache: single flight, stale-while-revalidate, stale-if-error, LRU bound."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import anyio
+import anyio.abc
+import anyio.lowlevel
+import pytest
+
+from stytch_rbac._clock import ManualClock
+from stytch_rbac.cache import RefreshingCache
+from stytch_rbac.errors import StytchAPIError, StytchUnavailable
+
+pytestmark = pytest.mark.anyio
+
+
+class Source:
+    """A stand-in for Stytch: counts loads, can fail or block, returns a versioned value."""
+
+    def __init__(self) -> None:
+        self.loads = 0
+        self.version = 1
+        self.fail: Exception | None = None
+        self.gate: anyio.Event | None = None
+        self.started = anyio.Event()
+
+    async def __call__(self, key: str) -> str:
+        self.loads += 1
+        self.started.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail is not None:
+            raise self.fail
+        return f"{key}@v{self.version}"
+
+
+def spawner(tg: anyio.abc.TaskGroup) -> Callable[[Callable[[], Coroutine[Any, Any, None]]], bool]:
+    """A spawn function running background refreshes in ``tg``."""
+
+    def spawn(fn: Callable[[], Coroutine[Any, Any, None]]) -> bool:
+        tg.start_soon(fn)
+        return True
+
+    return spawn
+
+
+def make(source: Source, clock: ManualClock, **kw: Any) -> RefreshingCache[str, str]:
+    """A cache with ttl 300 s and max_stale 3600 s unless overridden."""
+    options: dict[str, Any] = {"name": "test", "ttl": 300, "max_stale": 3600, "clock": clock}
+    options.update(kw)
+    return RefreshingCache(source, **options)
+
+
+async def test_fresh_value_is_served_without_reloading() -> None:
+    """Within the TTL a value is loaded once and then served from memory."""
+    source, clock = Source(), ManualClock()
+    cache = make(source, clock)
+    assert await cache.get("a") == "a@v1"
+    clock.advance(299)
+    assert await cache.get("a") == "a@v1"
+    assert source.loads == 1
+    assert cache.stats.hits == 1
+    assert cache.stats.misses == 1
+
+
+async def test_concurrent_cold_reads_share_one_load() -> None:
+    """A thousand concurrent reads of a cold key cause exactly one load."""
+    source, clock = Source(), ManualClock()
+    source.gate = anyio.Event()
+    cache = make(source, clock)
+    results: list[str] = []
+
+    async def read() -> None:
+        results.append(await cache.get("a"))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(1000):
+            tg.start_soon(read)
+        await source.started.wait()
+        await anyio.lowlevel.checkpoint()
+        source.gate.set()
+    assert source.loads == 1
+    assert results == ["a@v1"] * 1000
+
+
+async def test_stale_value_is_served_while_one_background_refresh_runs() -> None:
+    """Past the TTL readers get the old value at once and exactly one refresh runs."""
+    source, clock = Source(), ManualClock()
+    async with anyio.create_task_group() as tg:
+        cache = make(source, clock, spawn=spawner(tg))
+        await cache.get("a")
+        clock.advance(301)
+        source.version = 2
+        source.gate = anyio.Event()
+        source.started = anyio.Event()
+        answers = [await cache.get("a") for _ in range(50)]
+        await source.started.wait()
+        assert answers == ["a@v1"] * 50
+        source.gate.set()
+    assert source.loads == 2
+    assert await cache.get("a") == "a@v2"
+
+
+async def test_without_a_spawner_the_first_stale_reader_refreshes_inline() -> None:
+    """With no background runner one reader refreshes; concurrent readers keep the old value."""
+    source, clock = Source(), ManualClock()
+    cache = make(source, clock)
+    await cache.get("a")
+    clock.advance(301)
+    source.version = 2
+    source.gate = anyio.Event()
+    source.started = anyio.Event()
+    got: list[str] = []
+
+    async def first() -> None:
+        got.append(await cache.get("a"))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(first)
+        await source.started.wait()
+        assert await cache.get("a") == "a@v1"  # does not wait for the refresh in flight
+        source.gate.set()
+    assert got == ["a@v2"]
+    assert source.loads == 2
+
+
+async def test_failed_refresh_keeps_serving_until_max_stale_then_raises() -> None:
+    """Stale-if-error: a failing source is masked until max_stale, then StytchUnavailable."""
+    source, clock = Source(), ManualClock()
+    cache = make(source, clock, retry_after_error=0)
+    await cache.get("a")
+    source.fail = StytchUnavailable("policy endpoint down")
+    for _ in range(10):
+        clock.advance(60)
+        assert await cache.get("a") == "a@v1"
+    clock.advance(3600 - 600)
+    with pytest.raises(StytchUnavailable, match="policy endpoint down"):
+        await cache.get("a")
+    assert "a" not in cache
+
+
+async def test_failed_refresh_is_retried_only_after_retry_after_error() -> None:
+    """After a failed refresh, the next attempt waits retry_after_error seconds."""
+    source, clock = Source(), ManualClock()
+    cache = make(source, clock, retry_after_error=30)
+    await cache.get("a")
+    source.fail = StytchUnavailable("down")
+    clock.advance(301)
+    await cache.get("a")
+    assert source.loads == 2
+    clock.advance(10)
+    await cache.get("a")
+    assert source.loads == 2
+    clock.advance(21)
+    source.fail = None
+    source.version = 3
+    assert await cache.get("a") == "a@v3"
+    assert source.loads == 3
+
+
+async def test_cold_failure_raises_to_every_waiter_and_is_not_cached() -> None:
+    """A failed cold load raises StytchUnavailable in every waiter; the next read tries again."""
+    source, clock = Source(), ManualClock()
+    source.gate = anyio.Event()
+    source.fail = RuntimeError("boom")
+    cache = make(source, clock)
+    errors: list[BaseException] = []
+
+    async def read() -> None:
+        try:
+            await cache.get("a")
+        except StytchUnavailable as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(5):
+            tg.start_soon(read)
+        await source.started.wait()
+        await anyio.lowlevel.checkpoint()
+        source.gate.set()
+    assert len(errors) == 5
+    assert source.loads == 1
+    source.fail = None
+    assert await cache.get("a") == "a@v1"
+
+
+async def test_loader_errors_of_our_own_kind_pass_through() -> None:
+    """A StytchRBACError from the loader (e.g. a 404 from Stytch) is raised as is."""
+    source, clock = Source(), ManualClock()
+    source.fail = StytchAPIError(
+        404, error_type="organization_not_found", error_message="no", request_id="r"
+    )
+    cache = make(source, clock)
+    with pytest.raises(StytchAPIError) as info:
+        await cache.get("a")
+    assert info.value.error_type == "organization_not_found"
+
+
+async def test_cancelled_leader_does_not_strand_waiters() -> None:
+    """If the task doing a load is cancelled, a waiting reader takes over and gets a value."""
+    source, clock = Source(), ManualClock()
+    source.gate = anyio.Event()
+    cache = make(source, clock)
+    got: list[str] = []
+
+    async def waiter() -> None:
+        got.append(await cache.get("a"))
+
+    leader_scope = anyio.CancelScope()
+
+    async def leader() -> None:
+        with leader_scope:
+            await cache.get("a")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(leader)
+        await source.started.wait()
+        tg.start_soon(waiter)
+        await anyio.sleep(0.01)
+        leader_scope.cancel()
+        await anyio.sleep(0.01)
+        source.gate.set()
+    assert got == ["a@v1"]
+    assert source.loads == 2
+
+
+async def test_lru_bound_evicts_least_recently_used() -> None:
+    """With maxsize, the cache never holds more keys and evicts the least recently used."""
+    source, clock = Source(), ManualClock()
+    cache = make(source, clock, maxsize=3)
+    for key in ("a", "b", "c"):
+        await cache.get(key)
+    await cache.get("a")  # a is now most recently used
+    await cache.get("d")
+    assert len(cache) == 3
+    assert "b" not in cache
+    assert "a" in cache
+    assert cache.stats.evictions == 1
+
+
+async def test_negative_entries_are_cached() -> None:
+    """A None value ("no custom roles") is cached like any other value."""
+    loads = 0
+
+    async def loader(key: str) -> str | None:
+        nonlocal loads
+        loads += 1
+        return None
+
+    cache: RefreshingCache[str, str | None] = RefreshingCache(
+        loader, name="neg", ttl=10, max_stale=10, clock=ManualClock()
+    )
+    assert await cache.get("org") is None
+    assert await cache.get("org") is None
+    assert loads == 1
+    assert "org" in cache
+
+
+async def test_expire_serves_then_refreshes_and_invalidate_forgets() -> None:
+    """expire() keeps serving the value while refreshing; invalidate() forces a wait for a load."""
+    source, clock = Source(), ManualClock()
+    cache = make(source, clock)
+    await cache.get("a")
+    source.version = 2
+    cache.expire("a")
+    assert await cache.get("a") == "a@v2"  # no spawner: the reader refreshed inline
+    source.version = 3
+    cache.invalidate("a")
+    assert "a" not in cache
+    assert await cache.get("a") == "a@v3"
+    cache.invalidate()
+    assert len(cache) == 0
+
+
+async def test_on_update_sees_old_and_new_values() -> None:
+    """The on_update hook is called with the previous and the new value."""
+    seen: list[tuple[str, str | None, str]] = []
+    source, clock = Source(), ManualClock()
+    cache = make(source, clock, on_update=lambda k, old, new: seen.append((k, old, new)))
+    await cache.get("a")
+    source.version = 2
+    await cache.load("a")
+    assert seen == [("a", None, "a@v1"), ("a", "a@v1", "a@v2")]
+
+
+async def test_peek_and_age_never_load() -> None:
+    """peek() and age() report the cache's content without loading anything."""
+    source, clock = Source(), ManualClock()
+    cache = make(source, clock)
+    assert cache.peek("a") is None
+    assert cache.age("a") is None
+    await cache.get("a")
+    clock.advance(5)
+    assert cache.peek("a") == "a@v1"
+    assert cache.age("a") == pytest.approx(5)
+    clock.advance(3600)
+    assert cache.peek("a") is None
+    assert source.loads == 1
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        pytest.param({"ttl": 0}, "ttl must be > 0", id="ttl"),
+        pytest.param({"ttl": 10, "max_stale": 5}, "max_stale", id="max_stale"),
+        pytest.param({"maxsize": 0}, "maxsize", id="maxsize"),
+    ],
+)
+def test_bad_settings_are_rejected(kw: dict[str, Any], message: str) -> None:
+    """Nonsensical TTL, max_stale or size raise ValueError naming the setting."""
+    with pytest.raises(ValueError, match=message):
+        make(Source(), ManualClock(), **kw)
