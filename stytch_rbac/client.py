@@ -290,13 +290,16 @@ class StytchRBAC:
             from .transport import SDKSession
 
             session = SDKSession(self._http, timeout=self.timeout, retry=self.retry)
-            self._stytch = stytch.B2BClient(
-                self.project_id,
-                self.__secret,
-                environment=self._given_base_url,
-                suppress_warnings=True,
-                async_session=session,  # type: ignore[arg-type]  # aiohttp-compatible adapter
-            )
+            with warnings.catch_warnings():
+                # aiohttp >= 3.12 deprecates the BasicAuth the SDK builds (unused: httpx sends).
+                warnings.filterwarnings("ignore", "BasicAuth is deprecated", DeprecationWarning)
+                self._stytch = stytch.B2BClient(
+                    self.project_id,
+                    self.__secret,
+                    environment=self._given_base_url,
+                    suppress_warnings=True,
+                    async_session=session,  # type: ignore[arg-type]  # aiohttp-compatible adapter
+                )
         return self._stytch
 
     # -- fetching -------------------------------------------------------------------------------
