@@ -17,12 +17,14 @@ for each call:
    :class:`~stytch_rbac.errors.Forbidden` before any request;
 3. awaits the SDK's ``*_async`` twin with
    ``*RequestOptions(authorization=Authorization(...))``;
-4. maps Stytch's 401 and 403 answers through the shared translator
-   (``_stytch_errors.translate_errors``) onto ``Unauthenticated`` /
-   ``PermissionDenied`` / ``TenancyError`` / ``Forbidden``, keeping
-   ``error_type``, ``error_message`` and ``request_id``; every other
-   ``StytchError`` passes through unchanged, and the SDK's response model is
-   returned as is.
+4. maps Stytch's authentication and authorization refusals (its 401 and 403
+   answers, and ``session_not_found`` for the member's session) through the
+   shared translator (``_stytch_errors.translate_errors``) onto
+   ``Unauthenticated`` / ``PermissionDenied`` / ``TenancyError`` /
+   ``Forbidden``, keeping ``error_type``, ``error_message`` and
+   ``request_id``; every other ``StytchError`` (400, 404, 429, 5xx, and a 401
+   ``unauthorized_credentials`` for a wrong project secret) passes through
+   unchanged, and the SDK's response model is returned as is.
 
 This module imports the ``stytch`` SDK; ``import stytch_rbac`` does not import it
 (``StytchRBAC.as_member`` imports this module on first use).
@@ -45,7 +47,7 @@ from . import builtins
 from ._clock import Clock, SystemClock
 from ._member_api import MemberAPI
 from ._stytch_errors import translate_errors
-from .errors import Forbidden, PermissionDenied, TenancyError, Unauthenticated
+from .errors import Forbidden, PermissionDenied, StytchRBACError, TenancyError, Unauthenticated
 
 if TYPE_CHECKING:
     import stytch
@@ -58,9 +60,6 @@ __all__ = ["JWT_FRESHNESS_MARGIN", "MemberClient", "RBACFacade"]
 #: A session JWT is sent only while it has at least this many seconds left, so that
 #: it cannot expire between the choice and Stytch's check.
 JWT_FRESHNESS_MARGIN: Final = 5.0
-
-#: Stytch statuses whose errors become ours; every other ``StytchError`` passes through.
-_TRANSLATED_STATUSES: Final = frozenset({401, 403})
 
 
 class RBACFacade(Protocol):
@@ -205,14 +204,16 @@ class _MemberSession:
 
     @contextmanager
     def errors(self, method: str, params: Mapping[str, object]) -> Iterator[None]:
-        """Map Stytch's 401/403 answers onto our errors; other ``StytchError``\\ s pass through."""
+        """Stytch's authentication and authorization refusals become ours; any other
+        ``StytchError`` passes through unchanged; transport failures become
+        ``StytchUnavailable`` (all through the shared translator)."""
         try:
             yield
         except StytchError as exc:
-            if exc.details.status_code not in _TRANSLATED_STATUSES:
-                raise
-            with translate_errors(**self._context(method, params)):
-                raise
+            mapped = _translated(exc, self._context(method, params))
+            if isinstance(mapped, Unauthenticated | Forbidden):
+                raise mapped from exc
+            raise
         except Exception:
             with translate_errors(**self._context(method, params)):
                 raise
@@ -227,6 +228,17 @@ class _MemberSession:
             "organization_id": principal.organization_id if principal else None,
             "member_id": principal.member_id if principal else None,
         }
+
+
+def _translated(exc: StytchError, context: Mapping[str, str | None]) -> StytchRBACError | None:
+    """What the shared translator makes of a ``StytchError``."""
+    try:
+        with translate_errors(**context):
+            raise exc
+    except StytchRBACError as mapped:
+        return mapped
+    except StytchError:
+        return None
 
 
 def _with_own_org_ids(params: Mapping[str, object], principal: Principal) -> Mapping[str, object]:
