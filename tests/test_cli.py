@@ -755,3 +755,15 @@ def test_credentials_base_url_and_repr(
     creds = StytchCredentials.from_env(env)
     assert creds.base_url == expected
     assert "s3cr3t-value" not in repr(creds)
+
+
+def test_malformed_base_url_is_bad_input() -> None:
+    """A STYTCH_BASE_URL that is not an http(s) URL is exit 2, not 'unreachable'."""
+    env: dict[str, str | None] = {
+        "STYTCH_PROJECT_ID": "project-test-x",
+        "STYTCH_SECRET": "secret-test-x",
+        "STYTCH_BASE_URL": "localhost:8000",
+    }
+    assert_one_line_error(
+        run("fetch-policy", "-o", "-", env=env), EXIT_BAD_INPUT, "STYTCH_BASE_URL"
+    )

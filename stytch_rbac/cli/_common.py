@@ -65,8 +65,27 @@ POLICY_ENV: Final = "STYTCH_RBAC_POLICY"
 TIMEOUT: Final = 10.0
 
 
+#: The order ``--help`` lists the sub-commands in (others follow, sorted).
+_COMMAND_ORDER: Final = (
+    "generate",
+    "check",
+    "show",
+    "can",
+    "diff",
+    "lint",
+    "test",
+    "fetch-policy",
+    "emulator",
+    "demo",
+)
+
+
 class _Group(typer.core.TyperGroup):
     """The root command: maps exceptions of every sub-command to one line and an exit code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        rank = {name: i for i, name in enumerate(_COMMAND_ORDER)}
+        return sorted(super().list_commands(ctx), key=lambda n: (rank.get(n, len(rank)), n))
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -210,13 +229,14 @@ class StytchCredentials:
         missing = [k for k in ("STYTCH_PROJECT_ID", "STYTCH_SECRET") if not env.get(k)]
         if missing:
             raise fail(f"--from-stytch needs {' and '.join(missing)} in the environment")
+        from ..client import resolve_base_url
+
         project_id = env["STYTCH_PROJECT_ID"]
-        base_url = env.get("STYTCH_BASE_URL") or (
-            "https://api.stytch.com"
-            if project_id.startswith("project-live-")
-            else "https://test.stytch.com"
-        )
-        return cls(project_id, env["STYTCH_SECRET"], base_url.rstrip("/"))
+        try:
+            base_url = resolve_base_url(project_id, env.get("STYTCH_BASE_URL") or None)
+        except ValueError as exc:
+            raise fail(f"STYTCH_BASE_URL: {exc}") from None
+        return cls(project_id, env["STYTCH_SECRET"], base_url)
 
 
 def fetch_live(path: str, *, what: str) -> dict[str, Any]:

@@ -194,7 +194,10 @@ def show(
     ] = View.AUTO,
     as_json: JsonOpt = False,
 ) -> None:
-    """Print what each role of a policy may do (--json: {role: ["resource:action", ...]})."""
+    """Print what each role of a policy may do, as a table or JSON.
+
+    --json prints {role: ["resource:action", ...]} with the filters applied.
+    """
     source = resolve_policy(
         policy, from_stytch, organization=organization, org_policy_path=org_policy
     )
