@@ -6,23 +6,35 @@ gains, loses or changes makes these tests fail until the wrappers are regenerate
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
+import subprocess
 import sys
 import types
 import typing
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import httpx
 import pytest
 import stytch
 import stytch.version
+from stytch.b2b.models.magic_links_email import InviteResponse
+from stytch.b2b.models.organizations_members import DeleteResponse, UpdateResponse
+from stytch.core.response_base import StytchError
 
-from stytch_rbac import builtins
+from stytch_rbac import PermissionDenied, TenancyError, Unauthenticated, builtins
+from stytch_rbac._clock import ManualClock
 from stytch_rbac._member_api import MemberAPI
+from stytch_rbac.client import StytchRBAC
+from stytch_rbac.emulator import Emulator, MemberRecord, SessionRecord
+from stytch_rbac.member import MemberClient
+from stytch_rbac.principal import Principal
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -221,3 +233,352 @@ def test_generated_header_names_the_sdk_version() -> None:
     text = (ROOT / "stytch_rbac" / "_member_api.py").read_text()
     assert f"from stytch {stytch.version.__version__}." in text.splitlines()[0]
     assert f"{len(builtins.BUILTIN_METHODS)} methods" in text
+
+
+# --- end to end over real HTTP against the emulator -------------------------------------
+
+_SCENARIO_RESOURCES = {
+    "stytch.organization": ["update.info.name", "update.settings.mfa-policy", "delete"],
+    "stytch.member": ["create", "delete", "update.info.name", "search"],
+    "stytch.self": ["update.info.name", "delete"],
+}
+
+
+def _role(role_id: str, grants: dict[str, list[str]]) -> dict[str, Any]:
+    return {
+        "role_id": role_id,
+        "description": "",
+        "permissions": [{"resource_id": r, "actions": a} for r, a in grants.items()],
+    }
+
+
+#: Small and literal: each role holds exactly what its name says.
+SCENARIO_POLICY: dict[str, Any] = {
+    "resources": [
+        {"resource_id": r, "description": "", "actions": a} for r, a in _SCENARIO_RESOURCES.items()
+    ],
+    "roles": [
+        _role("stytch_member", {"stytch.self": ["update.info.name"]}),
+        _role("stytch_admin", {r: ["*"] for r in _SCENARIO_RESOURCES if r != "stytch.self"}),
+        _role("org_namer", {"stytch.organization": ["update.info.name"]}),
+        _role(
+            "org_settings",
+            {"stytch.organization": ["update.info.name", "update.settings.mfa-policy"]},
+        ),
+        _role("inviter", {"stytch.member": ["create"]}),
+    ],
+    "scopes": [],
+}
+
+
+@dataclass
+class World:
+    """An emulator serving real HTTP, a facade over it, and who is who."""
+
+    emu: Emulator
+    rbac: StytchRBAC
+    clock: ManualClock
+    org: str
+    other_org: str
+    admin: MemberRecord
+    plain: MemberRecord
+    outsider: MemberRecord
+    sessions: dict[str, SessionRecord]
+    headers: list[dict[str, str]]
+
+    async def principal(self, who: str) -> Principal:
+        """The Principal of one of the seeded members (authenticated from its JWT)."""
+        return await self.rbac.authenticate(session_jwt=self.sessions[who].session_jwt)
+
+    def last_member_headers(self) -> dict[str, str]:
+        """The member-session headers of the last request that carried any."""
+        return [h for h in self.headers if h][-1]
+
+    async def member(self, who: str, *, preflight: bool = True) -> MemberClient:
+        """A MemberClient acting as one of the seeded members."""
+        return self.rbac.as_member(await self.principal(who), preflight=preflight)
+
+
+@contextlib.asynccontextmanager
+async def _world(**member_roles: list[str]) -> AsyncIterator[World]:
+    clock = ManualClock()
+    emu = Emulator(policy=SCENARIO_POLICY, clock=clock)
+    org = emu.create_organization("Acme", slug="acme").organization_id
+    other = emu.create_organization("Globex", slug="globex").organization_id
+    admin = emu.create_member(org, "admin@acme.test", roles=["stytch_admin"], name="Admin")
+    plain = emu.create_member(org, "plain@acme.test", name="Plain")
+    outsider = emu.create_member(other, "x@globex.test", roles=["stytch_admin"])
+    members = {"admin": admin, "plain": plain, "outsider": outsider}
+    for name, roles in member_roles.items():
+        members[name] = emu.create_member(org, f"{name}@acme.test", roles=roles)
+    sessions = {name: emu.create_session(m.member_id) for name, m in members.items()}
+    headers: list[dict[str, str]] = []
+
+    async def record(request: httpx.Request) -> None:
+        headers.append({k: v for k, v in request.headers.items() if k.startswith("x-stytch")})
+
+    async with (
+        emu.serve() as base_url,
+        StytchRBAC(emu.project_id, emu.secret, base_url=base_url, clock=clock) as rbac,
+    ):
+        rbac.http.event_hooks["request"].append(record)
+        yield World(emu, rbac, clock, org, other, admin, plain, outsider, sessions, headers)
+
+
+@pytest.mark.anyio
+async def test_admin_deletes_a_member() -> None:
+    """A stytch_admin deletes another member: the SDK's DeleteResponse comes back."""
+    async with _world() as w:
+        member = await w.member("admin")
+        result = await member.organizations.members.delete(
+            organization_id=w.org, member_id=w.plain.member_id
+        )
+        assert isinstance(result, DeleteResponse)
+        assert result.member_id == w.plain.member_id
+        assert w.emu.get_member(w.plain.member_id).json["status"] == "deleted"
+
+
+@pytest.mark.anyio
+async def test_plain_member_delete_is_refused_before_the_network() -> None:
+    """A member without stytch.member delete is refused locally; no request reaches Stytch."""
+    async with _world() as w:
+        member = await w.member("plain")
+        with pytest.raises(PermissionDenied) as denied:
+            await member.organizations.members.delete(w.org, w.admin.member_id)
+        assert (denied.value.resource, denied.value.action) == ("stytch.member", "delete")
+        assert denied.value.member_id == w.plain.member_id
+        assert denied.value.error_type == "session_authorization_error"
+        assert denied.value.request_id is None
+        assert w.emu.requests["organizations.members.delete"] == 0
+        assert w.emu.get_member(w.admin.member_id).json["status"] == "active"
+
+
+@pytest.mark.anyio
+async def test_plain_member_delete_is_refused_by_stytch_without_preflight() -> None:
+    """With preflight=False the emulator's 403 becomes PermissionDenied with Stytch's fields."""
+    async with _world() as w:
+        member = await w.member("plain", preflight=False)
+        with pytest.raises(PermissionDenied) as denied:
+            await member.organizations.members.delete(w.org, w.admin.member_id)
+        assert w.emu.requests["organizations.members.delete"] == 1
+        assert denied.value.error_type == "session_authorization_error"
+        assert denied.value.error_message
+        assert denied.value.request_id
+        assert isinstance(denied.value.__cause__, StytchError)
+        assert (denied.value.resource, denied.value.action) == ("stytch.member", "delete")
+        assert w.emu.get_member(w.admin.member_id).json["status"] == "active"
+
+
+@pytest.mark.anyio
+async def test_member_renames_themselves_through_stytch_self() -> None:
+    """stytch.self update.info.name lets a member rename themselves but nobody else."""
+    async with _world() as w:
+        member = await w.member("plain")
+        result = await member.organizations.members.update(w.org, w.plain.member_id, name="Renamed")
+        assert isinstance(result, UpdateResponse)
+        assert result.member.name == "Renamed"
+        with pytest.raises(PermissionDenied) as denied:
+            await member.organizations.members.update(w.org, w.admin.member_id, name="Nope")
+        assert (denied.value.resource, denied.value.action) == ("stytch.member", "update.info.name")
+        assert w.emu.requests["organizations.members.update"] == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("preflight", [True, False], ids=["preflight", "stytch"])
+async def test_org_update_needs_one_action_per_field(preflight: bool) -> None:
+    """Changing name and MFA policy needs both actions: one is not enough, both are."""
+    async with _world(namer=["org_namer"], settings=["org_settings"]) as w:
+        namer = await w.member("namer", preflight=preflight)
+        with pytest.raises(PermissionDenied) as denied:
+            await namer.organizations.update(
+                w.org, organization_name="Acme 2", mfa_policy="REQUIRED_FOR_ALL"
+            )
+        assert denied.value.resource == "stytch.organization"
+        if preflight:
+            assert denied.value.action == "update.settings.mfa-policy"
+        assert w.emu.requests["organizations.update"] == (0 if preflight else 1)
+        renamed = await namer.organizations.update(w.org, organization_name="Acme 1")
+        assert renamed.organization.organization_name == "Acme 1"
+        settings = await w.member("settings", preflight=preflight)
+        result = await settings.organizations.update(
+            w.org, organization_name="Acme 2", mfa_policy="REQUIRED_FOR_ALL"
+        )
+        assert result.organization.organization_name == "Acme 2"
+        assert result.organization.mfa_policy == "REQUIRED_FOR_ALL"
+
+
+@pytest.mark.anyio
+async def test_invite_needs_member_create() -> None:
+    """magic_links.email.invite works for a member with stytch.member create, not without."""
+    async with _world(inviter=["inviter"]) as w:
+        with pytest.raises(PermissionDenied):
+            await (await w.member("plain")).magic_links.email.invite(w.org, "new@acme.test")
+        inviter = await w.member("inviter")
+        result = await inviter.magic_links.email.invite(w.org, "new@acme.test", name="New")
+        assert isinstance(result, InviteResponse)
+        assert result.member.status == "invited"
+        assert result.member.email_address == "new@acme.test"
+        assert w.emu.requests["magic_links.email.invite"] == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("preflight", [True, False], ids=["preflight", "stytch"])
+async def test_cross_tenant_call_is_a_tenancy_error(preflight: bool) -> None:
+    """An admin of another organization cannot act in this one, even holding the permission."""
+    async with _world() as w:
+        outsider = await w.member("outsider", preflight=preflight)
+        with pytest.raises(TenancyError) as refused:
+            await outsider.organizations.members.delete(w.org, w.plain.member_id)
+        assert refused.value.error_type == "session_authorization_tenancy_error"
+        assert refused.value.member_id == w.outsider.member_id
+        assert w.emu.requests["organizations.members.delete"] == (0 if preflight else 1)
+        assert (refused.value.request_id is None) is preflight
+        assert w.emu.get_member(w.plain.member_id).json["status"] == "active"
+
+
+@pytest.mark.anyio
+async def test_organization_slug_counts_as_the_members_own_organization() -> None:
+    """The pre-flight reads the member's own organization slug as its id, as Stytch does."""
+    async with _world() as w:
+        member = await w.member("admin")
+        result = await member.organizations.members.delete("acme", w.plain.member_id)
+        assert result.member_id == w.plain.member_id
+
+
+@pytest.mark.anyio
+async def test_other_stytch_errors_pass_through_unchanged() -> None:
+    """A 404 from Stytch reaches the caller as the SDK's own StytchError, untranslated."""
+    async with _world() as w:
+        member = await w.member("admin")
+        with pytest.raises(StytchError) as raised:
+            await member.organizations.members.delete(w.org, "member-test-does-not-exist")
+        assert raised.value.details.status_code == 404
+        assert raised.value.details.error_type == "member_not_found"
+        w.emu.faults.fail("organizations.update", status=500, times=1)
+        with pytest.raises(StytchError) as failed:
+            await member.organizations.update(w.org, organization_name="X")
+        assert failed.value.details.status_code == 500
+
+
+@pytest.mark.anyio
+async def test_revoked_session_is_unauthenticated() -> None:
+    """A session revoked since it was authenticated: Stytch's refusal becomes Unauthenticated."""
+    async with _world() as w:
+        member = w.rbac.as_member(session_token=w.sessions["admin"].session_token, preflight=False)
+        w.emu.revoke_session(w.sessions["admin"].member_session_id)
+        with pytest.raises(Unauthenticated) as refused:
+            await member.organizations.update(w.org, organization_name="X")
+        assert refused.value.error_type
+        assert refused.value.request_id
+
+
+# --- which credential is sent ------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_fresh_jwt_is_sent_as_the_jwt_header() -> None:
+    """A principal with a fresh session JWT sends it, and no session token."""
+    async with _world() as w:
+        principal = await w.principal("admin")
+        await w.rbac.as_member(principal).organizations.update(w.org, organization_name="X")
+        assert w.last_member_headers() == {"x-stytch-member-sessionjwt": w.sessions["admin"].session_jwt}
+
+
+@pytest.mark.anyio
+async def test_stale_jwt_falls_back_to_the_session_token() -> None:
+    """Once the JWT is about to expire, a principal holding the token sends the token instead."""
+    async with _world() as w:
+        principal = await w.rbac.authenticate(session_token=w.sessions["admin"].session_token)
+        assert principal.session_jwt
+        member = w.rbac.as_member(principal)
+        await member.organizations.update(w.org, organization_name="X")
+        assert set(w.last_member_headers()) == {"x-stytch-member-sessionjwt"}
+        w.clock.advance(300)
+        await member.organizations.update(w.org, organization_name="Y")
+        assert w.last_member_headers() == {"x-stytch-member-session": w.sessions["admin"].session_token}
+
+
+@pytest.mark.anyio
+async def test_stale_jwt_without_token_is_refreshed_once() -> None:
+    """A principal holding only an expired JWT gets a fresh one from Stytch, then reuses it."""
+    async with _world() as w:
+        original = w.sessions["admin"].session_jwt
+        member = w.rbac.as_member(await w.principal("admin"))
+        w.clock.advance(600)
+        await member.organizations.update(w.org, organization_name="X")
+        await member.organizations.update(w.org, organization_name="Y")
+        assert w.emu.requests["sessions.authenticate"] == 1
+        sent = [h["x-stytch-member-sessionjwt"] for h in w.headers if h]
+        assert len(sent) == 2
+        assert sent[0] == sent[1] != original
+        assert (await member.principal()).session_jwt == sent[0]
+
+
+@pytest.mark.anyio
+async def test_bare_token_without_preflight_is_sent_as_is() -> None:
+    """as_member(session_token=..., preflight=False) authenticates nothing and sends the token."""
+    async with _world() as w:
+        token = w.sessions["admin"].session_token
+        member = w.rbac.as_member(session_token=token, preflight=False)
+        await member.organizations.update(w.org, organization_name="X")
+        assert w.last_member_headers() == {"x-stytch-member-session": token}
+        assert w.emu.requests["sessions.authenticate"] == 0
+
+
+@pytest.mark.anyio
+async def test_bare_jwt_with_preflight_is_authenticated_once() -> None:
+    """as_member(session_jwt=...) authenticates the JWT on first use (for the pre-flight) only."""
+    async with _world() as w:
+        member = w.rbac.as_member(session_jwt=w.sessions["plain"].session_jwt)
+        assert "unauthenticated" in repr(member)
+        with pytest.raises(PermissionDenied):
+            await member.organizations.members.delete(w.org, w.admin.member_id)
+        await member.organizations.members.update(w.org, w.plain.member_id, name="Me")
+        assert (await member.principal()).member_id == w.plain.member_id
+        assert w.plain.member_id in repr(member)
+        assert w.emu.requests["organizations.members.update"] == 1
+
+
+# --- construction -------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({}, id="none"),
+        pytest.param({"session_jwt": "a", "session_token": "b"}, id="jwt-and-token"),
+        pytest.param({"session_token": ""}, id="empty-token"),
+        pytest.param({"session_jwt": 123}, id="not-a-string"),
+    ],
+)
+async def test_as_member_needs_exactly_one_credential(kwargs: dict[str, Any]) -> None:
+    """as_member refuses no credential, two credentials, or a credential that is not a string."""
+    async with StytchRBAC("project-test-x", "secret-x", base_url="http://127.0.0.1:9") as rbac:
+        with pytest.raises(TypeError, match=r"session_|exactly one"):
+            rbac.as_member(**kwargs)
+
+
+@pytest.mark.anyio
+async def test_repr_shows_no_credential() -> None:
+    """Neither the MemberClient's repr nor its principal's shows a session JWT or token."""
+    async with _world() as w:
+        member = await w.member("admin")
+        session = w.sessions["admin"]
+        for text in (repr(member), str(member), repr(await member.principal())):
+            assert session.session_jwt not in text
+            assert session.session_token not in text
+        bare = w.rbac.as_member(session_token=session.session_token)
+        assert session.session_token not in repr(bare)
+
+
+def test_importing_the_package_does_not_import_member_or_the_sdk() -> None:
+    """import stytch_rbac (facade included) loads neither member.py nor stytch; as_member does."""
+    code = (
+        "import sys, stytch_rbac, stytch_rbac.client as c\n"
+        "assert 'stytch' not in sys.modules and 'stytch_rbac.member' not in sys.modules\n"
+        "rbac = c.StytchRBAC('project-test-x', 'secret-x', base_url='http://127.0.0.1:9')\n"
+        "rbac.as_member(session_token='t', preflight=False)\n"
+        "assert 'stytch' in sys.modules and 'stytch_rbac.member' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-W", "error", "-c", code], check=True, timeout=60)
