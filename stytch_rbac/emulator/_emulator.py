@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 from .._clock import Clock
 from ..policy import OrgPolicy, Policy
-from . import _members, _orgs, _rbac, _sessions
+from . import _members, _messages, _orgs, _rbac, _scim, _sessions, _sso
 from ._app import build_app
 from ._defaults import default_policy
 from ._errors import not_found
@@ -33,7 +33,15 @@ __all__ = ["Emulator"]
 
 PolicySource = str | Path | Mapping[str, Any] | Policy | None
 
-ROUTES: list[Route] = [*_rbac.ROUTES, *_sessions.ROUTES, *_orgs.ROUTES, *_members.ROUTES]
+ROUTES: list[Route] = [
+    *_rbac.ROUTES,
+    *_sessions.ROUTES,
+    *_orgs.ROUTES,
+    *_members.ROUTES,
+    *_messages.ROUTES,
+    *_sso.ROUTES,
+    *_scim.ROUTES,
+]
 
 
 def _load_policy(policy: PolicySource) -> Policy:
@@ -92,10 +100,16 @@ class Emulator:
         return self._state.policy
 
     @property
+    def outbox(self) -> list[dict[str, Any]]:
+        """Every email the emulator would have sent, oldest first (``kind``: ``invite``,
+        ``email_update``, ``password_reset_required``)."""
+        with self._state.lock:
+            return [dict(m) for m in self._state.outbox]
+
+    @property
     def invites(self) -> list[dict[str, Any]]:
         """Every ``magic_links.email.invite`` recorded (no email is sent)."""
-        with self._state.lock:
-            return [dict(i) for i in self._state.invites]
+        return [m for m in self.outbox if m["kind"] == "invite"]
 
     # -- records -------------------------------------------------------------------
 
@@ -234,6 +248,48 @@ class Emulator:
         with self._state.lock:
             _, sessions, _ = _sessions.revoke_targets(self._state, Params(params))
             _sessions.revoke_sessions(self._state, sessions)
+
+    def create_connected_app(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        client_type: str = "third_party",
+        logo_url: str | None = None,
+    ) -> str:
+        """Register a Connected App in the project; returns its ``connected_app_id``."""
+        app_id = f"connected-app-test-{uuid.uuid4()}"
+        with self._state.lock:
+            self._state.connected_apps[app_id] = {
+                "connected_app_id": app_id,
+                "name": name,
+                "description": description,
+                "client_type": client_type,
+                "logo_url": logo_url,
+            }
+            self._state.changed()
+        return app_id
+
+    def grant_connected_app(
+        self, member_id: str, connected_app_id: str, scopes: Iterable[str] = ()
+    ) -> None:
+        """Record that ``member_id`` authorized ``connected_app_id`` with ``scopes``."""
+        state = self._state
+        with state.lock:
+            member = self._member(member_id)
+            if connected_app_id not in state.connected_apps:
+                raise not_found("connected_app_not_found", "Connected app could not be found.")
+            grants = state.connected_grants.setdefault(member.organization_id, {})
+            grants.setdefault(member_id, {})[connected_app_id] = list(scopes)
+            state.changed()
+
+    def add_scim_group(
+        self, organization_id: str, connection_id: str, group_name: str
+    ) -> dict[str, Any]:
+        """Record a group the identity provider pushed over SCIM (``get_groups`` lists it)."""
+        with self._state.lock:
+            org = self._state.org(organization_id)
+            return _scim.add_group(self._state, org, connection_id, group_name)
 
     # -- policy, keys, time --------------------------------------------------------
 

@@ -6,14 +6,24 @@ import re
 from typing import Any
 
 from ._errors import bad_request, not_found
+from ._orgs import merge_metadata, page_limit, query_matcher
 from ._params import Params
 from ._routing import Req, Route
-from ._state import MemberRec, OrgRec, State
+from ._state import MemberRec, OrgRec, State, decode_cursor, encode_cursor
 from ._time import rfc3339
 from ._tokens import new_id
-from ._wire import DEFAULT_ROLE, member_json, org_json
+from ._wire import DEFAULT_ROLE, member_json, member_roles, org_json
 
-__all__ = ["ROUTES", "create_member", "member_response"]
+__all__ = [
+    "ROUTES",
+    "check_email",
+    "check_roles",
+    "create_member",
+    "delete_member",
+    "member_response",
+    "password_owner",
+    "update_member",
+]
 
 JSON = dict[str, Any]
 
@@ -166,11 +176,364 @@ def _get(state: State, req: Req) -> JSON:
         return member_response(state, org, member)
 
 
+def _target(state: State, req: Req, *, include_deleted: bool = False) -> tuple[OrgRec, MemberRec]:
+    org = state.org(req.path["organization_id"])
+    return org, state.member(org, req.path["member_id"], include_deleted=include_deleted)
+
+
+def update_member(state: State, org: OrgRec, member: MemberRec, p: Params) -> None:
+    """Apply an update request's fields to ``member`` (validated first, then all at once)."""
+    changes: JSON = {}
+    name = p.opt_str("name")
+    if name is not None:
+        changes["name"] = name
+    for key in ("trusted_metadata", "untrusted_metadata"):
+        value = p.opt_dict(key)
+        if value is not None:
+            changes[key] = merge_metadata(member.data.get(key), value)
+    for key in ("is_breakglass", "mfa_enrolled"):
+        flag = p.opt_bool(key)
+        if flag is not None:
+            changes[key] = flag
+    phone = p.opt_str("mfa_phone_number")
+    if phone is not None:
+        changes["mfa_phone_number"] = check_phone(phone)
+        changes["mfa_phone_number_verified"] = False
+    method = p.choice("default_mfa_method", ("sms_otp", "totp"))
+    if method is not None:
+        changes["default_mfa_method"] = method
+    roles = p.opt_str_list("roles")
+    explicit = check_roles(state, org, roles) if roles is not None else None
+    external_id = p.opt_str("external_id")
+    if external_id is not None:
+        check_external_id(state, org, external_id, member)
+        changes["external_id"] = external_id
+    p.opt_bool("preserve_existing_sessions")
+    unlink = p.opt_bool("unlink_email") or False
+    email = p.opt_str("email_address")
+    if email is not None:
+        email = check_email(email)
+        other = state.member_by_email(org, email)
+        if other is not None and other is not member:
+            raise bad_request(
+                "A member with this email already exists in the organization.",
+                "duplicate_member_email",
+            )
+        if email != member.data["email_address"]:
+            changes["email_address"] = email
+            changes["email_address_verified"] = False
+            if not unlink:
+                retired = {
+                    "email_id": member.email_id,
+                    "email_address": member.data["email_address"],
+                }
+                changes["retired_email_addresses"] = [
+                    *member.data["retired_email_addresses"],
+                    retired,
+                ]
+            member.email_id = new_id("email")
+    member.data.update(changes)
+    if explicit is not None:
+        member.explicit_roles = explicit
+    touch(state, member)
+
+
+def _update(state: State, req: Req) -> JSON:
+    with state.lock:
+        org, member = _target(state, req)
+        update_member(state, org, member, req.params)
+        return member_response(state, org, member)
+
+
+def delete_member(state: State, member: MemberRec) -> None:
+    """Mark ``member`` deleted and revoke their sessions (reactivate can undo it)."""
+    member.data["status"] = "deleted"
+    for session in [s for s in state.sessions.values() if s.member_id == member.member_id]:
+        state.drop_session(session)
+    touch(state, member)
+
+
+def _delete(state: State, req: Req) -> JSON:
+    with state.lock:
+        _, member = _target(state, req)
+        delete_member(state, member)
+        return {"member_id": member.member_id}
+
+
+def _reactivate(state: State, req: Req) -> JSON:
+    with state.lock:
+        org = state.org(req.path["organization_id"])
+        member = state.members.get(req.path["member_id"])
+        if member is None or member.organization_id != org.organization_id:
+            raise not_found("member_not_found", "Member could not be found.")
+        if member.data["status"] != "deleted":
+            raise bad_request(
+                "The member is not deleted.", "no_deleted_member_found_for_reactivation"
+            )
+        if not member.data["email_address_verified"]:
+            raise bad_request(
+                "Only a member with a verified email can be reactivated.",
+                "email_unverified_for_reactivation",
+            )
+        member.data["status"] = "active"
+        touch(state, member)
+        return member_response(state, org, member)
+
+
+def _clearing(*fields: tuple[str, Any]) -> Any:
+    def handler(state: State, req: Req) -> JSON:
+        with state.lock:
+            org, member = _target(state, req)
+            for key, value in fields:
+                member.data[key] = value
+            touch(state, member)
+            return member_response(state, org, member)
+
+    return handler
+
+
+def password_owner(state: State, org: OrgRec, password_id: str) -> MemberRec:
+    """The member of ``org`` whose password has this id; 404 otherwise."""
+    for member in state.members.values():
+        if (
+            member.organization_id == org.organization_id
+            and member.data["member_password_id"] == password_id
+            and member.data["status"] != "deleted"
+        ):
+            return member
+    raise not_found("member_password_not_found", "Member password could not be found.")
+
+
+def _delete_password(state: State, req: Req) -> JSON:
+    with state.lock:
+        org = state.org(req.path["organization_id"])
+        member = password_owner(state, org, req.path["member_password_id"])
+        member.data["member_password_id"] = ""
+        touch(state, member)
+        return member_response(state, org, member)
+
+
+def _list(value: Any, name: str) -> list[Any]:
+    if not isinstance(value, list) or not value:
+        raise bad_request(f"{name} needs a non-empty list.", "invalid_search_query")
+    return value
+
+
+def _fuzzy(value: Any, name: str) -> str:
+    if not isinstance(value, str) or len(value) < 3:
+        raise bad_request(
+            f"{name} needs a string of at least 3 characters.", "invalid_search_query"
+        )
+    return value.lower()
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise bad_request(f"{name} needs a boolean.", "invalid_search_query")
+    return value
+
+
+def _member_matches(org: OrgRec, member: MemberRec, operand: JSON) -> bool:
+    name, value = operand.get("filter_name"), operand.get("filter_value")
+    data = member.data
+    if name == "member_ids":
+        return member.member_id in _list(value, name)
+    if name == "member_emails":
+        return data["email_address"] in {str(v).lower() for v in _list(value, name)}
+    if name == "member_email_fuzzy":
+        return _fuzzy(value, name) in data["email_address"]
+    if name == "member_external_ids":
+        return data.get("external_id") in _list(value, name)
+    if name == "member_is_breakglass":
+        return bool(data["is_breakglass"]) is _flag(value, name)
+    if name == "statuses":
+        return data["status"] in _list(value, name)
+    if name == "member_mfa_phone_numbers":
+        return data["mfa_phone_number"] in _list(value, name)
+    if name == "member_mfa_phone_number_fuzzy":
+        return _fuzzy(value, name) in data["mfa_phone_number"]
+    if name == "member_password_exists":
+        return bool(data["member_password_id"]) is _flag(value, name)
+    if name == "member_roles":
+        held = {r["role_id"] for r in member_roles(org, member)}
+        return bool(held & set(_list(value, name)))
+    raise bad_request(f"Unknown member search filter {name!r}.", "invalid_search_query")
+
+
+def _search(state: State, req: Req) -> JSON:
+    p = req.params
+    org_ids = p.opt_str_list("organization_ids")
+    if not org_ids:
+        raise bad_request("organization_ids must name at least one organization.")
+    operator, operands = query_matcher(p.opt_dict("query"))
+    limit = page_limit(p)
+    cursor = p.opt_str("cursor")
+    after = decode_cursor(cursor) if cursor else 0
+    wants_deleted = any(
+        o.get("filter_name") == "statuses"
+        and isinstance(o.get("filter_value"), list)
+        and "deleted" in o["filter_value"]
+        for o in operands
+    )
+    with state.lock:
+        orgs = {o.organization_id: o for o in (state.org(ref) for ref in org_ids)}
+        combine = all if operator == "AND" else any
+        hits = [
+            m
+            for m in sorted(state.members.values(), key=lambda m: m.seq)
+            if m.organization_id in orgs
+            and (wants_deleted or m.data["status"] != "deleted")
+            and (
+                not operands
+                or combine(_member_matches(orgs[m.organization_id], m, op) for op in operands)
+            )
+        ]
+        page = [m for m in hits if m.seq > after][:limit]
+        more = bool(page) and page[-1].seq < hits[-1].seq
+        return {
+            "members": [member_json(orgs[m.organization_id], m) for m in page],
+            "results_metadata": {
+                "total": len(hits),
+                "next_cursor": encode_cursor(page[-1].seq) if more else None,
+            },
+            "organizations": {oid: org_json(state, o) for oid, o in orgs.items()},
+        }
+
+
+def _unlink_retired_email(state: State, req: Req) -> JSON:
+    p = req.params
+    email_id, email = p.opt_str("email_id"), p.opt_str("email_address")
+    if email_id is None and email is None:
+        raise bad_request("Either email_id or email_address is required.")
+    with state.lock:
+        org, member = _target(state, req)
+        retired = member.data["retired_email_addresses"]
+        match = [
+            r
+            for r in retired
+            if (email_id is None or r["email_id"] == email_id)
+            and (email is None or r["email_address"] == email.lower())
+        ]
+        if not match:
+            raise not_found("retired_email_not_found", "Retired email could not be found.")
+        member.data["retired_email_addresses"] = [r for r in retired if r not in match]
+        touch(state, member)
+        return {**member_response(state, org, member), "organization_id": org.organization_id}
+
+
+def _start_email_update(state: State, req: Req) -> JSON:
+    p = req.params
+    email = check_email(p.required("email_address"))
+    p.choice("delivery_method", ("EMAIL_MAGIC_LINK", "EMAIL_OTP"))
+    p.choice("locale", ("en", "es", "pt-br", "fr"))
+    with state.lock:
+        org, member = _target(state, req)
+        other = state.member_by_email(org, email)
+        if other is not None and other is not member:
+            raise bad_request(
+                "A member with this email already exists in the organization.",
+                "duplicate_member_email",
+            )
+        state.outbox.append(
+            {
+                "kind": "email_update",
+                "organization_id": org.organization_id,
+                "member_id": member.member_id,
+                "email_address": email,
+                "login_redirect_url": p.opt_str("login_redirect_url"),
+                "delivery_method": p.opt_str("delivery_method") or "EMAIL_MAGIC_LINK",
+                "created_at": rfc3339(state.now()),
+            }
+        )
+        state.changed()
+        return member_response(state, org, member)
+
+
+def _get_connected_apps(state: State, req: Req) -> JSON:
+    with state.lock:
+        org, member = _target(state, req)
+        grants = state.connected_grants.get(org.organization_id, {}).get(member.member_id, {})
+        apps = [
+            {**state.app_json(app_id), "scopes_granted": " ".join(scopes)}
+            for app_id, scopes in grants.items()
+        ]
+        return {"connected_apps": apps}
+
+
+def _revoke_connected_app(state: State, req: Req) -> JSON:
+    with state.lock:
+        org, member = _target(state, req)
+        grants = state.connected_grants.get(org.organization_id, {}).get(member.member_id, {})
+        if grants.pop(req.path["connected_app_id"], None) is None:
+            raise not_found("connected_app_not_found", "Connected app could not be found.")
+        state.changed()
+        return {}
+
+
+def _dangerously_get(state: State, req: Req) -> JSON:
+    include_deleted = req.params.opt_bool("include_deleted") or False
+    with state.lock:
+        member = state.members.get(req.path["member_id"])
+        if member is None or (member.data["status"] == "deleted" and not include_deleted):
+            raise not_found("member_not_found", "Member could not be found.")
+        return member_response(state, state.orgs[member.organization_id], member)
+
+
 _MEMBERS = "/v1/b2b/organizations/{organization_id}/members"
+_MEMBER = _MEMBERS + "/{member_id}"
+_PREFIX = "organizations.members."
 
 ROUTES = [
-    Route("POST", _MEMBERS, "organizations.members.create", _create),
+    Route("POST", _MEMBERS, _PREFIX + "create", _create),
+    Route("GET", "/v1/b2b/organizations/{organization_id}/member", _PREFIX + "get", _get),
     Route(
-        "GET", "/v1/b2b/organizations/{organization_id}/member", "organizations.members.get", _get
+        "GET",
+        "/v1/b2b/organizations/members/dangerously_get/{member_id}",
+        _PREFIX + "dangerously_get",
+        _dangerously_get,
+    ),
+    Route("POST", "/v1/b2b/organizations/members/search", _PREFIX + "search", _search),
+    Route("PUT", _MEMBER, _PREFIX + "update", _update),
+    Route("DELETE", _MEMBER, _PREFIX + "delete", _delete),
+    Route("PUT", _MEMBER + "/reactivate", _PREFIX + "reactivate", _reactivate),
+    Route(
+        "DELETE",
+        _MEMBERS + "/mfa_phone_numbers/{member_id}",
+        _PREFIX + "delete_mfa_phone_number",
+        _clearing(("mfa_phone_number", ""), ("mfa_phone_number_verified", False)),
+    ),
+    Route(
+        "DELETE",
+        _MEMBER + "/totp",
+        _PREFIX + "delete_totp",
+        _clearing(("totp_registration_id", "")),
+    ),
+    Route(
+        "DELETE",
+        _MEMBERS + "/passwords/{member_password_id}",
+        _PREFIX + "delete_password",
+        _delete_password,
+    ),
+    Route(
+        "POST",
+        _MEMBER + "/unlink_retired_email",
+        _PREFIX + "unlink_retired_email",
+        _unlink_retired_email,
+    ),
+    Route(
+        "POST", _MEMBER + "/start_email_update", _PREFIX + "start_email_update", _start_email_update
+    ),
+    Route("GET", _MEMBER + "/connected_apps", _PREFIX + "get_connected_apps", _get_connected_apps),
+    Route(
+        "DELETE",
+        _MEMBER + "/external_id",
+        _PREFIX + "delete_external_id",
+        _clearing(("external_id", None)),
+    ),
+    Route(
+        "POST",
+        _MEMBER + "/connected_apps/{connected_app_id}/revoke",
+        _PREFIX + "connected_apps.revoke",
+        _revoke_connected_app,
     ),
 ]

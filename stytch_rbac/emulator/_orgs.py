@@ -212,6 +212,7 @@ def delete_org(state: State, org: OrgRec) -> None:
         for table in (state.sso, state.scim):
             for key in [k for k, c in table.items() if c["organization_id"] == org_id]:
                 del table[key]
+                state.scim_groups.pop(key, None)
         state.connected_grants.pop(org_id, None)
         del state.orgs[org_id]
         state.changed()

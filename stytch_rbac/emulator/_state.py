@@ -96,7 +96,8 @@ class State:
         self.members: dict[str, MemberRec] = {}
         self.sessions: dict[str, SessionRec] = {}
         self.session_tokens: dict[str, str] = {}
-        self.invites: list[JSON] = []
+        self.outbox: list[JSON] = []
+        self.scim_groups: dict[str, list[JSON]] = {}
         self.sso: dict[str, JSON] = {}
         self.scim: dict[str, JSON] = {}
         self.connected_apps: dict[str, JSON] = {}

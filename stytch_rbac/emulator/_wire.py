@@ -23,7 +23,7 @@ def org_json(state: State, org: OrgRec) -> JSON:
         {
             "connection_id": c["connection_id"],
             "display_name": c["display_name"],
-            "identity_provider": c["identity_provider"],
+            "identity_provider": c.get("identity_provider", "generic"),
         }
         for c in state.sso.values()
         if c["organization_id"] == org.organization_id and c.get("status") == "active"

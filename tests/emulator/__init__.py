@@ -1,0 +1,1 @@
+"""Conformance tests of stytch_rbac.emulator against the real stytch SDK."""
