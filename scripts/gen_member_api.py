@@ -373,7 +373,9 @@ def render_module(root: Namespace | None = None) -> str:
 
 
 def _ruff_format(source: str) -> str:
-    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    # The project's pinned ruff (next to this interpreter) first: formatting is version-bound.
+    local = Path(sys.executable).parent / "ruff"
+    ruff = str(local) if local.exists() else shutil.which("ruff") or "ruff"
     cmd = [ruff, "format", "--config", str(ROOT / "pyproject.toml"), "--stdin-filename"]
     result = subprocess.run(
         [*cmd, str(MODULE_PATH), "-"],
