@@ -45,6 +45,7 @@ Spawner = Callable[[Callable[[], Coroutine[Any, Any, None]]], bool]
 class CacheStats:
     """Counters for one cache: what was served and what was fetched."""
 
+    size: int = 0
     hits: int = 0
     stale_hits: int = 0
     misses: int = 0
@@ -126,6 +127,23 @@ class RefreshingCache(Generic[K, V]):
 
     # -- reading ------------------------------------------------------------------------------
 
+    def info(self) -> CacheStats:
+        """A snapshot of the counters, with the current number of keys in ``size``."""
+        stats = self.stats
+        return CacheStats(
+            size=len(self._entries),
+            hits=stats.hits,
+            stale_hits=stats.stale_hits,
+            misses=stats.misses,
+            loads=stats.loads,
+            load_errors=stats.load_errors,
+            evictions=stats.evictions,
+        )
+
+    def loading(self, key: K) -> bool:
+        """Whether a load of ``key`` is in flight."""
+        return key in self._flights
+
     def peek(self, key: K) -> V | None:
         """The value cached for ``key`` if it may still be served (fresh or stale), else None.
 
@@ -167,30 +185,32 @@ class RefreshingCache(Generic[K, V]):
             return entry.value
         if entry.last_error_at is not None and now - entry.last_error_at < self.retry_after_error:
             return entry.value
-        if self._spawn is not None and self._spawn(lambda: self._refresh_quietly(key)):
+        # Claim the flight now, synchronously, so no other reader starts a second refresh
+        # between here and the moment the background task gets to run.
+        flight = _Flight[V]()
+        self._flights[key] = flight
+        if self._spawn is not None and self._spawn(lambda: self._refresh_quietly(key, flight)):
             return entry.value
         # No background runner: this caller refreshes, concurrent callers keep the stale value.
-        await self._refresh_quietly(key)
+        await self._refresh_quietly(key, flight)
         current = self._entries.get(key)
         return entry.value if current is None else current.value
 
-    async def _refresh_quietly(self, key: K) -> None:
+    async def _refresh_quietly(self, key: K, flight: _Flight[V]) -> None:
         """Background refresh: failures are logged and remembered, never raised."""
-        if key in self._flights:
-            return
         try:
-            await self.load(key)
+            await self._lead(key, flight)
         except Exception as exc:
             entry = self._entries.get(key)
             if entry is not None:
-                entry.last_error_at = self._clock.time()
-                age = self._clock.time() - entry.fetched_at
+                now = self._clock.time()
+                entry.last_error_at = now
                 logger.warning(
                     "stytch_rbac: refreshing %s failed (%s); serving the cached value, "
                     "%.0fs old (max_stale %.0fs)",
                     self.name,
                     _describe(exc),
-                    age,
+                    now - entry.fetched_at,
                     self.max_stale,
                 )
 
@@ -206,9 +226,12 @@ class RefreshingCache(Generic[K, V]):
             if flight.error is not None:
                 raise _copy_error(flight.error, self.name) from flight.error
             # The leader was cancelled before finishing: try again (maybe as leader).
-
         flight = _Flight[V]()
         self._flights[key] = flight
+        return await self._lead(key, flight)
+
+    async def _lead(self, key: K, flight: _Flight[V]) -> V:
+        """Run the load for ``flight`` (already registered in ``_flights``) and settle it."""
         try:
             self.stats.loads += 1
             try:
@@ -227,7 +250,8 @@ class RefreshingCache(Generic[K, V]):
             flight.done = True
             return value
         finally:
-            del self._flights[key]
+            if self._flights.get(key) is flight:
+                del self._flights[key]
             flight.event.set()
 
     # -- writing ------------------------------------------------------------------------------
@@ -254,6 +278,12 @@ class RefreshingCache(Generic[K, V]):
             if entry is not None:
                 entry.expired = True
                 entry.last_error_at = None
+
+    def abandon(self) -> None:
+        """Release every reader waiting on a load (they retry): for shutting down."""
+        flights, self._flights = self._flights, {}
+        for flight in flights.values():
+            flight.event.set()
 
     def invalidate(self, key: K | None = None) -> None:
         """Forget ``key`` (or everything): the next read waits for a load."""

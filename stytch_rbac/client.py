@@ -28,7 +28,7 @@ import httpx
 
 from ._clock import Clock, SystemClock
 from ._stytch_errors import error_from_response
-from .cache import RefreshingCache
+from .cache import CacheStats, RefreshingCache
 from .errors import (
     PermissionDenied,
     PolicyError,
@@ -266,6 +266,8 @@ class StytchRBAC:
         if self._closed:
             return
         self._closed = True
+        for cache in (self._policy_cache, self._org_cache, self._jwks.cache):
+            cache.abandon()
         if self._owns_http:
             await self._http.aclose()
 
@@ -301,6 +303,14 @@ class StytchRBAC:
                     async_session=session,  # type: ignore[arg-type]  # aiohttp-compatible adapter
                 )
         return self._stytch
+
+    def cache_info(self) -> dict[str, CacheStats]:
+        """Counters and sizes of the three caches: ``policy``, ``org_policies``, ``jwks``."""
+        return {
+            "policy": self._policy_cache.info(),
+            "org_policies": self._org_cache.info(),
+            "jwks": self._jwks.cache.info(),
+        }
 
     # -- fetching -------------------------------------------------------------------------------
 
@@ -453,6 +463,7 @@ class StytchRBAC:
         For callers who know the policy changed. On failure the cached values
         stay in place and :class:`StytchUnavailable` is raised.
         """
+        self._check_open()
         project = await self._policy_cache.load(_POLICY)
         if organization_id is None:
             return project
