@@ -39,7 +39,15 @@ import dataclasses
 import itertools
 import json
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+)
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
@@ -51,12 +59,20 @@ if TYPE_CHECKING:
     from .policy import Policy
     from .principal import Principal
 
-__all__ = ["MemberFactory", "SeededMember"]
+__all__ = ["ASGIApp", "MemberFactory", "SeededMember", "serve_app"]
 
 #: Base URL the in-process (ASGI) emulator is addressed by; no socket is opened.
 IN_PROCESS_URL: Final = "http://stytch-emulator.invalid"
 
 _DEFAULT_ORGANIZATION: Final = "Acme"
+_SERVER_START_TIMEOUT: Final = 10.0
+
+_Message = MutableMapping[str, Any]
+ASGIApp = Callable[
+    [_Message, Callable[[], Awaitable[_Message]], Callable[[_Message], Awaitable[None]]],
+    Awaitable[None],
+]
+"""An ASGI 3 application (Starlette, FastAPI, ...)."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -302,3 +318,55 @@ class MemberFactory:
 def member(stytch_emulator: Emulator) -> MemberFactory:
     """``member(roles=[...], organization=...)``: a member with a live session in the emulator."""
     return MemberFactory(stytch_emulator)
+
+
+@contextlib.contextmanager
+def serve_app(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve ``app`` over real HTTP with uvicorn in a background thread; yield its base URL.
+
+    The server runs its own asyncio loop (the app's lifespan included, so
+    resources opened there live on that loop), so the caller may use asyncio,
+    trio or no loop at all. ``port=0`` picks a free port. Stops on exit.
+    """
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP
+    # (proto 0 would leave Nagle on: ~40 ms per response with delayed ACKs).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=sock.getsockname()[1],
+            loop="asyncio",
+            http="h11",
+            ws="none",
+            lifespan="auto",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+            backlog=4096,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="stytch-rbac-app", daemon=True
+        )
+        thread.start()
+        try:
+            deadline = time.monotonic() + _SERVER_START_TIMEOUT
+            while not server.started:
+                if not thread.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError("the app server did not start (see its log above)")
+                time.sleep(0.005)
+            yield f"http://{host}:{sock.getsockname()[1]}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=_SERVER_START_TIMEOUT)
+    finally:
+        sock.close()
