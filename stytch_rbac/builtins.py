@@ -219,8 +219,9 @@ def _delete_password(method: str, params: Mapping[str, Any]) -> Requirement:
 def _sessions_revoke(method: str, params: Mapping[str, Any]) -> Requirement:
     # By member_id the target is that member; by session id/token/JWT it is the
     # session's owner, which the caller resolves (see ``check(target_member_id=)``).
+    # The SDK sends no organization_id; the emulator passes the target's org for tenancy.
     need = Need(MEMBER, "revoke-sessions", "revoke-sessions")
-    return Requirement(method, (), _member(params), (need,))
+    return Requirement(method, _org(params), _member(params), (need,))
 
 
 _RULES: Final[Mapping[str, Callable[[str, Mapping[str, Any]], Requirement]]] = {

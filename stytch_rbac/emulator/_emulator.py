@@ -19,6 +19,7 @@ from ..policy import OrgPolicy, Policy
 from . import _members, _messages, _orgs, _rbac, _scim, _sessions, _sso
 from ._app import build_app
 from ._defaults import default_policy
+from ._enforce import enforce
 from ._errors import not_found
 from ._faults import Faults
 from ._params import Params
@@ -82,7 +83,7 @@ class Emulator:
             clock=self.clock,
         )
         self.faults = Faults(self.clock, {r.name for r in ROUTES})
-        self.app: Starlette = build_app(self._state, self.faults, ROUTES)
+        self.app: Starlette = build_app(self._state, self.faults, ROUTES, enforce=enforce)
 
     def __repr__(self) -> str:
         return f"<Emulator project_id={self.project_id!r}>"

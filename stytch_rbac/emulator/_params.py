@@ -27,6 +27,10 @@ class Params:
     def __contains__(self, key: str) -> bool:
         return self._data.get(key) is not None
 
+    def items(self) -> list[tuple[str, Any]]:
+        """Every parameter as sent."""
+        return list(self._data.items())
+
     def given(self, *keys: str) -> list[str]:
         """The keys among ``keys`` that carry a non-null value."""
         return [k for k in keys if self._data.get(k) is not None]
