@@ -287,21 +287,16 @@ class StytchRBAC:
         """The ``stytch.B2BClient``, built on first use; its ``*_async`` methods run over
         :attr:`http` (no aiohttp session), on asyncio and trio."""
         if self._stytch is None:
-            import stytch
+            from .transport import make_stytch_client
 
-            from .transport import SDKSession
-
-            session = SDKSession(self._http, timeout=self.timeout, retry=self.retry)
-            with warnings.catch_warnings():
-                # aiohttp >= 3.12 deprecates the BasicAuth the SDK builds (unused: httpx sends).
-                warnings.filterwarnings("ignore", "BasicAuth is deprecated", DeprecationWarning)
-                self._stytch = stytch.B2BClient(
-                    self.project_id,
-                    self.__secret,
-                    environment=self._given_base_url,
-                    suppress_warnings=True,
-                    async_session=session,  # type: ignore[arg-type]  # aiohttp-compatible adapter
-                )
+            self._stytch = make_stytch_client(
+                self.project_id,
+                self.__secret,
+                self._http,
+                environment=self._given_base_url,
+                timeout=self.timeout,
+                retry=self.retry,
+            )
         return self._stytch
 
     def cache_info(self) -> dict[str, CacheStats]:

@@ -185,7 +185,7 @@ class JWKSCache:
         if found is not None:
             return found
         now = self._clock.time()
-        in_flight = _JWKS_KEY in self.cache._flights
+        in_flight = self.cache.loading(_JWKS_KEY)
         if not in_flight:
             if self._last_forced is not None and now - self._last_forced < self._refetch_interval:
                 return None

@@ -22,17 +22,21 @@ import json
 import logging
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 import httpx
 
 from .errors import StytchUnavailable
 
+if TYPE_CHECKING:
+    from stytch import B2BClient
+
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "make_stytch_client",
     "RETRY_STATUSES",
     "RetryPolicy",
     "SDKResponse",
@@ -134,12 +138,14 @@ async def get_with_retries(
     retry: RetryPolicy = RetryPolicy(),
     rand: Callable[[], float] = random.random,
     wall_time: Callable[[], float] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
 ) -> httpx.Response:
     """GET ``url`` with retries; the whole exchange ends within ``timeout`` seconds.
 
     Returns the last response (which may be an error status once retries are
     exhausted). Raises :class:`StytchUnavailable` on connection failures or
-    timeouts that outlast the retries or the deadline.
+    timeouts that outlast the retries or the deadline. ``rand``, ``wall_time``
+    and ``sleep`` are injectable for tests.
     """
     now = wall_time or _wall_time
     deadline = anyio.current_time() + timeout
@@ -181,7 +187,7 @@ async def get_with_retries(
             attempt + 1,
             wait,
         )
-        await anyio.sleep(wait)
+        await sleep(wait)
     if isinstance(last_error, TimeoutError | httpx.TimeoutException) or last_error is None:
         raise StytchUnavailable(f"Stytch did not answer GET {_host(url)} within {timeout:g}s")
     raise StytchUnavailable(
@@ -383,3 +389,35 @@ class SDKSession:
     ) -> SDKResponse:
         """DELETE once."""
         return await self._send("DELETE", url, None, None, headers, auth)
+
+
+def make_stytch_client(
+    project_id: str,
+    secret: str,
+    http: httpx.AsyncClient,
+    *,
+    environment: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    retry: RetryPolicy = RetryPolicy(),
+) -> B2BClient:
+    """A ``stytch.B2BClient`` whose ``*_async`` methods run over ``http`` (imports the SDK).
+
+    ``environment`` is the SDK's: None (test/live by project id), ``"test"``,
+    ``"live"`` or a base URL used verbatim (an emulator).
+    """
+    import warnings
+
+    import stytch
+
+    session = SDKSession(http, timeout=timeout, retry=retry)
+    with warnings.catch_warnings():
+        # aiohttp >= 3.12 deprecates the BasicAuth the SDK builds; it is never sent
+        # through aiohttp here (SDKSession hands httpx a plain (login, password) tuple).
+        warnings.filterwarnings("ignore", "BasicAuth is deprecated", DeprecationWarning)
+        return stytch.B2BClient(
+            project_id,
+            secret,
+            environment=environment,
+            suppress_warnings=True,
+            async_session=session,  # type: ignore[arg-type]  # aiohttp-compatible adapter
+        )
