@@ -1,0 +1,1 @@
+"""Tests of the example document service, written with the stytch-rbac pytest plugin."""
