@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import (
     _diff_cmd,  # noqa: F401  (registers diff)
+    _emulator_cmd,  # noqa: F401  (registers emulator)
     _expect_cmd,  # noqa: F401  (registers test)
     _fetch_cmd,  # noqa: F401  (registers fetch-policy)
     _generate_cmd,  # noqa: F401  (registers generate, check)

@@ -18,6 +18,7 @@ from ._emulator import Emulator
 from ._errors import EmulatorError
 from ._faults import Fault, Faults
 from ._records import MemberRecord, OrganizationRecord, SessionRecord
+from ._seed import SeedError
 from ._time import ShiftedClock
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Faults",
     "MemberRecord",
     "OrganizationRecord",
+    "SeedError",
     "SessionRecord",
     "ShiftedClock",
 ]

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from .._clock import Clock
 from ..policy import OrgPolicy, Policy
 from . import _members, _messages, _orgs, _rbac, _scim, _sessions, _sso
+from ._admin import admin_routes
 from ._app import build_app
 from ._defaults import default_policy
 from ._enforce import enforce
@@ -26,6 +27,8 @@ from ._params import Params
 from ._records import MemberRecord, OrganizationRecord, SessionRecord
 from ._routing import Route
 from ._runner import ThreadServer
+from ._seed import apply_seed
+from ._snapshot import dump, load, read, write_atomic
 from ._state import MemberRec, OrgRec, SessionRec, State
 from ._time import ManualClock, ShiftedClock, movable_clock
 from ._wire import member_json, org_json, session_role_ids
@@ -83,7 +86,15 @@ class Emulator:
             clock=self.clock,
         )
         self.faults = Faults(self.clock, {r.name for r in ROUTES})
-        self.app: Starlette = build_app(self._state, self.faults, ROUTES, enforce=enforce)
+        self._state_path: Path | None = None
+        self._saved_version = -1
+        self.app: Starlette = build_app(
+            self._state,
+            self.faults,
+            [*ROUTES, *admin_routes(self)],
+            enforce=enforce,
+            on_change=self._autosave,
+        )
 
     def __repr__(self) -> str:
         return f"<Emulator project_id={self.project_id!r}>"
@@ -155,10 +166,13 @@ class Emulator:
         self, name: str, slug: str | None = None, **fields: Any
     ) -> OrganizationRecord:
         """Create an organization; ``fields`` are any ``organizations.create`` parameters."""
+        fixed_id = fields.pop("organization_id", None)
         params = {**fields, "organization_name": name, "organization_slug": slug}
         with self._state.lock:
-            org = _orgs.create_org(self._state, Params(params))
-            return self._org_record(org)
+            org = _orgs.create_org(self._state, Params(params), organization_id=fixed_id)
+            record = self._org_record(org)
+        self._autosave()
+        return record
 
     def get_organization(self, organization_id: str) -> OrganizationRecord:
         """The organization with this id, slug or external id."""
@@ -190,22 +204,31 @@ class Emulator:
             )
             if k in fields
         }
+        fixed_id = fields.pop("member_id", None)
         params = {**fields, "email_address": email_address, "name": name, "roles": list(roles)}
         state = self._state
         with state.lock:
             org = state.org(organization_id)
-            member = _members.create_member(state, org, Params(params))
+            member = _members.create_member(state, org, Params(params), member_id=fixed_id)
             for key, value in seed_only.items():
                 if key in ("member_password_id", "totp_registration_id") and value is True:
                     value = _new_secondary_id(key)
                 member.data[key] = value
-            return self._member_record(org, member)
+            record = self._member_record(org, member)
+        self._autosave()
+        return record
 
     def get_member(self, member_id: str) -> MemberRecord:
         """The member with this id (deleted members included)."""
         with self._state.lock:
             member = self._member(member_id)
             return self._member_record(self._state.orgs[member.organization_id], member)
+
+    def members(self) -> list[MemberRecord]:
+        """Every member, in creation order (deleted ones included)."""
+        with self._state.lock:
+            ordered = sorted(self._state.members.values(), key=lambda m: m.seq)
+            return [self._member_record(self._state.orgs[m.organization_id], m) for m in ordered]
 
     def create_session(
         self,
@@ -221,7 +244,9 @@ class Emulator:
                 duration_minutes=duration_minutes,
                 custom_claims=dict(custom_claims or {}),
             )
-            return self._session_record(session)
+            record = self._session_record(session)
+        self._autosave()
+        return record
 
     def session_jwt(self, member_session_id: str) -> str:
         """A freshly minted JWT for a live session."""
@@ -249,6 +274,7 @@ class Emulator:
         with self._state.lock:
             _, sessions, _ = _sessions.revoke_targets(self._state, Params(params))
             _sessions.revoke_sessions(self._state, sessions)
+        self._autosave()
 
     def create_connected_app(
         self,
@@ -269,6 +295,7 @@ class Emulator:
                 "logo_url": logo_url,
             }
             self._state.changed()
+        self._autosave()
         return app_id
 
     def grant_connected_app(
@@ -283,6 +310,7 @@ class Emulator:
             grants = state.connected_grants.setdefault(member.organization_id, {})
             grants.setdefault(member_id, {})[connected_app_id] = list(scopes)
             state.changed()
+        self._autosave()
 
     def add_scim_group(
         self, organization_id: str, connection_id: str, group_name: str
@@ -290,13 +318,16 @@ class Emulator:
         """Record a group the identity provider pushed over SCIM (``get_groups`` lists it)."""
         with self._state.lock:
             org = self._state.org(organization_id)
-            return _scim.add_group(self._state, org, connection_id, group_name)
+            group = _scim.add_group(self._state, org, connection_id, group_name)
+        self._autosave()
+        return group
 
     # -- policy, keys, time --------------------------------------------------------
 
     def set_policy(self, policy: str | Path | Mapping[str, Any] | Policy) -> None:
         """Replace the project policy (``rbac.policy`` answers it from now on)."""
         self._state.set_policy(_load_policy(policy))
+        self._autosave()
 
     def set_org_policy(
         self, organization_id: str, org_policy: OrgPolicy | Mapping[str, Any]
@@ -304,7 +335,9 @@ class Emulator:
         """Replace an organization's custom roles (validated against the project policy)."""
         source = org_policy if isinstance(org_policy, OrgPolicy) else dict(org_policy)
         with self._state.lock:
-            return _rbac.set_org_policy(self._state, self._state.org(organization_id), source)
+            saved = _rbac.set_org_policy(self._state, self._state.org(organization_id), source)
+        self._autosave()
+        return saved
 
     def rotate_keys(self, grace_seconds: float = 3600.0) -> str:
         """Sign with a new key from now on; old keys stay in the JWKS for ``grace_seconds``.
@@ -313,6 +346,7 @@ class Emulator:
         """
         kid = self._state.keys.rotate(grace_seconds)
         self._state.changed()
+        self._autosave()
         return kid
 
     @property
@@ -323,6 +357,57 @@ class Emulator:
     def advance_time(self, seconds: float) -> None:
         """Move the emulator's clock forward: sessions, JWTs and timed faults expire."""
         self.clock.advance(seconds)
+
+    # -- seed files and state snapshots -------------------------------------------
+
+    def load_seed(
+        self, source: str | Path | Mapping[str, Any]
+    ) -> list[tuple[OrganizationRecord, list[MemberRecord]]]:
+        """Create the organizations and members of a seed file (see ``examples/seed.json``).
+
+        Raises ``SeedError`` (a ``ValueError``) naming the entry that cannot be created.
+        """
+        return apply_seed(self, source)
+
+    def save_state(self, path: str | Path) -> None:
+        """Write every record, key and setting to ``path`` atomically (tmp file + rename)."""
+        with self._state.lock:
+            write_atomic(path, dump(self._state))
+            self._saved_version = self._state.version
+
+    def load_state(self, path: str | Path) -> None:
+        """Replace this emulator's content with a snapshot written by :meth:`save_state`.
+
+        The project id and secret stay this emulator's; use :meth:`from_state` to
+        take them from the file as well.
+        """
+        load(self._state, read(path))
+
+    @classmethod
+    def from_state(cls, path: str | Path, *, clock: Clock | None = None) -> Emulator:
+        """An emulator restored from a snapshot, with the snapshot's project id and secret."""
+        data = read(path)
+        emu = cls(data["policy"], project_id=data["project_id"], secret=data["secret"], clock=clock)
+        load(emu._state, data)
+        return emu
+
+    def persist_to(self, path: str | Path | None) -> None:
+        """Save the state to ``path`` after every change from now on (``None`` stops it).
+
+        Over HTTP the file is written before the response is sent, so a change
+        the client saw acknowledged survives a crash.
+        """
+        self._state_path = None if path is None else Path(path)
+        self._saved_version = -1
+        self._autosave()
+
+    def _autosave(self) -> None:
+        path = self._state_path
+        if path is None:
+            return
+        with self._state.lock:
+            if self._state.version != self._saved_version:
+                self.save_state(path)
 
     # -- serving -------------------------------------------------------------------
 

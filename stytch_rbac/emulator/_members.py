@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._errors import bad_request, not_found
+from ._errors import EmulatorError, bad_request, not_found
 from ._orgs import merge_metadata, page_limit, query_matcher
 from ._params import Params
 from ._routing import Req, Route
@@ -77,8 +77,15 @@ def check_external_id(
             )
 
 
-def create_member(state: State, org: OrgRec, p: Params, *, status: str | None = None) -> MemberRec:
-    """Create a member of ``org`` from create-request parameters."""
+def create_member(
+    state: State,
+    org: OrgRec,
+    p: Params,
+    *,
+    status: str | None = None,
+    member_id: str | None = None,
+) -> MemberRec:
+    """Create a member of ``org`` from create-request parameters (``member_id``: seeding)."""
     email = check_email(p.required("email_address"))
     name = p.opt_str("name") or ""
     trusted = p.opt_dict("trusted_metadata") or {}
@@ -101,7 +108,9 @@ def create_member(state: State, org: OrgRec, p: Params, *, status: str | None = 
         if external_id is not None:
             check_external_id(state, org, external_id, None)
         now = rfc3339(state.now())
-        member_id = new_id("member")
+        member_id = member_id or new_id("member")
+        if member_id in state.members:
+            raise EmulatorError(409, "duplicate_member_id", "That member_id exists.")
         data: JSON = {
             "organization_id": org.organization_id,
             "member_id": member_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._errors import bad_request, not_found
+from ._errors import EmulatorError, bad_request, not_found
 from ._params import Params
 from ._routing import Req, Route
 from ._state import OrgRec, State, decode_cursor, encode_cursor
@@ -166,14 +166,16 @@ def _slug_from(state: State, name: str) -> str:
     return slug
 
 
-def create_org(state: State, p: Params) -> OrgRec:
-    """Create an organization from create-request parameters."""
+def create_org(state: State, p: Params, *, organization_id: str | None = None) -> OrgRec:
+    """Create an organization from create-request parameters (``organization_id``: seeding)."""
     p.required("organization_name")
     trusted = p.opt_dict("trusted_metadata")
     with state.lock:
         fields = _settings(state, p, None)
         now = rfc3339(state.now())
-        org_id = new_id("organization")
+        org_id = organization_id or new_id("organization")
+        if org_id in state.orgs:
+            raise EmulatorError(409, "duplicate_organization_id", "That organization_id exists.")
         data: JSON = {"organization_id": org_id, **_DEFAULTS, **fields}
         data["organization_slug"] = fields.get("organization_slug") or _slug_from(
             state, fields["organization_name"]

@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 import uvicorn
 
-__all__ = ["ThreadServer"]
+__all__ = ["ThreadServer", "bind", "run_forever"]
 
 _START_TIMEOUT = 10.0
 
@@ -30,6 +30,43 @@ class _Server(uvicorn.Server):
             if ticks % 10 == 0 and await self.on_tick(ticks // 10):
                 return
             await anyio.sleep(0.01)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening-ready TCP socket on ``host:port`` (port 0: any free port)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _config(app: Any, sock: socket.socket, log_level: str = "warning") -> uvicorn.Config:
+    host, port = sock.getsockname()[:2]
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        loop="asyncio",
+        http="h11",
+        ws="none",
+        lifespan="off",
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=1,
+        backlog=4096,
+    )
+
+
+def run_forever(app: Any, sock: socket.socket) -> None:
+    """Serve on ``sock`` in this (main) thread until SIGINT or SIGTERM."""
+    try:
+        _Server(_config(app, sock)).run(sockets=[sock])
+    finally:
+        sock.close()
 
 
 class ThreadServer:

@@ -115,6 +115,10 @@ class State:
         """A strictly increasing number used for ordering and cursors."""
         return next(self._seq)
 
+    def reset_seq(self, start: int) -> None:
+        """Continue numbering records from ``start`` (after loading a snapshot)."""
+        self._seq = itertools.count(start)
+
     def changed(self) -> None:
         """Note a mutation (the snapshot writer saves when the version moves)."""
         self.version += 1

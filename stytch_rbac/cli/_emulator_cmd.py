@@ -1,0 +1,154 @@
+"""``stytch-rbac emulator``: serve a seeded local Stytch emulator and print how to use it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ..errors import PolicyError
+from ._common import app, fail
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
+
+__all__ = ["emulator"]
+
+
+def _build(
+    policy: Path | None,
+    seed: Path | None,
+    state: Path | None,
+    project_id: str | None,
+    secret: str | None,
+) -> tuple[Emulator, list[tuple[str, str]]]:
+    """The emulator and the (organization slug, member id) pairs to print sessions for."""
+    from ..emulator import Emulator, SeedError
+
+    if policy is not None and not policy.is_file():
+        raise fail(f"policy file not found: {policy}")
+    try:
+        if state is not None and state.exists():
+            emu = Emulator.from_state(state)
+            if policy is not None:
+                emu.set_policy(policy)
+            members = [
+                (emu.get_organization(m.organization_id).organization_slug, m.member_id)
+                for m in emu.members()
+                if m.json["status"] != "deleted"
+            ]
+        else:
+            emu = Emulator(policy, project_id=project_id, secret=secret)
+            seeded = emu.load_seed(seed) if seed is not None else []
+            members = [(o.organization_slug, m.member_id) for o, ms in seeded for m in ms]
+    except (PolicyError, SeedError, OSError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    if state is not None:
+        emu.persist_to(state)
+    return emu, members
+
+
+@app.command("emulator")
+def emulator(
+    port: Annotated[int, typer.Option(help="TCP port (0: any free port).")] = 8765,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            help="Policy JSON file (default: Stytch's default roles only).", show_default=False
+        ),
+    ] = None,
+    seed: Annotated[
+        Path | None,
+        typer.Option(
+            help="Seed file: organizations and members (examples/seed.json).", show_default=False
+        ),
+    ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            help="Snapshot file: reloaded at start, saved atomically on change.", show_default=False
+        ),
+    ] = None,
+    project_id: Annotated[
+        str | None, typer.Option(help="Fixed project id (default: generated).")
+    ] = None,
+    secret: Annotated[str | None, typer.Option(help="Fixed secret (default: generated).")] = None,
+    session_minutes: Annotated[
+        int, typer.Option(help="Lifetime of the printed sessions, in minutes.")
+    ] = 60,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of text.")
+    ] = False,
+) -> None:
+    """Serve a local Stytch B2B emulator (Ctrl-C stops it).
+
+    Prints the base URL, project id, secret, and a fresh session token and JWT
+    for every seeded member; point the stytch SDK at it with
+    stytch.B2BClient(project_id, secret, environment=base_url).
+    """
+    try:
+        from ..emulator._runner import bind, run_forever
+    except ImportError as exc:
+        raise fail(
+            f"the emulator needs the 'emulator' extra ({exc.name} is missing): "
+            "pip install 'stytch-rbac[emulator]'"
+        ) from None
+    emu, members = _build(policy, seed, state, project_id, secret)
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    base_url = f"http://{host}:{sock.getsockname()[1]}"
+    sessions: list[dict[str, Any]] = []
+    for slug, member_id in members:
+        member = emu.get_member(member_id)
+        session = emu.create_session(member_id, duration_minutes=session_minutes)
+        sessions.append(
+            {
+                "organization_slug": slug,
+                "organization_id": member.organization_id,
+                "member_id": member_id,
+                "email_address": member.email_address,
+                "roles": list(member.roles),
+                "session_token": session.session_token,
+                "session_jwt": session.session_jwt,
+            }
+        )
+    info = {
+        "base_url": base_url,
+        "project_id": emu.project_id,
+        "secret": emu.secret,
+        "sessions": sessions,
+    }
+    if as_json:
+        typer.echo(json.dumps(info))
+    else:
+        _print_text(info, state)
+    sys.stdout.flush()
+    run_forever(emu.app, sock)
+
+
+def _print_text(info: dict[str, Any], state: Path | None) -> None:
+    echo = typer.echo
+    echo(f"Stytch emulator listening on {info['base_url']}")
+    echo(f"  project id : {info['project_id']}")
+    echo(f"  secret     : {info['secret']}")
+    if state is not None:
+        echo(f"  state file : {state}")
+    echo(
+        f'  SDK        : stytch.B2BClient("{info["project_id"]}", "<secret>", '
+        f'environment="{info["base_url"]}")'
+    )
+    for s in info["sessions"]:
+        echo("")
+        echo(f"{s['organization_slug']} / {s['email_address']} ({', '.join(s['roles'])})")
+        echo(f"  member_id     : {s['member_id']}")
+        echo(f"  session_token : {s['session_token']}")
+        echo(f"  session_jwt   : {s['session_jwt']}")
+    echo("")
+    echo("JWTs expire after 5 minutes; exchange the token via sessions.authenticate for a new one.")
+    echo("Press Ctrl-C to stop.")
