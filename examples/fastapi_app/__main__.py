@@ -7,6 +7,7 @@ Options: ``--port`` (default 8000, 0 for any free port), ``--host``, ``--policy`
 """
 
 import argparse
+import contextlib
 import socket
 import sys
 from collections.abc import Sequence
@@ -117,7 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with sock:
             app_url = f"http://{args.host}:{sock.getsockname()[1]}"
             config = uvicorn.Config(app, host=args.host, port=sock.getsockname()[1], lifespan="on")
-            _Server(config, banner(app_url, emulator_url, orgs, sessions)).run(sockets=[sock])
+            server = _Server(config, banner(app_url, emulator_url, orgs, sessions))
+            # uvicorn shuts down gracefully on Ctrl-C, then re-raises it: a normal stop.
+            with contextlib.suppress(KeyboardInterrupt):
+                server.run(sockets=[sock])
     return 0
 
 
