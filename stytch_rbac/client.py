@@ -14,6 +14,7 @@ refreshes it while concurrent callers keep using the stale one.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import urllib.parse
@@ -401,11 +402,12 @@ class StytchRBAC:
         if session_jwt and session_token:
             raise ValueError("pass session_jwt or session_token, not both")
         if session_jwt:
-            principal = self._verifier.remembered(session_jwt)
+            digest = hashlib.sha256(session_jwt.encode()).digest()
+            principal = self._verifier.remembered(session_jwt, digest)
             if principal is not None:
                 return principal
             try:
-                return await self._verifier.verify(session_jwt)
+                return await self._verifier.verify(session_jwt, digest=digest)
             except StaleJWT:
                 return await self._authenticate_remote({"session_jwt": session_jwt})
         if session_token:

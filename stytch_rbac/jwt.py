@@ -201,19 +201,28 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 def parse_datetime(value: Any) -> datetime:
-    """An RFC 3339 timestamp (``...Z``, any fraction length) or epoch seconds, as aware UTC-ish."""
+    """An RFC 3339 timestamp (``...Z``, any fraction length) or epoch seconds, as aware UTC."""
+    if type(value) is str:
+        try:
+            # Python 3.11+ reads Stytch's form ("2024-01-01T00:00:00Z") directly.
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = _parse_datetime_slow(value)
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
     if isinstance(value, bool):
         raise ValueError("not a timestamp")
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, tz=timezone.utc)
-    if not isinstance(value, str) or not value:
-        raise ValueError("not a timestamp")
+    raise ValueError("not a timestamp")
+
+
+def _parse_datetime_slow(value: str) -> datetime:
     text = value.strip()
+    if not text:
+        raise ValueError("not a timestamp")
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
-    text = _FRACTION.sub(r"\1", text)
-    parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(_FRACTION.sub(r"\1", text))
 
 
 def _optional_datetime(value: Any) -> datetime | None:
@@ -234,7 +243,7 @@ def _roles(value: Any) -> frozenset[str]:
 def _factors(value: Any) -> tuple[Mapping[str, Any], ...]:
     if not isinstance(value, list):
         return ()
-    return tuple(MappingProxyType(dict(f)) for f in value if isinstance(f, Mapping))
+    return tuple(MappingProxyType(dict(f)) for f in value if isinstance(f, dict))
 
 
 def principal_from_claims(
@@ -249,9 +258,9 @@ def principal_from_claims(
     """
     session = payload.get(SESSION_CLAIM)
     org = payload.get(ORGANIZATION_CLAIM)
-    if not isinstance(session, Mapping):
+    if not isinstance(session, dict):
         raise ValueError(f"claim {SESSION_CLAIM!r} is missing")
-    if not isinstance(org, Mapping):
+    if not isinstance(org, dict):
         raise ValueError(f"claim {ORGANIZATION_CLAIM!r} is missing")
     member_id = payload.get("sub")
     session_id = session.get("id")
@@ -302,7 +311,7 @@ def principal_from_member_session(
 
     Raises ValueError naming the missing field.
     """
-    if not isinstance(member_session, Mapping):
+    if not isinstance(member_session, dict):
         raise ValueError("member_session is missing")
     values: dict[str, str] = {}
     for name in ("member_id", "organization_id", "member_session_id"):
@@ -319,7 +328,7 @@ def principal_from_member_session(
         roles=_roles(member_session.get("roles")),
         session_id=values["member_session_id"],
         expires_at=parse_datetime(member_session.get("expires_at")),
-        custom_claims=MappingProxyType(dict(claims) if isinstance(claims, Mapping) else {}),
+        custom_claims=MappingProxyType(dict(claims) if isinstance(claims, dict) else {}),
         session_jwt=session_jwt or None,
         session_token=session_token or None,
         jwt_refreshed=jwt_refreshed,
@@ -390,9 +399,13 @@ class SessionJWTVerifier:
         """Drop every remembered token (e.g. after a signing key was withdrawn)."""
         self._memo.clear()
 
-    def remembered(self, token: str) -> Principal | None:
-        """The Principal of ``token`` if it was verified before and is still valid, else None."""
-        digest = hashlib.sha256(token.encode()).digest()
+    def remembered(self, token: str, digest: bytes | None = None) -> Principal | None:
+        """The Principal of ``token`` if it was verified before and is still valid, else None.
+
+        ``digest`` (the token's SHA-256) may be passed when the caller has it already.
+        """
+        if digest is None:
+            digest = hashlib.sha256(token.encode()).digest()
         hit = self._memo.get(digest)
         if hit is None:
             return None
@@ -403,7 +416,7 @@ class SessionJWTVerifier:
             return None
         return principal
 
-    async def verify(self, token: str) -> Principal:
+    async def verify(self, token: str, *, digest: bytes | None = None) -> Principal:
         """The Principal for a valid ``token``.
 
         Raises :class:`Unauthenticated` for anything not genuine and valid,
@@ -411,7 +424,9 @@ class SessionJWTVerifier:
         :class:`StytchUnavailable` when the JWKS cannot be fetched at all.
         """
         _require_token(token)
-        principal = self.remembered(token)
+        if digest is None:
+            digest = hashlib.sha256(token.encode()).digest()
+        principal = self.remembered(token, digest)
         if principal is not None:
             return principal
         header, payload, signing_input, signature = self._split(token)
@@ -430,16 +445,16 @@ class SessionJWTVerifier:
             principal = principal_from_claims(payload, session_jwt=token)
         except (ValueError, TypeError, OverflowError) as exc:
             raise Unauthenticated("malformed", f"session JWT {exc}") from None
-        self._remember(token, principal, exp, iat)
+        self._remember(digest, principal, exp, iat)
         return principal
 
-    def _remember(self, token: str, principal: Principal, exp: int, iat: int) -> None:
+    def _remember(self, digest: bytes, principal: Principal, exp: int, iat: int) -> None:
         memo = self._memo
         if len(memo) >= self.memo_size:
             # Drop the oldest tenth: amortized O(1) per insert, and still bounded.
             for digest in list(memo)[: max(1, self.memo_size // 10)]:
                 del memo[digest]
-        memo[hashlib.sha256(token.encode()).digest()] = (principal, exp, iat)
+        memo[digest] = (principal, exp, iat)
 
     @staticmethod
     def _split(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
