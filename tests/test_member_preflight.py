@@ -584,6 +584,13 @@ async def test_exact_permission_allows_and_anything_else_is_refused(
             assert remote_tenancy.value.request_id
             sent += 1
             assert requests[case.method] == sent
+        else:
+            # The call names no organization: only Stytch can see the target is elsewhere.
+            with pytest.raises(TenancyError) as remote_only:
+                await case.call(await as_(served.outsider), ids)
+            assert remote_only.value.request_id
+            sent += 1
+            assert requests[case.method] == sent
         holder = await as_(sessions["holder"])
         result = await case.call(holder, ids)
         assert isinstance(result, _returns(holder, case.method))
