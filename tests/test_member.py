@@ -481,7 +481,8 @@ async def test_fresh_jwt_is_sent_as_the_jwt_header() -> None:
     async with _world() as w:
         principal = await w.principal("admin")
         await w.rbac.as_member(principal).organizations.update(w.org, organization_name="X")
-        assert w.last_member_headers() == {"x-stytch-member-sessionjwt": w.sessions["admin"].session_jwt}
+        jwt = w.sessions["admin"].session_jwt
+        assert w.last_member_headers() == {"x-stytch-member-sessionjwt": jwt}
 
 
 @pytest.mark.anyio
@@ -495,7 +496,8 @@ async def test_stale_jwt_falls_back_to_the_session_token() -> None:
         assert set(w.last_member_headers()) == {"x-stytch-member-sessionjwt"}
         w.clock.advance(300)
         await member.organizations.update(w.org, organization_name="Y")
-        assert w.last_member_headers() == {"x-stytch-member-session": w.sessions["admin"].session_token}
+        token = w.sessions["admin"].session_token
+        assert w.last_member_headers() == {"x-stytch-member-session": token}
 
 
 @pytest.mark.anyio
