@@ -385,6 +385,45 @@ async def test_org_custom_roles_are_merged(world: World) -> None:
         assert "archivist" not in (await rbac.policy(world.other_org)).role_ids
 
 
+async def test_org_decisions_equal_the_fully_merged_policy(world: World) -> None:
+    """Every decision for a member with custom roles equals the merged policy's own answer."""
+    world.emu.set_org_policy(
+        world.org,
+        {
+            "roles": [
+                {
+                    "role_id": "lead",
+                    "description": "",
+                    "permissions": [
+                        {"resource_id": "documents", "actions": ["*"]},
+                        {"resource_id": "billing", "actions": ["read"]},
+                    ],
+                },
+                {
+                    "role_id": "auditor_plus",
+                    "description": "",
+                    "permissions": [{"resource_id": "audit_logs", "actions": ["export"]}],
+                },
+            ]
+        },
+    )
+    member = world.emu.create_member(
+        world.org, email_address="le@acme.test", roles=["lead", "viewer"]
+    )
+    token = world.emu.create_session(member.member_id).session_jwt
+    async with connect(world) as rbac:
+        lead = await rbac.authenticate(session_jwt=token)
+        merged = await rbac.policy(world.org)
+        assert await rbac.permissions(lead) == merged.permissions(lead.roles)
+        for resource, actions in merged.resources.items():
+            for action in actions:
+                expected = merged.decide(lead.roles, resource, action)
+                assert await rbac.explain(lead, resource, action) == expected
+                assert await rbac.is_authorized(lead, resource, action) == expected.allowed
+        assert await rbac.is_authorized(lead, "documents", "delete")
+        assert not await rbac.is_authorized(lead, "audit_logs", "export")
+
+
 async def test_org_without_custom_roles_is_cached_as_negative_entry(world: World) -> None:
     """An organization with no custom roles is fetched once and then answered from cache."""
     async with connect(world) as rbac:
