@@ -28,7 +28,7 @@ from stytch.b2b.models.magic_links_email import InviteResponse
 from stytch.b2b.models.organizations_members import DeleteResponse, UpdateResponse
 from stytch.core.response_base import StytchError
 
-from stytch_rbac import PermissionDenied, TenancyError, Unauthenticated, builtins
+from stytch_rbac import Forbidden, PermissionDenied, TenancyError, Unauthenticated, builtins
 from stytch_rbac._clock import ManualClock
 from stytch_rbac._member_api import MemberAPI
 from stytch_rbac.client import StytchRBAC
@@ -434,6 +434,27 @@ async def test_cross_tenant_call_is_a_tenancy_error(preflight: bool) -> None:
         assert w.emu.requests["organizations.members.delete"] == (0 if preflight else 1)
         assert (refused.value.request_id is None) is preflight
         assert w.emu.get_member(w.plain.member_id).json["status"] == "active"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("preflight", [True, False], ids=["preflight", "stytch"])
+async def test_fields_a_member_session_may_never_send_are_forbidden(preflight: bool) -> None:
+    """trusted_metadata, or one's own email via update, is Forbidden even to an admin."""
+    async with _world() as w:
+        admin = await w.member("admin", preflight=preflight)
+        with pytest.raises(Forbidden) as metadata:
+            await admin.organizations.members.update(
+                w.org, w.plain.member_id, trusted_metadata={"tier": "gold"}
+            )
+        assert metadata.value.error_type == "cannot_update_trusted_metadata"
+        with pytest.raises(Forbidden) as own_email:
+            await admin.organizations.members.update(
+                w.org, w.admin.member_id, email_address="new@acme.test"
+            )
+        assert own_email.value.error_type == "member_cannot_update_their_email_address"
+        assert not isinstance(metadata.value, PermissionDenied | TenancyError)
+        assert w.emu.requests["organizations.members.update"] == (0 if preflight else 2)
+        assert w.emu.get_member(w.admin.member_id).email_address == "admin@acme.test"
 
 
 @pytest.mark.anyio
