@@ -452,8 +452,8 @@ class SessionJWTVerifier:
         memo = self._memo
         if len(memo) >= self.memo_size:
             # Drop the oldest tenth: amortized O(1) per insert, and still bounded.
-            for digest in list(memo)[: max(1, self.memo_size // 10)]:
-                del memo[digest]
+            for oldest in list(memo)[: max(1, self.memo_size // 10)]:
+                del memo[oldest]
         memo[digest] = (principal, exp, iat)
 
     @staticmethod
