@@ -12,7 +12,7 @@ another resource. The enum values are the policy's ids, byte for byte.
 
 from typing import Final, Literal, final, overload
 
-from stytch_rbac.permissions import ActionEnum, Permission, StrEnum
+from stytch_rbac import ActionEnum, Permission, StrEnum
 
 __all__ = [
     "GENERATOR_VERSION",

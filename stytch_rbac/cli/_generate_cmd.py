@@ -16,6 +16,7 @@ import typer
 from ..codegen import check as check_file
 from ..codegen import default_command
 from ..codegen import generate as render
+from ..codegen._render import header_command
 from ..errors import PolicyError
 from ..policy import Policy
 from . import EXIT_DENIED
@@ -53,22 +54,33 @@ def _load(policy_path: Path | None, from_stytch: bool) -> tuple[Policy, str | No
     return source.policy, shown
 
 
-def _check_one(policy: Policy, path: Path, *, stub: bool) -> bool:
-    """Print the diff when ``path`` is stale; True when it is current."""
+def _command(shown: str | None, output: Path | None, *, stub: bool) -> str:
+    """The regenerate line for the header: the arguments this run was given."""
+    command = default_command(policy=shown, output=output.as_posix() if output else None, stub=stub)
+    return command if output is not None else command.rsplit(" --output ", 1)[0]
+
+
+def _check_one(policy: Policy, path: Path, *, stub: bool, command: str) -> bool:
+    """Print the diff when ``path`` is stale; True when it is current.
+
+    The regenerate line already in the file's header is kept (generating from
+    another directory does not make a file stale); ``command`` is for a file
+    without one.
+    """
     if path.is_dir():
-        raise fail(f"output is a directory: {path}")
+        raise fail(f"not a file: {path}")
+    existing = path.read_bytes().decode("utf-8", errors="replace") if path.exists() else ""
+    command = header_command(existing) or command
     try:
-        result = check_file(path, policy, stub=stub)
+        result = check_file(path, policy, stub=stub, command=command)
     except PolicyError as exc:
         raise fail(str(exc)) from None
     if result.current:
-        err_console.print(f"{path}: up to date", highlight=False, markup=False)
+        err_console.print(f"{path}: up to date", highlight=False, markup=False, soft_wrap=True)
         return True
     typer.echo(result.diff, nl=False)
     err_console.print(
-        f"{path}: stale, regenerate it (stytch-rbac generate ... --output {path})",
-        highlight=False,
-        markup=False,
+        f"{path}: stale; regenerate it: {command}", highlight=False, markup=False, soft_wrap=True
     )
     return False
 
@@ -96,30 +108,28 @@ def generate(
     if check and output is None:
         raise fail("--check needs --output FILE (the generated file to compare)")
     policy, shown = _load(policy_path, from_stytch)
+    command = _command(shown, output, stub=is_stub)
+    if output is None:
+        try:
+            typer.echo(render(policy, stub=is_stub, command=command), nl=False)
+        except PolicyError as exc:
+            raise fail(str(exc)) from None
+        return
     if check:
-        assert output is not None
-        if not _check_one(policy, output, stub=is_stub):
+        if not _check_one(policy, output, stub=is_stub, command=command):
             raise typer.Exit(EXIT_DENIED)
         return
-    command = default_command(
-        policy=shown, output=output.as_posix() if output else None, stub=is_stub
-    )
-    if output is None:
-        command = command.rsplit(" --output ", 1)[0]
+    if output.is_dir():
+        raise fail(f"output is a directory: {output}")
     try:
         text = render(policy, stub=is_stub, command=command)
     except PolicyError as exc:
         raise fail(str(exc)) from None
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    if output.is_dir():
-        raise fail(f"output is a directory: {output}")
-    if output.exists() and output.read_text(encoding="utf-8") == text:
-        err_console.print(f"{output}: up to date", highlight=False, markup=False)
+    if output.exists() and output.read_bytes() == text.encode():
+        err_console.print(f"{output}: up to date", highlight=False, markup=False, soft_wrap=True)
         return
     write_atomically(output, text)
-    err_console.print(f"wrote {output}", highlight=False, markup=False)
+    err_console.print(f"wrote {output}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("check")
@@ -139,7 +149,15 @@ def check_command(
     Same as ``generate --check`` for each file. Exit codes: 0 all current, 1 one
     or more stale, 2 bad input, 3 Stytch unreachable.
     """
-    policy, _ = _load(policy_path, from_stytch)
-    current = [_check_one(policy, path, stub=path.suffix == ".pyi") for path in files]
+    policy, shown = _load(policy_path, from_stytch)
+    current = [
+        _check_one(
+            policy,
+            path,
+            stub=path.suffix == ".pyi",
+            command=_command(shown, path, stub=path.suffix == ".pyi"),
+        )
+        for path in files
+    ]
     if not all(current):
         raise typer.Exit(EXIT_DENIED)

@@ -16,10 +16,12 @@ a tuple of lowercase ASCII *words*, and every name is built from those words:
    the words, each next one gets the word ``2``, ``3``, ... (the first suffix not
    already taken). The check covers every form below, so the snake, UPPER and
    Pascal names of one id never collide with another id's.
-5. Forms: ``snake`` (attributes of ``P``) joins with ``_`` and gets a trailing
-   ``_`` when it is a Python keyword (``class`` -> ``class_``); ``upper`` (enum
-   members) is ``snake`` upper-cased without that ``_``; ``pascal`` (class names)
-   capitalises each word and joins them (``stytch.member`` -> ``StytchMember``).
+5. Forms: ``snake`` (attributes of ``P``) joins with ``_``; ``upper`` (enum
+   members) is the same upper-cased; ``pascal`` (class names) capitalises each
+   word and joins them (``stytch.member`` -> ``StytchMember``). A ``snake`` name
+   that is a Python keyword gets a trailing ``_`` (``class`` -> ``class_``), and
+   so do the names pycodestyle calls ambiguous (``l``, ``O``, ``I`` -> ``l_``,
+   ``O_``, ``I_``).
 
 Names are ASCII only: Python NFKC-normalises non-ASCII identifiers, which would
 make two different ids one name. The enum *values* keep the ids byte for byte.
@@ -37,6 +39,7 @@ __all__ = ["Names", "assign", "words"]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _WORD = re.compile(r"[a-z0-9]+")
+_AMBIGUOUS = frozenset({"l", "O", "I"})  # pycodestyle E741
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +53,13 @@ class Names:
     def snake(self) -> str:
         """``stytch_member``: attribute names (a keyword gets a trailing ``_``)."""
         name = "_".join(self.words)
-        return f"{name}_" if keyword.iskeyword(name) else name
+        return f"{name}_" if keyword.iskeyword(name) or name in _AMBIGUOUS else name
 
     @property
     def upper(self) -> str:
         """``STYTCH_MEMBER``: enum member names."""
-        return "_".join(self.words).upper()
+        name = "_".join(self.words).upper()
+        return f"{name}_" if name in _AMBIGUOUS else name
 
     @property
     def pascal(self) -> str:

@@ -119,36 +119,49 @@ def literal(text: str) -> str:
     return quote + "".join(_escape_char(c, quote) for c in text) + quote
 
 
-def _docstring(text: str, indent: str) -> list[str]:
-    """``text`` (whitespace collapsed) as a docstring wrapped to the line length."""
-    tokens = ["".join(_escape_char(c, '"') for c in word) for word in text.split()]
-    if not tokens:
-        return []
-    one_line = " ".join(tokens)
-    if len(indent) + len(one_line) + 6 <= LINE_LENGTH:
-        return [f'{indent}"""{one_line}"""']
+def _wrap(tokens: Sequence[str], first: int, width: int) -> list[str]:
+    """Greedy fill: ``first`` columns on the first line, ``width`` on the others."""
     lines: list[str] = []
     current = ""
     for token in tokens:
-        width = LINE_LENGTH - len(indent) - (3 if not lines else 0)
+        room = first if not lines else width
         candidate = f"{current} {token}" if current else token
-        if len(candidate) <= width:
+        if len(candidate) <= room:
             current = candidate
             continue
         if current:
             lines.append(current)
-            width = LINE_LENGTH - len(indent)
+            room = width
         current = token
-        while len(current) > width:  # one word longer than a line: cut it between characters
-            cut = _cut(current, width)
+        while len(current) > room:  # one word longer than a line: cut it between characters
+            cut = _cut(current, room)
             lines.append(current[:cut])
             current = current[cut:]
-            width = LINE_LENGTH - len(indent)
+            room = width
     lines.append(current)
-    out = [f'{indent}"""{lines[0]}']
-    out += [f"{indent}{line}" for line in lines[1:]]
-    out.append(f'{indent}"""')
-    return out
+    return lines
+
+
+def _docstring(text: str, indent: str) -> list[str]:
+    """``text`` (whitespace collapsed) as a docstring wrapped to the line length.
+
+    ruff puts the closing quotes of a one-line docstring on its line, so a text
+    that would wrap to exactly one line is wrapped to leave room for them.
+    """
+    tokens = ["".join(_escape_char(c, '"') for c in word) for word in text.split()]
+    if not tokens:
+        return []
+    width = LINE_LENGTH - len(indent)
+    lines = _wrap(tokens, width - 3, width)
+    if len(lines) == 1:
+        lines = _wrap(tokens, width - 6, width)
+        if len(lines) == 1:
+            return [f'{indent}"""{lines[0]}"""']
+    return [
+        f'{indent}"""{lines[0]}',
+        *(f"{indent}{line}" for line in lines[1:]),
+        f'{indent}"""',
+    ]
 
 
 def _cut(token: str, width: int) -> int:
@@ -170,30 +183,90 @@ def _cut(token: str, width: int) -> int:
 # --- statement layouts (what ruff format would make of them) ----------------------------------
 
 
+def _fits(lines: Iterable[str]) -> bool:
+    return all(len(line) <= LINE_LENGTH for line in lines)
+
+
 def _assign(indent: str, target: str, value: str) -> list[str]:
-    """``target = value`` where ``value`` cannot be split: ruff parenthesises it if that helps."""
+    """``target = value`` where ``value`` cannot be split.
+
+    ruff parenthesises ``value`` when that makes every line fit, else keeps one line.
+    """
     flat = f"{indent}{target} = {value}"
-    if len(flat) <= LINE_LENGTH:
-        return [flat]
-    if len(indent) + len(_INDENT) + len(value) <= LINE_LENGTH:
-        return [f"{indent}{target} = (", f"{indent}{_INDENT}{value}", f"{indent})"]
-    return [f"{flat}  # noqa: E501"]
+    wrapped = [f"{indent}{target} = (", f"{indent}{_INDENT}{value}", f"{indent})"]
+    if len(flat) > LINE_LENGTH and _fits(wrapped):
+        return wrapped
+    return [flat]
 
 
 def _assign_call(indent: str, target: str, func: str, args: Sequence[str]) -> list[str]:
-    """``target = func(args)``: one line, or one argument per line with a magic comma."""
+    """``target = func(args)``: one line, or one argument per line with a magic comma.
+
+    ruff's choice when the line is too long: split the call's own brackets, unless
+    that leaves the head too long while parenthesising the whole right-hand side
+    makes every line fit.
+    """
     flat = f"{indent}{target} = {func}({', '.join(args)})"
     if len(flat) <= LINE_LENGTH:
         return [flat]
-    return [
-        f"{indent}{target} = {func}(",
-        *(f"{indent}{_INDENT}{arg}," for arg in args),
+    inner = indent + _INDENT
+    head = f"{indent}{target} = {func}("
+    parenthesised = [
+        f"{indent}{target} = (",
+        f"{inner}{func}(",
+        *(f"{inner}{_INDENT}{arg}," for arg in args),
+        f"{inner})",
         f"{indent})",
     ]
+    if len(head) > LINE_LENGTH and _fits(parenthesised):
+        return parenthesised
+    return [head, *(f"{inner}{arg}," for arg in args), f"{indent})"]
 
 
 def _exploded(head: str, items: Iterable[str], tail: str) -> list[str]:
     return [head, *(f"{_INDENT}{item}," for item in items), tail]
+
+
+def _subscript(indent: str, prefix: str, inner: str, suffix: str = "") -> list[str]:
+    """``prefix[inner]suffix``: one line, or ``inner`` alone on an indented line."""
+    flat = f"{indent}{prefix}[{inner}]{suffix}"
+    if len(flat) <= LINE_LENGTH:
+        return [flat]
+    return [f"{indent}{prefix}[", f"{indent}{_INDENT}{inner}", f"{indent}]{suffix}"]
+
+
+def _annotated(indent: str, name: str, annotation: str, inner: str) -> list[str]:
+    """``name: annotation[inner]`` (a declaration in a stub), laid out as ruff does.
+
+    The first layout whose every line fits: one line; the brackets split; the
+    whole annotation parenthesised (its brackets split inside if needed).
+    Otherwise the brackets split anyway.
+    """
+    split = _subscript(indent, f"{name}: {annotation}", inner)
+    if _fits(split):
+        return split
+    wrapped = [
+        f"{indent}{name}: (",
+        *_subscript(indent + _INDENT, annotation, inner),
+        f"{indent})",
+    ]
+    return wrapped if _fits(wrapped) else split
+
+
+def _class_line(name: str, base: str | None = None, *, comment: str = "") -> list[str]:
+    """``class name(base):``; a base that does not fit goes on its own line, as ruff puts it.
+
+    ``comment`` (a pragma such as ``# type: ignore[misc]``) goes on the ``class`` line;
+    ruff does not count pragma comments in the line length.
+    """
+    if base is None:
+        head = f"class {name}:"
+        return [f"{head}  {comment}" if comment else head]
+    flat = f"class {name}({base}):"
+    if len(flat) <= LINE_LENGTH:
+        return [f"{flat}  {comment}" if comment else flat]
+    head = f"class {name}("
+    return [f"{head}  {comment}" if comment else head, f"{_INDENT}{base}", "):"]
 
 
 # --- the module ---------------------------------------------------------------------------------
@@ -287,7 +360,9 @@ def _enum_class(
     stub: bool,
     extra: Sequence[str] = (),
 ) -> list[str]:
-    out = [f"class {name}({base}):", *_docstring(doc, _INDENT)]
+    # mypy rejects a member-less enum in a stub as a likely mistake; here it is the policy's.
+    comment = _TYPE_IGNORE.strip() if stub and not members else ""
+    out = [*_class_line(name, base, comment=comment), *_docstring(doc, _INDENT)]
     body = [*extra]
     member_lines = _enum_members(members, stub=stub, blank_between=False)
     if body and member_lines:
@@ -304,8 +379,11 @@ def render(model: Model, *, stub: bool) -> str:
     gap = ["", ""] if not stub else [""]
 
     prelude = [*_header(model), *_MODULE_DOC, ""]
-    imports = ["from typing import Final, Literal, final, overload", ""]
-    imports.append("from stytch_rbac.permissions import ActionEnum, Permission, StrEnum")
+    typing_names = (
+        "Final, Literal, final, overload" if len(model.resources) > 1 else "Final, Literal, final"
+    )
+    imports = [f"from typing import {typing_names}", ""]
+    imports.append("from stytch_rbac import ActionEnum, Permission, StrEnum")
     prelude += [*imports, ""]
     prelude += _exploded("__all__ = [", (literal(n) for n in _exports(model)), "]")
     prelude += [""]
@@ -361,12 +439,12 @@ def render(model: Model, *, stub: bool) -> str:
         )
     )
     for resource in model.resources:
-        block = ["@final", f"class {resource.namespace_class}:"]
+        block = ["@final", *_class_line(resource.namespace_class)]
         block += _docstring(f"Permissions on resource ``{resource.names.id}``.", _INDENT)
         body: list[str] = []
         for action in resource.actions:
             if stub:
-                body += [f"{_INDENT}{action.snake}: Final[Permission]"]
+                body += _annotated(_INDENT, action.snake, "Final", "Permission")
             else:
                 body += _assign_call(
                     _INDENT,
@@ -391,7 +469,7 @@ def render(model: Model, *, stub: bool) -> str:
     p_body: list[str] = []
     for resource in model.resources:
         if stub:
-            p_body += [f"{_INDENT}{resource.names.snake}: Final[{resource.namespace_class}]"]
+            p_body += _annotated(_INDENT, resource.names.snake, "Final", resource.namespace_class)
         else:
             p_body += _assign(
                 _INDENT, f"{resource.names.snake}: Final", f"{resource.namespace_class}()"
@@ -408,7 +486,21 @@ def render(model: Model, *, stub: bool) -> str:
         if lines:
             lines += gap
         lines += block
+    if any(_too_long(line) for line in lines):
+        # Only very long ids get here; a comment at the line would change ruff's layout.
+        header_end = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+        lines.insert(header_end, LONG_LINES)
     return "\n".join(lines) + "\n"
+
+
+LONG_LINES = "# ruff: noqa: E501"
+_TYPE_IGNORE = "  # type: ignore[misc]"
+
+
+def _too_long(line: str) -> bool:
+    """A line ruff's E501 flags: too long (pragma comments not counted), not one word."""
+    code = line.split(_TYPE_IGNORE)[0]
+    return len(code) > LINE_LENGTH and " " in code.strip()
 
 
 _PERMISSION_DOC = [
@@ -427,28 +519,24 @@ _PERMISSION_BODY = [
 def _permission_function(model: Model, *, stub: bool) -> list[str]:
     """``permission()``: one overload per resource pairing it with its own action enum."""
 
-    def params(resource: ResourceModel) -> list[str]:
-        return [
-            f"resource: Literal[Resource.{resource.names.upper}]",
-            f"action: {resource.action_class}",
-        ]
+    def signature(resource: ResourceModel | None, tail: str) -> list[str]:
+        if resource is None:
+            params = [f"{_INDENT}resource: Resource,", f"{_INDENT}action: ActionEnum,"]
+        else:
+            params = _subscript(
+                _INDENT, "resource: Literal", f"Resource.{resource.names.upper}", ","
+            )
+            params.append(f"{_INDENT}action: {resource.action_class},")
+        return ["def permission(", *params, tail]
 
     if len(model.resources) == 1:
-        head = _exploded("def permission(", params(model.resources[0]), ") -> Permission:")
-        if stub:
-            return [*head[:-1], ") -> Permission:", *_PERMISSION_DOC]
-        return [*head, *_PERMISSION_DOC, *_PERMISSION_BODY]
-    out: list[str] = []
+        out = signature(model.resources[0], ") -> Permission:") + _PERMISSION_DOC
+        return out if stub else out + _PERMISSION_BODY
+    out = []
     for resource in model.resources:
-        out += [
-            "@overload",
-            *_exploded("def permission(", params(resource), ") -> Permission: ..."),
-        ]
+        out += ["@overload", *signature(resource, ") -> Permission: ...")]
         if not stub:
             out += ["", ""]
     if stub:
         return out
-    out += _exploded(
-        "def permission(", ["resource: Resource", "action: ActionEnum"], ") -> Permission:"
-    )
-    return out + _PERMISSION_DOC + _PERMISSION_BODY
+    return out + signature(None, ") -> Permission:") + _PERMISSION_DOC + _PERMISSION_BODY

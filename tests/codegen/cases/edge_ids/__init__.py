@@ -1,0 +1,1 @@
+"""Golden case: the policy.json here renders to expected.py and expected.pyi byte for byte."""
