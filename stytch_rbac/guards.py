@@ -173,7 +173,13 @@ class Credentials:
 
 def _credential(value: str, where: str) -> str:
     value = value.strip()
-    if not value or len(value) > _MAX_CREDENTIAL_LENGTH or any(c.isspace() for c in value):
+    # Visible ASCII without spaces (JWTs and session tokens are base64url); C-speed scans.
+    if (
+        not value
+        or len(value) > _MAX_CREDENTIAL_LENGTH
+        or not (value.isascii() and value.isprintable())
+        or " " in value
+    ):
         raise Unauthenticated("malformed", f"the {where} does not hold a well-formed credential")
     return value
 
