@@ -17,7 +17,17 @@ from .errors import (
     UnknownPermission,
 )
 from .permissions import ActionEnum, Permission, StrEnum
-from .policy import CompiledPolicy, Decision, OrgPolicy, Policy
+from .policy import (
+    CompiledPolicy,
+    Decision,
+    OrgPolicy,
+    Policy,
+    PolicyResource,
+    PolicyRole,
+    PolicyRolePermission,
+    PolicyScope,
+    PolicyScopePermission,
+)
 
 __version__ = "0.1.0"
 
@@ -31,6 +41,11 @@ __all__ = [
     "PermissionDenied",
     "Policy",
     "PolicyError",
+    "PolicyResource",
+    "PolicyRole",
+    "PolicyRolePermission",
+    "PolicyScope",
+    "PolicyScopePermission",
     "PolicyWarning",
     "StrEnum",
     "StytchAPIError",
