@@ -124,12 +124,15 @@ def emulator(
         "secret": emu.secret,
         "sessions": sessions,
     }
-    if as_json:
-        typer.echo(json.dumps(info))
-    else:
-        _print_text(info, state)
-    sys.stdout.flush()
-    run_forever(emu.app, sock)
+
+    def ready() -> None:
+        if as_json:
+            typer.echo(json.dumps(info))
+        else:
+            _print_text(info, state)
+        sys.stdout.flush()
+
+    run_forever(emu.app, sock, ready)
 
 
 def _print_text(info: dict[str, Any], state: Path | None) -> None:

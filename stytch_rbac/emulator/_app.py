@@ -107,12 +107,15 @@ class _Dispatcher:
             raise bad_request("The request body must be a JSON object.", "bad_request")
         return Params({**body, **path})
 
-    async def _hang(self, request: Request) -> None:
+    async def _wait(self, request: Request, seconds: float | None) -> None:
+        """Sleep ``seconds`` (``None``: forever), or until the client leaves or hangs end."""
         generation = self.faults.generation
+        deadline = None if seconds is None else anyio.current_time() + seconds
         while self.faults.generation == generation:
-            if await request.is_disconnected():
+            left = 0.02 if deadline is None else min(0.02, deadline - anyio.current_time())
+            if left <= 0 or await request.is_disconnected():
                 return
-            await anyio.sleep(0.02)
+            await anyio.sleep(left)
 
     async def _answer_fault(
         self, fault: Fault, request: Request, request_id: str, route: Route, path: dict[str, str]
@@ -130,7 +133,7 @@ class _Dispatcher:
             exc = EmulatorError(fault.status, fault.error_type or error_type, message)
             return _error(exc, request_id, headers)
         if fault.kind == "hang":
-            await self._hang(request)
+            await self._wait(request, None)
             return _error(EmulatorError(503, "service_unavailable", "Released hang."), request_id)
         if fault.kind == "garbage":
             return Response(
@@ -188,7 +191,7 @@ class _Dispatcher:
             self.state.requests[route.name] += 1
         delay, fault = self.faults.take(route.name)
         if delay:
-            await anyio.sleep(delay)
+            await self._wait(request, delay)
         if fault is not None:
             return await self._answer_fault(fault, request, request_id, route, path)
         return await self._serve(request, request_id, route, path)

@@ -6,9 +6,11 @@ under asyncio, trio, or no event loop at all.
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -20,7 +22,16 @@ _START_TIMEOUT = 10.0
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server with a 10 ms exit poll (instead of 100 ms), so tests stop fast."""
+    """uvicorn's server with a 10 ms exit poll (instead of 100 ms), so tests stop fast,
+    and a hook called once it listens (and its signal handlers are in place)."""
+
+    on_ready: Callable[[], None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's startup, then ``on_ready``."""
+        await super().startup(sockets=sockets)
+        if self.on_ready is not None and not self.should_exit:
+            self.on_ready()
 
     async def main_loop(self) -> None:
         """Wait for ``should_exit``, running uvicorn's once-a-second housekeeping."""
@@ -61,12 +72,25 @@ def _config(app: Any, sock: socket.socket, log_level: str = "warning") -> uvicor
     )
 
 
-def run_forever(app: Any, sock: socket.socket) -> None:
-    """Serve on ``sock`` in this (main) thread until SIGINT or SIGTERM."""
+def _ignore(signum: int, frame: Any) -> None:
+    """A signal handler that does nothing (uvicorn re-raises the signal that stopped it)."""
+
+
+def run_forever(app: Any, sock: socket.socket, on_ready: Callable[[], None]) -> None:
+    """Serve on ``sock`` in this (main) thread until SIGINT or SIGTERM, then return.
+
+    ``on_ready`` runs once the server listens and handles those signals.
+    """
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, _ignore) for sig in stops}
     try:
-        _Server(_config(app, sock)).run(sockets=[sock])
+        server = _Server(_config(app, sock))
+        server.on_ready = on_ready
+        server.run(sockets=[sock])
     finally:
         sock.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class ThreadServer:
