@@ -5,6 +5,7 @@ it costs no web-framework import."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -21,6 +22,7 @@ import stytch_rbac.jwt  # noqa: F401
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[1]
+DOCS_EXAMPLE = re.compile(r"```python\n(# test_documents\.py\n.*?)```", re.DOTALL)
 
 #: A small policy with a custom role, written into each fresh project.
 POLICY = {
@@ -35,6 +37,11 @@ POLICY = {
                 "role_id": "writer",
                 "description": "",
                 "permissions": [{"resource_id": "documents", "actions": ["read", "edit"]}],
+            },
+            {
+                "role_id": "reader",
+                "description": "",
+                "permissions": [{"resource_id": "documents", "actions": ["read"]}],
             },
         ],
         "scopes": [],
@@ -254,3 +261,11 @@ def test_loading_the_plugin_imports_no_framework() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_docs_example_test_file_passes(project: pytest.Pytester) -> None:
+    """The example test file in docs/testing.md runs as is and passes, on both backends."""
+    match = DOCS_EXAMPLE.search((ROOT / "docs" / "testing.md").read_text(encoding="utf-8"))
+    assert match is not None, "docs/testing.md lost its example test file"
+    project.makepyfile(test_documents=match.group(1))
+    project.runpytest("-p", "no:randomly").assert_outcomes(passed=12)
