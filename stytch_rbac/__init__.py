@@ -1,9 +1,14 @@
 """stytch-rbac: a typed async facade over the stytch SDK for Stytch B2B RBAC.
 
-Importing this package does not import the ``stytch`` SDK; it is loaded on
-first use of a remote call.
+Importing this package does not import the ``stytch`` SDK, FastAPI or the
+emulator; the SDK is loaded on first use of ``rbac.stytch``, ``rbac.as_member``
+or a remote authentication. ``MemberClient`` is therefore resolved lazily.
 """
 
+from typing import TYPE_CHECKING, Any
+
+from ._clock import Clock, ManualClock, SystemClock
+from .client import StytchRBAC
 from .errors import (
     Forbidden,
     PermissionDenied,
@@ -16,6 +21,7 @@ from .errors import (
     Unauthenticated,
     UnknownPermission,
 )
+from .guards import CredentialConfig, Guard, header, path
 from .permissions import ActionEnum, Permission, StrEnum
 from .policy import (
     CompiledPolicy,
@@ -28,14 +34,23 @@ from .policy import (
     PolicyScope,
     PolicyScopePermission,
 )
+from .principal import Principal
+
+if TYPE_CHECKING:
+    from .member import MemberClient
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ActionEnum",
+    "Clock",
     "CompiledPolicy",
+    "CredentialConfig",
     "Decision",
     "Forbidden",
+    "Guard",
+    "ManualClock",
+    "MemberClient",
     "OrgPolicy",
     "Permission",
     "PermissionDenied",
@@ -47,12 +62,26 @@ __all__ = [
     "PolicyScope",
     "PolicyScopePermission",
     "PolicyWarning",
+    "Principal",
     "StrEnum",
     "StytchAPIError",
+    "StytchRBAC",
     "StytchRBACError",
     "StytchUnavailable",
+    "SystemClock",
     "TenancyError",
     "Unauthenticated",
     "UnknownPermission",
     "__version__",
+    "header",
+    "path",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # MemberClient imports the stytch SDK (~360 ms); load it only when asked for.
+    if name == "MemberClient":
+        from .member import MemberClient
+
+        return MemberClient
+    raise AttributeError(f"module 'stytch_rbac' has no attribute {name!r}")
