@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import urllib.parse
 import warnings
 from collections import OrderedDict
@@ -77,89 +78,119 @@ def resolve_base_url(project_id: str, base_url: str | None) -> str:
     return base_url.rstrip("/")
 
 
-_Grants = dict[str, dict[str, frozenset[str]]]
+_Roles = tuple[tuple[str, str, tuple[tuple[str, tuple[str, ...]], ...]], ...]
 
 
 class _OrgPolicyEntry:
     """One organization's custom roles (None: it has none), kept small.
 
-    Decisions use the project's CompiledPolicy plus ``grants``: an index of only
-    what the org roles add (resource -> action -> org role ids), built once per
-    project-policy version. Answers equal those of the fully merged policy, at a
-    few hundred bytes per organization instead of a whole merged index.
+    The roles are plain interned tuples (id, description, ((resource, actions),
+    ...)); a decision consults them only when the project policy alone denies
+    and the member holds one of them. Answers equal those of the fully merged
+    policy, at a few hundred bytes per organization instead of a merged index.
     """
 
-    __slots__ = ("_base", "_grants", "org_policy")
+    __slots__ = ("_checked", "roles")
 
     def __init__(self, org_policy: OrgPolicy | None) -> None:
-        self.org_policy = org_policy
-        self._base: CompiledPolicy | None = None
-        self._grants: _Grants | None = None
+        self.roles: _Roles | None = None
+        if org_policy is not None and org_policy.roles:
+            # Interned: thousands of organizations share the same ids and action names.
+            self.roles = tuple(
+                (
+                    sys.intern(role.role_id),
+                    sys.intern(role.description),
+                    tuple(
+                        (sys.intern(p.resource_id), tuple(sys.intern(a) for a in p.actions))
+                        for p in role.permissions
+                    ),
+                )
+                for role in org_policy.roles
+            )
+        self._checked: CompiledPolicy | None = None
 
-    def grants(self, base: CompiledPolicy) -> _Grants | None:
-        """What the org roles grant on top of ``base`` (None when nothing).
-
-        Raises :class:`PolicyError` when the org policy breaks Stytch's org-policy rules.
-        """
-        if self.org_policy is None:
+    @property
+    def org_policy(self) -> OrgPolicy | None:
+        """The custom roles as an :class:`OrgPolicy` (rebuilt on demand; None when none)."""
+        if self.roles is None:
             return None
-        if self._base is not base:
-            self._grants = _org_grants(base, self.org_policy)
-            self._base = base
-        return self._grants
+        return OrgPolicy.parse(
+            {
+                "roles": [
+                    {
+                        "role_id": role_id,
+                        "description": description,
+                        "permissions": [
+                            {"resource_id": resource, "actions": list(actions)}
+                            for resource, actions in permissions
+                        ],
+                    }
+                    for role_id, description, permissions in self.roles
+                ]
+            }
+        )
 
-
-def _org_grants(base: CompiledPolicy, org_policy: OrgPolicy) -> _Grants:
-    base.policy.merged(org_policy)  # Stytch's validate_org_policy rules; raises PolicyError
-    defined = base.resources
-    grants: dict[str, dict[str, set[str]]] = {}
-    for role in org_policy.roles:
-        for perm in role.permissions:
-            actions = defined.get(perm.resource_id, ())
-            granted = actions if "*" in perm.actions else [a for a in perm.actions if a in actions]
-            per_resource = grants.setdefault(perm.resource_id, {})
-            for action in granted:
-                per_resource.setdefault(action, set()).add(role.role_id)
-    return {r: {a: frozenset(ids) for a, ids in acts.items()} for r, acts in grants.items()}
+    def for_base(self, base: CompiledPolicy) -> _Roles | None:
+        """The roles, checked once per project-policy version against Stytch's org-policy
+        rules (raises :class:`PolicyError` when they are broken); None when there are none."""
+        if self.roles is not None and self._checked is not base:
+            org_policy = self.org_policy
+            assert org_policy is not None
+            base.policy.merged(org_policy)
+            self._checked = base
+        return self.roles
 
 
 class _Decider:
-    """The project policy and one organization's extra grants: what a decision needs."""
+    """The project policy and one organization's custom roles: what a decision needs."""
 
-    __slots__ = ("base", "grants")
+    __slots__ = ("base", "org_roles")
 
-    def __init__(self, base: CompiledPolicy, grants: _Grants | None) -> None:
+    def __init__(self, base: CompiledPolicy, org_roles: _Roles | None) -> None:
         self.base = base
-        self.grants = grants
+        self.org_roles = org_roles
+
+    def _org_grantors(self, roles: frozenset[str], resource: str, action: str) -> set[str]:
+        """The held org roles granting ``action`` on ``resource`` (a defined permission)."""
+        found: set[str] = set()
+        for role_id, _description, permissions in self.org_roles or ():
+            if role_id in roles:
+                for granted_resource, actions in permissions:
+                    if granted_resource == resource and (action in actions or "*" in actions):
+                        found.add(role_id)
+        return found
 
     def allows(self, roles: frozenset[str], resource: str, action: str) -> bool:
-        # The base answers first: it also raises UnknownPermission in strict mode, and
-        # org roles cannot define resources or actions of their own.
+        # The base answers first: it also raises UnknownPermission in strict mode. Org
+        # roles cannot define resources or actions of their own.
         if self.base.allows(roles, resource, action):
             return True
-        grants = self.grants
-        if grants is None:
+        if self.org_roles is None or not self.base.is_known(resource, action):
             return False
-        actions = grants.get(resource)
-        grantors = None if actions is None else actions.get(action)
-        return grantors is not None and not grantors.isdisjoint(roles)
+        return bool(self._org_grantors(roles, resource, action))
 
     def decide(self, roles: frozenset[str], resource: str, action: str) -> Decision:
         decision = self.base.decide(roles, resource, action)
-        if self.grants is None:
+        if self.org_roles is None or not self.base.is_known(resource, action):
             return decision
-        grantors = self.grants.get(resource, {}).get(action)
-        extra = frozenset() if grantors is None else grantors.intersection(roles)
+        extra = self._org_grantors(roles, resource, action)
         if not extra:
             return decision
         return Decision(True, decision.resource, decision.action, decision.granted_by | extra)
 
     def permissions(self, roles: frozenset[str]) -> dict[str, dict[str, bool]]:
         table = self.base.permissions(roles)
-        for resource, actions in (self.grants or {}).items():
-            for action, grantors in actions.items():
-                if not grantors.isdisjoint(roles):
-                    table[resource][action] = True
+        defined = self.base.resources
+        for role_id, _description, permissions in self.org_roles or ():
+            if role_id not in roles:
+                continue
+            for resource, actions in permissions:
+                row = table.get(resource)
+                if row is None:
+                    continue
+                for action in defined[resource] if "*" in actions else actions:
+                    if action in row:
+                        row[action] = True
         return table
 
 
@@ -444,7 +475,7 @@ class StytchRBAC:
             raise StytchUnavailable(
                 f"Stytch returned an unusable policy for organization {organization_id}: {exc}"
             ) from None
-        return _OrgPolicyEntry(org if org.roles else None)
+        return _OrgPolicyEntry(org)
 
     async def _fetch_jwks(self) -> Any:
         # No credentials: the JWKS is public (and the SDK's own JWKS client sends none).
@@ -518,20 +549,20 @@ class StytchRBAC:
     async def _decider(self, organization_id: str) -> _Decider:
         project = await self._policy_cache.get(_POLICY)
         org = await self._org_cache.get(organization_id)
-        return _Decider(project, org.grants(project))
+        return _Decider(project, org.for_base(project))
 
     def _merged(
         self, organization_id: str, base: CompiledPolicy, org: _OrgPolicyEntry
     ) -> CompiledPolicy:
         """The full merged CompiledPolicy (for ``policy(org)``), memoized for a few orgs."""
-        if org.org_policy is None:
+        if org.roles is None:
             return base
         hit = self._merged_lru.get(organization_id)
         if hit is not None and hit[0] is base and hit[1] is org:
             self._merged_lru.move_to_end(organization_id)
             return hit[2]
-        org.grants(base)  # validates the org policy (PolicyError) once per version
-        merged = base.with_org(org.org_policy)
+        org.for_base(base)  # validates the org policy (PolicyError) once per version
+        merged = base.with_org(org.org_policy)  # rebuilt from the compact roles
         self._merged_lru[organization_id] = (base, org, merged)
         while len(self._merged_lru) > _MERGED_LRU_SIZE:
             self._merged_lru.popitem(last=False)
