@@ -247,12 +247,13 @@ def test_options_listed_in_help(project: pytest.Pytester) -> None:
 
 
 def test_loading_the_plugin_imports_no_framework() -> None:
-    """Importing the plugin module loads neither the emulator nor Starlette, uvicorn or httpx."""
+    """Importing the plugin module loads neither the emulator, Starlette, uvicorn, FastAPI nor the
+    stytch SDK."""
     code = textwrap.dedent(
         """
         import sys
         import stytch_rbac.testing
-        heavy = [m for m in ("starlette", "uvicorn", "fastapi", "stytch", "httpx",
+        heavy = [m for m in ("starlette", "uvicorn", "fastapi", "stytch",
                              "stytch_rbac.emulator") if m in sys.modules]
         print(heavy)
         """

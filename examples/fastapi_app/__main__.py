@@ -15,7 +15,7 @@ from pathlib import Path
 
 import uvicorn
 
-from stytch_rbac.client import StytchRBAC
+from stytch_rbac import StytchRBAC
 from stytch_rbac.emulator import Emulator, SessionRecord
 
 from .app import create_app

@@ -24,14 +24,12 @@ from fastapi import Depends, FastAPI, HTTPException, Response
 from pydantic import BaseModel, Field
 
 from examples.permissions import P
-from stytch_rbac.client import StytchRBAC
-from stytch_rbac.guards import path
+from stytch_rbac import Principal, StytchRBAC, path
 from stytch_rbac.integrations.fastapi import (
     CurrentPrincipal,
     StytchSessionMiddleware,
     add_exception_handlers,
 )
-from stytch_rbac.principal import Principal
 
 __all__ = ["Document", "DocumentIn", "DocumentStore", "InviteIn", "create_app"]
 

@@ -14,11 +14,12 @@ from stytch_rbac import (
     ActionEnum,
     Permission,
     PermissionDenied,
+    Principal,
+    StytchRBAC,
     TenancyError,
     Unauthenticated,
     UnknownPermission,
 )
-from stytch_rbac.client import StytchRBAC
 from stytch_rbac.emulator import Emulator
 from stytch_rbac.guards import (
     SCOPE_KEY,
@@ -34,7 +35,6 @@ from stytch_rbac.guards import (
     query,
     request_auth,
 )
-from stytch_rbac.principal import Principal
 from stytch_rbac.testing import MemberFactory, SeededMember
 
 POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy.json"

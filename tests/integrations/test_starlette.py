@@ -20,14 +20,15 @@ from stytch_rbac import (
     Forbidden,
     PermissionDenied,
     PolicyError,
+    Principal,
     StytchAPIError,
+    StytchRBAC,
     StytchRBACError,
     StytchUnavailable,
     TenancyError,
     Unauthenticated,
     UnknownPermission,
 )
-from stytch_rbac.client import StytchRBAC
 from stytch_rbac.emulator import Emulator
 from stytch_rbac.guards import CredentialConfig, Credentials, RequestAuth, path
 from stytch_rbac.integrations import error_body, error_headers, handback_headers, status_for
@@ -38,7 +39,6 @@ from stytch_rbac.integrations.starlette import (
     exception_handlers,
     principal_of,
 )
-from stytch_rbac.principal import Principal
 from stytch_rbac.testing import MemberFactory, serve_app
 
 POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy.json"

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from examples.fastapi_app import create_app
-from stytch_rbac.client import StytchRBAC
+from stytch_rbac import StytchRBAC
 from stytch_rbac.emulator import Emulator
 from stytch_rbac.testing import MemberFactory
 
