@@ -255,7 +255,8 @@ async def test_status_table_in_process_with_middleware(stytch_rbac: StytchRBAC, 
 async def test_status_table_over_real_http(
     stytch_emulator: Emulator, stytch_base_url: str, cast: Cast
 ) -> None:
-    """Over real HTTP (uvicorn app, emulator over HTTP too) the same table holds."""
+    """Over real HTTP (uvicorn app, emulator over HTTP too) the same table holds, and an
+    expired JWT comes back refreshed."""
     assert stytch_base_url.startswith("http://127.0.0.1:")
     rbac = StytchRBAC(
         stytch_emulator.project_id,
@@ -266,6 +267,17 @@ async def test_status_table_over_real_http(
     with serve_app(build_app(rbac, middleware=True, own_lifespan=True)) as url:
         async with httpx.AsyncClient(base_url=url) as client:
             await check_table(client, cast)
+            # The refreshed-JWT hand-back over the wire: header for bearer, cookie for cookie.
+            stytch_emulator.advance_time(301)
+            bearer = await client.get("/documents", headers=cast.viewer.headers)
+            cookie = await client.get(
+                "/documents", headers=cookie_header({"stytch_session_jwt": cast.editor.session_jwt})
+            )
+    assert bearer.status_code == 200
+    assert bearer.headers["x-stytch-session-jwt"] != cast.viewer.session_jwt
+    assert cookie.status_code == 200
+    assert cookie.headers["set-cookie"].startswith("stytch_session_jwt=")
+    assert cast.editor.session_jwt not in cookie.headers["set-cookie"]
 
 
 async def test_error_bodies(stytch_rbac: StytchRBAC, cast: Cast) -> None:
