@@ -21,7 +21,7 @@ from .errors import (
     Unauthenticated,
     UnknownPermission,
 )
-from .guards import CredentialConfig, Guard, header, path
+from .guards import CredentialConfig, Guard, header, path, query
 from .permissions import ActionEnum, Permission, StrEnum
 from .policy import (
     CompiledPolicy,
@@ -75,6 +75,7 @@ __all__ = [
     "__version__",
     "header",
     "path",
+    "query",
 ]
 
 
