@@ -509,7 +509,7 @@ _PERMISSION_DOC = [
     f'{_INDENT}"""',
 ]
 _PERMISSION_BODY = [
-    f"{_INDENT}if type(action).__resource__ != resource:",
+    f'{_INDENT}if getattr(type(action), "__resource__", None) != resource:',
     f'{_INDENT * 2}msg = f"{{action!r}} is not an action of resource {{str(resource)!r}}"',
     f"{_INDENT * 2}raise ValueError(msg)",
     f"{_INDENT}return Permission(resource, action)",

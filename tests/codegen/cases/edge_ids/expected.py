@@ -318,7 +318,7 @@ def permission(
     """The permission ``action`` on ``resource``: mypy rejects an action of another
     resource, and so does this function at run time (``ValueError``).
     """
-    if type(action).__resource__ != resource:
+    if getattr(type(action), "__resource__", None) != resource:
         msg = f"{action!r} is not an action of resource {str(resource)!r}"
         raise ValueError(msg)
     return Permission(resource, action)
