@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from .._clock import Clock, ManualClock, SystemClock
 
-__all__ = ["ManualClock", "ShiftedClock", "movable_clock", "parse_rfc3339", "rfc3339"]
+__all__ = ["ManualClock", "ShiftedClock", "movable_clock", "rfc3339"]
 
 
 class ShiftedClock:
@@ -42,8 +42,3 @@ def movable_clock(clock: Clock | None) -> ManualClock | ShiftedClock:
 def rfc3339(epoch: float) -> str:
     """``2024-01-01T00:00:00Z`` (whole seconds, UTC), Stytch's timestamp form."""
     return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_rfc3339(text: str) -> float:
-    """Epoch seconds of an RFC 3339 timestamp."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()

@@ -16,13 +16,13 @@ from jwt.algorithms import RSAAlgorithm
 from .._clock import Clock
 from ._errors import EmulatorError
 
-__all__ = ["KeyRing", "new_id", "new_token"]
+__all__ = ["JWT_LIFETIME", "ORG_CLAIM", "SESSION_CLAIM", "KeyRing", "new_id", "new_token"]
 
 JWT_LIFETIME = 300
 """Seconds a session JWT is valid (Stytch: five minutes, whatever the session length)."""
 
-_SESSION_CLAIM = "https://stytch.com/session"
-_ORG_CLAIM = "https://stytch.com/organization"
+SESSION_CLAIM = "https://stytch.com/session"
+ORG_CLAIM = "https://stytch.com/organization"
 
 
 def new_id(kind: str) -> str:
@@ -132,8 +132,8 @@ class KeyRing:
             raise _unparsable(
                 f"the session JWT failed verification ({type(exc).__name__})"
             ) from None
-        if not isinstance(claims.get(_SESSION_CLAIM), dict) or not isinstance(
-            claims.get(_ORG_CLAIM), dict
+        if not isinstance(claims.get(SESSION_CLAIM), dict) or not isinstance(
+            claims.get(ORG_CLAIM), dict
         ):
             raise _unparsable("the session JWT lacks the Stytch session claims")
         return claims
@@ -171,7 +171,3 @@ class KeyRing:
 
 def _unparsable(message: str) -> EmulatorError:
     return EmulatorError(401, "unable_to_parse_session_jwt", message)
-
-
-SESSION_CLAIM = _SESSION_CLAIM
-ORG_CLAIM = _ORG_CLAIM
