@@ -362,7 +362,10 @@ class StytchRBAC:
         try:
             if tg is not None:
                 tg.cancel_scope.cancel()
-                await tg.__aexit__(exc_type, exc, tb)
+                # Not the caller's exception: handed to the task group it would come
+                # back wrapped in an ExceptionGroup. Background refreshes handle their
+                # own errors, so the caller's exception propagates as it was raised.
+                await tg.__aexit__(None, None, None)
         finally:
             await self.aclose()
 

@@ -1,4 +1,4 @@
-"""Sub-commands that read one policy: ``show`` and ``can`` (and the interim ``demo``)."""
+"""Sub-commands that read one policy: ``show`` and ``can``."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from ._common import (
     compile_quietly,
     console,
     fail,
-    load_policy_file,
     print_json,
     require_known,
     resolve_policy,
@@ -275,10 +274,3 @@ def can(
         console.print(f"  roles that grant it: {hint}", highlight=False)
     if not decision.allowed:
         raise typer.Exit(EXIT_DENIED)
-
-
-@app.command()
-def demo() -> None:
-    """Show what the library does on the example policy."""
-    compiled = compile_quietly(load_policy_file(_EXAMPLE_POLICY))
-    console.print(render_policy(console, compiled))
