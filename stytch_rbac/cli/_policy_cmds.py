@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import Enum
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -33,7 +32,6 @@ from ._common import (
 
 __all__ = ["View", "actions_table", "grants", "matrix_table", "render_policy", "roles_table"]
 
-_EXAMPLE_POLICY = Path("examples/policy.json")
 _YES = Text("✓", style="green")
 _NO = Text("·", style="dim")
 
