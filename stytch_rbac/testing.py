@@ -28,6 +28,11 @@ Fixtures:
     ``principal``, ``session_jwt``, ``session_token``, ready ``headers`` and
     ``cookies``). ``organization`` is an organization id, a record, or a name
     (created on first use); by default every member joins one organization.
+
+Policy-test files (the ``stytch-rbac test`` format, docs/guides/policy-tests.md)
+whose name matches the ``stytch_policy_tests`` ini patterns (default
+``policy_test*.yaml``, ``.yml``, ``.toml``, ``.json``) are collected as test
+items, one per expectation; a failing row reports the policy's answer.
 """
 
 from __future__ import annotations
@@ -48,23 +53,38 @@ from collections.abc import (
     Mapping,
     MutableMapping,
 )
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 import pytest
 
 if TYPE_CHECKING:
+    from ._expectations import Expectation, ExpectationRunner
     from .client import StytchRBAC
     from .emulator import Emulator, OrganizationRecord
     from .policy import Policy
     from .principal import Principal
 
-__all__ = ["ASGIApp", "MemberFactory", "SeededMember", "serve_app"]
+__all__ = [
+    "ASGIApp",
+    "MemberFactory",
+    "PolicyTestFile",
+    "PolicyTestItem",
+    "SeededMember",
+    "serve_app",
+]
 
 #: Base URL the in-process (ASGI) emulator is addressed by; no socket is opened.
 IN_PROCESS_URL: Final = "http://stytch-emulator.invalid"
 
 _DEFAULT_ORGANIZATION: Final = "Acme"
+_POLICY_TEST_PATTERNS: Final = (
+    "policy_test*.yaml",
+    "policy_test*.yml",
+    "policy_test*.toml",
+    "policy_test*.json",
+)
 _SERVER_START_TIMEOUT: Final = 10.0
 
 _Message = MutableMapping[str, Any]
@@ -94,6 +114,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("stytch_policy", "RBAC policy JSON for stytch_emulator (relative to rootdir)")
     parser.addini(
+        "stytch_policy_tests",
+        "file-name patterns of policy-test files to collect as tests",
+        type="args",
+        default=list(_POLICY_TEST_PATTERNS),
+    )
+    parser.addini(
         "stytch_http",
         "serve stytch_emulator over real HTTP (true/false)",
         type="bool",
@@ -109,6 +135,94 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "stytch_http: serve the stytch_emulator fixture over real HTTP on 127.0.0.1"
     )
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Collect policy-test files whose name matches a ``stytch_policy_tests`` pattern."""
+    patterns = parent.config.getini("stytch_policy_tests")
+    if any(fnmatch(file_path.name, pattern) for pattern in patterns):
+        collector: PolicyTestFile = PolicyTestFile.from_parent(parent, path=file_path)
+        return collector
+    return None
+
+
+class _ExpectationFailed(AssertionError):
+    """A policy-test row whose expectation the policy does not meet."""
+
+
+class PolicyTestFile(pytest.File):
+    """A policy-test file: one item per expectation row, run against the file's policy
+    (its ``policy`` key, else ``--stytch-policy`` / the ``stytch_policy`` ini option)."""
+
+    def collect(self) -> Iterator[PolicyTestItem]:
+        """Parse the file; a malformed file or policy is one collection error naming it."""
+        from ._expectations import load_expectations
+        from .errors import StytchRBACError
+        from .policy import Policy
+
+        try:
+            suite = load_expectations(self.path)
+            if suite.policy_path is not None:
+                policy = suite.load_policy()
+            else:
+                fallback = self.config.getoption("stytch_policy") or self.config.getini(
+                    "stytch_policy"
+                )
+                if not fallback:
+                    raise self.CollectError(
+                        f"{self.path.name}: names no 'policy' file and no --stytch-policy "
+                        "or stytch_policy ini option is set"
+                    )
+                base = (
+                    self.config.invocation_params.dir
+                    if self.config.getoption("stytch_policy")
+                    else self.config.rootpath
+                )
+                policy = Policy.from_file(base / str(fallback))
+            runner = suite.runner(policy)
+        except StytchRBACError as exc:
+            raise self.CollectError(f"{self.path.name}: {exc}") from None
+        seen: dict[str, int] = {}
+        for expectation in suite:
+            name = expectation.id
+            seen[name] = seen.get(name, 0) + 1
+            if seen[name] > 1:
+                name = f"{name} #{seen[name]}"
+            yield PolicyTestItem.from_parent(
+                self, name=name, runner=runner, expectation=expectation
+            )
+
+
+class PolicyTestItem(pytest.Item):
+    """One expectation row of a policy-test file."""
+
+    def __init__(
+        self, *, runner: ExpectationRunner, expectation: Expectation, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.runner = runner
+        self.expectation = expectation
+
+    def runtest(self) -> None:
+        """Ask the policy; fail with the policy's answer when it is not the expected one."""
+        result = self.runner.check(self.expectation)
+        if not result.passed:
+            raise _ExpectationFailed(result.message)
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> str:
+        """A one-line report: where the row is and what the policy answered."""
+        if isinstance(excinfo.value, _ExpectationFailed):
+            where = self.expectation.location or self.path.name
+            return f"{where}: {self.expectation.id}: {excinfo.value}"
+        return str(super().repr_failure(excinfo, style=style))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        """File and label shown by pytest for this item."""
+        return self.path, None, self.name
 
 
 def _policy_source(

@@ -1,0 +1,111 @@
+"""The pytest plugin collects policy-test files (the `stytch-rbac test` format) as test items."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+# Loaded before pytester's in-process runs (see test_pytest_plugin.py for why).
+import stytch_rbac._expectations
+import stytch_rbac.policy  # noqa: F401
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ROWS = """
+policy: policy.json
+expectations:
+  - roles: viewer
+    allow: [documents:read]
+    deny: [documents:delete]
+  - {name: editors edit, roles: editor, resource: documents, action: edit, expect: allow}
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A fresh project holding the example policy."""
+    (pytester.path / "policy.json").write_text((ROOT / "examples" / "policy.json").read_text())
+    return pytester
+
+
+def test_rows_become_passing_items(project: pytest.Pytester) -> None:
+    """Each expectation of a policy_test*.yaml file is one item, and true rows pass."""
+    project.makefile(".yaml", policy_test_roles=ROWS)
+    result = project.runpytest("-v", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*viewer documents:read allow PASSED*"])
+
+
+def test_a_false_row_fails_with_the_policy_answer(project: pytest.Pytester) -> None:
+    """A row the policy contradicts fails, reporting its location and who grants it."""
+    project.makefile(
+        ".toml",
+        policy_test_wrong=textwrap.dedent(
+            """
+            policy = "policy.json"
+            [[expectations]]
+            roles = ["editor"]
+            resource = "documents"
+            action = "edit"
+            expect = "deny"
+            """
+        ),
+    )
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*expected deny, but granted by editor*"])
+
+
+def test_unknown_names_fail_instead_of_passing_as_a_deny(project: pytest.Pytester) -> None:
+    """A row naming an action the policy lacks fails: a typo must not read as a deny."""
+    project.makefile(
+        ".json",
+        policy_test_typo=json.dumps(
+            {
+                "policy": "policy.json",
+                "expectations": [
+                    {"roles": "viewer", "resource": "documents", "action": "fly", "expect": "deny"}
+                ],
+            }
+        ),
+    )
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*'fly'*not defined*"])
+
+
+def test_malformed_file_is_one_collection_error(project: pytest.Pytester) -> None:
+    """A policy-test file without expectations is a collection error naming the file."""
+    project.makefile(".yaml", policy_test_empty="policy: policy.json\n")
+    result = project.runpytest("-p", "no:cacheprovider")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*policy_test_empty.yaml*expectations*"])
+
+
+def test_policy_from_the_ini_option_and_other_names_ignored(project: pytest.Pytester) -> None:
+    """Without a `policy` key the ini option names the policy; non-matching files are
+    not collected; the patterns are configurable."""
+    rows = ROWS.replace("policy: policy.json\n", "")
+    project.makefile(".yaml", rbac_rows=rows, other=rows)
+    project.makeini(
+        """
+        [pytest]
+        stytch_policy = policy.json
+        stytch_policy_tests = rbac_*.yaml
+        """
+    )
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+
+
+def test_no_policy_anywhere_is_a_collection_error(project: pytest.Pytester) -> None:
+    """A file naming no policy, with no option set, fails collection with a clear message."""
+    project.makefile(".yaml", policy_test_nopolicy=ROWS.replace("policy: policy.json\n", ""))
+    result = project.runpytest("-p", "no:cacheprovider")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*names no 'policy' file*"])
