@@ -347,6 +347,10 @@ class StytchRBAC:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> StytchRBAC:
+        if self._closed:
+            raise RuntimeError("this StytchRBAC is closed; create a new one")
+        if self._tg is not None:
+            raise RuntimeError("this StytchRBAC is already in use by an `async with` block")
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg

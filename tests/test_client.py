@@ -621,6 +621,15 @@ async def test_works_without_async_with(world: World) -> None:
             await rbac.refresh_policy()
 
 
+async def test_async_with_is_not_reentrant(world: World) -> None:
+    """Entering a client twice, or after it was closed, is a clear RuntimeError."""
+    async with connect(world) as rbac:
+        with pytest.raises(RuntimeError, match="already"):
+            await rbac.__aenter__()
+    with pytest.raises(RuntimeError, match="closed"):
+        await rbac.__aenter__()
+
+
 async def test_owned_http_client_is_closed(world: World) -> None:
     """The httpx client StytchRBAC creates is closed on exit."""
     async with connect(world, "http") as rbac:
