@@ -24,9 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final
-
-import httpx
+from typing import TYPE_CHECKING, Any, Final
 
 from .errors import (
     Forbidden,
@@ -37,6 +35,9 @@ from .errors import (
     TenancyError,
     Unauthenticated,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "ERROR_TYPES",
@@ -210,10 +211,8 @@ def translate_errors(
         yield
     except StytchRBACError:
         raise
-    except (httpx.TimeoutException, TimeoutError) as exc:
+    except TimeoutError as exc:
         raise StytchUnavailable(f"Stytch did not answer in time ({type(exc).__name__})") from exc
-    except httpx.TransportError as exc:
-        raise StytchUnavailable(f"Stytch unreachable ({type(exc).__name__})") from exc
     except Exception as exc:
         translated = _translate_sdk(exc, context)
         if translated is None:
@@ -222,12 +221,20 @@ def translate_errors(
 
 
 def _translate_sdk(exc: Exception, context: ErrorContext) -> StytchRBACError | None:
-    """Our exception for an exception of the stytch SDK or PyJWT, or None if it is neither.
+    """Our exception for an exception of httpx, the stytch SDK or PyJWT, or None.
 
-    The SDK is imported here only when its exception is already being handled,
-    so it has been imported by then.
+    Those libraries are imported here only when one of their exceptions is
+    being handled, so they have been imported by then.
     """
     module = type(exc).__module__
+    if module.startswith("httpx"):
+        import httpx  # already imported: it raised this
+
+        if isinstance(exc, httpx.TimeoutException):
+            return StytchUnavailable(f"Stytch did not answer in time ({type(exc).__name__})")
+        if isinstance(exc, httpx.TransportError):
+            return StytchUnavailable(f"Stytch unreachable ({type(exc).__name__})")
+        return None
     if module.startswith("stytch."):
         from stytch.core.response_base import StytchError
         from stytch.shared import rbac_local

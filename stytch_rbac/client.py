@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, Final, overload
 
 import anyio
 import anyio.abc
-import httpx
 
 from ._clock import Clock, SystemClock
 from ._stytch_errors import error_from_response
@@ -48,20 +47,24 @@ from .jwt import (
 from .permissions import ActionEnum, Permission
 from .policy import CompiledPolicy, Decision, OrgPolicy, Policy
 from .principal import Principal
-from .transport import DEFAULT_TIMEOUT, RetryPolicy, get_with_retries, make_http_client, send_once
 
 if TYPE_CHECKING:
+    import httpx
     from stytch import B2BClient
 
     from .codegen import Drift
     from .guards import CredentialConfig, Guard, OrganizationSpec
     from .member import MemberClient
+    from .transport import RetryPolicy
 
 __all__ = ["Principal", "StytchRBAC"]
 
 logger = logging.getLogger("stytch_rbac")
 
 _POLICY: Final = "policy"
+#: Seconds; the same as transport.DEFAULT_TIMEOUT (kept here so that importing this
+#: module does not import httpx: it is loaded when a client is built).
+_DEFAULT_TIMEOUT: Final = 10.0
 #: How many merged org policies ``policy(org)`` keeps (each is a full index, ~70 KB).
 _MERGED_LRU_SIZE: Final = 64
 TEST_API: Final = "https://test.stytch.com"
@@ -256,7 +259,7 @@ class StytchRBAC:
         max_stale: float = 3600,
         jwt_max_age: float | None = None,
         leeway: float = 0,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = _DEFAULT_TIMEOUT,
         org_cache_size: int = 10_000,
         strict: bool = True,
         http_client: httpx.AsyncClient | None = None,
@@ -281,7 +284,9 @@ class StytchRBAC:
         self.timeout = float(timeout)
         self.strict = strict
         self.clock: Clock = clock or SystemClock()
-        self.retry = RetryPolicy()
+        from .transport import RetryPolicy, make_http_client
+
+        self.retry: RetryPolicy = RetryPolicy()
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else make_http_client(timeout=timeout)
         self._auth = (project_id, secret)
@@ -430,6 +435,8 @@ class StytchRBAC:
 
     async def _get_json(self, path: str, *, what: str, auth: bool = True, **params: str) -> Any:
         self._check_open()
+        from .transport import get_with_retries
+
         response = await get_with_retries(
             self._http,
             self._url(path),
@@ -527,6 +534,8 @@ class StytchRBAC:
 
     async def _authenticate_remote(self, body: dict[str, str]) -> Principal:
         self._check_open()
+        from .transport import send_once
+
         response = await send_once(
             self._http,
             "POST",
