@@ -51,6 +51,7 @@ logger = logging.getLogger("stytch_rbac")
 DEFAULT_TIMEOUT: Final = 10.0
 RETRY_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 USER_AGENT: Final = "stytch-rbac (python; httpx)"
+_UNWIND_MARGIN: Final = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,9 @@ async def get_with_retries(
     and ``sleep`` are injectable for tests.
     """
     now = wall_time or _wall_time
-    deadline = anyio.current_time() + timeout
+    # A little of the budget is kept for unwinding a cancelled request (closing the
+    # connection), so that the caller gets its answer within ``timeout`` overall.
+    deadline = anyio.current_time() + timeout - min(_UNWIND_MARGIN, timeout / 10)
     last_error: Exception | None = None
     for attempt in range(retry.attempts):
         remaining = deadline - anyio.current_time()
@@ -207,8 +210,9 @@ async def send_once(
     timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109  (passed to httpx and fail_after)
 ) -> httpx.Response:
     """Send a state-changing request exactly once (never retried); same deadline rules."""
+    budget = timeout - min(_UNWIND_MARGIN, timeout / 10)
     try:
-        with anyio.fail_after(timeout):
+        with anyio.fail_after(budget):
             return await client.request(
                 method,
                 url,
@@ -216,7 +220,7 @@ async def send_once(
                 data=form,
                 headers=headers,
                 auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-                timeout=httpx.Timeout(timeout),
+                timeout=httpx.Timeout(budget),
             )
     except (TimeoutError, httpx.TimeoutException) as exc:
         raise StytchUnavailable(
