@@ -216,6 +216,13 @@ def _permission_args(first: object, action: object) -> tuple[str, str]:
             "resource and action must be strings or StrEnum members, got "
             f"{type(first).__name__} and {type(action).__name__}"
         )
+    # A generated action enum knows its resource: (Resource.DOCUMENTS, ProjectsAction.READ)
+    # would otherwise quietly ask about documents:read.
+    if isinstance(action, ActionEnum) and type(action).__resource__ != first:
+        raise TypeError(
+            f"{type(action).__name__}.{action.name} is an action of resource "
+            f"{str(type(action).__resource__)!r}, not of {str(first)!r}"
+        )
     return first, action
 
 

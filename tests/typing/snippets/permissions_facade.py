@@ -28,8 +28,8 @@ async def accepted(rbac: StytchRBAC, principal: Principal) -> None:
     assert_type(rbac.require(DocumentsAction.SHARE, any_of=True), Guard)
     guard = rbac.require(permission(Resource.PROJECTS, ProjectsAction.ARCHIVE))
     assert_type(await guard.check(principal), Principal)
-    # The (resource, action) string form takes any two strings: it cannot pair-check,
-    # so a foreign action is accepted here (and is "documents:read" at run time).
+    # The (resource, action) string form takes any two strings: mypy cannot pair-check
+    # it, so a foreign action is accepted here (at run time it raises TypeError).
     # Use P, an action enum member or permission() to have mypy check the pair.
     await rbac.is_authorized(principal, Resource.DOCUMENTS, ProjectsAction.READ)
 
