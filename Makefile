@@ -18,7 +18,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict stytch_rbac tests examples
+	$(BIN)/mypy --strict stytch_rbac tests examples scripts benchmarks
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
