@@ -65,7 +65,7 @@ _POLICY: Final = "policy"
 #: Seconds; the same as transport.DEFAULT_TIMEOUT (kept here so that importing this
 #: module does not import httpx: it is loaded when a client is built).
 _DEFAULT_TIMEOUT: Final = 10.0
-#: How many merged org policies ``policy(org)`` keeps (each is a full index, ~70 KB).
+#: How many merged org policies ``policy(org)`` keeps (each shares the project index).
 _MERGED_LRU_SIZE: Final = 64
 TEST_API: Final = "https://test.stytch.com"
 LIVE_API: Final = "https://api.stytch.com"

@@ -599,12 +599,34 @@ class CompiledPolicy:
         """This policy merged with one organization's custom roles (Stytch's merge rule).
 
         Raises :class:`PolicyError` when the org policy breaks Stytch's
-        ``validate_org_policy`` rules (see :meth:`Policy.merged`).
+        ``validate_org_policy`` rules (see :meth:`Policy.merged`). Cheap to keep
+        one per organization: the result shares this policy's index and copies
+        only the entries of the resources the org roles grant on.
         """
         if org_policy is None or not org_policy.roles:
             return self
+        merged = self.policy.merged(org_policy)  # validates the org roles
+        org_index = _build_index(
+            self.policy.resources, ((r.role_id, r.permissions) for r in org_policy.roles)
+        )
+        index = dict(self._index)
+        entries = dict(self._entries)
+        for resource, actions in org_index.items():
+            if any(actions.values()):
+                base = self._index[resource]
+                index[resource] = {a: base[a] | actions[a] for a in base}
+                entries[resource] = _entries({resource: index[resource]})[resource]
         # The project part was checked (and warned about) when this object was built.
-        return CompiledPolicy(self.policy.merged(org_policy), strict=self.strict, _warn=False)
+        compiled = object.__new__(CompiledPolicy)
+        compiled.policy = merged
+        compiled.strict = self.strict
+        compiled.role_ids = self.role_ids | {r.role_id for r in org_policy.roles}
+        compiled.scope_ids = self.scope_ids
+        compiled._index = index
+        compiled._entries = entries
+        compiled._scope_entries = self._scope_entries  # scopes: project policy only
+        compiled._actions = self._actions
+        return compiled
 
     def _unknown(self, resource: str, action: str) -> Decision:
         """Strict: raise for an undefined resource or action. Otherwise: a denial."""
