@@ -554,3 +554,20 @@ def test_principal_from_member_session_requires_ids() -> None:
         principal_from_member_session(
             {**session, "member_id": ""}, session_jwt=None, session_token=None
         )
+
+
+@pytest.mark.anyio
+async def test_memo_eviction_never_maps_a_token_to_another_member(
+    anyio_backend: str, issuer: Issuer, clock: ManualClock
+) -> None:
+    """Past the memo's bound, every token still authenticates as its own member, whether
+    answered from the memo or verified again after eviction (regression: eviction once
+    stored a new Principal under an evicted token's hash)."""
+    verifier = make_verifier(issuer, clock, memo_size=5)
+    tokens = {f"member-test-{i}": issuer.mint(claims(sub=f"member-test-{i}")) for i in range(23)}
+    for _ in range(2):
+        for member_id, token in tokens.items():
+            assert (await verifier.verify(token)).member_id == member_id
+            remembered = verifier.remembered(token)
+            assert remembered is None or remembered.member_id == member_id
+    assert len(verifier._memo) <= verifier.memo_size
