@@ -17,10 +17,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import sys
 import urllib.parse
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Mapping
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, overload
@@ -65,8 +63,6 @@ _POLICY: Final = "policy"
 #: Seconds; the same as transport.DEFAULT_TIMEOUT (kept here so that importing this
 #: module does not import httpx: it is loaded when a client is built).
 _DEFAULT_TIMEOUT: Final = 10.0
-#: How many merged org policies ``policy(org)`` keeps (each shares the project index).
-_MERGED_LRU_SIZE: Final = 64
 TEST_API: Final = "https://test.stytch.com"
 LIVE_API: Final = "https://api.stytch.com"
 
@@ -82,120 +78,33 @@ def resolve_base_url(project_id: str, base_url: str | None) -> str:
     return base_url.rstrip("/")
 
 
-_Roles = tuple[tuple[str, str, tuple[tuple[str, tuple[str, ...]], ...]], ...]
-
-
 class _OrgPolicyEntry:
-    """One organization's custom roles (None: it has none), kept small.
+    """One organization's custom roles, as the project policy merged with them.
 
-    The roles are plain interned tuples (id, description, ((resource, actions),
-    ...)); a decision consults them only when the project policy alone denies
-    and the member holds one of them. Answers equal those of the fully merged
-    policy, at a few hundred bytes per organization instead of a merged index.
+    ``CompiledPolicy.with_org`` shares the project index and keeps the org
+    roles as small interned tuples, so an organization costs about 1 KB (one
+    with no custom roles nothing but this entry). The merge, which also checks
+    Stytch's org-policy rules, is redone once per project-policy version.
     """
 
-    __slots__ = ("_checked", "roles")
+    __slots__ = ("_merged", "_org_policy")
 
     def __init__(self, org_policy: OrgPolicy | None) -> None:
-        self.roles: _Roles | None = None
-        if org_policy is not None and org_policy.roles:
-            # Interned: thousands of organizations share the same ids and action names.
-            self.roles = tuple(
-                (
-                    sys.intern(role.role_id),
-                    sys.intern(role.description),
-                    tuple(
-                        (sys.intern(p.resource_id), tuple(sys.intern(a) for a in p.actions))
-                        for p in role.permissions
-                    ),
-                )
-                for role in org_policy.roles
-            )
-        self._checked: CompiledPolicy | None = None
+        self._org_policy = org_policy if org_policy is not None and org_policy.roles else None
+        self._merged: CompiledPolicy | None = None
 
-    @property
-    def org_policy(self) -> OrgPolicy | None:
-        """The custom roles as an :class:`OrgPolicy` (rebuilt on demand; None when none)."""
-        if self.roles is None:
-            return None
-        return OrgPolicy.parse(
-            {
-                "roles": [
-                    {
-                        "role_id": role_id,
-                        "description": description,
-                        "permissions": [
-                            {"resource_id": resource, "actions": list(actions)}
-                            for resource, actions in permissions
-                        ],
-                    }
-                    for role_id, description, permissions in self.roles
-                ]
-            }
-        )
-
-    def for_base(self, base: CompiledPolicy) -> _Roles | None:
-        """The roles, checked once per project-policy version against Stytch's org-policy
-        rules (raises :class:`PolicyError` when they are broken); None when there are none."""
-        if self.roles is not None and self._checked is not base:
-            org_policy = self.org_policy
-            assert org_policy is not None
-            base.policy.merged(org_policy)
-            self._checked = base
-        return self.roles
-
-
-class _Decider:
-    """The project policy and one organization's custom roles: what a decision needs."""
-
-    __slots__ = ("base", "org_roles")
-
-    def __init__(self, base: CompiledPolicy, org_roles: _Roles | None) -> None:
-        self.base = base
-        self.org_roles = org_roles
-
-    def _org_grantors(self, roles: frozenset[str], resource: str, action: str) -> set[str]:
-        """The held org roles granting ``action`` on ``resource`` (a defined permission)."""
-        found: set[str] = set()
-        for role_id, _description, permissions in self.org_roles or ():
-            if role_id in roles:
-                for granted_resource, actions in permissions:
-                    if granted_resource == resource and (action in actions or "*" in actions):
-                        found.add(role_id)
-        return found
-
-    def allows(self, roles: frozenset[str], resource: str, action: str) -> bool:
-        # The base answers first: it also raises UnknownPermission in strict mode. Org
-        # roles cannot define resources or actions of their own.
-        if self.base.allows(roles, resource, action):
-            return True
-        if self.org_roles is None or not self.base.is_known(resource, action):
-            return False
-        return bool(self._org_grantors(roles, resource, action))
-
-    def decide(self, roles: frozenset[str], resource: str, action: str) -> Decision:
-        decision = self.base.decide(roles, resource, action)
-        if self.org_roles is None or not self.base.is_known(resource, action):
-            return decision
-        extra = self._org_grantors(roles, resource, action)
-        if not extra:
-            return decision
-        return Decision(True, decision.resource, decision.action, decision.granted_by | extra)
-
-    def permissions(self, roles: frozenset[str]) -> dict[str, dict[str, bool]]:
-        table = self.base.permissions(roles)
-        defined = self.base.resources
-        for role_id, _description, permissions in self.org_roles or ():
-            if role_id not in roles:
-                continue
-            for resource, actions in permissions:
-                row = table.get(resource)
-                if row is None:
-                    continue
-                for action in defined[resource] if "*" in actions else actions:
-                    if action in row:
-                        row[action] = True
-        return table
+    def merged_with(self, base: CompiledPolicy) -> CompiledPolicy:
+        """``base`` merged with these roles (raises :class:`PolicyError` when they break
+        Stytch's org-policy rules); ``base`` itself when there are none."""
+        merged = self._merged
+        if merged is not None and merged.base is base:
+            return merged
+        org_policy = self._org_policy if merged is None else merged.org_policy
+        if org_policy is None:
+            return base
+        self._merged = merged = base.with_org(org_policy)
+        self._org_policy = None  # kept compact inside the merged policy from now on
+        return merged
 
 
 def _permission_args(first: object, action: object) -> tuple[str, str]:
@@ -300,9 +209,6 @@ class StytchRBAC:
         self._tg: anyio.abc.TaskGroup | None = None
         self._closed = False
         self._stytch: B2BClient | None = None
-        self._merged_lru: OrderedDict[
-            str, tuple[CompiledPolicy, _OrgPolicyEntry, CompiledPolicy]
-        ] = OrderedDict()
 
         self._policy_cache: RefreshingCache[str, CompiledPolicy] = RefreshingCache(
             self._load_policy,
@@ -570,27 +476,10 @@ class StytchRBAC:
 
     # -- policy ---------------------------------------------------------------------------------
 
-    async def _decider(self, organization_id: str) -> _Decider:
+    async def _decider(self, organization_id: str) -> CompiledPolicy:
         project = await self._policy_cache.get(_POLICY)
         org = await self._org_cache.get(organization_id)
-        return _Decider(project, org.for_base(project))
-
-    def _merged(
-        self, organization_id: str, base: CompiledPolicy, org: _OrgPolicyEntry
-    ) -> CompiledPolicy:
-        """The full merged CompiledPolicy (for ``policy(org)``), memoized for a few orgs."""
-        if org.roles is None:
-            return base
-        hit = self._merged_lru.get(organization_id)
-        if hit is not None and hit[0] is base and hit[1] is org:
-            self._merged_lru.move_to_end(organization_id)
-            return hit[2]
-        org.for_base(base)  # validates the org policy (PolicyError) once per version
-        merged = base.with_org(org.org_policy)  # rebuilt from the compact roles
-        self._merged_lru[organization_id] = (base, org, merged)
-        while len(self._merged_lru) > _MERGED_LRU_SIZE:
-            self._merged_lru.popitem(last=False)
-        return merged
+        return org.merged_with(project)
 
     async def policy(self, organization_id: str | None = None) -> CompiledPolicy:
         """The project policy, or merged with ``organization_id``'s custom roles."""
@@ -598,7 +487,7 @@ class StytchRBAC:
         if organization_id is None:
             return project
         org = await self._org_cache.get(organization_id)
-        return self._merged(organization_id, project, org)
+        return org.merged_with(project)
 
     async def refresh_policy(self, organization_id: str | None = None) -> CompiledPolicy:
         """Fetch the project policy now (and ``organization_id``'s, if given), waiting for it.
@@ -611,7 +500,7 @@ class StytchRBAC:
         if organization_id is None:
             return project
         org = await self._org_cache.load(organization_id)
-        return self._merged(organization_id, project, org)
+        return org.merged_with(project)
 
     def invalidate(self, organization_id: str | None = None) -> None:
         """Forget ``organization_id``'s cached policy (or, with None, every cached policy):

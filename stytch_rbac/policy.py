@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -474,6 +475,8 @@ def _allowed_decision(resource: str, action: str, granted_by: frozenset[str]) ->
 
 
 _Index: TypeAlias = dict[str, dict[str, frozenset[str]]]
+#: Org custom roles, compact: (role_id, description, ((resource_id, actions), ...)).
+_OrgRoles: TypeAlias = tuple[tuple[str, str, tuple[tuple[str, tuple[str, ...]], ...]], ...]
 _Entries: TypeAlias = dict[str, dict[str, tuple[frozenset[str], Decision]]]
 
 
@@ -541,18 +544,18 @@ class CompiledPolicy:
 
     __slots__ = (
         "_actions",
+        "_base",
         "_entries",
         "_index",
+        "_org",
+        "_policy",
+        "_role_ids",
         "_scope_entries",
-        "policy",
-        "role_ids",
         "scope_ids",
         "strict",
     )
 
-    policy: Policy
     strict: bool
-    role_ids: frozenset[str]
     scope_ids: frozenset[str]
 
     def __init__(self, policy: Policy, *, strict: bool = True, _warn: bool = True) -> None:
@@ -562,9 +565,11 @@ class CompiledPolicy:
         if _warn:
             for message in warns:
                 warnings.warn(message, PolicyWarning, stacklevel=2)
-        self.policy = policy
+        self._policy = policy
+        self._org: _OrgRoles | None = None
+        self._base: CompiledPolicy | None = None
         self.strict = strict
-        self.role_ids = frozenset(r.role_id for r in policy.roles)
+        self._role_ids = frozenset(r.role_id for r in policy.roles)
         self.scope_ids = frozenset(s.scope for s in policy.scopes)
         self._index = _build_index(
             policy.resources, ((r.role_id, r.permissions) for r in policy.roles)
@@ -595,38 +600,90 @@ class CompiledPolicy:
         """Every resource id with its defined actions, sorted."""
         return self._actions
 
+    @property
+    def policy(self) -> Policy:
+        """The policy this answers for (for ``with_org()``: the merged one, rebuilt on access)."""
+        org = self.org_policy
+        return (
+            self._policy
+            if org is None
+            else self._policy.model_copy(update={"roles": self._policy.roles + org.roles})
+        )
+
+    @property
+    def org_policy(self) -> OrgPolicy | None:
+        """The organization's custom roles merged in by ``with_org()``; None for none."""
+        if self._org is None:
+            return None
+        return OrgPolicy(
+            roles=tuple(
+                PolicyRole(
+                    role_id=role_id,
+                    description=description,
+                    permissions=tuple(
+                        PolicyRolePermission(resource_id=resource, actions=actions)
+                        for resource, actions in grants
+                    ),
+                )
+                for role_id, description, grants in self._org
+            )
+        )
+
+    @property
+    def base(self) -> CompiledPolicy:
+        """The project policy ``with_org()`` merged onto; the policy itself when not merged."""
+        return self if self._base is None else self._base
+
+    @property
+    def role_ids(self) -> frozenset[str]:
+        """Every role id the policy defines (org custom roles included)."""
+        if self._org is None:
+            return self._role_ids
+        return self._role_ids | {role_id for role_id, _, _ in self._org}
+
     def with_org(self, org_policy: OrgPolicy | None) -> CompiledPolicy:
         """This policy merged with one organization's custom roles (Stytch's merge rule).
 
         Raises :class:`PolicyError` when the org policy breaks Stytch's
         ``validate_org_policy`` rules (see :meth:`Policy.merged`). Cheap to keep
-        one per organization: the result shares this policy's index and copies
-        only the entries of the resources the org roles grant on.
+        one per organization: the result shares this policy's index and holds
+        the org roles as small interned tuples, consulted only when the project
+        roles alone deny.
         """
         if org_policy is None or not org_policy.roles:
             return self
-        merged = self.policy.merged(org_policy)  # validates the org roles
-        org_index = _build_index(
-            self.policy.resources, ((r.role_id, r.permissions) for r in org_policy.roles)
+        errors = _org_problems(self.policy, org_policy)
+        if errors:
+            raise PolicyError(errors[0])
+        # Interned: thousands of organizations share the same ids and action names.
+        roles: _OrgRoles = tuple(
+            (
+                sys.intern(role.role_id),
+                sys.intern(role.description),
+                tuple(
+                    (sys.intern(p.resource_id), tuple(sys.intern(a) for a in p.actions))
+                    for p in role.permissions
+                ),
+            )
+            for role in org_policy.roles
         )
-        index = dict(self._index)
-        entries = dict(self._entries)
-        for resource, actions in org_index.items():
-            if any(actions.values()):
-                base = self._index[resource]
-                index[resource] = {a: base[a] | actions[a] for a in base}
-                entries[resource] = _entries({resource: index[resource]})[resource]
-        # The project part was checked (and warned about) when this object was built.
-        compiled = object.__new__(CompiledPolicy)
-        compiled.policy = merged
-        compiled.strict = self.strict
-        compiled.role_ids = self.role_ids | {r.role_id for r in org_policy.roles}
-        compiled.scope_ids = self.scope_ids
-        compiled._index = index
-        compiled._entries = entries
-        compiled._scope_entries = self._scope_entries  # scopes: project policy only
-        compiled._actions = self._actions
-        return compiled
+        merged = object.__new__(CompiledPolicy)
+        for name in CompiledPolicy.__slots__:
+            object.__setattr__(merged, name, getattr(self, name))
+        merged._org = roles if self._org is None else self._org + roles
+        merged._base = self.base
+        return merged
+
+    def _org_grantors(self, roles: Roles, resource: str, action: str) -> frozenset[str]:
+        """The held org roles granting a defined ``action`` on ``resource``."""
+        held = roles if isinstance(roles, (set, frozenset)) else frozenset(roles)
+        return frozenset(
+            role_id
+            for role_id, _, grants in self._org or ()
+            if role_id in held
+            for granted, actions in grants
+            if granted == resource and (action in actions or WILDCARD in actions)
+        )
 
     def _unknown(self, resource: str, action: str) -> Decision:
         """Strict: raise for an undefined resource or action. Otherwise: a denial."""
@@ -642,7 +699,9 @@ class CompiledPolicy:
         if actions is not None:
             grantors = actions.get(action)
             if grantors is not None:
-                return not grantors.isdisjoint(roles)
+                if not grantors.isdisjoint(roles):
+                    return True
+                return self._org is not None and bool(self._org_grantors(roles, resource, action))
         return self._unknown(resource, action).allowed
 
     def decide(self, roles: Roles, resource: str, action: str) -> Decision:
@@ -655,6 +714,8 @@ class CompiledPolicy:
             return self._unknown(resource, action)
         grantors, denied = entry
         granted_by = grantors.intersection(roles)
+        if self._org is not None:
+            granted_by |= self._org_grantors(roles, resource, action)
         if not granted_by:
             return denied
         decision: Decision = _new_decision(Decision)  # _allowed_decision(), inlined
@@ -682,24 +743,30 @@ class CompiledPolicy:
         if isinstance(roles, str):
             raise _not_a_string(roles)
         held = roles if isinstance(roles, (set, frozenset)) else frozenset(roles)
-        return {
+        table = {
             resource: {
                 action: not grantors.isdisjoint(held)
                 for action, grantors in sorted(actions.items())
             }
             for resource, actions in sorted(self._index.items())
         }
+        for role_id, _, grants in self._org or ():
+            if role_id in held:
+                for resource, actions in grants:
+                    row = table[resource]
+                    for action in row if WILDCARD in actions else actions:
+                        row[action] = True
+        return table
 
     def granted(self, roles: Roles) -> frozenset[tuple[str, str]]:
         """Every defined (resource, action) pair that ``roles`` are allowed."""
         if isinstance(roles, str):
             raise _not_a_string(roles)
-        held = roles if isinstance(roles, (set, frozenset)) else frozenset(roles)
         return frozenset(
             (resource, action)
-            for resource, actions in self._index.items()
-            for action, grantors in actions.items()
-            if not grantors.isdisjoint(held)
+            for resource, actions in self.permissions(roles).items()
+            for action, allowed in actions.items()
+            if allowed
         )
 
     def scope_allows(self, scopes: Iterable[str] | str, resource: str, action: str) -> bool:
