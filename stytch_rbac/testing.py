@@ -85,7 +85,6 @@ _POLICY_TEST_PATTERNS: Final = (
     "policy_test*.toml",
     "policy_test*.json",
 )
-_SERVER_START_TIMEOUT: Final = 10.0
 
 _Message = MutableMapping[str, Any]
 ASGIApp = Callable[
@@ -442,45 +441,10 @@ def serve_app(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> Iterat
     resources opened there live on that loop), so the caller may use asyncio,
     trio or no loop at all. ``port=0`` picks a free port. Stops on exit.
     """
-    import socket
-    import threading
-    import time
+    from .emulator._runner import ThreadServer
 
-    import uvicorn
-
-    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP
-    # (proto 0 would leave Nagle on: ~40 ms per response with delayed ACKs).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server = ThreadServer(app, host=host, port=port, lifespan="auto")
     try:
-        sock.bind((host, port))
-        config = uvicorn.Config(
-            app,
-            host=host,
-            port=sock.getsockname()[1],
-            loop="asyncio",
-            http="h11",
-            ws="none",
-            lifespan="auto",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
-            backlog=4096,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="stytch-rbac-app", daemon=True
-        )
-        thread.start()
-        try:
-            deadline = time.monotonic() + _SERVER_START_TIMEOUT
-            while not server.started:
-                if not thread.is_alive() or time.monotonic() > deadline:
-                    raise RuntimeError("the app server did not start (see its log above)")
-                time.sleep(0.005)
-            yield f"http://{host}:{sock.getsockname()[1]}"
-        finally:
-            server.should_exit = True
-            thread.join(timeout=_SERVER_START_TIMEOUT)
+        yield server.start()
     finally:
-        sock.close()
+        server.stop()

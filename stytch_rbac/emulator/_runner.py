@@ -11,12 +11,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import uvicorn
 
-__all__ = ["ThreadServer", "bind", "run_forever"]
+__all__ = ["Lifespan", "ThreadServer", "bind", "run_forever"]
+
+Lifespan = Literal["auto", "on", "off"]
 
 _START_TIMEOUT = 10.0
 
@@ -45,7 +47,9 @@ class _Server(uvicorn.Server):
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening-ready TCP socket on ``host:port`` (port 0: any free port)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets whose proto says TCP;
+    # with proto 0 every response waits ~40 ms on Nagle + delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -55,7 +59,9 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _config(app: Any, sock: socket.socket, log_level: str = "warning") -> uvicorn.Config:
+def _config(
+    app: Any, sock: socket.socket, log_level: str = "warning", lifespan: Lifespan = "off"
+) -> uvicorn.Config:
     host, port = sock.getsockname()[:2]
     return uvicorn.Config(
         app,
@@ -64,7 +70,7 @@ def _config(app: Any, sock: socket.socket, log_level: str = "warning") -> uvicor
         loop="asyncio",
         http="h11",
         ws="none",
-        lifespan="off",
+        lifespan=lifespan,
         log_level=log_level,
         access_log=False,
         timeout_graceful_shutdown=1,
@@ -96,8 +102,11 @@ def run_forever(app: Any, sock: socket.socket, on_ready: Callable[[], None]) -> 
 class ThreadServer:
     """One uvicorn server on a pre-bound socket, started and stopped from any thread."""
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, app: Any, *, host: str = "127.0.0.1", port: int = 0, lifespan: Lifespan = "off"
+    ) -> None:
         self._app = app
+        self._lifespan = lifespan
         self._host = host
         self._port = port
         self._sock: socket.socket | None = None
@@ -116,29 +125,9 @@ class ThreadServer:
 
     def start(self) -> str:
         """Bind, start serving, wait until ready; return the base URL."""
-        # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets whose proto says TCP;
-        # with proto 0 every response waits ~40 ms on Nagle + delayed ACK.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self._host, self._port))
-        except OSError:
-            sock.close()
-            raise
+        sock = bind(self._host, self._port)
         self._sock = sock
-        config = uvicorn.Config(
-            self._app,
-            host=self._host,
-            port=sock.getsockname()[1],
-            loop="asyncio",
-            http="h11",
-            ws="none",
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
-            backlog=4096,
-        )
+        config = _config(self._app, sock, lifespan=self._lifespan)
         self._server = _Server(config)
         self._thread = threading.Thread(target=self._run, name="stytch-emulator", daemon=True)
         self._thread.start()
@@ -146,7 +135,7 @@ class ThreadServer:
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"the emulator server did not start: {self._error!r}")
+                raise RuntimeError(f"the server did not start: {self._error!r}")
             time.sleep(0.002)
         self.base_url = f"http://{self._host}:{sock.getsockname()[1]}"
         return self.base_url
