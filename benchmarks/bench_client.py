@@ -53,8 +53,8 @@ from typing import Any
 import anyio
 import httpx
 
-from stytch_rbac._clock import ManualClock
 from stytch_rbac.client import StytchRBAC
+from stytch_rbac.clock import ManualClock
 from stytch_rbac.emulator import Emulator
 from stytch_rbac.errors import StytchUnavailable
 
@@ -362,7 +362,7 @@ async def ours(client):
         return rss() - before, rbac.cache_info()["org_policies"].size
 
 async def sdk(client):
-    from stytch_rbac.transport import make_stytch_client
+    from stytch_rbac._stytch.sdk import make_stytch_client
     stytch = make_stytch_client("project-test-bench", "secret", client,
                                 environment="http://e.invalid")
     cache = stytch.sessions.policy_cache

@@ -1,4 +1,4 @@
-"""Generate ``stytch_rbac/_member_api.py`` (and the table in ``docs/member-calls.md``).
+"""Generate ``stytch_rbac/member/_generated_api.py`` (and the table in ``docs/member-calls.md``).
 
 The installed ``stytch`` SDK is introspected: every ``stytch.B2BClient`` method that
 takes ``method_options`` becomes an awaitable method of the same name, with the same
@@ -34,8 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stytch_rbac._stytch import sdk_models
+
 ROOT = Path(__file__).resolve().parent.parent
-MODULE_PATH = ROOT / "stytch_rbac" / "_member_api.py"
+MODULE_PATH = ROOT / "stytch_rbac" / "member" / "_generated_api.py"
 DOCS_PATH = ROOT / "docs" / "member-calls.md"
 TABLE_BEGIN = "<!-- BEGIN GENERATED TABLE: python scripts/gen_member_api.py -->"
 TABLE_END = "<!-- END GENERATED TABLE -->"
@@ -199,7 +201,7 @@ def options_class(method: SDKMethod) -> type:
     return classes[0]
 
 
-# --- permissions, from stytch_rbac.builtins (the one table) ----------------------------
+# --- permissions, from stytch_rbac.policy.builtin_calls (the one table) ---------------
 
 
 def _code(text: str) -> str:
@@ -207,8 +209,8 @@ def _code(text: str) -> str:
 
 
 def permission_text(method: SDKMethod, *, markdown: bool = False) -> str:
-    """What Stytch demands for ``method``, in words, from ``stytch_rbac.builtins``."""
-    from stytch_rbac.builtins import requirement
+    """What Stytch demands for ``method``, in words, from ``stytch_rbac.policy.builtin_calls``."""
+    from stytch_rbac.policy.builtin_calls import requirement
 
     code = (lambda s: f"`{s}`") if markdown else _code
     names = [p.name for p in wrapper_parameters(method)]
@@ -331,7 +333,7 @@ def _render_class_body(node: Namespace, imports: _Imports) -> str:
     if node.children:
         lines.append("")
     lines += [
-        f"    def __init__(self, session: _MemberSession, sdk: {sdk_type}) -> None:",
+        f"    def __init__(self, session: MemberSession, sdk: {sdk_type}) -> None:",
         "        self._session = session",
         "        self._sdk = sdk",
     ]
@@ -344,7 +346,7 @@ def _render_class_body(node: Namespace, imports: _Imports) -> str:
 
 
 def render_module(root: Namespace | None = None) -> str:
-    """The full text of ``stytch_rbac/_member_api.py`` for the installed SDK, ruff-formatted."""
+    """The text of ``stytch_rbac/member/_generated_api.py`` for the installed SDK, formatted."""
     import stytch.version
 
     root = collect_tree() if root is None else root
@@ -358,15 +360,20 @@ def render_module(root: Namespace | None = None) -> str:
         out.append(f"from typing import TYPE_CHECKING, {', '.join(sorted(imports.typing))}\n")
     else:
         out.append("from typing import TYPE_CHECKING\n")
-    stytch_imports = [f"import {m}" for m in sorted(imports.api)]
-    by_package: dict[str, list[str]] = {}
+    # The SDK's model modules come through the seam (stytch_rbac._stytch.sdk_models), the
+    # only package that imports the SDK at run time; its API classes only annotate.
+    leaves: set[str] = set()
     for module in sorted(imports.models):
         package, leaf = module.rsplit(".", 1)
-        by_package.setdefault(package, []).append(leaf)
-    for package, leaves in sorted(by_package.items()):
-        stytch_imports.append(f"from {package} import {', '.join(sorted(leaves))}")
-    out.append("\n".join(stytch_imports) + "\n")
-    out.append("if TYPE_CHECKING:\n    from .member import _MemberSession\n")
+        if package != "stytch.b2b.models" or leaf not in sdk_models.__all__:
+            raise ValueError(
+                f"{module} is not re-exported by stytch_rbac._stytch.sdk_models; add it there"
+            )
+        leaves.add(leaf)
+    out.append(f"from .._stytch.sdk_models import {', '.join(sorted(leaves))}\n")
+    checking = [f"    import {m}" for m in sorted(imports.api)]
+    checking.append("\n    from ._session import MemberSession")
+    out.append("if TYPE_CHECKING:\n" + "\n".join(checking) + "\n")
     out.append("__all__ = [" + ", ".join(f'"{n}"' for n in names) + "]\n")
     out.append("\n\n".join(classes) + "\n")
     return _ruff_format("\n".join(out))

@@ -7,8 +7,9 @@ or a remote authentication. ``MemberClient`` is therefore resolved lazily.
 
 from typing import TYPE_CHECKING, Any
 
-from ._clock import Clock, ManualClock, SystemClock
+from ._version import __version__
 from .client import StytchRBAC
+from .clock import Clock, ManualClock, SystemClock
 from .errors import (
     Forbidden,
     PermissionDenied,
@@ -21,7 +22,7 @@ from .errors import (
     Unauthenticated,
     UnknownPermission,
 )
-from .guards import CredentialConfig, Guard, header, path, query
+from .integrations.guard import CredentialConfig, Guard, header, path, query
 from .permissions import ActionEnum, Permission, StrEnum
 from .policy import (
     CompiledPolicy,
@@ -39,7 +40,6 @@ from .principal import Principal
 if TYPE_CHECKING:
     from .member import MemberClient
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ActionEnum",

@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 import anyio
 
-from ._clock import Clock, SystemClock
+from .clock import Clock, SystemClock
 from .errors import StytchRBACError, StytchUnavailable
 
 __all__ = ["CacheStats", "RefreshingCache", "Spawner"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import urllib.parse
 import warnings
 from collections.abc import Callable, Coroutine, Mapping
 from types import ModuleType, TracebackType
@@ -26,21 +25,24 @@ from typing import TYPE_CHECKING, Any, Final, overload
 import anyio
 import anyio.abc
 
-from ._clock import Clock, SystemClock
-from ._stytch_errors import error_from_response
+from ._stytch import (
+    Connection,
+    Credentials,
+    authenticate_session,
+    fetch_jwks,
+    fetch_org_policy,
+    fetch_policy,
+    resolve_base_url,
+)
+from .auth import JWKSCache, SessionJWTVerifier, StaleJWT, principal_from_member_session
 from .cache import CacheStats, RefreshingCache
+from .clock import Clock, SystemClock
 from .errors import (
     PermissionDenied,
     PolicyError,
     StytchUnavailable,
     TenancyError,
     Unauthenticated,
-)
-from .jwt import (
-    JWKSCache,
-    SessionJWTVerifier,
-    StaleJWT,
-    principal_from_member_session,
 )
 from .permissions import ActionEnum, Permission
 from .policy import CompiledPolicy, Decision, OrgPolicy, Policy
@@ -50,10 +52,10 @@ if TYPE_CHECKING:
     import httpx
     from stytch import B2BClient
 
+    from ._stytch.http import RetryPolicy
     from .codegen import Drift
-    from .guards import CredentialConfig, Guard, OrganizationSpec
+    from .integrations.guard import CredentialConfig, Guard, OrganizationSpec
     from .member import MemberClient
-    from .transport import RetryPolicy
 
 __all__ = ["Principal", "StytchRBAC"]
 
@@ -63,19 +65,6 @@ _POLICY: Final = "policy"
 #: Seconds; the same as transport.DEFAULT_TIMEOUT (kept here so that importing this
 #: module does not import httpx: it is loaded when a client is built).
 _DEFAULT_TIMEOUT: Final = 10.0
-TEST_API: Final = "https://test.stytch.com"
-LIVE_API: Final = "https://api.stytch.com"
-
-
-def resolve_base_url(project_id: str, base_url: str | None) -> str:
-    """The API origin: Stytch test or live chosen by the project id (as the SDK does), or
-    ``base_url`` (any http(s) URL, e.g. an emulator), without a trailing slash."""
-    if base_url is None:
-        return LIVE_API if project_id.startswith("project-live-") else TEST_API
-    parsed = urllib.parse.urlsplit(base_url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
-    return base_url.rstrip("/")
 
 
 class _OrgPolicyEntry:
@@ -200,12 +189,17 @@ class StytchRBAC:
         self.timeout = float(timeout)
         self.strict = strict
         self.clock: Clock = clock or SystemClock()
-        from .transport import RetryPolicy, make_http_client
+        from ._stytch.http import RetryPolicy, make_http_client
 
         self.retry: RetryPolicy = RetryPolicy()
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else make_http_client(timeout=timeout)
-        self._auth = (project_id, secret)
+        self._conn = Connection(
+            self._http,
+            Credentials(project_id, secret, self.base_url),
+            timeout=self.timeout,
+            retry=self.retry,
+        )
         self._tg: anyio.abc.TaskGroup | None = None
         self._closed = False
         self._stytch: B2BClient | None = None
@@ -317,7 +311,7 @@ class StytchRBAC:
         """The ``stytch.B2BClient``, built on first use; its ``*_async`` methods run over
         :attr:`http` (no aiohttp session), on asyncio and trio."""
         if self._stytch is None:
-            from .transport import make_stytch_client
+            from ._stytch.sdk import make_stytch_client
 
             self._stytch = make_stytch_client(
                 self.project_id,
@@ -339,36 +333,13 @@ class StytchRBAC:
 
     # -- fetching -------------------------------------------------------------------------------
 
-    def _url(self, path: str) -> str:
-        return self.base_url + path
-
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this StytchRBAC is closed")
 
-    async def _get_json(self, path: str, *, what: str, auth: bool = True, **params: str) -> Any:
-        self._check_open()
-        from .transport import get_with_retries
-
-        response = await get_with_retries(
-            self._http,
-            self._url(path),
-            params=params or None,
-            auth=self._auth if auth else None,
-            timeout=self.timeout,
-            retry=self.retry,
-        )
-        if response.status_code >= 400:
-            raise error_from_response(response)
-        try:
-            return response.json()
-        except ValueError:
-            raise StytchUnavailable(
-                f"Stytch answered {what} with a body that is not JSON"
-            ) from None
-
     async def _load_policy(self, _key: str) -> CompiledPolicy:
-        body = await self._get_json("/v1/b2b/rbac/policy", what="the RBAC policy")
+        self._check_open()
+        body = await fetch_policy(self._conn)
         try:
             policy = Policy.parse(body)
             with warnings.catch_warnings(record=True) as caught:
@@ -392,11 +363,8 @@ class StytchRBAC:
             )
 
     async def _load_org_policy(self, organization_id: str) -> _OrgPolicyEntry:
-        body = await self._get_json(
-            "/v1/b2b/rbac/organizations/" + urllib.parse.quote(organization_id, safe=""),
-            what="an organization policy",
-            organization_id=organization_id,
-        )
+        self._check_open()
+        body = await fetch_org_policy(self._conn, organization_id)
         try:
             org = OrgPolicy.parse(body)
         except PolicyError as exc:
@@ -406,12 +374,8 @@ class StytchRBAC:
         return _OrgPolicyEntry(org)
 
     async def _fetch_jwks(self) -> Any:
-        # No credentials: the JWKS is public (and the SDK's own JWKS client sends none).
-        return await self._get_json(
-            "/v1/b2b/sessions/jwks/" + urllib.parse.quote(self.project_id, safe=""),
-            what="the JWKS",
-            auth=False,
-        )
+        self._check_open()
+        return await fetch_jwks(self._conn)
 
     # -- authentication -------------------------------------------------------------------------
 
@@ -447,20 +411,8 @@ class StytchRBAC:
 
     async def _authenticate_remote(self, body: dict[str, str]) -> Principal:
         self._check_open()
-        from .transport import send_once
-
-        response = await send_once(
-            self._http,
-            "POST",
-            self._url("/v1/b2b/sessions/authenticate"),
-            json_body=body,
-            auth=self._auth,
-            timeout=self.timeout,
-        )
-        if response.status_code >= 400:
-            raise error_from_response(response)
+        data = await authenticate_session(self._conn, body)
         try:
-            data = response.json()
             presented_jwt = body.get("session_jwt")
             new_jwt = data.get("session_jwt") or presented_jwt
             return principal_from_member_session(
@@ -677,9 +629,9 @@ class StytchRBAC:
         :class:`Principal`), as ``@guard`` on an async function, or as
         ``await guard.check(principal)``. ``organization_id``: a constant, or
         ``path(...)``/``header(...)``/``query(...)``/a callable of the request
-        (tenancy). See :mod:`stytch_rbac.guards`.
+        (tenancy). See :mod:`stytch_rbac.integrations.guard`.
         """
-        from .guards import Guard
+        from .integrations.guard import Guard
 
         return Guard(
             self,

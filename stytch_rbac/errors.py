@@ -13,13 +13,16 @@ StytchRBACError                               base: one except clause catches ev
 ```
 
 Errors that come from a Stytch response keep Stytch's ``error_type``,
-``error_message`` and ``request_id``. No message or ``repr`` ever contains a
-session token, a JWT or the project secret: messages are built here, from ids.
+``error_message``, ``request_id`` and HTTP status (``stytch_status``), and a
+:class:`StytchUnavailable` keeps Stytch's ``Retry-After`` (``retry_after``, seconds);
+the keyword arguments are the :class:`StytchErrorFields` every class accepts.
+No message or ``repr`` ever contains a session token, a JWT or the project
+secret: messages are built here, from ids.
 """
 
 from __future__ import annotations
 
-import warnings
+from typing import TypedDict, Unpack
 
 __all__ = [
     "Forbidden",
@@ -35,25 +38,35 @@ __all__ = [
 ]
 
 
+class StytchErrorFields(TypedDict, total=False):
+    """What an error keeps of Stytch's answer, when it comes from one (keyword arguments)."""
+
+    #: Stytch's ``error_type`` (``session_authorization_error``, ...).
+    error_type: str | None
+    #: Stytch's human-readable ``error_message``.
+    error_message: str | None
+    #: Stytch's ``request_id``, for Stytch support.
+    request_id: str | None
+    #: The HTTP status Stytch answered with.
+    stytch_status: int | None
+    #: Seconds Stytch asked callers to wait (its ``Retry-After``), when it said.
+    retry_after: float | None
+
+
 class StytchRBACError(Exception):
     """Base class of every exception raised by stytch-rbac."""
 
     #: The HTTP status a web framework should answer with, when there is one.
     status_code: int | None = None
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        error_type: str | None = None,
-        error_message: str | None = None,
-        request_id: str | None = None,
-    ) -> None:
+    def __init__(self, message: str, **stytch: Unpack[StytchErrorFields]) -> None:
         super().__init__(message)
         self.message = message
-        self.error_type = error_type
-        self.error_message = error_message
-        self.request_id = request_id
+        self.error_type = stytch.get("error_type")
+        self.error_message = stytch.get("error_message")
+        self.request_id = stytch.get("request_id")
+        self.stytch_status = stytch.get("stytch_status")
+        self.retry_after = stytch.get("retry_after")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
@@ -67,11 +80,6 @@ class PolicyWarning(UserWarning):
     """A policy oddity Stytch itself accepts: decisions stay correct, but look at it."""
 
 
-def warn_policy(message: str) -> None:
-    """Emit a :class:`PolicyWarning` attributed to the caller of the public API."""
-    warnings.warn(message, PolicyWarning, stacklevel=4)
-
-
 class Unauthenticated(StytchRBACError):
     """The request carries no valid Stytch session (HTTP 401)."""
 
@@ -81,18 +89,13 @@ class Unauthenticated(StytchRBACError):
         self,
         reason: str,
         detail: str | None = None,
-        *,
-        error_type: str | None = None,
-        error_message: str | None = None,
-        request_id: str | None = None,
+        **stytch: Unpack[StytchErrorFields],
     ) -> None:
         #: A short machine-readable code: missing, malformed, expired, forged,
         #: revoked, invalid_claims, stytch_rejected, ...
         self.reason = reason
         message = f"not authenticated ({reason})" + (f": {detail}" if detail else "")
-        super().__init__(
-            message, error_type=error_type, error_message=error_message, request_id=request_id
-        )
+        super().__init__(message, **stytch)
 
 
 class Forbidden(StytchRBACError):
@@ -111,9 +114,7 @@ class PermissionDenied(Forbidden):
         *,
         organization_id: str | None = None,
         member_id: str | None = None,
-        error_type: str | None = None,
-        error_message: str | None = None,
-        request_id: str | None = None,
+        **stytch: Unpack[StytchErrorFields],
     ) -> None:
         self.resource = str(resource)
         self.action = str(action)
@@ -123,9 +124,7 @@ class PermissionDenied(Forbidden):
         where = f" in organization {organization_id}" if organization_id else ""
         super().__init__(
             f"{who} may not {self.action!r} on {self.resource!r}{where}",
-            error_type=error_type,
-            error_message=error_message,
-            request_id=request_id,
+            **stytch,
         )
 
 
@@ -138,9 +137,7 @@ class TenancyError(Forbidden):
         requested_organization_id: str | None,
         *,
         member_id: str | None = None,
-        error_type: str | None = None,
-        error_message: str | None = None,
-        request_id: str | None = None,
+        **stytch: Unpack[StytchErrorFields],
     ) -> None:
         self.member_organization_id = member_organization_id
         self.requested_organization_id = requested_organization_id
@@ -149,9 +146,7 @@ class TenancyError(Forbidden):
         super().__init__(
             f"member of organization {member_organization_id} may not act in organization "
             f"{requested_organization_id}",
-            error_type=error_type,
-            error_message=error_message,
-            request_id=request_id,
+            **stytch,
         )
 
 
@@ -180,18 +175,10 @@ class StytchUnavailable(StytchRBACError):
 class StytchAPIError(StytchRBACError):
     """Stytch answered a call with an error other than an authentication or authorization one."""
 
-    def __init__(
-        self,
-        status_code: int,
-        *,
-        error_type: str | None,
-        error_message: str | None,
-        request_id: str | None,
-    ) -> None:
+    def __init__(self, status_code: int, **stytch: Unpack[StytchErrorFields]) -> None:
+        #: The HTTP status Stytch answered with (also ``stytch_status``).
         self.status_code = status_code
-        super().__init__(
-            f"Stytch error {status_code} {error_type or 'unknown'}: {error_message or ''}".rstrip(),
-            error_type=error_type,
-            error_message=error_message,
-            request_id=request_id,
-        )
+        stytch.setdefault("stytch_status", status_code)
+        error_type = stytch.get("error_type") or "unknown"
+        detail = stytch.get("error_message") or ""
+        super().__init__(f"Stytch error {status_code} {error_type}: {detail}".rstrip(), **stytch)

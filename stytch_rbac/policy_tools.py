@@ -16,7 +16,8 @@ failures = [r for r in suite.runner(new).run() if not r.passed]
 
 from __future__ import annotations
 
-from ._expectations import (
+from .policy.diff import Grant, PolicyDiff, diff_policies
+from .policy.expectations import (
     EXPECTATION_SUFFIXES,
     Expectation,
     ExpectationFileError,
@@ -28,8 +29,7 @@ from ._expectations import (
     parse_expectations,
     run_expectations,
 )
-from ._policy_diff import Grant, PolicyDiff, diff_policies
-from ._policy_lint import LINT_CODES, LintFinding, lint_policy
+from .policy.lint import LINT_CODES, LintFinding, lint_policy
 
 __all__ = [
     "EXPECTATION_SUFFIXES",

@@ -60,10 +60,10 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 import pytest
 
 if TYPE_CHECKING:
-    from ._expectations import Expectation, ExpectationRunner
     from .client import StytchRBAC
     from .emulator import Emulator, OrganizationRecord
     from .policy import Policy
+    from .policy.expectations import Expectation, ExpectationRunner
     from .principal import Principal
 
 __all__ = [
@@ -155,9 +155,9 @@ class PolicyTestFile(pytest.File):
 
     def collect(self) -> Iterator[PolicyTestItem]:
         """Parse the file; a malformed file or policy is one collection error naming it."""
-        from ._expectations import load_expectations
         from .errors import StytchRBACError
         from .policy import Policy
+        from .policy.expectations import load_expectations
 
         try:
             suite = load_expectations(self.path)
@@ -280,16 +280,14 @@ def stytch_base_url(request: pytest.FixtureRequest, stytch_emulator: Emulator) -
 @pytest.fixture
 async def stytch_rbac(stytch_emulator: Emulator, stytch_base_url: str) -> AsyncIterator[StytchRBAC]:
     """A :class:`StytchRBAC` pointed at the emulator, sharing its clock; closed after the test."""
-    import httpx
-
+    from ._stytch.http import in_process_client
     from .client import StytchRBAC
 
     async with contextlib.AsyncExitStack() as stack:
-        http: httpx.AsyncClient | None = None
+        http = None
         if stytch_base_url == IN_PROCESS_URL:
-            transport = httpx.ASGITransport(app=stytch_emulator.app)
             http = await stack.enter_async_context(
-                httpx.AsyncClient(transport=transport, base_url=IN_PROCESS_URL)
+                in_process_client(stytch_emulator.app, base_url=IN_PROCESS_URL)
             )
         yield await stack.enter_async_context(
             StytchRBAC(
@@ -409,7 +407,7 @@ class MemberFactory:
             duration_minutes=session_duration_minutes,
             custom_claims=custom_claims,
         )
-        from .jwt import principal_from_claims
+        from .auth import principal_from_claims
 
         principal = dataclasses.replace(
             principal_from_claims(_claims(session.session_jwt), session_jwt=session.session_jwt),
@@ -441,7 +439,7 @@ def serve_app(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> Iterat
     resources opened there live on that loop), so the caller may use asyncio,
     trio or no loop at all. ``port=0`` picks a free port. Stops on exit.
     """
-    from .emulator._runner import ThreadServer
+    from .serving import ThreadServer
 
     server = ThreadServer(app, host=host, port=port, lifespan="auto")
     try:

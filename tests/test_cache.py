@@ -10,8 +10,8 @@ import anyio.abc
 import anyio.lowlevel
 import pytest
 
-from stytch_rbac._clock import ManualClock
 from stytch_rbac.cache import RefreshingCache
+from stytch_rbac.clock import ManualClock
 from stytch_rbac.errors import StytchAPIError, StytchUnavailable
 
 pytestmark = pytest.mark.anyio

@@ -24,8 +24,8 @@ from stytch_rbac import (
     Unauthenticated,
     UnknownPermission,
 )
-from stytch_rbac._clock import ManualClock
 from stytch_rbac.client import Principal, StytchRBAC
+from stytch_rbac.clock import ManualClock
 from stytch_rbac.emulator import Emulator, SessionRecord
 
 EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "policy.json"
@@ -644,7 +644,7 @@ async def test_owned_http_client_is_closed(world: World) -> None:
 @both_modes
 async def test_stytch_sdk_runs_over_our_http_client(world: World, mode: str) -> None:
     """rbac.stytch is one B2BClient whose async calls go through rbac.http (no aiohttp)."""
-    from stytch_rbac.transport import SDKSession
+    from stytch_rbac._stytch.sdk import SDKSession
 
     async with connect(world, mode) as rbac:
         client = rbac.stytch

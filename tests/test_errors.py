@@ -14,12 +14,13 @@ import jwt
 import pydantic
 import pytest
 
-from stytch_rbac._stytch_errors import (
+from stytch_rbac._stytch.errors import (
     ERROR_TYPES,
     ErrorContext,
     error_from_stytch,
     translate_errors,
 )
+from stytch_rbac._stytch.sdk import make_stytch_client
 from stytch_rbac.emulator import Emulator
 from stytch_rbac.errors import (
     Forbidden,
@@ -30,7 +31,6 @@ from stytch_rbac.errors import (
     TenancyError,
     Unauthenticated,
 )
-from stytch_rbac.transport import make_stytch_client
 
 EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "policy.json"
 

@@ -14,9 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from stytch_rbac._clock import ManualClock
-from stytch_rbac.errors import StytchUnavailable, Unauthenticated
-from stytch_rbac.jwt import (
+from stytch_rbac.auth import (
     ORGANIZATION_CLAIM,
     SESSION_CLAIM,
     JWKSCache,
@@ -26,6 +24,8 @@ from stytch_rbac.jwt import (
     parse_jwks,
     principal_from_member_session,
 )
+from stytch_rbac.clock import ManualClock
+from stytch_rbac.errors import StytchUnavailable, Unauthenticated
 
 PROJECT = "project-test-11111111-2222-3333-4444-555555555555"
 BASE_URL = "http://127.0.0.1:8765"

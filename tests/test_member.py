@@ -28,12 +28,20 @@ from stytch.b2b.models.magic_links_email import InviteResponse
 from stytch.b2b.models.organizations_members import DeleteResponse, UpdateResponse
 from stytch.core.response_base import StytchError
 
-from stytch_rbac import Forbidden, PermissionDenied, TenancyError, Unauthenticated, builtins
-from stytch_rbac._clock import ManualClock
-from stytch_rbac._member_api import MemberAPI
+from stytch_rbac import (
+    Forbidden,
+    PermissionDenied,
+    StytchAPIError,
+    StytchUnavailable,
+    TenancyError,
+    Unauthenticated,
+)
 from stytch_rbac.client import StytchRBAC
+from stytch_rbac.clock import ManualClock
 from stytch_rbac.emulator import Emulator, MemberRecord, SessionRecord
 from stytch_rbac.member import MemberClient
+from stytch_rbac.member._generated_api import MemberAPI
+from stytch_rbac.policy import builtin_calls as builtins
 from stytch_rbac.principal import Principal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,11 +207,11 @@ def test_builtins_table_covers_exactly_the_wrapped_methods(sdk_client: Any) -> N
 
 
 def test_generated_module_is_not_stale() -> None:
-    """stytch_rbac/_member_api.py is byte-identical to what the generator writes for this SDK."""
+    """stytch_rbac/member/_generated_api.py is byte-identical to what the generator writes for this SDK."""
     gen = _generator()
-    assert gen.render_module() == (ROOT / "stytch_rbac" / "_member_api.py").read_text(), (
-        "stale: run `python scripts/gen_member_api.py`"
-    )
+    assert (
+        gen.render_module() == (ROOT / "stytch_rbac" / "member" / "_generated_api.py").read_text()
+    ), "stale: run `python scripts/gen_member_api.py`"
 
 
 def test_docs_table_is_not_stale() -> None:
@@ -219,7 +227,7 @@ def test_generator_check_mode_reports_staleness(
     """`gen_member_api.py --check` exits 0 when fresh, 1 with a diff when the module differs."""
     gen = _generator()
     assert gen.main(["--check"]) == 0
-    stale = tmp_path / "_member_api.py"
+    stale = tmp_path / "_generated_api.py"
     stale.write_text(
         gen.MODULE_PATH.read_text().replace("async def delete(", "async def remove(", 1)
     )
@@ -230,7 +238,7 @@ def test_generator_check_mode_reports_staleness(
 
 def test_generated_header_names_the_sdk_version() -> None:
     """The generated module says which stytch version it mirrors and how many methods it wraps."""
-    text = (ROOT / "stytch_rbac" / "_member_api.py").read_text()
+    text = (ROOT / "stytch_rbac" / "member" / "_generated_api.py").read_text()
     assert f"from stytch {stytch.version.__version__}." in text.splitlines()[0]
     assert f"{len(builtins.BUILTIN_METHODS)} methods" in text
 
@@ -467,18 +475,22 @@ async def test_organization_slug_counts_as_the_members_own_organization() -> Non
 
 
 @pytest.mark.anyio
-async def test_other_stytch_errors_pass_through_unchanged() -> None:
-    """A 404 from Stytch reaches the caller as the SDK's own StytchError, untranslated."""
+async def test_other_stytch_errors_are_translated() -> None:
+    """A 404 from Stytch is a StytchAPIError and a 500 StytchUnavailable, each keeping Stytch's
+    status, error type and request id, with the SDK's StytchError as the cause."""
     async with _world() as w:
         member = await w.member("admin")
-        with pytest.raises(StytchError) as raised:
+        with pytest.raises(StytchAPIError) as raised:
             await member.organizations.members.delete(w.org, "member-test-does-not-exist")
-        assert raised.value.details.status_code == 404
-        assert raised.value.details.error_type == "member_not_found"
+        assert raised.value.stytch_status == 404
+        assert raised.value.error_type == "member_not_found"
+        assert raised.value.request_id
+        assert isinstance(raised.value.__cause__, StytchError)
         w.emu.faults.fail("organizations.update", status=500, times=1)
-        with pytest.raises(StytchError) as failed:
+        with pytest.raises(StytchUnavailable) as failed:
             await member.organizations.update(w.org, organization_name="X")
-        assert failed.value.details.status_code == 500
+        assert failed.value.stytch_status == 500
+        assert isinstance(failed.value.__cause__, StytchError)
 
 
 @pytest.mark.anyio
@@ -596,7 +608,8 @@ async def test_repr_shows_no_credential() -> None:
 
 
 def test_importing_the_package_does_not_import_member_or_the_sdk() -> None:
-    """import stytch_rbac (facade included) loads neither member.py nor stytch; as_member does."""
+    """import stytch_rbac (facade included) loads neither stytch_rbac.member nor stytch;
+    as_member does."""
     code = (
         "import sys, stytch_rbac, stytch_rbac.client as c\n"
         "assert 'stytch' not in sys.modules and 'stytch_rbac.member' not in sys.modules\n"

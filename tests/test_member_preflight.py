@@ -15,7 +15,7 @@ roles are built for it:
 
 Methods whose target member may be the caller are also run as a member holding
 only the ``stytch.self`` action: allowed on themselves, refused on anyone else.
-The cases are written from the reference, not from ``stytch_rbac.builtins``, so a
+The cases are written from the reference, not from ``stytch_rbac.policy.builtin_calls``, so a
 wrong row in that table makes these tests fail.
 """
 
@@ -30,10 +30,11 @@ from typing import Any
 
 import pytest
 
-from stytch_rbac import PermissionDenied, TenancyError, builtins
+from stytch_rbac import PermissionDenied, TenancyError
 from stytch_rbac.client import StytchRBAC
 from stytch_rbac.emulator import Emulator, SessionRecord
 from stytch_rbac.member import MemberClient
+from stytch_rbac.policy import builtin_calls as builtins
 
 ORG: typing.Final = "stytch.organization"
 MEMBER: typing.Final = "stytch.member"

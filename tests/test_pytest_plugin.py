@@ -15,9 +15,6 @@ import pytest
 
 # Imported here so that pytester's in-process runs find them already loaded: it drops the
 # modules a run imports, and a re-imported cryptography no longer matches its Rust bindings.
-import stytch_rbac.client
-import stytch_rbac.emulator
-import stytch_rbac.jwt  # noqa: F401
 
 pytest_plugins = ["pytester"]
 

@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 
 # Loaded before pytester's in-process runs (see test_pytest_plugin.py for why).
-import stytch_rbac._expectations
-import stytch_rbac.policy  # noqa: F401
 
 pytest_plugins = ["pytester"]
 

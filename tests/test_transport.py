@@ -17,16 +17,16 @@ import anyio
 import httpx
 import pytest
 
-from stytch_rbac._stytch_errors import translate_errors
-from stytch_rbac.errors import StytchUnavailable
-from stytch_rbac.transport import (
+from stytch_rbac._stytch.errors import translate_errors
+from stytch_rbac._stytch.http import (
     RetryPolicy,
     get_with_retries,
     make_http_client,
-    make_stytch_client,
     parse_retry_after,
     send_once,
 )
+from stytch_rbac._stytch.sdk import make_stytch_client
+from stytch_rbac.errors import StytchUnavailable
 
 if TYPE_CHECKING:
     from stytch import B2BClient

@@ -24,7 +24,7 @@ from fastapi import Depends, FastAPI, HTTPException, Response
 from pydantic import BaseModel, Field
 
 from examples.permissions import P
-from stytch_rbac import Principal, StytchRBAC, path
+from stytch_rbac import Principal, StytchAPIError, StytchRBAC, path
 from stytch_rbac.integrations.fastapi import (
     CurrentPrincipal,
     StytchSessionMiddleware,
@@ -207,14 +207,12 @@ def create_app(
     @app.delete("/orgs/{organization_id}/members/{member_id}", status_code=204)
     async def remove_member(organization_id: str, member_id: str, remover: can_remove) -> Response:
         """Remove a member (``stytch.member:delete``), as the caller: Stytch checks it too."""
-        from stytch.core.response_base import StytchError
-
         try:
             await facade.as_member(remover).organizations.members.delete(
                 organization_id=organization_id, member_id=member_id
             )
-        except StytchError as exc:
-            if exc.details.status_code == 404:
+        except StytchAPIError as exc:
+            if exc.stytch_status == 404:
                 raise HTTPException(404, detail="no such member in this organization") from None
             raise
         return Response(status_code=204)

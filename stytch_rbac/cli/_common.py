@@ -13,18 +13,21 @@ when asked.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final
 
+import anyio
 import typer
 import typer.core
 from rich.console import Console
 from rich.markup import escape
 
+from .._stytch import Connection, Credentials, fetch_org_policy, fetch_policy, open_connection
 from ..errors import PolicyError, StytchRBACError, StytchUnavailable, UnknownPermission
 from ..policy import CompiledPolicy, OrgPolicy, Policy
 from . import EXIT_BAD_INPUT, EXIT_UNREACHABLE
@@ -107,17 +110,11 @@ class _Group(typer.core.TyperGroup):
 def _describe(exc: Exception) -> tuple[int, str]:
     """The exit code and one-line message for an exception no command handled."""
     text = " ".join(str(exc).split()) or type(exc).__name__
-    if isinstance(exc, StytchUnavailable) or _is_transport_error(exc):
+    if isinstance(exc, StytchUnavailable):
         return EXIT_UNREACHABLE, f"Stytch is unreachable: {text}"
     if isinstance(exc, (StytchRBACError, OSError, ValueError, LookupError)):
         return EXIT_BAD_INPUT, text
     return EXIT_BAD_INPUT, f"unexpected {type(exc).__name__}: {text}"
-
-
-def _is_transport_error(exc: BaseException) -> bool:
-    import httpx
-
-    return isinstance(exc, httpx.TransportError)
 
 
 app = typer.Typer(
@@ -137,7 +134,7 @@ err_console = Console(stderr=True)
 
 def _version(value: bool) -> None:
     if value:
-        from .. import __version__
+        from .._version import __version__
 
         typer.echo(f"stytch-rbac {__version__}")
         raise typer.Exit()
@@ -207,82 +204,67 @@ def load_org_policy_file(path: Path) -> OrgPolicy:
         raise fail(f"{path}: {exc}") from None
 
 
-@dataclass(frozen=True, slots=True)
 class StytchCredentials:
-    """Project credentials read from the environment. ``repr`` never shows the secret."""
+    """Project credentials read from the environment (the seam's ``Credentials``)."""
 
-    project_id: str
-    secret: str
-    base_url: str
-
-    def __repr__(self) -> str:
-        return f"StytchCredentials(project_id={self.project_id!r}, base_url={self.base_url!r})"
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> StytchCredentials:
+    @staticmethod
+    def from_env(environ: Mapping[str, str] | None = None) -> Credentials:
         """Read ``STYTCH_PROJECT_ID``, ``STYTCH_SECRET`` and optional ``STYTCH_BASE_URL``.
 
         Without a base URL, a ``project-live-`` id talks to ``https://api.stytch.com``
-        and any other to ``https://test.stytch.com`` (the SDK's rule).
+        and any other to ``https://test.stytch.com`` (the SDK's rule). ``repr`` never
+        shows the secret.
         """
         env = os.environ if environ is None else environ
         missing = [k for k in ("STYTCH_PROJECT_ID", "STYTCH_SECRET") if not env.get(k)]
         if missing:
             raise fail(f"--from-stytch needs {' and '.join(missing)} in the environment")
-        from ..client import resolve_base_url
-
-        project_id = env["STYTCH_PROJECT_ID"]
         try:
-            base_url = resolve_base_url(project_id, env.get("STYTCH_BASE_URL") or None)
+            return Credentials.from_env(env)
         except ValueError as exc:
-            raise fail(f"STYTCH_BASE_URL: {exc}") from None
-        return cls(project_id, env["STYTCH_SECRET"], base_url)
+            raise fail(str(exc)) from None
 
 
-def fetch_live(path: str, *, what: str) -> dict[str, Any]:
-    """GET ``{base}{path}`` from Stytch with the environment's credentials; the JSON body.
+def fetch_live(
+    fetch: Callable[[Connection], Awaitable[dict[str, Any]]], *, what: str
+) -> dict[str, Any]:
+    """Run one of the seam's endpoint functions against Stytch with the environment's
+    credentials; the JSON body.
 
     Shows a spinner on stderr. Exit 3 when Stytch cannot be reached, answers 5xx or
-    429, or answers something that is not JSON; exit 2 for credentials it refuses
-    or anything else it rejects (4xx).
+    429, or answers something that is not a JSON object; exit 2 for credentials it
+    refuses or anything else it rejects (4xx). Errors come through the one translator.
     """
-    import httpx
-
     creds = StytchCredentials.from_env()
-    url = f"{creds.base_url}{path}"
+
+    async def call() -> dict[str, Any]:
+        async with open_connection(creds, timeout=TIMEOUT) as conn:
+            return await fetch(conn)
+
     with err_console.status(f"Fetching {what} from {creds.base_url} ..."):
         try:
-            with httpx.Client(
-                auth=(creds.project_id, creds.secret), timeout=TIMEOUT, follow_redirects=False
-            ) as client:
-                response = client.get(url, headers={"Accept": "application/json"})
-        except httpx.HTTPError as exc:
-            reason = " ".join(str(exc).split()) or type(exc).__name__
-            raise fail(
-                f"Stytch is unreachable at {creds.base_url}: {reason}", EXIT_UNREACHABLE
-            ) from None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if response.status_code >= 400 or not isinstance(body, dict):
-        detail = ""
-        if isinstance(body, dict):
-            detail = f" {body.get('error_type') or ''}: {body.get('error_message') or ''}".rstrip()
-        message = f"Stytch answered {response.status_code} for {what}{detail}"
-        if response.status_code >= 500 or response.status_code == 429:
-            raise fail(message, EXIT_UNREACHABLE)
-        if response.status_code < 400:
-            raise fail(
-                f"Stytch answered {what} with a body that is not a JSON object", EXIT_UNREACHABLE
-            )
-        raise fail(message)
-    return body
+            return anyio.run(call)
+        except StytchRBACError as exc:
+            raise fail(_stytch_failure(exc, what, creds.base_url), _exit_code(exc)) from None
+
+
+def _stytch_failure(exc: StytchRBACError, what: str, base_url: str) -> str:
+    if exc.stytch_status is None:
+        reason = " ".join(str(exc).split())
+        if isinstance(exc, StytchUnavailable) and "JSON" not in reason:
+            return f"Stytch is unreachable at {base_url}: {reason}"
+        return reason
+    detail = f" {exc.error_type or ''}: {exc.error_message or ''}".rstrip(" :")
+    return f"Stytch answered {exc.stytch_status} for {what}{detail}"
+
+
+def _exit_code(exc: StytchRBACError) -> int:
+    return EXIT_UNREACHABLE if isinstance(exc, StytchUnavailable) else EXIT_BAD_INPUT
 
 
 def fetch_live_policy(organization_id: str | None = None) -> tuple[Policy, OrgPolicy | None]:
     """The project policy from Stytch, and the org policy of ``organization_id`` if given."""
-    body = fetch_live("/v1/b2b/rbac/policy", what="the RBAC policy")
+    body = fetch_live(fetch_policy, what="the RBAC policy")
     try:
         policy = Policy.parse(body)
     except PolicyError as exc:
@@ -296,10 +278,8 @@ def fetch_live_policy(organization_id: str | None = None) -> tuple[Policy, OrgPo
 
 def fetch_live_org_policy(organization_id: str) -> OrgPolicy:
     """The custom roles of one organization, from Stytch."""
-    from urllib.parse import quote
-
     body = fetch_live(
-        f"/v1/b2b/rbac/organizations/{quote(organization_id, safe='')}",
+        functools.partial(fetch_org_policy, organization_id=organization_id),
         what=f"the org policy of {organization_id}",
     )
     try:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from .._policy_diff import PolicyDiff, diff_policies
+from ..policy.diff import PolicyDiff, diff_policies
 from . import EXIT_DENIED
 from ._common import JsonOpt, app, compile_quietly, console, load_policy_file, print_json
 

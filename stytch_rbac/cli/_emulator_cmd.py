@@ -91,7 +91,7 @@ def emulator(
     stytch.B2BClient(project_id, secret, environment=base_url).
     """
     try:
-        from ..emulator._runner import bind, run_forever
+        from ..serving import bind, run_forever
     except ImportError as exc:
         raise fail(
             f"the emulator needs the 'emulator' extra ({exc.name} is missing): "

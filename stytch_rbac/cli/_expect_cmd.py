@@ -9,9 +9,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .._expectations import ExpectationFileError, ExpectationResult, load_expectations
 from ..errors import PolicyError
 from ..policy import OrgPolicy
+from ..policy.expectations import ExpectationFileError, ExpectationResult, load_expectations
 from . import EXIT_DENIED
 from ._common import (
     FromStytchOpt,

@@ -14,9 +14,8 @@ from typing import Annotated
 import typer
 
 from ..codegen import check as check_file
-from ..codegen import default_command
+from ..codegen import default_command, header_command
 from ..codegen import generate as render
-from ..codegen._render import header_command
 from ..errors import PolicyError
 from ..policy import Policy
 from . import EXIT_DENIED

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .._policy_lint import LINT_CODES, lint_policy
+from ..policy.lint import LINT_CODES, lint_policy
 from . import EXIT_DENIED
 from ._common import (
     FromStytchOpt,

@@ -27,7 +27,8 @@ from types import ModuleType
 
 from ..errors import PolicyError
 from ..permissions import ActionEnum
-from ..policy import WILDCARD, CompiledPolicy, Policy
+from ..policy import CompiledPolicy, Policy
+from ..policy.models import WILDCARD
 from ._render import build_model, header_command, render
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "drift",
     "generate",
     "generator_version",
+    "header_command",
     "render_module",
     "render_stub",
 ]
@@ -46,7 +48,7 @@ __all__ = [
 
 def generator_version() -> str:
     """The ``major.minor`` of the installed stytch-rbac: what the generated header records."""
-    from .. import __version__
+    from .._version import __version__
 
     major, minor, *_ = __version__.split(".")
     return f"{major}.{minor}"

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..errors import PolicyError
-from ..policy import WILDCARD, Policy
+from ..policy import Policy
+from ..policy.models import WILDCARD
 from ._names import Names, assign
 
 __all__ = ["LINE_LENGTH", "Model", "build_model", "header_command", "render"]

@@ -14,8 +14,9 @@ import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 
-from .._clock import Clock
+from ..clock import Clock
 from ..policy import OrgPolicy, Policy
+from ..serving import ThreadServer
 from . import _members, _messages, _orgs, _rbac, _scim, _sessions, _sso
 from ._admin import admin_routes
 from ._app import build_app
@@ -26,7 +27,6 @@ from ._faults import Faults
 from ._params import Params
 from ._records import MemberRecord, OrganizationRecord, SessionRecord
 from ._routing import Route
-from ._runner import ThreadServer
 from ._seed import apply_seed
 from ._snapshot import dump, load, read, write_atomic
 from ._state import MemberRec, OrgRec, SessionRec, State

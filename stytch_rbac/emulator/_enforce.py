@@ -3,7 +3,7 @@
 When a request to one of the 40 member-session-capable endpoints carries
 ``X-Stytch-Member-Session`` and/or ``X-Stytch-Member-SessionJWT``, the session
 must be live, belong to the target organization, and hold the permission that
-:mod:`stytch_rbac.builtins` (the single table of what each call needs) demands.
+:mod:`stytch_rbac.policy.builtin_calls` (the single table of what each call needs) demands.
 The emulator knows the real target member (the owner of a password, of a
 session), so the ``stytch.self`` alternative is decided exactly. Without a
 header the call is a plain secret-authenticated call and nothing is checked.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..builtins import BUILTIN_METHODS, check, requirement
+from ..policy.builtin_calls import BUILTIN_METHODS, check, requirement
 from ._errors import EmulatorError
 from ._members import password_owner
 from ._routing import Req, Route

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
-from .._clock import Clock
+from ..clock import Clock
 
 __all__ = ["Fault", "Faults"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
-from .._clock import Clock, ManualClock, SystemClock
+from ..clock import Clock, ManualClock, SystemClock
 
 __all__ = ["ManualClock", "ShiftedClock", "movable_clock", "rfc3339"]
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from .._clock import Clock
+from ..clock import Clock
 from ._errors import EmulatorError
 
 __all__ = ["JWT_LIFETIME", "ORG_CLAIM", "SESSION_CLAIM", "KeyRing", "new_id", "new_token"]

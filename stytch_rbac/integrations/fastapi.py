@@ -5,7 +5,7 @@
     from typing import Annotated
     from fastapi import Depends, FastAPI
     from stytch_rbac import Principal
-    from stytch_rbac.guards import path
+    from stytch_rbac.integrations.guard import path
     from stytch_rbac.integrations.fastapi import CurrentPrincipal
 
     can_edit = rbac.require(P.documents.edit, organization_id=path("organization_id"))
@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends, HTTPException, Request, Response
 
 from ..errors import StytchRBACError
-from ..guards import CredentialConfig, RequestAuth, request_auth
 from ..principal import Principal
-from . import HTTP_ERRORS, error_body, error_headers, handback_headers, status_for
+from .guard import CredentialConfig, RequestAuth, request_auth
+from .responses import HTTP_ERRORS, error_body, error_headers, handback_headers, status_for
 from .starlette import (
     StytchSessionMiddleware,
     add_exception_handlers,
@@ -41,7 +41,7 @@ from .starlette import (
 )
 
 if TYPE_CHECKING:
-    from ..guards import Guard
+    from .guard import Guard
 
 __all__ = [
     "CurrentPrincipal",

@@ -25,9 +25,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import StytchRBACError, Unauthenticated
-from ..guards import CredentialConfig, authenticate_request, request_auth
 from ..principal import Principal
-from . import HTTP_ERRORS, error_body, error_headers, handback_headers, status_for
+from .guard import CredentialConfig, authenticate_request, request_auth
+from .responses import HTTP_ERRORS, error_body, error_headers, handback_headers, status_for
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -47,7 +47,7 @@ class StytchSessionMiddleware:
     """ASGI middleware: authenticate once per request, store the outcome, hand back a fresh JWT.
 
     ``credentials`` says where the credential is read and how a refreshed
-    JWT is handed back (see :class:`~stytch_rbac.guards.CredentialConfig`).
+    JWT is handed back (see :class:`~stytch_rbac.integrations.guard.CredentialConfig`).
     """
 
     def __init__(

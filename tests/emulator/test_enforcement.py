@@ -5,7 +5,7 @@ organization gets ``session_authorization_tenancy_error``; a member of the
 organization without the permission gets ``session_authorization_error`` (where
 Stytch documents one); a member holding exactly the permission (through an org
 custom role) succeeds. The needed permission is written here from reference 4.10
-to 4.12, independently of ``stytch_rbac.builtins``, so a drift in either shows.
+to 4.12, independently of ``stytch_rbac.policy.builtin_calls``, so a drift in either shows.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import stytch
 from stytch.core.response_base import StytchError
 from stytch.shared.method_options import Authorization
 
-from stytch_rbac.builtins import BUILTIN_METHODS
 from stytch_rbac.emulator import Emulator, MemberRecord, SessionRecord
+from stytch_rbac.policy.builtin_calls import BUILTIN_METHODS
 
 from .conftest import EXAMPLES, new_client
 

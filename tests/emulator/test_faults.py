@@ -11,7 +11,7 @@ import pytest
 import stytch
 from stytch.core.response_base import StytchError
 
-from stytch_rbac._clock import ManualClock
+from stytch_rbac.clock import ManualClock
 from stytch_rbac.emulator import Emulator
 
 POLICY = "/v1/b2b/rbac/policy"

@@ -11,7 +11,7 @@ from stytch.b2b.models.sessions import AuthorizationCheck
 from stytch.core.response_base import StytchError
 from stytch.shared.rbac_local import RBACPermissionError, TenancyError
 
-from stytch_rbac._clock import ManualClock
+from stytch_rbac.clock import ManualClock
 from stytch_rbac.emulator import Emulator
 
 from .conftest import EXAMPLES, Seeded

@@ -20,8 +20,8 @@ from fastapi.responses import PlainTextResponse
 
 from stytch_rbac import Permission, Principal, StytchRBAC
 from stytch_rbac.emulator import Emulator
-from stytch_rbac.guards import CredentialConfig, RequestLike, header, path
 from stytch_rbac.integrations.fastapi import CurrentPrincipal, StytchSessionMiddleware
+from stytch_rbac.integrations.guard import CredentialConfig, RequestLike, header, path
 from stytch_rbac.testing import MemberFactory, SeededMember, serve_app
 
 POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy.json"

@@ -21,7 +21,7 @@ from stytch_rbac import (
     UnknownPermission,
 )
 from stytch_rbac.emulator import Emulator
-from stytch_rbac.guards import (
+from stytch_rbac.integrations.guard import (
     SCOPE_KEY,
     CredentialConfig,
     Credentials,

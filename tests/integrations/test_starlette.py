@@ -30,8 +30,8 @@ from stytch_rbac import (
     UnknownPermission,
 )
 from stytch_rbac.emulator import Emulator
-from stytch_rbac.guards import CredentialConfig, Credentials, RequestAuth, path
 from stytch_rbac.integrations import error_body, error_headers, handback_headers, status_for
+from stytch_rbac.integrations.guard import CredentialConfig, Credentials, RequestAuth, path
 from stytch_rbac.integrations.starlette import (
     StytchSessionMiddleware,
     add_exception_handlers,

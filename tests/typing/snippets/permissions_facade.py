@@ -10,7 +10,7 @@ from permissions import DocumentsAction, P, ProjectsAction, Resource, permission
 
 from stytch_rbac import Decision
 from stytch_rbac.client import StytchRBAC
-from stytch_rbac.guards import Guard
+from stytch_rbac.integrations.guard import Guard
 from stytch_rbac.principal import Principal
 
 

@@ -1,61 +1,42 @@
-"""``MemberClient``: Stytch's built-in calls made on behalf of a member session.
+"""The state one ``MemberClient`` shares across its wrappers: credential, pre-flight, errors.
 
-Stytch enforces a member's permissions on its built-in resources
-(``stytch.organization``, ``stytch.member``, ``stytch.self``, ``stytch.sso``,
-``stytch.scim``) when a call carries the member's session. ``MemberClient``
-mirrors every ``stytch.B2BClient`` method that takes ``method_options`` (the
-tree is generated into ``_member_api.py`` by ``scripts/gen_member_api.py``) and,
-for each call:
+For each call:
 
 1. picks the credential: the principal's session JWT while it is fresh, else its
    session token, else a JWT refreshed through ``rbac.authenticate``;
 2. runs the pre-flight (unless ``preflight=False``): the permission Stytch will
-   demand, from :mod:`stytch_rbac.builtins` (the one table), checked locally
-   against the member's roles and organization; a refusal raises
+   demand, from :mod:`stytch_rbac.policy.builtin_calls` (the one table), checked
+   locally against the member's roles and organization; a refusal raises
    :class:`~stytch_rbac.errors.PermissionDenied`,
    :class:`~stytch_rbac.errors.TenancyError` or
    :class:`~stytch_rbac.errors.Forbidden` before any request;
-3. awaits the SDK's ``*_async`` twin with
-   ``*RequestOptions(authorization=Authorization(...))``;
-4. maps Stytch's authentication and authorization refusals (its 401 and 403
-   answers, and ``session_not_found`` for the member's session) through the
-   shared translator (``_stytch_errors.translate_errors``) onto
-   ``Unauthenticated`` / ``PermissionDenied`` / ``TenancyError`` /
-   ``Forbidden``, keeping ``error_type``, ``error_message`` and
-   ``request_id``; every other ``StytchError`` (400, 404, 429, 5xx, and a 401
-   ``unauthorized_credentials`` for a wrong project secret) passes through
-   unchanged, and the SDK's response model is returned as is.
-
-This module imports the ``stytch`` SDK; ``import stytch_rbac`` does not import it
-(``StytchRBAC.as_member`` imports this module on first use).
+3. maps whatever the call raises through the one translator
+   (``stytch_rbac._stytch.translate_errors``): no SDK or httpx exception reaches
+   the caller.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import anyio
-from stytch.core.response_base import StytchError
-from stytch.shared.method_options import Authorization
 
-from . import builtins
-from ._clock import Clock, SystemClock
-from ._member_api import MemberAPI
-from ._stytch_errors import translate_errors
-from .errors import Forbidden, PermissionDenied, StytchRBACError, TenancyError, Unauthenticated
+from .._stytch import translate_errors
+from .._stytch.sdk_models import Authorization
+from ..auth.claims import unverified_claims
+from ..clock import Clock
+from ..errors import Forbidden, PermissionDenied, TenancyError, Unauthenticated
+from ..policy.builtin_calls import check, requirement
 
 if TYPE_CHECKING:
     import stytch
 
-    from .policy import CompiledPolicy
-    from .principal import Principal
+    from ..policy import CompiledPolicy
+    from ..principal import Principal
 
-__all__ = ["JWT_FRESHNESS_MARGIN", "MemberClient", "RBACFacade"]
+__all__ = ["JWT_FRESHNESS_MARGIN", "MemberSession", "RBACFacade"]
 
 #: A session JWT is sent only while it has at least this many seconds left, so that
 #: it cannot expire between the choice and Stytch's check.
@@ -83,16 +64,12 @@ class RBACFacade(Protocol):
 
 def _jwt_expiry(token: str) -> float | None:
     """The ``exp`` claim of a JWT, unverified (it only chooses which credential to send)."""
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError, binascii.Error):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
+    claims = unverified_claims(token)
+    exp = None if claims is None else claims.get("exp")
     return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
 
 
-class _MemberSession:
+class MemberSession:
     """The state every wrapper of one ``MemberClient`` shares: credential, pre-flight, errors."""
 
     __slots__ = ("_clock", "_jwt", "_lock", "_principal", "_rbac", "_token", "preflight")
@@ -169,9 +146,9 @@ class _MemberSession:
 
     async def _preflight(self, method: str, params: Mapping[str, object]) -> None:
         principal = await self.principal()
-        req = builtins.requirement(method, _with_own_org_ids(params, principal))
+        req = requirement(method, _with_own_org_ids(params, principal))
         policy = await self._rbac.policy(principal.organization_id)
-        refusal = builtins.check(
+        refusal = check(
             req,
             policy=policy,
             roles=principal.roles,
@@ -204,23 +181,15 @@ class _MemberSession:
 
     @contextmanager
     def errors(self, method: str, params: Mapping[str, object]) -> Iterator[None]:
-        """Stytch's authentication and authorization refusals become ours; any other
-        ``StytchError`` passes through unchanged; transport failures become
-        ``StytchUnavailable`` (all through the shared translator)."""
-        try:
+        """Whatever the call raises becomes ours through the one translator: Stytch's
+        refusals, its other error answers (``StytchAPIError``), rate limits, outages and
+        transport failures (``StytchUnavailable``)."""
+        with translate_errors(**self._context(method, params)):
             yield
-        except StytchError as exc:
-            mapped = _translated(exc, self._context(method, params))
-            if isinstance(mapped, Unauthenticated | Forbidden):
-                raise mapped from exc
-            raise
-        except Exception:
-            with translate_errors(**self._context(method, params)):
-                raise
 
     def _context(self, method: str, params: Mapping[str, object]) -> dict[str, str | None]:
         principal = self._principal
-        needs = builtins.requirement(method, params).needs
+        needs = requirement(method, params).needs
         resources = sorted({n.resource for n in needs})
         return {
             "resource": resources[0] if len(resources) == 1 else None,
@@ -228,17 +197,6 @@ class _MemberSession:
             "organization_id": principal.organization_id if principal else None,
             "member_id": principal.member_id if principal else None,
         }
-
-
-def _translated(exc: StytchError, context: Mapping[str, str | None]) -> StytchRBACError | None:
-    """What the shared translator makes of a ``StytchError``."""
-    try:
-        with translate_errors(**context):
-            raise exc
-    except StytchRBACError as mapped:
-        return mapped
-    except StytchError:
-        return None
 
 
 def _with_own_org_ids(params: Mapping[str, object], principal: Principal) -> Mapping[str, object]:
@@ -253,69 +211,3 @@ def _with_own_org_ids(params: Mapping[str, object], principal: Principal) -> Map
     if isinstance(ids, list | tuple):
         fixed["organization_ids"] = [own if i == slug else i for i in ids]
     return fixed
-
-
-class MemberClient(MemberAPI):
-    """Stytch's built-in calls made as one member, e.g. ``await member.sso.get_connections(org)``.
-
-    Build it with :meth:`StytchRBAC.as_member`. Attributes mirror
-    ``stytch.B2BClient`` (``organizations``, ``organizations.members``,
-    ``organizations.members.connected_apps``, ``sso``, ``sso.saml``, ``sso.oidc``,
-    ``sso.external``, ``scim.connection``, ``magic_links.email``,
-    ``passwords.email``, ``sessions``); every method that takes ``method_options``
-    in the SDK is here, awaitable, with the same parameters minus
-    ``method_options``, and returns the SDK's own response model.
-    """
-
-    __slots__ = ("_member",)
-
-    def __init__(
-        self,
-        rbac: RBACFacade,
-        principal: Principal | None = None,
-        *,
-        session_jwt: str | None = None,
-        session_token: str | None = None,
-        preflight: bool = True,
-        clock: Clock | None = None,
-    ) -> None:
-        given = [x for x in (principal, session_jwt, session_token) if x is not None]
-        if len(given) != 1:
-            raise TypeError(
-                "as_member() takes exactly one of a Principal, session_jwt= or session_token="
-                f" ({len(given)} given)"
-            )
-        credentials: tuple[tuple[str, object], ...] = (
-            ("session_jwt", session_jwt),
-            ("session_token", session_token),
-        )
-        for name, value in credentials:
-            if value is not None and (not isinstance(value, str) or not value):
-                raise TypeError(f"{name} must be a non-empty string")
-        self._member = _MemberSession(
-            rbac,
-            principal,
-            session_jwt,
-            session_token,
-            preflight=bool(preflight),
-            clock=clock or SystemClock(),
-        )
-        super().__init__(self._member, rbac.stytch)
-
-    @property
-    def preflight(self) -> bool:
-        """Whether calls are checked locally before the request."""
-        return self._member.preflight
-
-    async def principal(self) -> Principal:
-        """The member this client acts as (authenticates a bare credential once)."""
-        return await self._member.principal()
-
-    def __repr__(self) -> str:
-        principal = self._member.known_principal
-        who = (
-            f"member_id={principal.member_id!r}, organization_id={principal.organization_id!r}"
-            if principal is not None
-            else "unauthenticated credential"
-        )
-        return f"MemberClient({who}, preflight={self.preflight})"

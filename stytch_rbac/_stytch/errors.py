@@ -21,15 +21,17 @@ unparsable or invalid JWTs, bad session tokens) -> :class:`Unauthenticated`;
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from .errors import (
+from ..errors import (
     Forbidden,
     PermissionDenied,
     StytchAPIError,
+    StytchErrorFields,
     StytchRBACError,
     StytchUnavailable,
     TenancyError,
@@ -119,6 +121,8 @@ def error_from_stytch(
     status_code: int,
     body: Mapping[str, Any] | None,
     context: ErrorContext = _NO_CONTEXT,
+    *,
+    retry_after: float | None = None,
 ) -> StytchRBACError:
     """The exception for one Stytch error response (``status_code`` >= 400).
 
@@ -132,10 +136,12 @@ def error_from_stytch(
     request_id = _text(data.get("request_id"))
     body_status = data.get("status_code")
     status = body_status if isinstance(body_status, int) and body_status >= 400 else status_code
-    fields: dict[str, Any] = {
+    fields: StytchErrorFields = {
         "error_type": error_type,
         "error_message": error_message,
         "request_id": request_id,
+        "stytch_status": status,
+        "retry_after": retry_after,
     }
 
     kind, reason = ERROR_TYPES.get(error_type or "", (None, None))
@@ -160,6 +166,7 @@ def error_from_stytch(
         return StytchUnavailable(
             f"Stytch is unavailable (HTTP {status} {error_type or 'error'})", **fields
         )
+    del fields["stytch_status"]
     return StytchAPIError(status, **fields)
 
 
@@ -190,7 +197,10 @@ def error_from_response(
         body = response.json()
     except ValueError:
         body = None
-    return error_from_stytch(response.status_code, body, context)
+    from .http import parse_retry_after
+
+    retry_after = parse_retry_after(response.headers.get("Retry-After"), time.time())
+    return error_from_stytch(response.status_code, body, context, retry_after=retry_after)
 
 
 @contextmanager

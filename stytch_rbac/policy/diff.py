@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .policy import CompiledPolicy, Policy
+from .compiled import CompiledPolicy
+from .models import Policy
 
 __all__ = ["Grant", "PolicyDiff", "diff_policies"]
 

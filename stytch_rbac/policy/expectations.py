@@ -44,8 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from .errors import PolicyError, StytchRBACError, UnknownPermission
-from .policy import CompiledPolicy, OrgPolicy, Policy
+from ..errors import PolicyError, StytchRBACError, UnknownPermission
+from .compiled import CompiledPolicy
+from .models import OrgPolicy, Policy
 
 __all__ = [
     "EXPECTATION_SUFFIXES",

@@ -23,7 +23,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from .policy import CompiledPolicy, Policy, PolicyRolePermission
+from .compiled import CompiledPolicy
+from .models import Policy, PolicyRolePermission
 
 __all__ = ["LINT_CODES", "LintFinding", "lint_policy"]
 

@@ -1,46 +1,37 @@
-"""The one pooled ``httpx.AsyncClient``, GET retries, and the adapter the stytch SDK runs over.
+"""The one pooled ``httpx.AsyncClient`` and GET retries (the adapter for the SDK is in ``sdk``).
 
 * :func:`make_http_client` builds the shared client (timeouts, pool limits).
 * :func:`get_with_retries` performs an idempotent GET: it retries connect
   errors, timeouts, 429 and 5xx with exponential backoff and full jitter,
   honours ``Retry-After``, and never runs past one overall deadline.
-* :class:`SDKSession` quacks like the ``aiohttp.ClientSession`` the stytch
-  SDK's ``AsyncClient`` expects, so ``stytch.B2BClient(..., async_session=
-  SDKSession(http))`` runs every ``*_async`` method over our httpx client: no
-  aiohttp session is opened, and the SDK works on trio too. Only GETs are
-  retried; POST, PUT and DELETE are sent exactly once.
+* :func:`send_once` sends a request that changes state exactly once.
 
 Connection failures and timeouts surface as
 :class:`~stytch_rbac.errors.StytchUnavailable`; HTTP error statuses are
-returned to the caller, who maps them (see ``_stytch_errors``).
+returned to the caller, who maps them (see ``errors``).
 """
 
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import anyio
 import httpx
 
-from .errors import StytchUnavailable
-
-if TYPE_CHECKING:
-    from stytch import B2BClient
+from ..errors import StytchUnavailable
 
 __all__ = [
+    "in_process_client",
+    "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
-    "make_stytch_client",
     "RETRY_STATUSES",
     "RetryPolicy",
-    "SDKResponse",
-    "SDKSession",
     "get_with_retries",
     "make_http_client",
     "send_once",
@@ -83,7 +74,8 @@ class RetryPolicy:
         return jittered
 
 
-NO_RETRY: Final = RetryPolicy(attempts=1)
+#: The retry policy used when none is given.
+DEFAULT_RETRY: Final = RetryPolicy()
 
 
 def make_http_client(
@@ -100,6 +92,16 @@ def make_http_client(
         ),
         headers={"User-Agent": USER_AGENT},
         transport=transport,
+        follow_redirects=False,
+    )
+
+
+def in_process_client(app: Any, *, base_url: str) -> httpx.AsyncClient:
+    """A client whose requests go straight to an ASGI ``app`` (the emulator), no socket."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url=base_url,
+        headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
     )
 
@@ -136,7 +138,7 @@ async def get_with_retries(
     headers: Mapping[str, str] | None = None,
     auth: tuple[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109  (one deadline across every retry)
-    retry: RetryPolicy = RetryPolicy(),
+    retry: RetryPolicy = DEFAULT_RETRY,
     rand: Callable[[], float] = random.random,
     wall_time: Callable[[], float] | None = None,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
@@ -244,184 +246,3 @@ def _query(params: Mapping[str, Any] | None) -> dict[str, str] | None:
     if params is None:
         return None
     return {k: str(v) for k, v in params.items() if v is not None}
-
-
-# -- the adapter the stytch SDK runs over -------------------------------------------------------
-
-
-class _Content:
-    """The ``resp.content`` of aiohttp, reduced to what the SDK reads (``await read()``)."""
-
-    __slots__ = ("_body",)
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    async def read(self) -> bytes:
-        """The whole response body."""
-        return self._body
-
-
-class SDKResponse:
-    """What the stytch SDK reads from an aiohttp response: ``status``, ``json()``, ``content``."""
-
-    __slots__ = ("content", "headers", "status")
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.status = response.status_code
-        self.headers = response.headers
-        self.content = _Content(response.content)
-
-    async def json(self) -> Any:
-        """The body parsed as JSON (raises ValueError on a non-JSON body, like aiohttp)."""
-        return json.loads(await self.content.read())
-
-    def __repr__(self) -> str:
-        return f"<SDKResponse status={self.status}>"
-
-
-def _auth(auth: Any) -> tuple[str, str] | None:
-    """``aiohttp.BasicAuth`` (a (login, password, encoding) tuple) to an httpx auth tuple."""
-    if auth is None:
-        return None
-    login = getattr(auth, "login", None)
-    password = getattr(auth, "password", None)
-    if isinstance(login, str) and isinstance(password, str):
-        return (login, password)
-    raise TypeError(f"unsupported auth object {type(auth).__name__}")
-
-
-class SDKSession:
-    """An aiohttp-like session over our ``httpx.AsyncClient``, for ``stytch.B2BClient``.
-
-    Pass it as ``async_session``; the SDK then never opens aiohttp and never
-    closes this session (it treats it as external). GETs are retried like our
-    own; other verbs are sent once.
-    """
-
-    __slots__ = ("_client", "_retry", "_timeout")
-
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        retry: RetryPolicy = RetryPolicy(),
-    ) -> None:
-        self._client = client
-        self._timeout = timeout
-        self._retry = retry
-
-    def __repr__(self) -> str:
-        return f"<SDKSession over {self._client!r}>"
-
-    @property
-    def closed(self) -> bool:
-        """Whether the underlying httpx client is closed."""
-        return self._client.is_closed
-
-    async def close(self) -> None:
-        """No-op: the httpx client belongs to its creator, who closes it."""
-
-    async def get(
-        self,
-        url: str,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        auth: Any = None,
-    ) -> SDKResponse:
-        """GET with retries."""
-        response = await get_with_retries(
-            self._client,
-            url,
-            params=params,
-            headers=headers,
-            auth=_auth(auth),
-            timeout=self._timeout,
-            retry=self._retry,
-        )
-        await response.aread()
-        return SDKResponse(response)
-
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        json_body: Any,
-        form: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
-        auth: Any,
-    ) -> SDKResponse:
-        response = await send_once(
-            self._client,
-            method,
-            url,
-            json_body=json_body,
-            form=form,
-            headers=headers,
-            auth=_auth(auth),
-            timeout=self._timeout,
-        )
-        return SDKResponse(response)
-
-    async def post(
-        self,
-        url: str,
-        json: Any = None,
-        data: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        auth: Any = None,
-    ) -> SDKResponse:
-        """POST once (JSON body, or a form with ``data=``)."""
-        return await self._send("POST", url, json, data, headers, auth)
-
-    async def put(
-        self,
-        url: str,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        auth: Any = None,
-    ) -> SDKResponse:
-        """PUT once."""
-        return await self._send("PUT", url, json, None, headers, auth)
-
-    async def delete(
-        self,
-        url: str,
-        headers: Mapping[str, str] | None = None,
-        auth: Any = None,
-    ) -> SDKResponse:
-        """DELETE once."""
-        return await self._send("DELETE", url, None, None, headers, auth)
-
-
-def make_stytch_client(
-    project_id: str,
-    secret: str,
-    http: httpx.AsyncClient,
-    *,
-    environment: str | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    retry: RetryPolicy = RetryPolicy(),
-) -> B2BClient:
-    """A ``stytch.B2BClient`` whose ``*_async`` methods run over ``http`` (imports the SDK).
-
-    ``environment`` is the SDK's: None (test/live by project id), ``"test"``,
-    ``"live"`` or a base URL used verbatim (an emulator).
-    """
-    import warnings
-
-    import stytch
-
-    session = SDKSession(http, timeout=timeout, retry=retry)
-    with warnings.catch_warnings():
-        # aiohttp >= 3.12 deprecates the BasicAuth the SDK builds; it is never sent
-        # through aiohttp here (SDKSession hands httpx a plain (login, password) tuple).
-        warnings.filterwarnings("ignore", "BasicAuth is deprecated", DeprecationWarning)
-        return stytch.B2BClient(
-            project_id,
-            secret,
-            environment=environment,
-            suppress_warnings=True,
-            async_session=session,  # type: ignore[arg-type]  # aiohttp-compatible adapter
-        )

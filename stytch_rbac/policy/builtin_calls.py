@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from .policy import CompiledPolicy
+from .compiled import CompiledPolicy
 
 __all__ = [
     "BUILTIN_METHODS",

@@ -13,22 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-import stytch.b2b.api.magic_links
-import stytch.b2b.api.magic_links_email
-import stytch.b2b.api.organizations
-import stytch.b2b.api.organizations_members
-import stytch.b2b.api.organizations_members_connected_apps
-import stytch.b2b.api.passwords
-import stytch.b2b.api.passwords_email
-import stytch.b2b.api.scim
-import stytch.b2b.api.scim_connection
-import stytch.b2b.api.sessions
-import stytch.b2b.api.sso
-import stytch.b2b.api.sso_external
-import stytch.b2b.api.sso_oidc
-import stytch.b2b.api.sso_saml
-import stytch.b2b.client
-from stytch.b2b.models import (
+from .._stytch.sdk_models import (
     magic_links_email,
     organizations,
     organizations_members,
@@ -44,7 +29,23 @@ from stytch.b2b.models import (
 )
 
 if TYPE_CHECKING:
-    from .member import _MemberSession
+    import stytch.b2b.api.magic_links
+    import stytch.b2b.api.magic_links_email
+    import stytch.b2b.api.organizations
+    import stytch.b2b.api.organizations_members
+    import stytch.b2b.api.organizations_members_connected_apps
+    import stytch.b2b.api.passwords
+    import stytch.b2b.api.passwords_email
+    import stytch.b2b.api.scim
+    import stytch.b2b.api.scim_connection
+    import stytch.b2b.api.sessions
+    import stytch.b2b.api.sso
+    import stytch.b2b.api.sso_external
+    import stytch.b2b.api.sso_oidc
+    import stytch.b2b.api.sso_saml
+    import stytch.b2b.client
+
+    from ._session import MemberSession
 
 __all__ = [
     "MemberAPI",
@@ -70,7 +71,7 @@ class MemberSSOSAML:
 
     __slots__ = ("_sdk", "_session")
 
-    def __init__(self, session: _MemberSession, sdk: stytch.b2b.api.sso_saml.SAML) -> None:
+    def __init__(self, session: MemberSession, sdk: stytch.b2b.api.sso_saml.SAML) -> None:
         self._session = session
         self._sdk = sdk
 
@@ -268,7 +269,7 @@ class MemberSSOOIDC:
 
     __slots__ = ("_sdk", "_session")
 
-    def __init__(self, session: _MemberSession, sdk: stytch.b2b.api.sso_oidc.OIDC) -> None:
+    def __init__(self, session: MemberSession, sdk: stytch.b2b.api.sso_oidc.OIDC) -> None:
         self._session = session
         self._sdk = sdk
 
@@ -360,7 +361,7 @@ class MemberSSOExternal:
 
     __slots__ = ("_sdk", "_session")
 
-    def __init__(self, session: _MemberSession, sdk: stytch.b2b.api.sso_external.External) -> None:
+    def __init__(self, session: MemberSession, sdk: stytch.b2b.api.sso_external.External) -> None:
         self._session = session
         self._sdk = sdk
 
@@ -465,7 +466,7 @@ class MemberSSO:
     oidc: MemberSSOOIDC
     saml: MemberSSOSAML
 
-    def __init__(self, session: _MemberSession, sdk: stytch.b2b.api.sso.SSO) -> None:
+    def __init__(self, session: MemberSession, sdk: stytch.b2b.api.sso.SSO) -> None:
         self._session = session
         self._sdk = sdk
         self.external = MemberSSOExternal(session, sdk.external)
@@ -515,7 +516,7 @@ class MemberSessions:
 
     __slots__ = ("_sdk", "_session")
 
-    def __init__(self, session: _MemberSession, sdk: stytch.b2b.api.sessions.Sessions) -> None:
+    def __init__(self, session: MemberSession, sdk: stytch.b2b.api.sessions.Sessions) -> None:
         self._session = session
         self._sdk = sdk
 
@@ -554,7 +555,7 @@ class MemberSCIMConnection:
     __slots__ = ("_sdk", "_session")
 
     def __init__(
-        self, session: _MemberSession, sdk: stytch.b2b.api.scim_connection.Connection
+        self, session: MemberSession, sdk: stytch.b2b.api.scim_connection.Connection
     ) -> None:
         self._session = session
         self._sdk = sdk
@@ -767,7 +768,7 @@ class MemberSCIM:
 
     connection: MemberSCIMConnection
 
-    def __init__(self, session: _MemberSession, sdk: stytch.b2b.api.scim.SCIM) -> None:
+    def __init__(self, session: MemberSession, sdk: stytch.b2b.api.scim.SCIM) -> None:
         self._session = session
         self._sdk = sdk
         self.connection = MemberSCIMConnection(session, sdk.connection)
@@ -778,7 +779,7 @@ class MemberPasswordsEmail:
 
     __slots__ = ("_sdk", "_session")
 
-    def __init__(self, session: _MemberSession, sdk: stytch.b2b.api.passwords_email.Email) -> None:
+    def __init__(self, session: MemberSession, sdk: stytch.b2b.api.passwords_email.Email) -> None:
         self._session = session
         self._sdk = sdk
 
@@ -817,7 +818,7 @@ class MemberPasswords:
 
     email: MemberPasswordsEmail
 
-    def __init__(self, session: _MemberSession, sdk: stytch.b2b.api.passwords.Passwords) -> None:
+    def __init__(self, session: MemberSession, sdk: stytch.b2b.api.passwords.Passwords) -> None:
         self._session = session
         self._sdk = sdk
         self.email = MemberPasswordsEmail(session, sdk.email)
@@ -830,7 +831,7 @@ class MemberOrganizationsMembersConnectedApps:
 
     def __init__(
         self,
-        session: _MemberSession,
+        session: MemberSession,
         sdk: stytch.b2b.api.organizations_members_connected_apps.ConnectedApps,
     ) -> None:
         self._session = session
@@ -876,7 +877,7 @@ class MemberOrganizationsMembers:
     connected_apps: MemberOrganizationsMembersConnectedApps
 
     def __init__(
-        self, session: _MemberSession, sdk: stytch.b2b.api.organizations_members.Members
+        self, session: MemberSession, sdk: stytch.b2b.api.organizations_members.Members
     ) -> None:
         self._session = session
         self._sdk = sdk
@@ -1278,7 +1279,7 @@ class MemberOrganizations:
     members: MemberOrganizationsMembers
 
     def __init__(
-        self, session: _MemberSession, sdk: stytch.b2b.api.organizations.Organizations
+        self, session: MemberSession, sdk: stytch.b2b.api.organizations.Organizations
     ) -> None:
         self._session = session
         self._sdk = sdk
@@ -1479,9 +1480,7 @@ class MemberMagicLinksEmail:
 
     __slots__ = ("_sdk", "_session")
 
-    def __init__(
-        self, session: _MemberSession, sdk: stytch.b2b.api.magic_links_email.Email
-    ) -> None:
+    def __init__(self, session: MemberSession, sdk: stytch.b2b.api.magic_links_email.Email) -> None:
         self._session = session
         self._sdk = sdk
 
@@ -1541,7 +1540,7 @@ class MemberMagicLinks:
 
     email: MemberMagicLinksEmail
 
-    def __init__(self, session: _MemberSession, sdk: stytch.b2b.api.magic_links.MagicLinks) -> None:
+    def __init__(self, session: MemberSession, sdk: stytch.b2b.api.magic_links.MagicLinks) -> None:
         self._session = session
         self._sdk = sdk
         self.email = MemberMagicLinksEmail(session, sdk.email)
@@ -1568,7 +1567,7 @@ class MemberAPI:
     sessions: MemberSessions
     sso: MemberSSO
 
-    def __init__(self, session: _MemberSession, sdk: stytch.b2b.client.Client) -> None:
+    def __init__(self, session: MemberSession, sdk: stytch.b2b.client.Client) -> None:
         self._session = session
         self._sdk = sdk
         self.magic_links = MemberMagicLinks(session, sdk.magic_links)

@@ -1,0 +1,200 @@
+"""The adapter the unmodified stytch SDK runs over, so its ``*_async`` calls use our httpx client.
+
+:class:`SDKSession` quacks like the ``aiohttp.ClientSession`` the stytch SDK's
+``AsyncClient`` expects, so ``stytch.B2BClient(..., async_session=SDKSession(http))``
+runs every ``*_async`` method over the pooled httpx client: no aiohttp session
+is opened, and the SDK works on trio too. Only GETs are retried; POST, PUT and
+DELETE are sent exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .http import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, get_with_retries, send_once
+
+if TYPE_CHECKING:
+    import httpx
+    from stytch import B2BClient
+
+__all__ = ["SDKResponse", "SDKSession", "make_stytch_client"]
+
+
+class _Content:
+    """The ``resp.content`` of aiohttp, reduced to what the SDK reads (``await read()``)."""
+
+    __slots__ = ("_body",)
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    async def read(self) -> bytes:
+        """The whole response body."""
+        return self._body
+
+
+class SDKResponse:
+    """What the stytch SDK reads from an aiohttp response: ``status``, ``json()``, ``content``."""
+
+    __slots__ = ("content", "headers", "status")
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.status = response.status_code
+        self.headers = response.headers
+        self.content = _Content(response.content)
+
+    async def json(self) -> Any:
+        """The body parsed as JSON (raises ValueError on a non-JSON body, like aiohttp)."""
+        return json.loads(await self.content.read())
+
+    def __repr__(self) -> str:
+        return f"<SDKResponse status={self.status}>"
+
+
+def _auth(auth: Any) -> tuple[str, str] | None:
+    """``aiohttp.BasicAuth`` (a (login, password, encoding) tuple) to an httpx auth tuple."""
+    if auth is None:
+        return None
+    login = getattr(auth, "login", None)
+    password = getattr(auth, "password", None)
+    if isinstance(login, str) and isinstance(password, str):
+        return (login, password)
+    raise TypeError(f"unsupported auth object {type(auth).__name__}")
+
+
+class SDKSession:
+    """An aiohttp-like session over our ``httpx.AsyncClient``, for ``stytch.B2BClient``.
+
+    Pass it as ``async_session``; the SDK then never opens aiohttp and never
+    closes this session (it treats it as external). GETs are retried like our
+    own; other verbs are sent once.
+    """
+
+    __slots__ = ("_client", "_retry", "_timeout")
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._retry = retry
+
+    def __repr__(self) -> str:
+        return f"<SDKSession over {self._client!r}>"
+
+    @property
+    def closed(self) -> bool:
+        """Whether the underlying httpx client is closed."""
+        return self._client.is_closed
+
+    async def close(self) -> None:
+        """No-op: the httpx client belongs to its creator, who closes it."""
+
+    async def get(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Any = None,
+    ) -> SDKResponse:
+        """GET with retries."""
+        response = await get_with_retries(
+            self._client,
+            url,
+            params=params,
+            headers=headers,
+            auth=_auth(auth),
+            timeout=self._timeout,
+            retry=self._retry,
+        )
+        await response.aread()
+        return SDKResponse(response)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        json_body: Any,
+        form: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        auth: Any,
+    ) -> SDKResponse:
+        response = await send_once(
+            self._client,
+            method,
+            url,
+            json_body=json_body,
+            form=form,
+            headers=headers,
+            auth=_auth(auth),
+            timeout=self._timeout,
+        )
+        return SDKResponse(response)
+
+    async def post(
+        self,
+        url: str,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Any = None,
+    ) -> SDKResponse:
+        """POST once (JSON body, or a form with ``data=``)."""
+        return await self._send("POST", url, json, data, headers, auth)
+
+    async def put(
+        self,
+        url: str,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Any = None,
+    ) -> SDKResponse:
+        """PUT once."""
+        return await self._send("PUT", url, json, None, headers, auth)
+
+    async def delete(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        auth: Any = None,
+    ) -> SDKResponse:
+        """DELETE once."""
+        return await self._send("DELETE", url, None, None, headers, auth)
+
+
+def make_stytch_client(
+    project_id: str,
+    secret: str,
+    http: httpx.AsyncClient,
+    *,
+    environment: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    retry: RetryPolicy = DEFAULT_RETRY,
+) -> B2BClient:
+    """A ``stytch.B2BClient`` whose ``*_async`` methods run over ``http`` (imports the SDK).
+
+    ``environment`` is the SDK's: None (test/live by project id), ``"test"``,
+    ``"live"`` or a base URL used verbatim (an emulator).
+    """
+    import warnings
+
+    import stytch
+
+    session = SDKSession(http, timeout=timeout, retry=retry)
+    with warnings.catch_warnings():
+        # aiohttp >= 3.12 deprecates the BasicAuth the SDK builds; it is never sent
+        # through aiohttp here (SDKSession hands httpx a plain (login, password) tuple).
+        warnings.filterwarnings("ignore", "BasicAuth is deprecated", DeprecationWarning)
+        return stytch.B2BClient(
+            project_id,
+            secret,
+            environment=environment,
+            suppress_warnings=True,
+            async_session=session,  # type: ignore[arg-type]  # aiohttp-compatible adapter
+        )

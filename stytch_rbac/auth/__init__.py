@@ -1,0 +1,30 @@
+"""A credential becomes a principal: claim layout, JWKS cache, session-JWT verifier.
+
+Runtime code below the facade: it never speaks HTTP itself (the JWKS cache is
+given a fetch function by the facade, which gets it from ``_stytch``).
+"""
+
+from .claims import (
+    ORGANIZATION_CLAIM,
+    SESSION_CLAIM,
+    parse_datetime,
+    principal_from_claims,
+    principal_from_member_session,
+    unverified_claims,
+)
+from .jwks import JWKS_REFETCH_INTERVAL, JWKSCache, parse_jwks
+from .session_jwt import SessionJWTVerifier, StaleJWT
+
+__all__ = [
+    "JWKS_REFETCH_INTERVAL",
+    "ORGANIZATION_CLAIM",
+    "SESSION_CLAIM",
+    "JWKSCache",
+    "SessionJWTVerifier",
+    "StaleJWT",
+    "parse_datetime",
+    "parse_jwks",
+    "principal_from_claims",
+    "principal_from_member_session",
+    "unverified_claims",
+]

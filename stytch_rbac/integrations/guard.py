@@ -1,0 +1,597 @@
+"""``require()`` guards: credentials -> :class:`Principal` -> allow, or raise.
+
+This module is framework-free: it never imports a web framework and never
+chooses an HTTP status. It reads requests through :class:`RequestLike` (which
+Starlette's and FastAPI's ``Request`` satisfy as they are), raises the
+library's exceptions, and leaves their translation to ``stytch_rbac.integrations``.
+
+A :class:`Guard` (from ``rbac.require(...)``) is used three ways:
+
+* as a FastAPI dependency, ``Depends(guard)``, resolving to the ``Principal``
+  (the FastAPI-specific part lives in ``stytch_rbac.integrations.fastapi`` and
+  is found through ``guard.__wrapped__``, so ``import stytch_rbac`` never
+  imports FastAPI);
+* as a decorator on an async function taking a ``principal`` or a ``request``
+  argument: ``@guard``;
+* imperatively: ``await guard.check(principal)``.
+
+Order of evaluation, every step failing closed: credentials (401 when missing
+or invalid), then the organization the request is about (tenancy: 403 when it
+is not the member's own, or cannot be read), then the permissions (403).
+
+One authentication per request: the outcome (the ``Principal`` or the error)
+is stored in the ASGI scope under :data:`SCOPE_KEY`, so several guards on one
+request, and the session middleware, verify the credential once.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Final,
+    Literal,
+    ParamSpec,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    cast,
+    overload,
+)
+
+from ..errors import PermissionDenied, StytchRBACError, TenancyError, Unauthenticated
+from ..permissions import ActionEnum, Permission
+from ..principal import Principal
+
+if TYPE_CHECKING:
+    from ..client import StytchRBAC
+
+__all__ = [
+    "SCOPE_KEY",
+    "CredentialConfig",
+    "Credentials",
+    "Guard",
+    "OrganizationSource",
+    "OrganizationSpec",
+    "RequestAuth",
+    "RequestLike",
+    "authenticate_request",
+    "extract_credentials",
+    "header",
+    "path",
+    "query",
+    "request_auth",
+]
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+#: Key of the per-request :class:`RequestAuth` record in the ASGI scope.
+SCOPE_KEY: Final = "stytch_rbac.auth"
+
+#: Longest credential accepted; anything longer is rejected as malformed before any work.
+_MAX_CREDENTIAL_LENGTH: Final = 16_384
+
+HandBack: TypeAlias = Literal["auto", "cookie", "header", "both", "none"]
+
+
+class RequestLike(Protocol):
+    """What a guard reads from a request. Starlette's (and so FastAPI's) ``Request``
+    satisfies it as is; ``headers`` must be case-insensitive, as theirs are."""
+
+    @property
+    def scope(self) -> MutableMapping[str, Any]:
+        """The ASGI scope: the guard stores the request's authentication outcome in it."""
+        ...
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Request headers, looked up case-insensitively."""
+        ...
+
+    @property
+    def cookies(self) -> Mapping[str, str]:
+        """Request cookies by name."""
+        ...
+
+    @property
+    def path_params(self) -> Mapping[str, Any]:
+        """Parameters of the matched route's path."""
+        ...
+
+    @property
+    def query_params(self) -> Mapping[str, str]:
+        """Query-string parameters."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialConfig:
+    """Where a guard reads the session credential and how it hands a refreshed JWT back.
+
+    Read order: the ``Authorization: Bearer`` header (when ``bearer`` is not
+    ``None``), then the cookies Stytch's frontend SDKs set. Set a field to
+    ``None`` to stop reading that source.
+
+    Hand-back (when Stytch refreshed an expired JWT during authentication):
+    ``"auto"`` answers on the channel the credential came in (a ``Set-Cookie``
+    for a cookie, the ``handback_header`` response header for a bearer
+    token); ``"cookie"``, ``"header"``, ``"both"`` or ``"none"`` force it.
+    """
+
+    #: What a bearer credential is: a session JWT (Stytch's guides) or a session token.
+    bearer: Literal["session_jwt", "session_token"] | None = "session_jwt"
+    #: Cookie holding the session JWT (Stytch's frontend SDKs: ``stytch_session_jwt``).
+    jwt_cookie: str | None = "stytch_session_jwt"
+    #: Cookie holding the opaque session token (Stytch's frontend SDKs: ``stytch_session``).
+    token_cookie: str | None = "stytch_session"
+    #: How a refreshed JWT goes back to the client.
+    handback: HandBack = "auto"
+    #: Response header carrying a refreshed JWT.
+    handback_header: str = "X-Stytch-Session-JWT"
+    #: Attributes of the hand-back cookie (named ``jwt_cookie``, or
+    #: ``stytch_session_jwt`` when that is ``None``). Not ``HttpOnly`` by default
+    #: because Stytch's frontend SDKs read this cookie.
+    cookie_secure: bool = True
+    cookie_httponly: bool = False
+    cookie_samesite: Literal["lax", "strict", "none"] = "lax"
+    cookie_path: str = "/"
+    cookie_domain: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.bearer is None and self.jwt_cookie is None and self.token_cookie is None:
+            raise ValueError("CredentialConfig reads no credential: enable bearer or a cookie")
+        if self.handback not in ("auto", "cookie", "header", "both", "none"):
+            raise ValueError(f"unknown handback {self.handback!r}")
+        if not self.handback_header.strip():
+            raise ValueError("handback_header must be a header name")
+
+
+_DEFAULT_CONFIG: Final = CredentialConfig()
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Credentials:
+    """The session credential found on a request, and where it was found."""
+
+    session_jwt: str | None
+    session_token: str | None
+    source: Literal["header", "cookie"]
+
+    def __repr__(self) -> str:
+        held = [n for n in ("session_jwt", "session_token") if getattr(self, n)]
+        return f"Credentials({'+'.join(held)} from {self.source})"
+
+    def secrets(self) -> tuple[str, ...]:
+        """The credential strings (to keep them out of responses)."""
+        return tuple(s for s in (self.session_jwt, self.session_token) if s)
+
+
+def _credential(value: str, where: str) -> str:
+    value = value.strip()
+    # Visible ASCII without spaces (JWTs and session tokens are base64url); C-speed scans.
+    if (
+        not value
+        or len(value) > _MAX_CREDENTIAL_LENGTH
+        or not (value.isascii() and value.isprintable())
+        or " " in value
+    ):
+        raise Unauthenticated("malformed", f"the {where} does not hold a well-formed credential")
+    return value
+
+
+def extract_credentials(
+    headers: Mapping[str, str],
+    cookies: Mapping[str, str],
+    config: CredentialConfig = _DEFAULT_CONFIG,
+) -> Credentials:
+    """Read the session credential from request headers and cookies.
+
+    A non-Bearer ``Authorization`` header (Basic, say) is not ours and is
+    ignored. Raises :class:`Unauthenticated` with reason ``missing`` when no
+    source holds a credential and ``malformed`` when one is blank, oversized or
+    contains whitespace.
+    """
+    if config.bearer is not None:
+        authorization = headers.get("authorization")
+        if authorization is not None:
+            scheme, _, value = authorization.strip().partition(" ")
+            if scheme.lower() == "bearer":
+                value = _credential(value, "Authorization: Bearer header")
+                if config.bearer == "session_jwt":
+                    return Credentials(session_jwt=value, session_token=None, source="header")
+                return Credentials(session_jwt=None, session_token=value, source="header")
+    jwt = token = None
+    if config.jwt_cookie is not None and config.jwt_cookie in cookies:
+        jwt = _credential(cookies[config.jwt_cookie], f"{config.jwt_cookie} cookie")
+    if config.token_cookie is not None and config.token_cookie in cookies:
+        token = _credential(cookies[config.token_cookie], f"{config.token_cookie} cookie")
+    if jwt is None and token is None:
+        sources = []
+        if config.bearer is not None:
+            sources.append("an Authorization: Bearer header")
+        sources += [f"a {c} cookie" for c in (config.jwt_cookie, config.token_cookie) if c]
+        raise Unauthenticated("missing", "the request has no " + " or ".join(sources))
+    return Credentials(session_jwt=jwt, session_token=token, source="cookie")
+
+
+class _Authenticator(Protocol):
+    async def authenticate(
+        self, *, session_jwt: str | None = None, session_token: str | None = None
+    ) -> Principal: ...
+
+
+class RequestAuth:
+    """The authentication outcome of one request, stored in its scope under :data:`SCOPE_KEY`.
+
+    Exactly one of ``principal`` and ``error`` is set once authentication ran.
+    ``handled_by_middleware`` tells guards that the session middleware hands a
+    refreshed JWT back; ``handed_back`` that it was done.
+    """
+
+    __slots__ = ("credentials", "error", "handed_back", "handled_by_middleware", "principal")
+
+    def __init__(
+        self,
+        *,
+        principal: Principal | None = None,
+        error: StytchRBACError | None = None,
+        credentials: Credentials | None = None,
+        handled_by_middleware: bool = False,
+    ) -> None:
+        self.principal = principal
+        self.error = error
+        self.credentials = credentials
+        self.handled_by_middleware = handled_by_middleware
+        self.handed_back = False
+
+    def __repr__(self) -> str:
+        outcome = self.principal if self.error is None else type(self.error).__name__
+        return f"<RequestAuth {outcome!r}>"
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential string of this request: the presented ones and a refreshed JWT."""
+        found = list(self.credentials.secrets()) if self.credentials else []
+        if self.principal is not None:
+            found += [s for s in (self.principal.session_jwt, self.principal.session_token) if s]
+        return tuple(found)
+
+
+def request_auth(request: RequestLike) -> RequestAuth | None:
+    """The request's authentication record, if a guard or the middleware made one."""
+    record = request.scope.get(SCOPE_KEY)
+    return record if isinstance(record, RequestAuth) else None
+
+
+async def _run_authentication(
+    rbac: _Authenticator, request: RequestLike, config: CredentialConfig
+) -> RequestAuth:
+    try:
+        credentials = extract_credentials(request.headers, request.cookies, config)
+    except Unauthenticated as exc:
+        return RequestAuth(error=exc)
+    try:
+        # The JWT when there is one (verified locally; Stytch refreshes an expired one),
+        # the session token otherwise. Never both: a refused JWT is not retried as a token.
+        if credentials.session_jwt is not None:
+            principal = await rbac.authenticate(session_jwt=credentials.session_jwt)
+        else:
+            principal = await rbac.authenticate(session_token=credentials.session_token)
+    except StytchRBACError as exc:
+        return RequestAuth(error=exc, credentials=credentials)
+    return RequestAuth(principal=principal, credentials=credentials)
+
+
+async def authenticate_request(
+    rbac: _Authenticator,
+    request: RequestLike,
+    config: CredentialConfig = _DEFAULT_CONFIG,
+    *,
+    handled_by_middleware: bool = False,
+) -> Principal:
+    """Authenticate the request once: reuse the stored outcome, or run and store it.
+
+    Returns the :class:`Principal`, or raises what authentication raised
+    (:class:`Unauthenticated`, :class:`StytchUnavailable`, ...) every time it
+    is asked again for the same request.
+    """
+    record = request_auth(request)
+    if record is None:
+        record = await _run_authentication(rbac, request, config)
+        record.handled_by_middleware = handled_by_middleware
+        request.scope[SCOPE_KEY] = record
+    if record.error is not None:
+        raise record.error.with_traceback(None)
+    if record.principal is None:  # pragma: no cover - a RequestAuth always holds one of them
+        raise Unauthenticated("missing")
+    return record.principal
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationSource:
+    """Where in the request a multi-tenant route names its organization id."""
+
+    kind: Literal["path", "header", "query"]
+    name: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(cast(object, self.name), str) or not self.name.strip():
+            raise ValueError(f"{self.kind}() takes a non-empty parameter name")
+
+    def resolve(self, request: RequestLike) -> str | None:
+        """The organization id in ``request``, or None when the request does not carry one.
+
+        A route without the named path parameter is a programming error
+        (:class:`LookupError`), not a request to deny.
+        """
+        if self.kind == "path":
+            if self.name not in request.path_params:
+                raise LookupError(
+                    f"the route has no path parameter {self.name!r} to read the "
+                    "organization id from"
+                )
+            value: object = request.path_params[self.name]
+        elif self.kind == "header":
+            value = request.headers.get(self.name)
+        else:
+            value = request.query_params.get(self.name)
+        if value is None:
+            return None
+        text = str(value).strip()
+        return text or None
+
+
+def path(name: str) -> OrganizationSource:
+    """The organization id is the route's path parameter ``name``."""
+    return OrganizationSource("path", name)
+
+
+def header(name: str) -> OrganizationSource:
+    """The organization id is in request header ``name`` (e.g. ``X-Org-Id``)."""
+    return OrganizationSource("header", name)
+
+
+def query(name: str) -> OrganizationSource:
+    """The organization id is query parameter ``name``."""
+    return OrganizationSource("query", name)
+
+
+OrganizationSpec: TypeAlias = (
+    "str | OrganizationSource | Callable[[RequestLike], str | Awaitable[str | None] | None]"
+)
+"""A guard's ``organization_id=``: a constant id, :func:`path` / :func:`header` /
+:func:`query`, or a callable of the request returning the id (sync or async)."""
+
+
+def _as_permission(value: Permission | ActionEnum | str) -> Permission:
+    if isinstance(value, Permission):
+        return value
+    if isinstance(value, ActionEnum):
+        return value.permission
+    if isinstance(value, str):
+        return Permission.parse(value)
+    raise TypeError(
+        "require() takes Permission objects (P.documents.edit), generated action enum members "
+        f"or 'resource:action' strings, got {type(value).__name__}"
+    )
+
+
+class Guard:
+    """Requires an authenticated member session holding permissions (``rbac.require``).
+
+    ``any_of=False`` (default): every permission is needed; ``any_of=True``:
+    one suffices. With no permission the guard only authenticates (and checks
+    tenancy when ``organization_id`` is given). ``organization_id`` names the
+    organization the request is about (see :data:`OrganizationSpec`); a
+    member of another organization is refused with :class:`TenancyError`
+    even when a role would allow the action. Without it, permissions are
+    decided in the member's own organization.
+    """
+
+    __slots__ = ("_dependency", "_rbac", "any_of", "credentials", "organization", "permissions")
+
+    permissions: tuple[Permission, ...]
+    any_of: bool
+    organization: OrganizationSpec | None
+    credentials: CredentialConfig
+
+    def __init__(
+        self,
+        rbac: StytchRBAC,
+        permissions: Iterable[Permission | ActionEnum | str] = (),
+        *,
+        any_of: bool = False,
+        organization_id: OrganizationSpec | None = None,
+        credentials: CredentialConfig | None = None,
+    ) -> None:
+        self._rbac = rbac
+        self.permissions = tuple(_as_permission(p) for p in permissions)
+        if any_of and not self.permissions:
+            raise ValueError("require(any_of=True) needs at least one permission")
+        if not (
+            organization_id is None
+            or isinstance(organization_id, (str, OrganizationSource))
+            or callable(organization_id)
+        ):
+            raise TypeError(
+                "organization_id= takes an id, path(...), header(...), query(...) or a "
+                f"callable of the request, got {type(organization_id).__name__}"
+            )
+        if isinstance(organization_id, str) and not organization_id.strip():
+            raise ValueError("organization_id= is blank")
+        self.any_of = any_of
+        self.organization = organization_id
+        self.credentials = credentials if credentials is not None else _DEFAULT_CONFIG
+        self._dependency: Callable[..., Coroutine[Any, Any, Principal]] | None = None
+
+    def __repr__(self) -> str:
+        perms = ", ".join(str(p) for p in self.permissions)
+        mode = ", any_of=True" if self.any_of else ""
+        org = "" if self.organization is None else f", organization_id={self.organization!r}"
+        return f"Guard({perms}{mode}{org})"
+
+    @property
+    def rbac(self) -> StytchRBAC:
+        """The facade this guard authenticates and decides with."""
+        return self._rbac
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    async def _requested_organization(
+        self, organization_id: str | None, request: RequestLike | None
+    ) -> str | None:
+        if organization_id is not None:
+            return organization_id
+        spec = self.organization
+        if spec is None or isinstance(spec, str):
+            return spec
+        if request is None:
+            raise TypeError(
+                f"{self!r} reads the organization from the request: pass request= or "
+                "organization_id= to check()"
+            )
+        if isinstance(spec, OrganizationSource):
+            return spec.resolve(request)
+        value = spec(request)
+        if inspect.isawaitable(value):
+            value = await value
+        if value is not None and not isinstance(value, str):
+            raise TypeError(
+                f"the organization_id callable returned {type(value).__name__}, not str"
+            )
+        if value is None:
+            return None
+        return value.strip() or None
+
+    async def check(
+        self,
+        principal: Principal,
+        *,
+        organization_id: str | None = None,
+        request: RequestLike | None = None,
+    ) -> Principal:
+        """Allow ``principal`` or raise; returns it unchanged when allowed.
+
+        ``organization_id`` overrides the guard's organization; ``request`` is
+        needed when the guard reads the organization from the request. Raises
+        :class:`TenancyError` when the organization is not the member's (or
+        the request names none though the guard needs one),
+        :class:`PermissionDenied` when the roles do not allow it,
+        :class:`UnknownPermission` for a permission the policy lacks (strict
+        mode) and :class:`StytchUnavailable` when no policy is fresh enough.
+        """
+        if not isinstance(principal, Principal):
+            raise TypeError(f"check() takes a Principal, got {type(principal).__name__}")
+        org = await self._requested_organization(organization_id, request)
+        tenancy = self.organization is not None or organization_id is not None
+        if tenancy and (org is None or org != principal.organization_id):
+            raise TenancyError(principal.organization_id, org, member_id=principal.member_id)
+        if not self.permissions:
+            return principal
+        rbac = self._rbac
+        where = principal.organization_id
+        if not self.any_of:
+            for permission in self.permissions:
+                await rbac.authorize(principal, permission, organization_id=where)
+            return principal
+        denial: PermissionDenied | None = None
+        for permission in self.permissions:
+            try:
+                await rbac.authorize(principal, permission, organization_id=where)
+            except PermissionDenied as exc:
+                denial = denial or exc
+            else:
+                return principal
+        assert denial is not None  # the loop ran at least once and every try was denied
+        raise denial
+
+    async def authenticate(self, request: RequestLike) -> Principal:
+        """The request's :class:`Principal` (authenticated once per request), unchecked."""
+        return await authenticate_request(self._rbac, request, self.credentials)
+
+    async def authorize_request(self, request: RequestLike) -> Principal:
+        """Authenticate the request, then :meth:`check` it: the whole guard."""
+        principal = await authenticate_request(self._rbac, request, self.credentials)
+        return await self.check(principal, request=request)
+
+    # -- the three ways of using a guard ----------------------------------------------------
+
+    @property
+    def __wrapped__(self) -> Callable[..., Coroutine[Any, Any, Principal]]:
+        """The FastAPI dependency this guard stands for (``Depends(guard)`` finds it here).
+
+        Built on first use by ``stytch_rbac.integrations.fastapi``; absent
+        (``AttributeError``) when FastAPI is not installed.
+        """
+        if self._dependency is None:
+            try:
+                from .fastapi import dependency_for
+            except ImportError as exc:
+                raise AttributeError("__wrapped__ (FastAPI is not installed)") from exc
+            self._dependency = dependency_for(self)
+        return self._dependency
+
+    @overload
+    def __call__(
+        self, fn: Callable[_P, Awaitable[_T]], /
+    ) -> Callable[_P, Coroutine[Any, Any, _T]]: ...
+
+    @overload
+    def __call__(self, /, **kwargs: Any) -> Coroutine[Any, Any, Principal]: ...
+
+    def __call__(
+        self, fn: Callable[_P, Awaitable[_T]] | None = None, /, **kwargs: Any
+    ) -> Callable[_P, Coroutine[Any, Any, _T]] | Coroutine[Any, Any, Principal]:
+        """``@guard`` decorates an async function; ``guard(request=...)`` is FastAPI's call."""
+        if fn is None:
+            return self.__wrapped__(**kwargs)
+        if kwargs:
+            raise TypeError("@guard takes the function to guard and nothing else")
+        return self._decorate(fn)
+
+    def _decorate(self, fn: Callable[_P, Awaitable[_T]]) -> Callable[_P, Coroutine[Any, Any, _T]]:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"@guard decorates async functions; {fn!r} is not one")
+        parameters = inspect.signature(fn).parameters
+        if "principal" in parameters:
+            name = "principal"
+        elif "request" in parameters:
+            name = "request"
+        else:
+            raise TypeError(
+                f"@guard needs a 'principal' or 'request' parameter on {fn.__qualname__}"
+            )
+        param = parameters[name]
+        position = (
+            list(parameters).index(name)
+            if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
+            else None
+        )
+        default = param.default
+        guard = self
+
+        @functools.wraps(fn)
+        async def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+            if name in kwargs:
+                value: object = kwargs[name]
+            elif position is not None and position < len(args):
+                value = args[position]
+            else:
+                value = None if default is inspect.Parameter.empty else default
+            if name == "principal":
+                if value is None:
+                    raise Unauthenticated("missing", "no principal was passed")
+                if not isinstance(value, Principal):
+                    raise TypeError(f"principal must be a Principal, got {type(value).__name__}")
+                await guard.check(value)
+            elif value is None:
+                raise TypeError(f"{fn.__qualname__} was called without its request")
+            else:
+                await guard.authorize_request(cast("RequestLike", value))
+            return await fn(*args, **kwargs)
+
+        return guarded

@@ -1,0 +1,72 @@
+"""The policy engine: pure and synchronous (no I/O): models, compiled index, org overlay.
+
+The models parse exactly what ``GET /v1/b2b/rbac/policy`` returns (the whole
+response or its ``policy`` object) and what ``GET /v1/b2b/rbac/organizations/{id}``
+returns (``org_policy``). ``CompiledPolicy`` indexes a policy once, so a
+decision is two dict look-ups and one set intersection, whatever the size of
+the policy.
+
+Decision rule (Stytch's, ``stytch/shared/rbac_local.py``): allowed iff one of
+the subject's roles has a permission on exactly that ``resource_id`` whose
+actions contain the action or ``"*"``. Role ids the policy does not know grant
+nothing. Org custom roles are added to the project roles; resources and scopes
+come from the project policy only.
+
+One deliberate difference, fail-closed: Stytch's scan never looks at
+``policy.resources``, so it grants an action the resource does not define to a
+holder of ``"*"`` on that resource, and grants on a resource the policy does not
+define to a role whose permission names it. Here such a question raises
+:class:`UnknownPermission` (``strict=True``, the default) or is denied
+(``strict=False``); ``"*"`` itself is never a defined action. For every defined
+(resource, action) the answers are equal, and ``Decision.granted_by`` is exactly
+the set of held roles for which Stytch's scan would succeed.
+
+What is an error and what is a warning. Stytch's own acceptance decides
+(reference 4.1 to 4.3; ``validate_org_policy`` in the SDK's
+``stytch/b2b/api/rbac_organizations.py``):
+
+* :class:`PolicyError` (no decision can be trusted): not JSON, not a JSON
+  object, an empty document (none of ``roles`` / ``resources`` / ``scopes``;
+  for an org policy no ``roles``), a value of the wrong JSON type (a non-string
+  id, say), a missing required field (``role_id``, ``resource_id``, ``scope``,
+  a permission's ``resource_id`` or ``actions``), a blank role / resource /
+  scope id or a blank action, a role / resource / scope id defined twice (the
+  SDK documents every id as a unique identifier). For an org policy, at merge
+  time, also everything Stytch's ``validate_org_policy`` rejects: a role id
+  repeated, or already in the project policy, a permission on a resource the
+  project does not define, an action that resource does not define, no
+  actions, or ``"*"`` next to other actions.
+* :class:`PolicyWarning` (Stytch serves such a project policy and decides with
+  it, so refusing it would only take the service down): a project role or
+  scope granting on an undefined resource or an undefined action (the grant is
+  kept but can only be reached by a question that is itself unknown), a
+  permission with no actions, ``"*"`` next to other actions, a resource that
+  defines ``"*"`` as an action. Warnings are emitted when a policy is compiled.
+* Accepted silently, for hand-written files: an omitted ``description``
+  (``""``), an omitted ``permissions`` or ``actions`` list of a role, resource
+  or scope (empty), an omitted top-level list (empty), unknown extra keys
+  (ignored, as the SDK does). Stytch itself always sends every field.
+"""
+
+from .compiled import CompiledPolicy, Decision
+from .models import (
+    OrgPolicy,
+    Policy,
+    PolicyResource,
+    PolicyRole,
+    PolicyRolePermission,
+    PolicyScope,
+    PolicyScopePermission,
+)
+
+__all__ = [
+    "CompiledPolicy",
+    "Decision",
+    "OrgPolicy",
+    "Policy",
+    "PolicyResource",
+    "PolicyRole",
+    "PolicyRolePermission",
+    "PolicyScope",
+    "PolicyScopePermission",
+]

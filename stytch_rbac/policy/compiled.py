@@ -1,0 +1,383 @@
+"""``CompiledPolicy``: a policy indexed once, so a decision is a few set look-ups.
+
+A decision is two dict look-ups and one set intersection, whatever the size of
+the policy. The decision rule and the one deliberate fail-closed difference
+from Stytch are written out in :mod:`stytch_rbac.policy`.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from ..errors import PolicyError, PolicyWarning, UnknownPermission
+from .models import (
+    WILDCARD,
+    OrgPolicy,
+    Policy,
+    PolicyResource,
+    PolicyRole,
+    PolicyRolePermission,
+    Roles,
+)
+from .problems import org_problems, project_problems
+
+__all__ = ["CompiledPolicy", "Decision"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer to one question: allowed or not, and which of the subject's roles grant it.
+
+    Truthy iff allowed. ``granted_by`` holds role ids (or scope names for
+    :meth:`CompiledPolicy.scope_decide`); empty when denied. ``resource`` and
+    ``action`` are plain strings (a StrEnum argument is reduced to its value).
+    """
+
+    allowed: bool
+    resource: str
+    action: str
+    granted_by: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+# A frozen dataclass's generated __init__ goes through object.__setattr__ once per
+# field; decide() builds its allowed Decisions through the slot descriptors instead
+# (about half the cost). Denials are built once, at compile time.
+_new_decision = object.__new__
+_set_allowed = Decision.__dict__["allowed"].__set__
+_set_resource = Decision.__dict__["resource"].__set__
+_set_action = Decision.__dict__["action"].__set__
+_set_granted_by = Decision.__dict__["granted_by"].__set__
+
+
+def _allowed_decision(resource: str, action: str, granted_by: frozenset[str]) -> Decision:
+    decision: Decision = _new_decision(Decision)
+    _set_allowed(decision, True)
+    _set_resource(decision, resource)
+    _set_action(decision, action)
+    _set_granted_by(decision, granted_by)
+    return decision
+
+
+_Index: TypeAlias = dict[str, dict[str, frozenset[str]]]
+#: Org custom roles, compact: (role_id, description, ((resource_id, actions), ...)).
+_OrgRoles: TypeAlias = tuple[tuple[str, str, tuple[tuple[str, tuple[str, ...]], ...]], ...]
+_Entries: TypeAlias = dict[str, dict[str, tuple[frozenset[str], Decision]]]
+
+
+def _build_index(
+    resources: Sequence[PolicyResource],
+    grantors: Iterable[tuple[str, Sequence[PolicyRolePermission]]],
+) -> _Index:
+    """resource -> action -> every grantor (role or scope) of that action, wildcards folded in.
+
+    Only defined (resource, action) pairs are keys: anything else is unknown.
+    """
+    explicit: dict[str, dict[str, set[str]]] = {r.resource_id: {} for r in resources}
+    wildcard: dict[str, set[str]] = {r.resource_id: set() for r in resources}
+    for owner, permissions in grantors:
+        for perm in permissions:
+            if perm.resource_id not in explicit:
+                continue  # warned at parse time: unreachable by any defined question
+            if WILDCARD in perm.actions:
+                wildcard[perm.resource_id].add(owner)
+            for action in perm.actions:
+                explicit[perm.resource_id].setdefault(action, set()).add(owner)
+    return {
+        r.resource_id: {
+            a: frozenset(explicit[r.resource_id].get(a, set()) | wildcard[r.resource_id])
+            for a in r.actions
+            if a != WILDCARD
+        }
+        for r in resources
+    }
+
+
+def _entries(index: _Index) -> _Entries:
+    """The index with a prebuilt denial per (resource, action), for decide()."""
+    return {
+        resource: {
+            action: (grantors, Decision(False, resource, action))
+            for action, grantors in actions.items()
+        }
+        for resource, actions in index.items()
+    }
+
+
+def _not_a_string(roles: str) -> TypeError:
+    return TypeError(
+        f"roles must be a collection of role ids, not one string ({roles!r}); "
+        f"pass [{roles!r}] or a frozenset"
+    )
+
+
+class CompiledPolicy:
+    """A policy indexed once for decisions by set look-ups.
+
+    Build one per policy version (``Policy.compile()`` or ``CompiledPolicy(policy)``);
+    it is immutable and safe to share between tasks. ``with_org()`` returns the
+    policy merged with one organization's custom roles.
+
+    Every query method takes the subject's role ids (any iterable of ``str``
+    except a single ``str``, which raises ``TypeError``; a ``frozenset`` is
+    fastest), a resource and an action (plain strings or generated StrEnum
+    members). With ``strict=True`` (the default) a resource or action the policy
+    does not define raises :class:`UnknownPermission`; with ``strict=False`` it
+    is denied. ``"*"`` is never a defined action: it is how a grant says "every
+    action", not something to ask about.
+    """
+
+    __slots__ = (
+        "_actions",
+        "_base",
+        "_entries",
+        "_index",
+        "_org",
+        "_policy",
+        "_role_ids",
+        "_scope_entries",
+        "scope_ids",
+        "strict",
+    )
+
+    strict: bool
+    scope_ids: frozenset[str]
+
+    def __init__(self, policy: Policy, *, strict: bool = True, _warn: bool = True) -> None:
+        errors, warns = project_problems(policy)
+        if errors:
+            raise PolicyError(errors[0])
+        if _warn:
+            for message in warns:
+                warnings.warn(message, PolicyWarning, stacklevel=2)
+        self._policy = policy
+        self._org: _OrgRoles | None = None
+        self._base: CompiledPolicy | None = None
+        self.strict = strict
+        self._role_ids = frozenset(r.role_id for r in policy.roles)
+        self.scope_ids = frozenset(s.scope for s in policy.scopes)
+        self._index = _build_index(
+            policy.resources, ((r.role_id, r.permissions) for r in policy.roles)
+        )
+        self._entries = _entries(self._index)
+        self._scope_entries = _entries(
+            _build_index(policy.resources, ((s.scope, s.permissions) for s in policy.scopes))
+        )
+        self._actions: dict[str, tuple[str, ...]] = {
+            resource: tuple(sorted(actions)) for resource, actions in self._index.items()
+        }
+
+    @classmethod
+    def parse(
+        cls, source: str | bytes | Path | Mapping[str, Any], *, strict: bool = True
+    ) -> CompiledPolicy:
+        """Parse and compile in one step (see :meth:`Policy.parse`)."""
+        return cls(Policy.parse(source), strict=strict)
+
+    def __repr__(self) -> str:
+        return (
+            f"<CompiledPolicy roles={len(self.role_ids)} resources={len(self._index)} "
+            f"scopes={len(self.scope_ids)} strict={self.strict}>"
+        )
+
+    @property
+    def resources(self) -> Mapping[str, tuple[str, ...]]:
+        """Every resource id with its defined actions, sorted."""
+        return self._actions
+
+    @property
+    def policy(self) -> Policy:
+        """The policy this answers for (for ``with_org()``: the merged one, rebuilt on access)."""
+        org = self.org_policy
+        return (
+            self._policy
+            if org is None
+            else self._policy.model_copy(update={"roles": self._policy.roles + org.roles})
+        )
+
+    @property
+    def org_policy(self) -> OrgPolicy | None:
+        """The organization's custom roles merged in by ``with_org()``; None for none."""
+        if self._org is None:
+            return None
+        return OrgPolicy(
+            roles=tuple(
+                PolicyRole(
+                    role_id=role_id,
+                    description=description,
+                    permissions=tuple(
+                        PolicyRolePermission(resource_id=resource, actions=actions)
+                        for resource, actions in grants
+                    ),
+                )
+                for role_id, description, grants in self._org
+            )
+        )
+
+    @property
+    def base(self) -> CompiledPolicy:
+        """The project policy ``with_org()`` merged onto; the policy itself when not merged."""
+        return self if self._base is None else self._base
+
+    @property
+    def role_ids(self) -> frozenset[str]:
+        """Every role id the policy defines (org custom roles included)."""
+        if self._org is None:
+            return self._role_ids
+        return self._role_ids | {role_id for role_id, _, _ in self._org}
+
+    def with_org(self, org_policy: OrgPolicy | None) -> CompiledPolicy:
+        """This policy merged with one organization's custom roles (Stytch's merge rule).
+
+        Raises :class:`PolicyError` when the org policy breaks Stytch's
+        ``validate_org_policy`` rules (see :meth:`Policy.merged`). Cheap to keep
+        one per organization: the result shares this policy's index and holds
+        the org roles as small interned tuples, consulted only when the project
+        roles alone deny.
+        """
+        if org_policy is None or not org_policy.roles:
+            return self
+        errors = org_problems(self.policy, org_policy)
+        if errors:
+            raise PolicyError(errors[0])
+        # Interned: thousands of organizations share the same ids and action names.
+        roles: _OrgRoles = tuple(
+            (
+                sys.intern(role.role_id),
+                sys.intern(role.description),
+                tuple(
+                    (sys.intern(p.resource_id), tuple(sys.intern(a) for a in p.actions))
+                    for p in role.permissions
+                ),
+            )
+            for role in org_policy.roles
+        )
+        merged = object.__new__(CompiledPolicy)
+        for name in CompiledPolicy.__slots__:
+            object.__setattr__(merged, name, getattr(self, name))
+        merged._org = roles if self._org is None else self._org + roles
+        merged._base = self.base
+        return merged
+
+    def _org_grantors(self, roles: Roles, resource: str, action: str) -> frozenset[str]:
+        """The held org roles granting a defined ``action`` on ``resource``."""
+        held = roles if isinstance(roles, (set, frozenset)) else frozenset(roles)
+        return frozenset(
+            role_id
+            for role_id, _, grants in self._org or ()
+            if role_id in held
+            for granted, actions in grants
+            if granted == resource and (action in actions or WILDCARD in actions)
+        )
+
+    def _unknown(self, resource: str, action: str) -> Decision:
+        """Strict: raise for an undefined resource or action. Otherwise: a denial."""
+        if self.strict:
+            self.check_known(resource, action)
+        return Decision(False, str(resource), str(action))
+
+    def allows(self, roles: Roles, resource: str, action: str) -> bool:
+        """True iff one of ``roles`` grants ``action`` on ``resource``: the fast path."""
+        if isinstance(roles, str):
+            raise _not_a_string(roles)
+        actions = self._index.get(resource)
+        if actions is not None:
+            grantors = actions.get(action)
+            if grantors is not None:
+                if not grantors.isdisjoint(roles):
+                    return True
+                return self._org is not None and bool(self._org_grantors(roles, resource, action))
+        return self._unknown(resource, action).allowed
+
+    def decide(self, roles: Roles, resource: str, action: str) -> Decision:
+        """Like :meth:`allows`, with the granting roles (``Decision.granted_by``)."""
+        if isinstance(roles, str):
+            raise _not_a_string(roles)
+        actions = self._entries.get(resource)
+        entry = None if actions is None else actions.get(action)
+        if entry is None:
+            return self._unknown(resource, action)
+        grantors, denied = entry
+        granted_by = grantors.intersection(roles)
+        if self._org is not None:
+            granted_by |= self._org_grantors(roles, resource, action)
+        if not granted_by:
+            return denied
+        decision: Decision = _new_decision(Decision)  # _allowed_decision(), inlined
+        _set_allowed(decision, True)
+        _set_resource(decision, denied.resource)
+        _set_action(decision, denied.action)
+        _set_granted_by(decision, granted_by)
+        return decision
+
+    def is_known(self, resource: str, action: str) -> bool:
+        """Whether the policy defines ``action`` on ``resource``."""
+        actions = self._index.get(resource)
+        return actions is not None and action in actions
+
+    def check_known(self, resource: str, action: str) -> None:
+        """Raise :class:`UnknownPermission` unless the policy defines the permission."""
+        actions = self._index.get(resource)
+        if actions is None:
+            raise UnknownPermission(resource)
+        if action not in actions:
+            raise UnknownPermission(resource, action)
+
+    def permissions(self, roles: Roles) -> dict[str, dict[str, bool]]:
+        """``{resource: {action: allowed}}`` for every resource and action in the policy."""
+        if isinstance(roles, str):
+            raise _not_a_string(roles)
+        held = roles if isinstance(roles, (set, frozenset)) else frozenset(roles)
+        table = {
+            resource: {
+                action: not grantors.isdisjoint(held)
+                for action, grantors in sorted(actions.items())
+            }
+            for resource, actions in sorted(self._index.items())
+        }
+        for role_id, _, grants in self._org or ():
+            if role_id in held:
+                for resource, actions in grants:
+                    row = table[resource]
+                    for action in row if WILDCARD in actions else actions:
+                        row[action] = True
+        return table
+
+    def granted(self, roles: Roles) -> frozenset[tuple[str, str]]:
+        """Every defined (resource, action) pair that ``roles`` are allowed."""
+        if isinstance(roles, str):
+            raise _not_a_string(roles)
+        return frozenset(
+            (resource, action)
+            for resource, actions in self.permissions(roles).items()
+            for action, allowed in actions.items()
+            if allowed
+        )
+
+    def scope_allows(self, scopes: Iterable[str] | str, resource: str, action: str) -> bool:
+        """Connected-Apps check: does one of the token's scopes grant the permission?
+
+        ``scopes`` may be the token's space-separated ``scope`` claim. Only the
+        project policy's scopes count (Stytch does not merge org roles here).
+        """
+        return self.scope_decide(scopes, resource, action).allowed
+
+    def scope_decide(self, scopes: Iterable[str] | str, resource: str, action: str) -> Decision:
+        """Like :meth:`scope_allows`, with the granting scopes in ``granted_by``."""
+        held = scopes.split() if isinstance(scopes, str) else scopes
+        actions = self._scope_entries.get(resource)
+        entry = None if actions is None else actions.get(action)
+        if entry is None:
+            return self._unknown(resource, action)
+        grantors, denied = entry
+        granted_by = grantors.intersection(held)
+        if not granted_by:
+            return denied
+        return _allowed_decision(denied.resource, denied.action, granted_by)
