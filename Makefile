@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test demo lint typecheck pytest docs bench clean regen
+.PHONY: test demo lint typecheck contracts pytest docs bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict stytch_rbac tests examples scripts benchmarks
 
@@ -26,7 +29,7 @@ pytest: $(STAMP)
 docs: $(STAMP)
 	@if [ -f mkdocs.yml ]; then NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site; fi
 
-test: lint typecheck pytest docs
+test: lint typecheck contracts pytest docs
 
 demo: $(STAMP)
 	$(BIN)/stytch-rbac demo

@@ -11,7 +11,7 @@ Usage::
     python scripts/gen_member_api.py           # rewrite the module and the docs table
     python scripts/gen_member_api.py --check   # exit 1 with a diff when either is stale
 
-``tests/test_member.py`` runs :func:`render_module` and :func:`render_docs_table` and
+``tests/member/test_member_client.py`` runs :func:`render_module` and :func:`render_docs_table` and
 fails when the committed files differ, so an SDK upgrade that adds or changes a
 ``method_options`` method cannot go unnoticed.
 """

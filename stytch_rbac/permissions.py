@@ -7,22 +7,10 @@ from generated enums and one built from strings are equal and hash alike.
 
 from __future__ import annotations
 
-import sys
-from enum import Enum
+from enum import StrEnum
 from typing import Any, ClassVar, Final, final
 
 __all__ = ["ActionEnum", "Permission", "StrEnum"]
-
-if sys.version_info >= (3, 11):
-    from enum import StrEnum
-else:  # pragma: no cover - exercised on Python 3.10 only
-
-    class StrEnum(str, Enum):
-        """Backport of :class:`enum.StrEnum`: members are strings, ``str()`` is the value."""
-
-        def __str__(self) -> str:
-            return str(self.value)
-
 
 _SEPARATOR: Final = ":"
 

@@ -17,7 +17,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -67,11 +67,11 @@ def parse_datetime(value: Any) -> datetime:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             parsed = _parse_datetime_slow(value)
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
     if isinstance(value, bool):
         raise ValueError("not a timestamp")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        return datetime.fromtimestamp(value, tz=UTC)
     raise ValueError("not a timestamp")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..clock import Clock, ManualClock, SystemClock
 
@@ -41,4 +41,4 @@ def movable_clock(clock: Clock | None) -> ManualClock | ShiftedClock:
 
 def rfc3339(epoch: float) -> str:
     """``2024-01-01T00:00:00Z`` (whole seconds, UTC), Stytch's timestamp form."""
-    return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -304,15 +303,8 @@ def _read_document(path: Path) -> Any:
 
 
 def _parse_toml(path: Path, text: str) -> Any:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10 only
-        try:
-            import tomli as tomllib
-        except ImportError:
-            raise ExpectationFileError(
-                f"{path}: reading TOML on Python 3.10 needs the 'tomli' package"
-            ) from None
+    import tomllib
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -272,7 +272,7 @@ def _record(refreshed: bool, source: str = "header") -> RequestAuth:
         organization_slug="acme",
         roles=frozenset({"viewer"}),
         session_id="session-1",
-        expires_at=datetime(2030, 1, 1, tzinfo=timezone.utc),
+        expires_at=datetime(2030, 1, 1, tzinfo=UTC),
         session_jwt="new.jwt.value",
         jwt_refreshed=refreshed,
     )

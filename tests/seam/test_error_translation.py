@@ -32,7 +32,7 @@ from stytch_rbac.errors import (
     Unauthenticated,
 )
 
-EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "policy.json"
+EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy.json"
 
 #: Every error_type named in the wire reference, section 5, with the class it must become.
 REFERENCE_SECTION_5: dict[str, type[StytchRBACError]] = {

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from mypy import api as mypy_api
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SNIPPETS = sorted((ROOT / "tests" / "typing" / "snippets").glob("member_*.py"))
 _EXPECTED = re.compile(r"#\s*E:\s*([a-z-]+)\s*$")
 _REPORTED = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): error: .*\[(?P<code>[a-z-]+)\]$")

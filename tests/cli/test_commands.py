@@ -20,7 +20,7 @@ from stytch_rbac.cli._common import StytchCredentials
 if TYPE_CHECKING:
     from stytch_rbac.emulator import Emulator
 
-EXAMPLE = str(Path(__file__).resolve().parent.parent / "examples" / "policy.json")
+EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "policy.json")
 
 # Plain, 80-column output whatever the terminal running the tests looks like.
 ENV: dict[str, str | None] = {

@@ -27,7 +27,7 @@ from stytch_rbac import (
     UnknownPermission,
 )
 
-EXAMPLE_FILE = Path(__file__).resolve().parent.parent / "examples" / "policy.json"
+EXAMPLE_FILE = Path(__file__).resolve().parents[2] / "examples" / "policy.json"
 
 Doc = dict[str, Any]
 

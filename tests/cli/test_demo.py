@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from stytch_rbac.cli._app import app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_demo_tells_the_whole_story() -> None:

@@ -44,7 +44,7 @@ from stytch_rbac.member._generated_api import MemberAPI
 from stytch_rbac.policy import builtin_calls as builtins
 from stytch_rbac.principal import Principal
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _generator() -> ModuleType:
@@ -207,11 +207,11 @@ def test_builtins_table_covers_exactly_the_wrapped_methods(sdk_client: Any) -> N
 
 
 def test_generated_module_is_not_stale() -> None:
-    """stytch_rbac/member/_generated_api.py is byte-identical to what the generator writes for this SDK."""
-    gen = _generator()
-    assert (
-        gen.render_module() == (ROOT / "stytch_rbac" / "member" / "_generated_api.py").read_text()
-    ), "stale: run `python scripts/gen_member_api.py`"
+    """member/_generated_api.py is byte-identical to what the generator writes for this SDK."""
+    generated = ROOT / "stytch_rbac" / "member" / "_generated_api.py"
+    assert _generator().render_module() == generated.read_text(), (
+        "stale: run `python scripts/gen_member_api.py`"
+    )
 
 
 def test_docs_table_is_not_stale() -> None:

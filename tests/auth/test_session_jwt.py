@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -157,9 +157,9 @@ async def test_valid_token_becomes_a_principal(issuer: Issuer, clock: ManualCloc
     assert p.organization_slug == "acme"
     assert p.roles == frozenset({"stytch_member", "editor"})
     assert p.session_id == "session-test-1"
-    assert p.expires_at == datetime(2027, 1, 15, 9, tzinfo=timezone.utc)
-    assert p.jwt_expires_at == datetime.fromtimestamp(NOW + 300, tz=timezone.utc)
-    assert p.started_at == datetime(2027, 1, 15, 8, tzinfo=timezone.utc)
+    assert p.expires_at == datetime(2027, 1, 15, 9, tzinfo=UTC)
+    assert p.jwt_expires_at == datetime.fromtimestamp(NOW + 300, tz=UTC)
+    assert p.started_at == datetime(2027, 1, 15, 8, tzinfo=UTC)
     assert dict(p.custom_claims) == {"plan": "pro"}
     assert p.session_jwt == token
     assert p.session_token is None
@@ -204,7 +204,7 @@ async def test_missing_session_expiry_falls_back_to_exp(issuer: Issuer, clock: M
     """Without the session claim's expires_at, expires_at is the JWT's exp (as in the SDK)."""
     payload = claims(**{SESSION_CLAIM: {"id": "s", "roles": []}})
     p = await make_verifier(issuer, clock).verify(issuer.mint(payload))
-    assert p.expires_at == datetime.fromtimestamp(NOW + 300, tz=timezone.utc)
+    assert p.expires_at == datetime.fromtimestamp(NOW + 300, tz=UTC)
     assert p.roles == frozenset()
 
 
@@ -515,16 +515,16 @@ def test_parse_jwks_keeps_only_rsa_signing_keys(keys: dict[str, rsa.RSAPrivateKe
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param("2027-01-15T09:00:00Z", datetime(2027, 1, 15, 9, tzinfo=timezone.utc), id="Z"),
+        pytest.param("2027-01-15T09:00:00Z", datetime(2027, 1, 15, 9, tzinfo=UTC), id="Z"),
         pytest.param(
             "2027-01-15T09:00:00.123456789Z",
-            datetime(2027, 1, 15, 9, 0, 0, 123456, tzinfo=timezone.utc),
+            datetime(2027, 1, 15, 9, 0, 0, 123456, tzinfo=UTC),
             id="nanoseconds",
         ),
         pytest.param(
-            "2027-01-15T09:00:00", datetime(2027, 1, 15, 9, tzinfo=timezone.utc), id="naive"
+            "2027-01-15T09:00:00", datetime(2027, 1, 15, 9, tzinfo=UTC), id="naive"
         ),
-        pytest.param(0, datetime(1970, 1, 1, tzinfo=timezone.utc), id="epoch"),
+        pytest.param(0, datetime(1970, 1, 1, tzinfo=UTC), id="epoch"),
     ],
 )
 def test_parse_datetime(text: Any, expected: datetime) -> None:
