@@ -103,7 +103,9 @@ class Connection:
 
 @asynccontextmanager
 async def open_connection(
-    credentials: Credentials, *, timeout: float = DEFAULT_TIMEOUT
+    credentials: Credentials,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109  (each request's bound, given to httpx)
 ) -> AsyncIterator[Connection]:
     """A :class:`Connection` over a new pooled client, closed on exit (for one-off callers)."""
     from .http import make_http_client

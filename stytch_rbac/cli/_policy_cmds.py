@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -36,7 +36,7 @@ _YES = Text("✓", style="green")
 _NO = Text("·", style="dim")
 
 
-class View(str, Enum):
+class View(StrEnum):
     """How ``show`` lays out the policy."""
 
     AUTO = "auto"

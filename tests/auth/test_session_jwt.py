@@ -521,9 +521,7 @@ def test_parse_jwks_keeps_only_rsa_signing_keys(keys: dict[str, rsa.RSAPrivateKe
             datetime(2027, 1, 15, 9, 0, 0, 123456, tzinfo=UTC),
             id="nanoseconds",
         ),
-        pytest.param(
-            "2027-01-15T09:00:00", datetime(2027, 1, 15, 9, tzinfo=UTC), id="naive"
-        ),
+        pytest.param("2027-01-15T09:00:00", datetime(2027, 1, 15, 9, tzinfo=UTC), id="naive"),
         pytest.param(0, datetime(1970, 1, 1, tzinfo=UTC), id="epoch"),
     ],
 )
