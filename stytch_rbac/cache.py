@@ -55,12 +55,11 @@ class CacheStats:
 
 
 class _Entry(Generic[V]):
-    __slots__ = ("expired", "fetched_at", "last_error_at", "value")
+    __slots__ = ("fetched_at", "last_error_at", "value")
 
     def __init__(self, value: V, fetched_at: float) -> None:
         self.value = value
         self.fetched_at = fetched_at
-        self.expired = False
         self.last_error_at: float | None = None
 
 
@@ -81,7 +80,8 @@ class RefreshingCache(Generic[K, V]):
     :class:`~stytch_rbac.errors.StytchRBACError` (usually ``StytchUnavailable``)
     on failure. ``spawn`` starts background refreshes; without it (or when it
     returns False) the first caller that finds a stale value refreshes inline
-    while concurrent callers keep getting the stale value.
+    while concurrent callers keep getting the stale value. After :meth:`close` the cache
+    serves what it holds and refuses every load.
     """
 
     def __init__(
@@ -115,6 +115,7 @@ class RefreshingCache(Generic[K, V]):
         self._on_update = on_update
         self._entries: OrderedDict[K, _Entry[V]] = OrderedDict()
         self._flights: dict[K, _Flight[V]] = {}
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"<RefreshingCache {self.name} size={len(self._entries)} ttl={self.ttl:g}s>"
@@ -144,28 +145,13 @@ class RefreshingCache(Generic[K, V]):
         """Whether a load of ``key`` is in flight."""
         return key in self._flights
 
-    def peek(self, key: K) -> V | None:
-        """The value cached for ``key`` if it may still be served (fresh or stale), else None.
-
-        Never loads and never refreshes; a negative entry also reads as None.
-        """
-        entry = self._entries.get(key)
-        if entry is None or self._clock.time() - entry.fetched_at >= self.max_stale:
-            return None
-        return entry.value
-
-    def age(self, key: K) -> float | None:
-        """Seconds since ``key`` was last fetched successfully, or None if not cached."""
-        entry = self._entries.get(key)
-        return None if entry is None else self._clock.time() - entry.fetched_at
-
     async def get(self, key: K) -> V:
         """The value for ``key``: cached if fresh or servable-stale, otherwise loaded."""
         entry = self._entries.get(key)
         if entry is not None:
             now = self._clock.time()
             age = now - entry.fetched_at
-            if age < self.ttl and not entry.expired:
+            if age < self.ttl:
                 self.stats.hits += 1
                 if self.maxsize is not None:
                     self._entries.move_to_end(key)
@@ -235,6 +221,8 @@ class RefreshingCache(Generic[K, V]):
         try:
             self.stats.loads += 1
             try:
+                if self._closed:
+                    raise StytchUnavailable(f"{self.name}: the cache is closed, nothing loads")
                 value = await self._loader(key)
             except StytchRBACError as exc:
                 self.stats.load_errors += 1
@@ -267,20 +255,10 @@ class RefreshingCache(Generic[K, V]):
         if self._on_update is not None:
             self._on_update(key, None if old is None else old.value, value)
 
-    def set(self, key: K, value: V) -> None:
-        """Put a value fetched elsewhere into the cache, fresh."""
-        self._store(key, value)
-
-    def expire(self, key: K | None = None) -> None:
-        """Mark ``key`` (or every key) stale: the next read refreshes it, still serving it."""
-        entries = self._entries.values() if key is None else [self._entries.get(key)]
-        for entry in entries:
-            if entry is not None:
-                entry.expired = True
-                entry.last_error_at = None
-
-    def abandon(self) -> None:
-        """Release every reader waiting on a load (they retry): for shutting down."""
+    def close(self) -> None:
+        """Stop loading, for shutting down: every reader waiting on a load is released, and
+        from now on a read the cache cannot serve raises :class:`StytchUnavailable`."""
+        self._closed = True
         flights, self._flights = self._flights, {}
         for flight in flights.values():
             flight.event.set()

@@ -14,6 +14,7 @@ refreshes it while concurrent callers keep using the stale one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -26,6 +27,7 @@ import anyio
 import anyio.abc
 
 from ._stytch import (
+    DEFAULT_TIMEOUT,
     Connection,
     Credentials,
     authenticate_session,
@@ -62,9 +64,6 @@ __all__ = ["Principal", "StytchRBAC"]
 logger = logging.getLogger("stytch_rbac")
 
 _POLICY: Final = "policy"
-#: Seconds; the same as transport.DEFAULT_TIMEOUT (kept here so that importing this
-#: module does not import httpx: it is loaded when a client is built).
-_DEFAULT_TIMEOUT: Final = 10.0
 
 
 class _OrgPolicyEntry:
@@ -94,6 +93,33 @@ class _OrgPolicyEntry:
         self._merged = merged = base.with_org(org_policy)
         self._org_policy = None  # kept compact inside the merged policy from now on
         return merged
+
+
+async def _load_policy(conn: Connection, strict: bool, _key: str) -> CompiledPolicy:
+    """The project policy from Stytch, compiled: the policy cache's loader."""
+    body = await fetch_policy(conn)
+    try:
+        policy = Policy.parse(body)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            compiled = CompiledPolicy(policy, strict=strict)
+    except PolicyError as exc:
+        raise StytchUnavailable(f"Stytch returned an unusable RBAC policy: {exc}") from None
+    for warning in caught:
+        logger.warning("stytch_rbac: RBAC policy: %s", warning.message)
+    return compiled
+
+
+async def _load_org_policy(conn: Connection, organization_id: str) -> _OrgPolicyEntry:
+    """One organization's custom roles from Stytch: the org-policy cache's loader."""
+    body = await fetch_org_policy(conn, organization_id)
+    try:
+        org = OrgPolicy.parse(body)
+    except PolicyError as exc:
+        raise StytchUnavailable(
+            f"Stytch returned an unusable policy for organization {organization_id}: {exc}"
+        ) from None
+    return _OrgPolicyEntry(org)
 
 
 def _permission_args(first: object, action: object) -> tuple[str, str]:
@@ -164,7 +190,7 @@ class StytchRBAC:
         max_stale: float = 3600,
         jwt_max_age: float | None = None,
         leeway: float = 0,
-        timeout: float = _DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
         org_cache_size: int = 10_000,
         strict: bool = True,
         http_client: httpx.AsyncClient | None = None,
@@ -204,8 +230,10 @@ class StytchRBAC:
         self._closed = False
         self._stytch: B2BClient | None = None
 
+        # The caches call down, never back into this facade: each loader is an endpoint
+        # of _stytch on this client's connection, then parsing (see _load_policy).
         self._policy_cache: RefreshingCache[str, CompiledPolicy] = RefreshingCache(
-            self._load_policy,
+            functools.partial(_load_policy, self._conn, strict),
             name="RBAC policy",
             ttl=policy_ttl,
             max_stale=max_stale,
@@ -214,7 +242,7 @@ class StytchRBAC:
             on_update=self._policy_updated,
         )
         self._org_cache: RefreshingCache[str, _OrgPolicyEntry] = RefreshingCache(
-            self._load_org_policy,
+            functools.partial(_load_org_policy, self._conn),
             name="organization policy",
             ttl=policy_ttl,
             max_stale=max_stale,
@@ -224,7 +252,7 @@ class StytchRBAC:
         )
         self._verifier: SessionJWTVerifier
         self._jwks = JWKSCache(
-            self._fetch_jwks,
+            functools.partial(fetch_jwks, self._conn),
             ttl=policy_ttl,
             max_stale=max_stale,
             clock=self.clock,
@@ -291,7 +319,7 @@ class StytchRBAC:
             return
         self._closed = True
         for cache in (self._policy_cache, self._org_cache, self._jwks.cache):
-            cache.abandon()
+            cache.close()
         if self._owns_http:
             await self._http.aclose()
 
@@ -337,20 +365,6 @@ class StytchRBAC:
         if self._closed:
             raise RuntimeError("this StytchRBAC is closed")
 
-    async def _load_policy(self, _key: str) -> CompiledPolicy:
-        self._check_open()
-        body = await fetch_policy(self._conn)
-        try:
-            policy = Policy.parse(body)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                compiled = CompiledPolicy(policy, strict=self.strict)
-        except PolicyError as exc:
-            raise StytchUnavailable(f"Stytch returned an unusable RBAC policy: {exc}") from None
-        for warning in caught:
-            logger.warning("stytch_rbac: RBAC policy: %s", warning.message)
-        return compiled
-
     def _policy_updated(self, _key: str, old: CompiledPolicy | None, new: CompiledPolicy) -> None:
         new_sha = new.policy.sha256()
         if old is None:
@@ -361,21 +375,6 @@ class StytchRBAC:
                 old.policy.sha256()[:12],
                 new_sha[:12],
             )
-
-    async def _load_org_policy(self, organization_id: str) -> _OrgPolicyEntry:
-        self._check_open()
-        body = await fetch_org_policy(self._conn, organization_id)
-        try:
-            org = OrgPolicy.parse(body)
-        except PolicyError as exc:
-            raise StytchUnavailable(
-                f"Stytch returned an unusable policy for organization {organization_id}: {exc}"
-            ) from None
-        return _OrgPolicyEntry(org)
-
-    async def _fetch_jwks(self) -> Any:
-        self._check_open()
-        return await fetch_jwks(self._conn)
 
     # -- authentication -------------------------------------------------------------------------
 
@@ -427,11 +426,6 @@ class StytchRBAC:
             ) from None
 
     # -- policy ---------------------------------------------------------------------------------
-
-    async def _decider(self, organization_id: str) -> CompiledPolicy:
-        project = await self._policy_cache.get(_POLICY)
-        org = await self._org_cache.get(organization_id)
-        return org.merged_with(project)
 
     async def policy(self, organization_id: str | None = None) -> CompiledPolicy:
         """The project policy, or merged with ``organization_id``'s custom roles."""
@@ -505,7 +499,7 @@ class StytchRBAC:
         principal = _check_principal(principal)
         if organization_id is not None and organization_id != principal.organization_id:
             return False
-        compiled = await self._decider(principal.organization_id)
+        compiled = await self.policy(principal.organization_id)
         return compiled.allows(principal.roles, resource, action)
 
     @overload
@@ -546,7 +540,7 @@ class StytchRBAC:
             raise TenancyError(
                 principal.organization_id, organization_id, member_id=principal.member_id
             )
-        compiled = await self._decider(principal.organization_id)
+        compiled = await self.policy(principal.organization_id)
         if not compiled.allows(principal.roles, resource, action):
             raise PermissionDenied(
                 resource,
@@ -593,7 +587,7 @@ class StytchRBAC:
         principal = _check_principal(principal)
         if organization_id is not None and organization_id != principal.organization_id:
             return Decision(False, str(resource), str(action))
-        compiled = await self._decider(principal.organization_id)
+        compiled = await self.policy(principal.organization_id)
         return compiled.decide(principal.roles, resource, action)
 
     async def verify(self, module: ModuleType, *, strict: bool = False) -> Drift:
@@ -613,7 +607,7 @@ class StytchRBAC:
     async def permissions(self, principal: Principal) -> dict[str, dict[str, bool]]:
         """``{resource: {action: allowed}}`` for every permission in the principal's policy."""
         principal = _check_principal(principal)
-        compiled = await self._decider(principal.organization_id)
+        compiled = await self.policy(principal.organization_id)
         return compiled.permissions(principal.roles)
 
     def require(

@@ -5,6 +5,7 @@
 
 from .integrations.guard import (
     SCOPE_KEY,
+    Authorizer,
     CredentialConfig,
     Credentials,
     Guard,
@@ -22,6 +23,7 @@ from .integrations.guard import (
 
 __all__ = [
     "SCOPE_KEY",
+    "Authorizer",
     "CredentialConfig",
     "Credentials",
     "Guard",

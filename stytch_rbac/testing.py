@@ -37,12 +37,9 @@ items, one per expectation; a failing row reports the policy's answer.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import dataclasses
 import itertools
-import json
 import re
 from collections.abc import (
     AsyncIterator,
@@ -340,17 +337,6 @@ class SeededMember:
         return {"stytch_session_jwt": self.session_jwt, "stytch_session": self.session_token}
 
 
-def _claims(session_jwt: str) -> dict[str, Any]:
-    try:
-        segment = session_jwt.split(".")[1]
-        payload = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (IndexError, ValueError, binascii.Error) as exc:
-        raise ValueError("the emulator minted a session JWT that does not decode") from exc
-    if not isinstance(payload, dict):
-        raise ValueError("the emulator minted a session JWT whose payload is not an object")
-    return payload
-
-
 def _slug(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return slug if len(slug) >= 2 else f"org-{slug or 'x'}"
@@ -407,10 +393,14 @@ class MemberFactory:
             duration_minutes=session_duration_minutes,
             custom_claims=custom_claims,
         )
-        from .auth import principal_from_claims
+        from .auth import principal_from_claims, unverified_claims
 
+        # The emulator just minted this JWT: reading it unverified is reading our own output.
+        claims = unverified_claims(session.session_jwt)
+        if claims is None:
+            raise ValueError("the emulator minted a session JWT that does not decode")
         principal = dataclasses.replace(
-            principal_from_claims(_claims(session.session_jwt), session_jwt=session.session_jwt),
+            principal_from_claims(claims, session_jwt=session.session_jwt),
             session_token=session.session_token,
         )
         return SeededMember(

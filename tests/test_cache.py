@@ -259,20 +259,20 @@ async def test_negative_entries_are_cached() -> None:
     assert "org" in cache
 
 
-async def test_expire_serves_then_refreshes_and_invalidate_forgets() -> None:
-    """expire() keeps serving the value while refreshing; invalidate() forces a wait for a load."""
+async def test_invalidate_forgets_a_key_or_everything() -> None:
+    """invalidate() forgets a key (or all of them): the next read waits for a fresh load."""
     source, clock = Source(), ManualClock()
     cache = make(source, clock)
     await cache.get("a")
+    await cache.get("b")
     source.version = 2
-    cache.expire("a")
-    assert await cache.get("a") == "a@v2"  # no spawner: the reader refreshed inline
-    source.version = 3
     cache.invalidate("a")
     assert "a" not in cache
-    assert await cache.get("a") == "a@v3"
+    assert "b" in cache
+    assert await cache.get("a") == "a@v2"
     cache.invalidate()
     assert len(cache) == 0
+    assert source.loads == 3
 
 
 async def test_on_update_sees_old_and_new_values() -> None:
@@ -286,18 +286,42 @@ async def test_on_update_sees_old_and_new_values() -> None:
     assert seen == [("a", None, "a@v1"), ("a", "a@v1", "a@v2")]
 
 
-async def test_peek_and_age_never_load() -> None:
-    """peek() and age() report the cache's content without loading anything."""
+async def test_closed_cache_serves_what_it_holds_and_loads_nothing() -> None:
+    """After close() a cached value is still served; a miss raises without calling the loader."""
     source, clock = Source(), ManualClock()
     cache = make(source, clock)
-    assert cache.peek("a") is None
-    assert cache.age("a") is None
     await cache.get("a")
-    clock.advance(5)
-    assert cache.peek("a") == "a@v1"
-    assert cache.age("a") == pytest.approx(5)
-    clock.advance(3600)
-    assert cache.peek("a") is None
+    cache.close()
+    assert await cache.get("a") == "a@v1"
+    with pytest.raises(StytchUnavailable, match="cache is closed"):
+        await cache.get("b")
+    clock.advance(301)  # stale: the refresh is refused, the cached value keeps serving
+    assert await cache.get("a") == "a@v1"
+    assert source.loads == 1
+
+
+async def test_close_releases_waiters_of_a_load_in_flight() -> None:
+    """close() wakes the readers waiting on a load; they fail instead of hanging."""
+    source, clock = Source(), ManualClock()
+    source.gate = anyio.Event()
+    cache = make(source, clock)
+    errors: list[StytchUnavailable] = []
+
+    async def waiter() -> None:
+        try:
+            await cache.get("a")
+        except StytchUnavailable as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(cache.get, "a")  # the leader, held inside the loader
+        await source.started.wait()
+        tg.start_soon(waiter)
+        await anyio.wait_all_tasks_blocked()  # the waiter waits on the leader's load
+        cache.close()
+        await anyio.wait_all_tasks_blocked()
+        assert [str(e) for e in errors] == ["test: the cache is closed, nothing loads"]
+        source.gate.set()  # the leader finishes its load
     assert source.loads == 1
 
 

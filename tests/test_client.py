@@ -621,6 +621,30 @@ async def test_works_without_async_with(world: World) -> None:
             await rbac.refresh_policy()
 
 
+async def test_closed_client_serves_its_cache_and_fetches_nothing(world: World) -> None:
+    """After aclose() a cached policy still answers, but nothing is fetched, even on a
+    caller-owned httpx client that stays open: a new organization's policy is unavailable."""
+    transport = httpx.ASGITransport(app=world.emu.app)
+    async with httpx.AsyncClient(transport=transport) as http:
+        rbac = StytchRBAC(
+            world.emu.project_id,
+            world.emu.secret,
+            base_url=IN_PROCESS,
+            http_client=http,
+            clock=world.clock,
+        )
+        editor = await rbac.authenticate(session_jwt=world.editor.session_jwt)
+        assert await rbac.is_authorized(editor, "documents", "edit")
+        await rbac.aclose()
+        fetched = dict(world.emu.requests)
+        assert await rbac.is_authorized(editor, "documents", "edit")
+        with pytest.raises(StytchUnavailable, match="closed"):
+            await rbac.policy(world.other_org)
+        with pytest.raises(RuntimeError, match="closed"):
+            await rbac.authenticate(session_token=world.editor.session_token)
+        assert dict(world.emu.requests) == fetched
+
+
 async def test_async_with_is_not_reentrant(world: World) -> None:
     """Entering a client twice, or after it was closed, is a clear RuntimeError."""
     async with connect(world) as rbac:

@@ -11,6 +11,7 @@ Importing this package imports neither httpx nor the SDK; its modules do, when u
 """
 
 from .endpoints import (
+    DEFAULT_TIMEOUT,
     LIVE_API,
     TEST_API,
     Connection,
@@ -25,6 +26,7 @@ from .endpoints import (
 from .errors import ErrorContext, error_from_stytch, translate_errors
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
     "LIVE_API",
     "TEST_API",
     "Connection",

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .http import RetryPolicy
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
     "LIVE_API",
     "TEST_API",
     "Connection",
@@ -40,8 +41,7 @@ __all__ = [
 
 TEST_API: Final = "https://test.stytch.com"
 LIVE_API: Final = "https://api.stytch.com"
-#: Seconds; the same as ``http.DEFAULT_TIMEOUT``, kept here so that importing this
-#: module does not import httpx (it is loaded when a client is built).
+#: Seconds: the bound on one exchange with Stytch, retries included (also ``http``'s).
 DEFAULT_TIMEOUT: Final = 10.0
 
 

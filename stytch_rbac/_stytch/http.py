@@ -25,6 +25,7 @@ import anyio
 import httpx
 
 from ..errors import StytchUnavailable
+from .endpoints import DEFAULT_TIMEOUT
 
 __all__ = [
     "in_process_client",
@@ -39,7 +40,6 @@ __all__ = [
 
 logger = logging.getLogger("stytch_rbac")
 
-DEFAULT_TIMEOUT: Final = 10.0
 RETRY_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 USER_AGENT: Final = "stytch-rbac (python; httpx)"
 _UNWIND_MARGIN: Final = 0.05

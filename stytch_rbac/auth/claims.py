@@ -24,6 +24,7 @@ from typing import Any, Final
 from ..principal import Principal
 
 __all__ = [
+    "NON_CUSTOM_CLAIMS",
     "ORGANIZATION_CLAIM",
     "REQUIRED_CLAIMS",
     "RESERVED_CLAIMS",
@@ -32,16 +33,22 @@ __all__ = [
     "parse_datetime",
     "principal_from_claims",
     "principal_from_member_session",
+    "session_claims",
     "unverified_claims",
+    "unverified_expiry",
 ]
 
 SESSION_CLAIM: Final = "https://stytch.com/session"
 ORGANIZATION_CLAIM: Final = "https://stytch.com/organization"
+#: The registered JWT claims Stytch reserves: a custom claim of these names is ignored.
 RESERVED_CLAIMS: Final = frozenset({"aud", "exp", "iat", "iss", "jti", "nbf", "sub"})
+#: Every claim name that is not a custom claim.
+NON_CUSTOM_CLAIMS: Final = RESERVED_CLAIMS | {SESSION_CLAIM, ORGANIZATION_CLAIM}
 REQUIRED_CLAIMS: Final = ("aud", "iss", "exp", "iat", "nbf")
 
 
 def b64decode(segment: str | bytes) -> bytes:
+    """Decode base64url without padding (JWT segments, JWK numbers)."""
     raw = segment.encode("ascii") if isinstance(segment, str) else segment
     return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
 
@@ -54,6 +61,26 @@ def unverified_claims(token: str) -> dict[str, Any] | None:
     except (IndexError, ValueError, binascii.Error):
         return None
     return payload if isinstance(payload, dict) else None
+
+
+def unverified_expiry(token: str) -> float | None:
+    """The ``exp`` of a JWT in epoch seconds, read but not verified (see
+    :func:`unverified_claims`); None when there is none or it is not a number."""
+    claims = unverified_claims(token)
+    exp = None if claims is None else claims.get("exp")
+    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
+
+
+def session_claims(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The :data:`SESSION_CLAIM` and :data:`ORGANIZATION_CLAIM` objects of a session JWT
+    payload; ValueError naming the one that is missing or not an object."""
+    session = payload.get(SESSION_CLAIM)
+    org = payload.get(ORGANIZATION_CLAIM)
+    if not isinstance(session, dict):
+        raise ValueError(f"claim {SESSION_CLAIM!r} is missing")
+    if not isinstance(org, dict):
+        raise ValueError(f"claim {ORGANIZATION_CLAIM!r} is missing")
+    return session, org
 
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
@@ -115,12 +142,7 @@ def principal_from_claims(
 
     Raises ValueError naming the missing or mistyped claim.
     """
-    session = payload.get(SESSION_CLAIM)
-    org = payload.get(ORGANIZATION_CLAIM)
-    if not isinstance(session, dict):
-        raise ValueError(f"claim {SESSION_CLAIM!r} is missing")
-    if not isinstance(org, dict):
-        raise ValueError(f"claim {ORGANIZATION_CLAIM!r} is missing")
+    session, org = session_claims(payload)
     member_id = payload.get("sub")
     session_id = session.get("id")
     organization_id = org.get("organization_id")
@@ -137,11 +159,7 @@ def principal_from_claims(
     slug = org.get("slug")
     exp = payload["exp"]
     expires_at = _optional_datetime(session.get("expires_at")) or parse_datetime(int(exp))
-    custom = {
-        k: v
-        for k, v in payload.items()
-        if k not in RESERVED_CLAIMS and k != SESSION_CLAIM and k != ORGANIZATION_CLAIM
-    }
+    custom = {k: v for k, v in payload.items() if k not in NON_CUSTOM_CLAIMS}
     return Principal(
         member_id=member_id,
         organization_id=organization_id,
@@ -200,8 +218,8 @@ def principal_from_member_session(
 
 def _unverified_exp(token: str) -> datetime | None:
     """``exp`` of a JWT Stytch itself just returned (read, not verified)."""
-    payload = unverified_claims(token)
+    exp = unverified_expiry(token)
     try:
-        return None if payload is None else parse_datetime(int(payload["exp"]))
-    except (ValueError, KeyError, TypeError, OverflowError):
+        return None if exp is None else parse_datetime(exp)
+    except (ValueError, OverflowError, OSError):
         return None

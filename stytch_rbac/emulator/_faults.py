@@ -44,7 +44,6 @@ class Faults:
         self._endpoints = frozenset(endpoints)
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
-        self._release = threading.Event()
         self.generation = 0
 
     def _add(self, fault: Fault, times: int | None, duration: float | None) -> Fault:

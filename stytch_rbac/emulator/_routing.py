@@ -65,7 +65,6 @@ class Router:
             self._by_shape.setdefault((route.method, len(segs)), []).append((route, segs))
         for candidates in self._by_shape.values():
             candidates.sort(key=lambda rs: tuple(s.startswith("{") for s in rs[1]))
-        self.paths = {route.segments for route in routes}
 
     def match(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
         """The route and its decoded path parameters, or ``None``."""
@@ -82,12 +81,3 @@ class Router:
             else:
                 return route, params
         return None
-
-    def path_exists(self, raw_path: str) -> bool:
-        """Whether some verb serves this path (for 405 vs 404)."""
-        segs = tuple(unquote(s) for s in raw_path.strip("/").split("/"))
-        return any(
-            len(p) == len(segs)
-            and all(w.startswith("{") or w == g for w, g in zip(p, segs, strict=True))
-            for p in self.paths
-        )

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..auth.claims import NON_CUSTOM_CLAIMS, ORGANIZATION_CLAIM, SESSION_CLAIM
 from ._errors import EmulatorError, bad_request, not_found
 from ._params import Params
 from ._routing import Req, Route
 from ._state import MemberRec, SessionRec, State
 from ._time import rfc3339
-from ._tokens import JWT_LIFETIME, ORG_CLAIM, SESSION_CLAIM, new_id, new_token
+from ._tokens import JWT_LIFETIME, new_id, new_token
 from ._wire import member_json, org_json, session_json, session_role_ids
 
 __all__ = [
@@ -25,7 +26,6 @@ __all__ = [
 JSON = dict[str, Any]
 
 MIN_MINUTES, MAX_MINUTES = 5, 527040
-_RESERVED = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", SESSION_CLAIM, ORG_CLAIM})
 
 
 def _session_not_found() -> EmulatorError:
@@ -46,7 +46,7 @@ def merge_claims(current: JSON, update: JSON) -> JSON:
     """Stytch's custom-claims merge: ``null`` deletes, reserved names are ignored, 4 KB max."""
     merged = dict(current)
     for key, value in update.items():
-        if key in _RESERVED:
+        if key in NON_CUSTOM_CLAIMS:
             continue
         if value is None:
             merged.pop(key, None)
@@ -109,7 +109,9 @@ def mint_jwt(state: State, session: SessionRec) -> str:
         org = state.orgs[session.organization_id]
         member = state.members[session.member_id]
         iat = int(state.now())
-        claims: JSON = {k: v for k, v in session.custom_claims.items() if k not in _RESERVED}
+        claims: JSON = {
+            k: v for k, v in session.custom_claims.items() if k not in NON_CUSTOM_CLAIMS
+        }
         claims.update(
             {
                 "sub": session.member_id,
@@ -126,7 +128,7 @@ def mint_jwt(state: State, session: SessionRec) -> str:
                     "authentication_factors": session.factors,
                     "roles": session_role_ids(org, member),
                 },
-                ORG_CLAIM: {
+                ORGANIZATION_CLAIM: {
                     "organization_id": org.organization_id,
                     "slug": org.data["organization_slug"],
                 },

@@ -13,16 +13,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from ..auth.claims import session_claims
 from ..clock import Clock
 from ._errors import EmulatorError
 
-__all__ = ["JWT_LIFETIME", "ORG_CLAIM", "SESSION_CLAIM", "KeyRing", "new_id", "new_token"]
+__all__ = ["JWT_LIFETIME", "KeyRing", "new_id", "new_token"]
 
 JWT_LIFETIME = 300
 """Seconds a session JWT is valid (Stytch: five minutes, whatever the session length)."""
-
-SESSION_CLAIM = "https://stytch.com/session"
-ORG_CLAIM = "https://stytch.com/organization"
 
 
 def new_id(kind: str) -> str:
@@ -132,10 +130,10 @@ class KeyRing:
             raise _unparsable(
                 f"the session JWT failed verification ({type(exc).__name__})"
             ) from None
-        if not isinstance(claims.get(SESSION_CLAIM), dict) or not isinstance(
-            claims.get(ORG_CLAIM), dict
-        ):
-            raise _unparsable("the session JWT lacks the Stytch session claims")
+        try:
+            session_claims(claims)
+        except ValueError:
+            raise _unparsable("the session JWT lacks the Stytch session claims") from None
         return claims
 
     def to_json(self) -> list[dict[str, Any]]:

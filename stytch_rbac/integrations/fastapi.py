@@ -105,10 +105,10 @@ async def current_principal(request: Request) -> Principal:
             "current_principal needs StytchSessionMiddleware on the app "
             "(or use Depends(rbac.require()) instead)"
         )
-    if record.error is not None:
-        raise http_exception(record.error, record) from record.error
-    assert record.principal is not None  # a RequestAuth holds a principal or an error
-    return record.principal
+    try:
+        return record.unwrap()
+    except StytchRBACError as exc:
+        raise http_exception(exc, record) from exc
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -48,10 +48,11 @@ from ..permissions import ActionEnum, Permission
 from ..principal import Principal
 
 if TYPE_CHECKING:
-    from ..client import StytchRBAC
+    from ..policy import CompiledPolicy
 
 __all__ = [
     "SCOPE_KEY",
+    "Authorizer",
     "CredentialConfig",
     "Credentials",
     "Guard",
@@ -225,6 +226,19 @@ class _Authenticator(Protocol):
     ) -> Principal: ...
 
 
+class Authorizer(_Authenticator, Protocol):
+    """What a :class:`Guard` decides with: ``StytchRBAC`` satisfies it as is.
+
+    ``authenticate`` turns the request's credential into a :class:`Principal`;
+    ``policy`` returns the organization's compiled policy (project policy merged
+    with its custom roles), from which the guard decides every permission locally.
+    """
+
+    async def policy(self, organization_id: str | None = None) -> CompiledPolicy:
+        """The compiled policy in force for ``organization_id``."""
+        ...
+
+
 class RequestAuth:
     """The authentication outcome of one request, stored in its scope under :data:`SCOPE_KEY`.
 
@@ -252,6 +266,14 @@ class RequestAuth:
     def __repr__(self) -> str:
         outcome = self.principal if self.error is None else type(self.error).__name__
         return f"<RequestAuth {outcome!r}>"
+
+    def unwrap(self) -> Principal:
+        """The authenticated :class:`Principal`, or raise the stored authentication error."""
+        if self.error is not None:
+            raise self.error.with_traceback(None)
+        if self.principal is None:  # a record made without an outcome: deny
+            raise Unauthenticated("missing")
+        return self.principal
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential string of this request: the presented ones and a refreshed JWT."""
@@ -304,11 +326,7 @@ async def authenticate_request(
         record = await _run_authentication(rbac, request, config)
         record.handled_by_middleware = handled_by_middleware
         request.scope[SCOPE_KEY] = record
-    if record.error is not None:
-        raise record.error.with_traceback(None)
-    if record.principal is None:  # pragma: no cover - a RequestAuth always holds one of them
-        raise Unauthenticated("missing")
-    return record.principal
+    return record.unwrap()
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,7 +419,7 @@ class Guard:
 
     def __init__(
         self,
-        rbac: StytchRBAC,
+        rbac: Authorizer,
         permissions: Iterable[Permission | ActionEnum | str] = (),
         *,
         any_of: bool = False,
@@ -435,8 +453,8 @@ class Guard:
         return f"Guard({perms}{mode}{org})"
 
     @property
-    def rbac(self) -> StytchRBAC:
-        """The facade this guard authenticates and decides with."""
+    def rbac(self) -> Authorizer:
+        """What this guard authenticates and decides with (the ``StytchRBAC`` facade)."""
         return self._rbac
 
     # -- deciding ---------------------------------------------------------------------------
@@ -492,22 +510,26 @@ class Guard:
             raise TenancyError(principal.organization_id, org, member_id=principal.member_id)
         if not self.permissions:
             return principal
-        rbac = self._rbac
-        where = principal.organization_id
-        if not self.any_of:
-            for permission in self.permissions:
-                await rbac.authorize(principal, permission, organization_id=where)
-            return principal
-        denial: PermissionDenied | None = None
+        # One policy look-up per check; every permission is then decided on that snapshot.
+        compiled = await self._rbac.policy(principal.organization_id)
+        roles = principal.roles
+        missing: Permission | None = None
         for permission in self.permissions:
-            try:
-                await rbac.authorize(principal, permission, organization_id=where)
-            except PermissionDenied as exc:
-                denial = denial or exc
-            else:
-                return principal
-        assert denial is not None  # the loop ran at least once and every try was denied
-        raise denial
+            if compiled.allows(roles, permission.resource, permission.action):
+                if self.any_of:
+                    return principal
+            elif missing is None:
+                missing = permission
+                if not self.any_of:
+                    break
+        if missing is None:
+            return principal
+        raise PermissionDenied(
+            missing.resource,
+            missing.action,
+            organization_id=principal.organization_id,
+            member_id=principal.member_id,
+        )
 
     async def authenticate(self, request: RequestLike) -> Principal:
         """The request's :class:`Principal` (authenticated once per request), unchecked."""

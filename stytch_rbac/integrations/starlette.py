@@ -24,7 +24,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import StytchRBACError, Unauthenticated
+from ..errors import StytchRBACError
 from ..principal import Principal
 from .guard import CredentialConfig, authenticate_request, request_auth
 from .responses import HTTP_ERRORS, error_body, error_headers, handback_headers, status_for
@@ -99,11 +99,7 @@ def principal_of(request: HTTPConnection) -> Principal:
         raise RuntimeError(
             "no authentication ran for this request: add StytchSessionMiddleware or a guard"
         )
-    if record.error is not None:
-        raise record.error.with_traceback(None)
-    if record.principal is None:  # pragma: no cover - a RequestAuth always holds one of them
-        raise Unauthenticated("missing")
-    return record.principal
+    return record.unwrap()
 
 
 def error_response(exc: StytchRBACError, request: HTTPConnection | None = None) -> JSONResponse:

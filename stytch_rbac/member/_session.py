@@ -25,7 +25,7 @@ import anyio
 
 from .._stytch import translate_errors
 from .._stytch.sdk_models import Authorization
-from ..auth.claims import unverified_claims
+from ..auth.claims import unverified_expiry
 from ..clock import Clock
 from ..errors import Forbidden, PermissionDenied, TenancyError, Unauthenticated
 from ..policy.builtin_calls import check, requirement
@@ -60,13 +60,6 @@ class RBACFacade(Protocol):
     async def policy(self, organization_id: str | None = None) -> CompiledPolicy:
         """The project policy merged with ``organization_id``'s custom roles."""
         ...
-
-
-def _jwt_expiry(token: str) -> float | None:
-    """The ``exp`` claim of a JWT, unverified (it only chooses which credential to send)."""
-    claims = unverified_claims(token)
-    exp = None if claims is None else claims.get("exp")
-    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
 
 
 class MemberSession:
@@ -108,7 +101,7 @@ class MemberSession:
         return self._principal
 
     def _fresh(self, jwt: str, expires_at: float | None) -> bool:
-        exp = _jwt_expiry(jwt) if expires_at is None else expires_at
+        exp = unverified_expiry(jwt) if expires_at is None else expires_at
         return exp is not None and exp - self._clock.time() > JWT_FRESHNESS_MARGIN
 
     async def _credential(self) -> Authorization:

@@ -24,6 +24,7 @@ from stytch_rbac.auth import (
     parse_jwks,
     principal_from_member_session,
 )
+from stytch_rbac.auth.claims import unverified_expiry
 from stytch_rbac.clock import ManualClock
 from stytch_rbac.errors import StytchUnavailable, Unauthenticated
 
@@ -552,6 +553,47 @@ def test_principal_from_member_session_requires_ids() -> None:
         principal_from_member_session(
             {**session, "member_id": ""}, session_jwt=None, session_token=None
         )
+
+
+def _unsigned(payload: str) -> str:
+    """A JWT-shaped string with ``payload`` (raw JSON text) as its payload segment."""
+    segment = base64.urlsafe_b64encode(payload.encode()).rstrip(b"=").decode()
+    return f"eyJhbGciOiJub25lIn0.{segment}.c2ln"
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        pytest.param(_unsigned('{"exp": 1800000300}'), 1_800_000_300.0, id="int"),
+        pytest.param(_unsigned('{"exp": 1800000300.5}'), 1_800_000_300.5, id="float"),
+        pytest.param(_unsigned('{"sub": "m"}'), None, id="no-exp"),
+        pytest.param(_unsigned('{"exp": true}'), None, id="bool"),
+        pytest.param(_unsigned('{"exp": "1800000300"}'), None, id="string"),
+        pytest.param(_unsigned("[1, 2]"), None, id="payload-not-an-object"),
+        pytest.param("not-a-jwt", None, id="one-segment"),
+        pytest.param("a.%%%.c", None, id="not-base64"),
+    ],
+)
+def test_unverified_expiry(token: str, expected: float | None) -> None:
+    """unverified_expiry reads a numeric exp and gives None for anything else, never raising."""
+    assert unverified_expiry(token) == expected
+
+
+@pytest.mark.parametrize("exp", ["Infinity", "NaN", "1e300", "1800000300"])
+def test_member_session_jwt_expiry_is_read_or_left_out(exp: str) -> None:
+    """The exp of a JWT Stytch returned becomes jwt_expires_at, or None when it is unusable."""
+    session = {
+        "member_session_id": "session-1",
+        "member_id": "member-1",
+        "organization_id": "org-1",
+        "expires_at": "2027-01-15T09:00:00Z",
+    }
+    token = _unsigned(f'{{"exp": {exp}}}')
+    p = principal_from_member_session(session, session_jwt=token, session_token=None)
+    if exp == "1800000300":
+        assert p.jwt_expires_at == datetime.fromtimestamp(1_800_000_300, tz=UTC)
+    else:
+        assert p.jwt_expires_at is None
 
 
 @pytest.mark.anyio

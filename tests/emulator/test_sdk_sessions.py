@@ -11,6 +11,7 @@ from stytch.b2b.models.sessions import AuthorizationCheck
 from stytch.core.response_base import StytchError
 from stytch.shared.rbac_local import RBACPermissionError, TenancyError
 
+from stytch_rbac.auth import ORGANIZATION_CLAIM, SESSION_CLAIM, principal_from_claims
 from stytch_rbac.clock import ManualClock
 from stytch_rbac.emulator import Emulator
 
@@ -91,6 +92,31 @@ def test_authenticate_extends_and_sets_custom_claims(
     claims = jwt.decode(after.session_jwt, options={"verify_signature": False})
     assert claims["team"] == "blue"
     assert after.member_session.custom_claims == {"team": "blue"}
+
+
+def test_custom_claims_cannot_overwrite_the_claim_layout(
+    client: stytch.B2BClient, seeded: Seeded
+) -> None:
+    """Custom claims named like a registered claim or a Stytch namespace are dropped, and the
+    verifier's claim layout reads exactly the remaining ones as custom claims."""
+    session = seeded.viewer_session
+    answer = client.sessions.authenticate(
+        session_token=session.session_token,
+        session_custom_claims={
+            "team": "blue",
+            "sub": "member-test-someone-else",
+            SESSION_CLAIM: {"id": "session-test-forged", "roles": ["owner"]},
+            ORGANIZATION_CLAIM: {"organization_id": "organization-test-other"},
+        },
+    )
+    claims = jwt.decode(answer.session_jwt, options={"verify_signature": False})
+    assert answer.member_session.custom_claims == {"team": "blue"}
+    principal = principal_from_claims(claims, session_jwt=answer.session_jwt)
+    assert dict(principal.custom_claims) == {"team": "blue"}
+    assert principal.member_id == seeded.viewer.member_id
+    assert principal.session_id == session.member_session_id
+    assert principal.organization_id == seeded.acme.organization_id
+    assert "owner" not in principal.roles
 
 
 def test_jwt_claim_layout(emu: Emulator, seeded: Seeded) -> None:

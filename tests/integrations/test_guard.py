@@ -12,8 +12,10 @@ import pytest
 
 from stytch_rbac import (
     ActionEnum,
+    CompiledPolicy,
     Permission,
     PermissionDenied,
+    Policy,
     Principal,
     StytchRBAC,
     TenancyError,
@@ -27,6 +29,7 @@ from stytch_rbac.integrations.guard import (
     Credentials,
     Guard,
     OrganizationSource,
+    RequestAuth,
     RequestLike,
     authenticate_request,
     extract_credentials,
@@ -329,6 +332,86 @@ async def test_unknown_permission_is_an_error_not_a_denial(
         await stytch_rbac.require("documents:fly").check(member(roles=["owner"]).principal)
 
 
+def _policy_lookups(rbac: StytchRBAC) -> tuple[int, int]:
+    """How many times the project policy and the org policies were read from their caches."""
+    info = rbac.cache_info()
+    project, org = info["policy"], info["org_policies"]
+    return (
+        project.hits + project.stale_hits + project.misses,
+        org.hits + org.stale_hits + org.misses,
+    )
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("any_of", [False, True], ids=["all-of", "any-of"])
+async def test_several_permissions_are_decided_on_one_policy_lookup(
+    stytch_rbac: StytchRBAC, member: MemberFactory, any_of: bool
+) -> None:
+    """A guard requiring several permissions reads the policy once per check, not once each."""
+    editor = member(roles=["editor"])
+    if any_of:  # only the last one is held: every permission is decided
+        guard = stytch_rbac.require(BILLING_READ, DELETE, EDIT, any_of=True)
+    else:
+        guard = stytch_rbac.require(EDIT, "documents:read", "projects:update")
+    await guard.check(editor.principal)  # warms the caches
+    before = _policy_lookups(stytch_rbac)
+    assert await guard.check(editor.principal) is editor.principal
+    assert _policy_lookups(stytch_rbac) == (before[0] + 1, before[1] + 1)
+
+
+@pytest.mark.anyio
+async def test_all_of_stops_at_the_first_missing_permission(
+    stytch_rbac: StytchRBAC, member: MemberFactory
+) -> None:
+    """All-of names the first missing permission and does not judge the ones after it."""
+    editor = member(roles=["editor"])
+    guard = stytch_rbac.require(EDIT, DELETE, "documents:fly")
+    with pytest.raises(PermissionDenied) as caught:
+        await guard.check(editor.principal)
+    assert (caught.value.resource, caught.value.action) == ("documents", "delete")
+    assert (caught.value.organization_id, caught.value.member_id) == (
+        editor.organization_id,
+        editor.member_id,
+    )
+    with pytest.raises(UnknownPermission):  # any-of judges every permission until one is held
+        await stytch_rbac.require(DELETE, "documents:fly", any_of=True).check(editor.principal)
+
+
+@dataclass
+class LocalPolicyAuthorizer:
+    """An Authorizer of its own: Stytch's authentication, decisions from a local policy file."""
+
+    rbac: StytchRBAC
+    compiled: CompiledPolicy
+    asked: list[str | None] = field(default_factory=list)
+
+    async def authenticate(
+        self, *, session_jwt: str | None = None, session_token: str | None = None
+    ) -> Principal:
+        return await self.rbac.authenticate(session_jwt=session_jwt, session_token=session_token)
+
+    async def policy(self, organization_id: str | None = None) -> CompiledPolicy:
+        self.asked.append(organization_id)
+        return self.compiled
+
+
+@pytest.mark.anyio
+async def test_a_guard_decides_with_any_authorizer(
+    stytch_rbac: StytchRBAC, member: MemberFactory
+) -> None:
+    """Guard needs only authenticate() and policy(): an Authorizer that is not StytchRBAC works,
+    asked once per request for the member's own organization's policy."""
+    authorizer = LocalPolicyAuthorizer(stytch_rbac, Policy.parse(POLICY).compile())
+    editor = member(roles=["editor"])
+    guard = Guard(authorizer, [EDIT, "documents:read"])
+    request = PlainRequest(headers=editor.headers)
+    principal = await guard.authorize_request(request)
+    assert principal.member_id == editor.member_id
+    assert authorizer.asked == [editor.organization_id]
+    with pytest.raises(PermissionDenied):
+        await Guard(authorizer, [EDIT, DELETE]).check(principal)
+
+
 @pytest.mark.anyio
 async def test_check_takes_a_principal(stytch_rbac: StytchRBAC) -> None:
     """Anything but a Principal is refused by check()."""
@@ -446,6 +529,24 @@ async def test_failed_authentication_is_remembered_too(
     assert record is not None
     assert viewer.session_token in record.secrets()
     assert viewer.session_token not in repr(record)
+
+
+@pytest.mark.anyio
+async def test_request_auth_unwrap(stytch_rbac: StytchRBAC, member: MemberFactory) -> None:
+    """unwrap() gives the stored principal, raises the stored error, and denies an empty record."""
+    viewer = member(roles=["viewer"])
+    request = PlainRequest(cookies=viewer.cookies)
+    principal = await authenticate_request(stytch_rbac, request)
+    record = request_auth(request)
+    assert record is not None
+    assert record.unwrap() is principal
+    refused = RequestAuth(error=Unauthenticated("revoked"))
+    with pytest.raises(Unauthenticated) as caught:
+        refused.unwrap()
+    assert caught.value is refused.error
+    with pytest.raises(Unauthenticated) as caught:
+        RequestAuth().unwrap()
+    assert caught.value.reason == "missing"
 
 
 @pytest.mark.anyio
