@@ -87,7 +87,9 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 def parse_datetime(value: Any) -> datetime:
-    """An RFC 3339 timestamp (``...Z``, any fraction length) or epoch seconds, as aware UTC."""
+    """An RFC 3339 timestamp (``...Z``, any fraction length) or epoch seconds, as aware UTC.
+
+    Raises ValueError for anything else, a number out of datetime's range included."""
     if type(value) is str:
         try:
             # Python 3.11+ reads Stytch's form ("2024-01-01T00:00:00Z") directly.
@@ -98,7 +100,10 @@ def parse_datetime(value: Any) -> datetime:
     if isinstance(value, bool):
         raise ValueError("not a timestamp")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError):
+            raise ValueError("timestamp out of range") from None
     raise ValueError("not a timestamp")
 
 
@@ -221,5 +226,5 @@ def _unverified_exp(token: str) -> datetime | None:
     exp = unverified_expiry(token)
     try:
         return None if exp is None else parse_datetime(exp)
-    except (ValueError, OverflowError, OSError):
+    except ValueError:
         return None

@@ -20,6 +20,7 @@ __all__ = [
     "check_roles",
     "create_member",
     "delete_member",
+    "duplicate_email",
     "member_response",
     "password_owner",
     "update_member",
@@ -36,6 +37,20 @@ def check_email(email: str) -> str:
     if not _EMAIL.match(email):
         raise bad_request("email_address is not a valid email address.", "invalid_email")
     return email.lower()
+
+
+def duplicate_email() -> EmulatorError:
+    """400 ``duplicate_member_email``."""
+    return bad_request(
+        "A member with this email already exists in the organization.", "duplicate_member_email"
+    )
+
+
+def check_email_free(state: State, org: OrgRec, email: str, member: MemberRec | None) -> None:
+    """400 ``duplicate_member_email`` when a member other than ``member`` has ``email``."""
+    other = state.member_by_email(org, email)
+    if other is not None and other is not member:
+        raise duplicate_email()
 
 
 def check_phone(phone: str) -> str:
@@ -99,11 +114,7 @@ def create_member(
     with state.lock:
         if org.organization_id not in state.orgs:
             raise not_found("organization_not_found", "Organization could not be found.")
-        if state.member_by_email(org, email) is not None:
-            raise bad_request(
-                "A member with this email already exists in the organization.",
-                "duplicate_member_email",
-            )
+        check_email_free(state, org, email, None)
         explicit = check_roles(state, org, roles)
         if external_id is not None:
             check_external_id(state, org, external_id, None)
@@ -200,10 +211,7 @@ def update_member(state: State, org: OrgRec, member: MemberRec, p: Params) -> No
         value = p.opt_dict(key)
         if value is not None:
             changes[key] = merge_metadata(member.data.get(key), value)
-    for key in ("is_breakglass", "mfa_enrolled"):
-        flag = p.opt_bool(key)
-        if flag is not None:
-            changes[key] = flag
+    changes.update(p.flags("is_breakglass", "mfa_enrolled"))
     phone = p.opt_str("mfa_phone_number")
     if phone is not None:
         changes["mfa_phone_number"] = check_phone(phone)
@@ -222,12 +230,7 @@ def update_member(state: State, org: OrgRec, member: MemberRec, p: Params) -> No
     email = p.opt_str("email_address")
     if email is not None:
         email = check_email(email)
-        other = state.member_by_email(org, email)
-        if other is not None and other is not member:
-            raise bad_request(
-                "A member with this email already exists in the organization.",
-                "duplicate_member_email",
-            )
+        check_email_free(state, org, email, member)
         if email != member.data["email_address"]:
             changes["email_address"] = email
             changes["email_address_verified"] = False
@@ -437,12 +440,7 @@ def _start_email_update(state: State, req: Req) -> JSON:
     p.choice("locale", ("en", "es", "pt-br", "fr"))
     with state.lock:
         org, member = _target(state, req)
-        other = state.member_by_email(org, email)
-        if other is not None and other is not member:
-            raise bad_request(
-                "A member with this email already exists in the organization.",
-                "duplicate_member_email",
-            )
+        check_email_free(state, org, email, member)
         state.outbox.append(
             {
                 "kind": "email_update",

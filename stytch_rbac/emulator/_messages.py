@@ -9,7 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import bad_request, not_found
-from ._members import check_email, check_roles, create_member, member_response, touch
+from ._members import (
+    check_email,
+    check_roles,
+    create_member,
+    duplicate_email,
+    member_response,
+    touch,
+)
 from ._orgs import merge_metadata
 from ._params import Params
 from ._routing import Req, Route
@@ -54,10 +61,7 @@ def invite(state: State, org: OrgRec, p: Params) -> MemberRec:
             member.data["status"] = "invited"
             touch(state, member)
         else:
-            raise bad_request(
-                "A member with this email already exists in the organization.",
-                "duplicate_member_email",
-            )
+            raise duplicate_email()
         now = state.now()
         state.outbox.append(
             {

@@ -115,10 +115,7 @@ def _settings(state: State, p: Params, org: OrgRec | None) -> JSON:
     if slug is not None:
         _check_slug(state, slug, org)
         out["organization_slug"] = slug
-    for key in ("organization_logo_url", "sso_default_connection_id"):
-        value = p.opt_str(key)
-        if value is not None:
-            out[key] = value
+    out.update(p.strings("organization_logo_url", "sso_default_connection_id"))
     external = p.opt_str("organization_external_id")
     if external is not None:
         for other in state.orgs.values():

@@ -68,6 +68,14 @@ class Params:
             raise bad_request(f"{key} must be a boolean.")
         return value
 
+    def strings(self, *keys: str) -> dict[str, str]:
+        """The optional strings among ``keys`` that were sent, by key."""
+        return {key: value for key in keys if (value := self.opt_str(key)) is not None}
+
+    def flags(self, *keys: str) -> dict[str, bool]:
+        """The optional booleans among ``keys`` that were sent, by key."""
+        return {key: flag for key in keys if (flag := self.opt_bool(key)) is not None}
+
     def opt_int(self, key: str) -> int | None:
         """An optional integer."""
         value = self._data.get(key)

@@ -74,6 +74,29 @@ def role_rules(state: State, org: OrgRec, p: Params, key: str, fields: tuple[str
     return rules
 
 
+def _rule_changes(
+    state: State, org: OrgRec, p: Params, *specs: tuple[str, tuple[str, ...]]
+) -> JSON:
+    """The role-assignment lists among ``specs`` (key, fields) that were sent, checked."""
+    return {
+        key: rules
+        for key, fields in specs
+        if (rules := role_rules(state, org, p, key, fields)) is not None
+    }
+
+
+def _idp_changes(p: Params, *keys: str) -> JSON:
+    """An update's strings among ``keys``, its identity provider and attribute mapping."""
+    changes: JSON = dict(p.strings(*keys))
+    idp = p.choice("identity_provider", tuple(IDPS))
+    if idp is not None:
+        changes["identity_provider"] = idp
+    mapping = p.opt_dict("attribute_mapping")
+    if mapping is not None:
+        changes["attribute_mapping"] = mapping
+    return changes
+
+
 def _refresh_status(conn: JSON) -> None:
     if conn["_kind"] == "saml":
         ready = all(conn.get(k) for k in _SAML_REQUIRED) and conn["verification_certificates"]
@@ -143,35 +166,25 @@ def _saml_update(state: State, req: Req) -> JSON:
     with state.lock:
         org = state.org(req.path["organization_id"])
         conn = _connection(state, org, req.path["connection_id"], "saml")
-        changes: JSON = {}
-        for key in (
+        changes = _idp_changes(
+            p,
             "idp_entity_id",
             "display_name",
             "idp_sso_url",
             "alternative_audience_uri",
             "nameid_format",
             "alternative_acs_url",
-        ):
-            value = p.opt_str(key)
-            if value is not None:
-                changes[key] = value
-        idp = p.choice("identity_provider", tuple(IDPS))
-        if idp is not None:
-            changes["identity_provider"] = idp
-        mapping = p.opt_dict("attribute_mapping")
-        if mapping is not None:
-            changes["attribute_mapping"] = mapping
-        for key in ("idp_initiated_auth_disabled", "allow_gateway_callback"):
-            flag = p.opt_bool(key)
-            if flag is not None:
-                changes[key] = flag
-        for key, fields in (
-            ("saml_connection_implicit_role_assignments", ("role_id",)),
-            ("saml_group_implicit_role_assignments", ("role_id", "group")),
-        ):
-            rules = role_rules(state, org, p, key, fields)
-            if rules is not None:
-                changes[key] = rules
+        )
+        changes.update(p.flags("idp_initiated_auth_disabled", "allow_gateway_callback"))
+        changes.update(
+            _rule_changes(
+                state,
+                org,
+                p,
+                ("saml_connection_implicit_role_assignments", ("role_id",)),
+                ("saml_group_implicit_role_assignments", ("role_id", "group")),
+            )
+        )
         now = rfc3339(state.now())
         cert = p.opt_str("x509_certificate")
         if cert is not None:
@@ -256,18 +269,7 @@ def _oidc_update(state: State, req: Req) -> JSON:
     with state.lock:
         org = state.org(req.path["organization_id"])
         conn = _connection(state, org, req.path["connection_id"], "oidc")
-        changes: JSON = {}
-        for key in ("display_name", "custom_scopes", *_OIDC_REQUIRED):
-            value = p.opt_str(key)
-            if value is not None:
-                changes[key] = value
-        idp = p.choice("identity_provider", tuple(IDPS))
-        if idp is not None:
-            changes["identity_provider"] = idp
-        mapping = p.opt_dict("attribute_mapping")
-        if mapping is not None:
-            changes["attribute_mapping"] = mapping
-        conn.update(changes)
+        conn.update(_idp_changes(p, "display_name", "custom_scopes", *_OIDC_REQUIRED))
         return _save(state, conn)
 
 
@@ -300,16 +302,16 @@ def _external_update(state: State, req: Req) -> JSON:
     with state.lock:
         org = state.org(req.path["organization_id"])
         conn = _connection(state, org, req.path["connection_id"], "external")
-        name = p.opt_str("display_name")
-        if name is not None:
-            conn["display_name"] = name
-        for key, fields in (
-            ("external_connection_implicit_role_assignments", ("role_id",)),
-            ("external_group_implicit_role_assignments", ("role_id", "group")),
-        ):
-            rules = role_rules(state, org, p, key, fields)
-            if rules is not None:
-                conn[key] = rules
+        conn.update(p.strings("display_name"))
+        conn.update(
+            _rule_changes(
+                state,
+                org,
+                p,
+                ("external_connection_implicit_role_assignments", ("role_id",)),
+                ("external_group_implicit_role_assignments", ("role_id", "group")),
+            )
+        )
         return _save(state, conn)
 
 

@@ -531,6 +531,27 @@ def test_parse_datetime(text: Any, expected: datetime) -> None:
     assert parse_datetime(text) == expected
 
 
+@pytest.mark.parametrize(
+    "value", [1e300, 10**20, float("inf"), float("nan"), True, None, "", "soon"]
+)
+def test_parse_datetime_refuses_what_is_not_a_time(value: Any) -> None:
+    """Anything but a timestamp in datetime's range is a ValueError, never another exception."""
+    with pytest.raises(ValueError, match=r"timestamp|not a number|isoformat"):
+        parse_datetime(value)
+
+
+def test_member_session_with_an_impossible_expiry_is_refused() -> None:
+    """A member_session whose expires_at is out of range is a ValueError naming no secret."""
+    session = {
+        "member_session_id": "session-1",
+        "member_id": "member-1",
+        "organization_id": "org-1",
+        "expires_at": 10**20,
+    }
+    with pytest.raises(ValueError, match="out of range"):
+        principal_from_member_session(session, session_jwt=None, session_token="tok")
+
+
 def test_principal_from_member_session_requires_ids() -> None:
     """A sessions/authenticate member_session becomes a Principal; missing ids are errors."""
     session = {

@@ -276,6 +276,29 @@ def test_duplicate_email_and_unknown_role(client: stytch.B2BClient, seeded: Seed
     assert role.value.details.error_type == "invalid_rbac_role_id"
 
 
+def test_member_update_flags_and_email_uniqueness(client: stytch.B2BClient, seeded: Seeded) -> None:
+    """members.update sets the flags it is given, keeps the others, keeps a member's own email
+    and refuses another member's, as does a started email update."""
+    org_id = seeded.acme.organization_id
+    editor = seeded.editor.member_id
+    updated = client.organizations.members.update(org_id, editor, is_breakglass=True).member
+    assert (updated.is_breakglass, updated.mfa_enrolled) == (True, False)
+    same = client.organizations.members.update(
+        org_id, editor, email_address="editor@acme.test", mfa_enrolled=True
+    ).member
+    assert (same.email_address, same.is_breakglass, same.mfa_enrolled) == (
+        "editor@acme.test",
+        True,
+        True,
+    )
+    with pytest.raises(StytchError) as taken:
+        client.organizations.members.update(org_id, editor, email_address="viewer@acme.test")
+    assert taken.value.details.error_type == "duplicate_member_email"
+    with pytest.raises(StytchError) as started:
+        client.organizations.members.start_email_update(org_id, editor, "viewer@acme.test")
+    assert started.value.details.error_type == "duplicate_member_email"
+
+
 def test_email_implicit_roles(emu: Emulator, client: stytch.B2BClient) -> None:
     """An org's email-domain rule gives matching members the role with an email source."""
     org = client.organizations.create(
