@@ -20,10 +20,11 @@ unparsable or invalid JWTs, bad session tokens) -> :class:`Unauthenticated`;
 :class:`StytchUnavailable`; everything else -> :class:`StytchAPIError`.
 Stytch's ``error_type``, ``error_message``, ``request_id``, HTTP status
 (``stytch_status``) and ``Retry-After`` (``retry_after``) are kept on every
-exception made from a response, and the library's exception is the
-``__cause__``. An httpx exception that is no failure of the exchange (an
-invalid URL, a stream read twice: a bug on our side) becomes the base
-:class:`StytchRBACError`, which web integrations leave to the 500.
+exception made from a response, and the original exception (the SDK's,
+httpx's, PyJWT's or pydantic's) is the ``__cause__``. An httpx exception
+that is no failure of the exchange (an invalid URL, a stream read twice: a bug
+on our side) becomes the base :class:`StytchRBACError`, which web integrations
+leave to the 500.
 """
 
 from __future__ import annotations
