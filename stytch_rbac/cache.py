@@ -282,7 +282,15 @@ def _describe(exc: BaseException) -> str:
 def _copy_error(error: BaseException, name: str) -> BaseException:
     """A fresh exception for each waiter of a failed flight (tracebacks are per raise)."""
     if isinstance(error, StytchUnavailable):
-        return StytchUnavailable(error.message)
+        # Every waiter keeps what Stytch said (a 503 answers each with its Retry-After).
+        return StytchUnavailable(
+            error.message,
+            error_type=error.error_type,
+            error_message=error.error_message,
+            request_id=error.request_id,
+            stytch_status=error.stytch_status,
+            retry_after=error.retry_after,
+        )
     if isinstance(error, StytchRBACError):
         return error
     return StytchUnavailable(f"{name}: {_describe(error)}")

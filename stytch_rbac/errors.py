@@ -1,16 +1,20 @@
 """Every exception stytch-rbac raises.
 
 ```
-StytchRBACError                               base: one except clause catches everything we raise
-├── PolicyError (+ValueError)                 a policy document we cannot decide with
-├── Unauthenticated                -> 401     .reason: missing | malformed | expired | forged | ...
-├── Forbidden                      -> 403
-│   ├── PermissionDenied                      .resource, .action, .organization_id, .member_id
-│   └── TenancyError                          the member's org is not the org asked about
-├── UnknownPermission (+LookupError)          resource/action not in the policy (strict mode)
-├── StytchUnavailable              -> 503     nothing fresh enough to decide; Stytch down
-└── StytchAPIError                            any other error response from Stytch (404, 400, ...)
+StytchRBACError                     base: one except clause catches everything we raise
+├── PolicyError (+ValueError)       a policy document we cannot decide with
+├── Unauthenticated                 .reason: missing | malformed | expired | forged | ...
+├── Forbidden                       a valid session may not do this
+│   ├── PermissionDenied            .resource, .action, .organization_id, .member_id
+│   └── TenancyError                the member's org is not the org asked about
+├── UnknownPermission (+LookupError) resource/action not in the policy (strict mode)
+├── StytchUnavailable               nothing fresh enough to decide; Stytch down, slow, 429, 5xx
+└── StytchAPIError                  any other error answer from Stytch (404, 400, ...)
 ```
+
+The HTTP status a web app answers each of them with is chosen in one place,
+the table of :mod:`stytch_rbac.integrations.responses`, not here.
+:attr:`StytchAPIError.status_code` is the status *Stytch* answered.
 
 Errors that come from a Stytch response keep Stytch's ``error_type``,
 ``error_message``, ``request_id`` and HTTP status (``stytch_status``), and a
@@ -56,9 +60,6 @@ class StytchErrorFields(TypedDict, total=False):
 class StytchRBACError(Exception):
     """Base class of every exception raised by stytch-rbac."""
 
-    #: The HTTP status a web framework should answer with, when there is one.
-    status_code: int | None = None
-
     def __init__(self, message: str, **stytch: Unpack[StytchErrorFields]) -> None:
         super().__init__(message)
         self.message = message
@@ -81,9 +82,7 @@ class PolicyWarning(UserWarning):
 
 
 class Unauthenticated(StytchRBACError):
-    """The request carries no valid Stytch session (HTTP 401)."""
-
-    status_code = 401
+    """The request carries no valid Stytch session."""
 
     def __init__(
         self,
@@ -99,9 +98,7 @@ class Unauthenticated(StytchRBACError):
 
 
 class Forbidden(StytchRBACError):
-    """The session is valid but may not do what it asked (HTTP 403)."""
-
-    status_code = 403
+    """The session is valid but may not do what it asked."""
 
 
 class PermissionDenied(Forbidden):
@@ -167,9 +164,7 @@ class UnknownPermission(StytchRBACError, LookupError):
 
 
 class StytchUnavailable(StytchRBACError):
-    """Stytch could not be reached and nothing cached is young enough to decide with (HTTP 503)."""
-
-    status_code = 503
+    """Stytch could not answer usefully (down, slow, rate limiting) and nothing cached will do."""
 
 
 class StytchAPIError(StytchRBACError):

@@ -187,6 +187,38 @@ async def test_cold_failure_raises_to_every_waiter_and_is_not_cached() -> None:
     assert await cache.get("a") == "a@v1"
 
 
+async def test_every_waiter_of_a_failed_load_keeps_what_stytch_said() -> None:
+    """Waiters sharing a failed load each get Stytch's status, request id and Retry-After."""
+    source, clock = Source(), ManualClock()
+    source.gate = anyio.Event()
+    source.fail = StytchUnavailable(
+        "rate limited",
+        error_type="too_many_requests",
+        request_id="request-id-test-1",
+        stytch_status=429,
+        retry_after=7.0,
+    )
+    cache = make(source, clock)
+    errors: list[StytchUnavailable] = []
+
+    async def read() -> None:
+        try:
+            await cache.get("a")
+        except StytchUnavailable as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(3):
+            tg.start_soon(read)
+        await source.started.wait()
+        await anyio.lowlevel.checkpoint()
+        source.gate.set()
+    assert source.loads == 1
+    assert [(e.stytch_status, e.retry_after, e.request_id) for e in errors] == [
+        (429, 7.0, "request-id-test-1")
+    ] * 3
+
+
 async def test_loader_errors_of_our_own_kind_pass_through() -> None:
     """A StytchRBACError from the loader (e.g. a 404 from Stytch) is raised as is."""
     source, clock = Source(), ManualClock()

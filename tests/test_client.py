@@ -27,6 +27,7 @@ from stytch_rbac import (
 from stytch_rbac.client import Principal, StytchRBAC
 from stytch_rbac.clock import ManualClock
 from stytch_rbac.emulator import Emulator, SessionRecord
+from stytch_rbac.integrations.responses import status_for
 
 EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "policy.json"
 IN_PROCESS = "http://emulator.invalid"
@@ -299,7 +300,7 @@ async def test_authorize_raises_permission_denied_with_context(world: World) -> 
     assert (err.resource, err.action) == ("documents", "delete")
     assert err.organization_id == world.org
     assert err.member_id == world.viewer.member_id
-    assert err.status_code == 403
+    assert status_for(err) == 403
     assert world.viewer.session_jwt not in str(err) + repr(err)
 
 

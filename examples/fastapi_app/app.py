@@ -24,7 +24,7 @@ from fastapi import Depends, FastAPI, HTTPException, Response
 from pydantic import BaseModel, Field
 
 from examples.permissions import P
-from stytch_rbac import Principal, StytchAPIError, StytchRBAC, path
+from stytch_rbac import Principal, StytchRBAC, path
 from stytch_rbac.integrations.fastapi import (
     CurrentPrincipal,
     StytchSessionMiddleware,
@@ -118,7 +118,8 @@ def create_app(
     app = FastAPI(title="Documents (stytch-rbac example)", lifespan=lifespan)
     # Authenticates each request once, and hands a refreshed session JWT back.
     app.add_middleware(StytchSessionMiddleware, rbac=facade)
-    # Errors raised outside a guard (MemberClient calls) answer 401/403/503 as JSON too.
+    # Errors raised outside a guard (MemberClient calls) answer as JSON too, from the
+    # same table as the guards' (stytch_rbac.integrations.responses).
     add_exception_handlers(app)
 
     in_org = path("organization_id")
@@ -206,15 +207,15 @@ def create_app(
 
     @app.delete("/orgs/{organization_id}/members/{member_id}", status_code=204)
     async def remove_member(organization_id: str, member_id: str, remover: can_remove) -> Response:
-        """Remove a member (``stytch.member:delete``), as the caller: Stytch checks it too."""
-        try:
-            await facade.as_member(remover).organizations.members.delete(
-                organization_id=organization_id, member_id=member_id
-            )
-        except StytchAPIError as exc:
-            if exc.stytch_status == 404:
-                raise HTTPException(404, detail="no such member in this organization") from None
-            raise
+        """Remove a member (``stytch.member:delete``), as the caller: Stytch checks it too.
+
+        Stytch's failures answer through the exception handlers: no such member is
+        404 ``not_found``, Stytch down, slow or rate limiting is 503 (with
+        ``Retry-After`` when Stytch sent one).
+        """
+        await facade.as_member(remover).organizations.members.delete(
+            organization_id=organization_id, member_id=member_id
+        )
         return Response(status_code=204)
 
     return app

@@ -122,7 +122,10 @@ def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise StytchUnavailable(f"Stytch answered {what} with a body that is not a JSON object")
+        raise StytchUnavailable(
+            f"Stytch answered {what} with a body that is not a JSON object",
+            stytch_status=response.status_code,
+        )
     return body
 
 

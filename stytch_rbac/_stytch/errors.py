@@ -4,9 +4,11 @@
   error body) onto the exception tree of :mod:`stytch_rbac.errors`.
 * :func:`translate_errors` is a context manager around any call into Stytch,
   ours over httpx or the ``stytch`` SDK's: it re-raises SDK exceptions
-  (``StytchError``, the local RBAC errors, PyJWT's JWKS errors), httpx
-  transport failures and unparsable bodies as our exceptions, ``from`` the
-  original.
+  (``StytchError``, the local RBAC errors, PyJWT's JWKS errors), every httpx
+  exception and unparsable bodies as our exceptions, ``from`` the original.
+* :func:`note_response` is how the SDK adapter tells the enclosing
+  :func:`translate_errors` what the last response said (its status and
+  ``Retry-After``): the SDK's ``StytchError`` carries no headers.
 
 Mapping (reference section 5): session failures (``session_not_found``,
 unparsable or invalid JWTs, bad session tokens) -> :class:`Unauthenticated`;
@@ -14,9 +16,15 @@ unparsable or invalid JWTs, bad session tokens) -> :class:`Unauthenticated`;
 :class:`PermissionDenied`; ``session_authorization_tenancy_error`` ->
 :class:`TenancyError`; refusals of a valid session (``organization_suspended``,
 ``cannot_update_trusted_metadata``, ...) -> :class:`Forbidden`; rate limits,
-5xx and connection failures -> :class:`StytchUnavailable`; everything else ->
-:class:`StytchAPIError`. Stytch's ``error_type``, ``error_message`` and
-``request_id`` are kept on every exception.
+5xx, timeouts, connection failures and bodies that do not parse ->
+:class:`StytchUnavailable`; everything else -> :class:`StytchAPIError`.
+Stytch's ``error_type``, ``error_message``, ``request_id``, HTTP status
+(``stytch_status``) and ``Retry-After`` (``retry_after``) are kept on every
+exception made from a response, and the original exception (the SDK's,
+httpx's, PyJWT's or pydantic's) is the ``__cause__``. An httpx exception
+that is no failure of the exchange (an invalid URL, a stream read twice: a bug
+on our side) becomes the base :class:`StytchRBACError`, which web integrations
+leave to the 500.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -46,6 +55,7 @@ __all__ = [
     "ErrorContext",
     "error_from_response",
     "error_from_stytch",
+    "note_response",
     "translate_errors",
 ]
 
@@ -144,6 +154,11 @@ def error_from_stytch(
         "retry_after": retry_after,
     }
 
+    if status < 400:
+        # Not an error answer at all (the SDK's fallback for a 2xx body it cannot parse).
+        return StytchUnavailable(
+            f"Stytch answered HTTP {status} with a body that does not parse", **fields
+        )
     kind, reason = ERROR_TYPES.get(error_type or "", (None, None))
     if kind is None:
         kind, reason = _by_status(status, error_type)
@@ -189,6 +204,37 @@ def _stytch_says(error_type: str | None) -> str:
     return f"Stytch answered {error_type}" if error_type else "Stytch rejected the credential"
 
 
+@dataclass(slots=True)
+class _LastResponse:
+    """What the last response seen inside one :func:`translate_errors` block said."""
+
+    status: int | None = None
+    retry_after: float | None = None
+
+
+#: The record of the innermost :func:`translate_errors` block (None outside one). The
+#: adapter writes into the object, so a copy of the context (a child task) shares it.
+_LAST_RESPONSE: ContextVar[_LastResponse | None] = ContextVar(
+    "stytch_rbac_last_response", default=None
+)
+
+
+def note_response(response: httpx.Response) -> None:
+    """Record ``response``'s status and ``Retry-After`` for the enclosing :func:`translate_errors`.
+
+    A no-op outside one. The SDK adapter calls it for every response it hands the
+    SDK, so that the ``StytchError`` the SDK raises from it can be translated with
+    the ``Retry-After`` the SDK never reads.
+    """
+    record = _LAST_RESPONSE.get()
+    if record is None:
+        return
+    from .http import parse_retry_after
+
+    record.status = response.status_code
+    record.retry_after = parse_retry_after(response.headers.get("Retry-After"), time.time())
+
+
 def error_from_response(
     response: httpx.Response, context: ErrorContext = _NO_CONTEXT
 ) -> StytchRBACError:
@@ -217,6 +263,8 @@ def translate_errors(
     was being attempted so that a denial carries the permission and member.
     """
     context = ErrorContext(resource, action, organization_id, member_id)
+    record = _LastResponse()
+    token = _LAST_RESPONSE.set(record)
     try:
         yield
     except StytchRBACError:
@@ -224,27 +272,26 @@ def translate_errors(
     except TimeoutError as exc:
         raise StytchUnavailable(f"Stytch did not answer in time ({type(exc).__name__})") from exc
     except Exception as exc:
-        translated = _translate_sdk(exc, context)
+        translated = _translate_sdk(exc, context, record)
         if translated is None:
             raise
         raise translated from exc
+    finally:
+        _LAST_RESPONSE.reset(token)
 
 
-def _translate_sdk(exc: Exception, context: ErrorContext) -> StytchRBACError | None:
+def _translate_sdk(
+    exc: Exception, context: ErrorContext, record: _LastResponse
+) -> StytchRBACError | None:
     """Our exception for an exception of httpx, the stytch SDK or PyJWT, or None.
 
     Those libraries are imported here only when one of their exceptions is
-    being handled, so they have been imported by then.
+    being handled, so they have been imported by then. ``record`` is what the
+    adapter noted of the last response (its status and ``Retry-After``).
     """
     module = type(exc).__module__
     if module.startswith("httpx"):
-        import httpx  # already imported: it raised this
-
-        if isinstance(exc, httpx.TimeoutException):
-            return StytchUnavailable(f"Stytch did not answer in time ({type(exc).__name__})")
-        if isinstance(exc, httpx.TransportError):
-            return StytchUnavailable(f"Stytch unreachable ({type(exc).__name__})")
-        return None
+        return _translate_httpx(exc, context)
     if module.startswith("stytch."):
         from stytch.core.response_base import StytchError
         from stytch.shared import rbac_local
@@ -256,7 +303,10 @@ def _translate_sdk(exc: Exception, context: ErrorContext) -> StytchRBACError | N
             body.setdefault("error_type", details.error_type)
             body.setdefault("error_message", details.error_message)
             body.setdefault("request_id", details.request_id)
-            return error_from_stytch(details.status_code, body, context)
+            # The SDK made this StytchError from the last response the adapter noted.
+            return error_from_stytch(
+                details.status_code, body, context, retry_after=record.retry_after
+            )
         if isinstance(exc, rbac_local.TenancyError):
             return TenancyError(exc.subject_org_id, exc.request_org_id, member_id=context.member_id)
         if isinstance(exc, rbac_local.RBACPermissionError):
@@ -286,15 +336,37 @@ def _translate_sdk(exc: Exception, context: ErrorContext) -> StytchRBACError | N
         if isinstance(exc, jwt.PyJWKClientError | jwt.InvalidTokenError):
             return Unauthenticated("forged", "the session JWT does not verify")
         return None
-    if module.startswith("pydantic") and _raised_parsing_a_response(exc):
-        # The SDK parses a 2xx body into its model; a body that does not fit is
-        # a broken upstream, not something the caller did.
-        return StytchUnavailable("Stytch answered with a body that does not parse")
+    if _raised_parsing_a_response(exc):
+        # The SDK parses a 2xx body into its model (pydantic); a body that does not
+        # fit is a broken upstream, not something the caller did.
+        return StytchUnavailable(
+            "Stytch answered with a body that does not parse", stytch_status=record.status
+        )
     return None
 
 
+def _translate_httpx(exc: Exception, context: ErrorContext) -> StytchRBACError:
+    """Our exception for any httpx exception (``exc``'s module is httpx's)."""
+    import httpx  # already imported: it raised this
+
+    name = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return StytchUnavailable(f"Stytch did not answer in time ({name})")
+    if isinstance(exc, httpx.TransportError):
+        return StytchUnavailable(f"Stytch unreachable ({name})")
+    if isinstance(exc, httpx.RequestError):
+        # DecodingError (a body that does not decode), TooManyRedirects.
+        return StytchUnavailable(f"Stytch's answer could not be read ({name})")
+    if isinstance(exc, httpx.HTTPStatusError):
+        return error_from_response(exc.response, context)
+    # InvalidURL, CookieConflict, StreamError: no exchange failed, our code did.
+    return StytchRBACError(f"could not call Stytch ({name})")
+
+
 def _raised_parsing_a_response(exc: BaseException) -> bool:
-    """Whether ``exc`` came out of the SDK's response parsing (``ResponseBase.from_json``)."""
+    """Whether ``exc`` came out of the SDK's response parsing (``ResponseBase.from_json``):
+    pydantic's ValidationError for a 2xx body that lacks a field, a TypeError for one
+    that is not an object."""
     tb = exc.__traceback__
     while tb is not None:
         code = tb.tb_frame.f_code

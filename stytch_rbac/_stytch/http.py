@@ -6,8 +6,9 @@
   honours ``Retry-After``, and never runs past one overall deadline.
 * :func:`send_once` sends a request that changes state exactly once.
 
-Connection failures and timeouts surface as
-:class:`~stytch_rbac.errors.StytchUnavailable`; HTTP error statuses are
+Connection failures, timeouts and bodies that do not decode surface as
+:class:`~stytch_rbac.errors.StytchUnavailable` (the httpx exception as its
+``__cause__``); HTTP error statuses are
 returned to the caller, who maps them (see ``errors``).
 """
 
@@ -171,7 +172,7 @@ async def get_with_retries(
                 )
                 if response.status_code in RETRY_STATUSES:
                     await response.aread()
-        except (httpx.TransportError, TimeoutError) as exc:
+        except (httpx.RequestError, TimeoutError) as exc:
             last_error = exc
             retry_after = None
         else:
@@ -194,10 +195,10 @@ async def get_with_retries(
         )
         await sleep(wait)
     if isinstance(last_error, TimeoutError | httpx.TimeoutException) or last_error is None:
-        raise StytchUnavailable(f"Stytch did not answer GET {_host(url)} within {timeout:g}s")
-    raise StytchUnavailable(
-        f"Stytch unreachable: GET {_host(url)}: {type(last_error).__name__}"
-    ) from last_error
+        raise StytchUnavailable(
+            f"Stytch did not answer GET {_host(url)} within {timeout:g}s"
+        ) from last_error
+    raise _request_failed("GET", url, last_error) from last_error
 
 
 async def send_once(
@@ -229,10 +230,18 @@ async def send_once(
             f"Stytch did not answer {method} {_host(url)} within {timeout:g}s "
             "(not retried: the call may have taken effect)"
         ) from exc
-    except httpx.TransportError as exc:
-        raise StytchUnavailable(
-            f"Stytch unreachable: {method} {_host(url)}: {type(exc).__name__}"
-        ) from exc
+    except httpx.RequestError as exc:
+        raise _request_failed(method, url, exc) from exc
+
+
+def _request_failed(method: str, url: str, exc: Exception) -> StytchUnavailable:
+    """The error for a request that got no usable answer (not a timeout)."""
+    if isinstance(exc, httpx.TransportError):
+        return StytchUnavailable(f"Stytch unreachable: {method} {_host(url)}: {type(exc).__name__}")
+    # DecodingError: an answer whose body does not decode (bad Content-Encoding).
+    return StytchUnavailable(
+        f"Stytch's answer to {method} {_host(url)} could not be read: {type(exc).__name__}"
+    )
 
 
 def _wall_time() -> float:

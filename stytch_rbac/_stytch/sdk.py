@@ -5,6 +5,13 @@
 runs every ``*_async`` method over the pooled httpx client: no aiohttp session
 is opened, and the SDK works on trio too. Only GETs are retried; POST, PUT and
 DELETE are sent exactly once.
+
+Each response is noted for the enclosing ``translate_errors`` block
+(:func:`~.errors.note_response`): the ``StytchError`` the SDK raises carries no
+headers, so that is how Stytch's ``Retry-After`` reaches ``StytchUnavailable``.
+A body that is not a JSON object reads as ``{}`` to the SDK (as a non-JSON body
+does), so the SDK raises its own ``StytchError`` for an error status and a
+pydantic error (translated as unparsable) for a success, never a ``TypeError``.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .errors import note_response
 from .http import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, get_with_retries, send_once
 
 if TYPE_CHECKING:
@@ -45,9 +53,13 @@ class SDKResponse:
         self.headers = response.headers
         self.content = _Content(response.content)
 
-    async def json(self) -> Any:
-        """The body parsed as JSON (raises ValueError on a non-JSON body, like aiohttp)."""
-        return json.loads(await self.content.read())
+    async def json(self) -> dict[str, Any]:
+        """The body parsed as a JSON object (ValueError for a non-JSON body, like aiohttp,
+        and for JSON that is not an object: the SDK then reads the body as ``{}``)."""
+        body = json.loads(await self.content.read())
+        if not isinstance(body, dict):
+            raise ValueError(f"the body is a JSON {type(body).__name__}, not an object")
+        return body
 
     def __repr__(self) -> str:
         return f"<SDKResponse status={self.status}>"
@@ -114,6 +126,7 @@ class SDKSession:
             retry=self._retry,
         )
         await response.aread()
+        note_response(response)
         return SDKResponse(response)
 
     async def _send(
@@ -135,6 +148,7 @@ class SDKSession:
             auth=_auth(auth),
             timeout=self._timeout,
         )
+        note_response(response)
         return SDKResponse(response)
 
     async def post(

@@ -249,7 +249,7 @@ def fetch_live(
 
 
 def _stytch_failure(exc: StytchRBACError, what: str, base_url: str) -> str:
-    if exc.stytch_status is None:
+    if exc.stytch_status is None or exc.stytch_status < 400:  # no error answer from Stytch
         reason = " ".join(str(exc).split())
         if isinstance(exc, StytchUnavailable) and "JSON" not in reason:
             return f"Stytch is unreachable at {base_url}: {reason}"

@@ -15,8 +15,9 @@
     async def edit(organization_id: str, doc_id: str, editor: Editor) -> dict[str, str]: ...
 
 A guard used with ``Depends`` answers 401 (``WWW-Authenticate: Bearer``),
-403 and 503 with ``HTTPException`` JSON bodies that never contain a
-credential, and hands a refreshed JWT back through the response (or, with
+403, 503 (``Retry-After`` when Stytch sent one) and the other statuses of the
+one table in :mod:`.responses`, with ``HTTPException`` JSON bodies that never
+contain a credential, and hands a refreshed JWT back through the response (or, with
 :class:`~stytch_rbac.integrations.starlette.StytchSessionMiddleware`
 installed, lets the middleware do it, which also covers endpoints returning
 their own ``Response``).

@@ -2,27 +2,48 @@
 
 ``stytch_rbac.integrations.fastapi`` and ``stytch_rbac.integrations.starlette``
 import their framework; this package module does not, and holds what both
-share: the status of each error, the JSON error body (which never contains a
-credential) and the headers that hand a refreshed session JWT back.
+share: the one table of statuses (:data:`ANSWERS`, :data:`STYTCH_API_ANSWERS`),
+the JSON error body (which never contains a credential) and the headers,
+including those that hand a refreshed session JWT back.
 
-=====================================  ======  =======================================
-error                                  status  body ``detail.error``
-=====================================  ======  =======================================
-:class:`Unauthenticated`               401     ``unauthenticated`` (+ ``reason``)
-:class:`PermissionDenied`              403     ``permission_denied``
-:class:`TenancyError`                  403     ``tenancy_error``
-:class:`StytchUnavailable`             503     ``stytch_unavailable``
-:class:`StytchAPIError`                503     ``stytch_error``
-=====================================  ======  =======================================
+==========================================  ======  ==========================
+error                                       status  body ``detail.error``
+==========================================  ======  ==========================
+:class:`Unauthenticated`                    401     ``unauthenticated``
+:class:`PermissionDenied`                   403     ``permission_denied``
+:class:`TenancyError`                       403     ``tenancy_error``
+:class:`Forbidden` (any other refusal)      403     ``forbidden``
+:class:`StytchUnavailable`                  503     ``stytch_unavailable``
+:class:`StytchAPIError`, Stytch said 400    400     ``bad_request``
+:class:`StytchAPIError`, Stytch said 404    404     ``not_found``
+:class:`StytchAPIError`, Stytch said 409    409     ``conflict``
+:class:`StytchAPIError`, any other status   502     ``stytch_error``
+==========================================  ======  ==========================
 
-A 401 carries ``WWW-Authenticate: Bearer`` (``error="invalid_token"`` when a
-credential was presented and refused). Any other error (``UnknownPermission``,
-``PolicyError``) is a server-side bug and is left to the framework's 500.
+Why: a 400, 404 or 409 from Stytch is about what the request asked for (a
+member that does not exist, an email already in use), so the client gets the
+same class of answer, as from any backend that proxies the call. Any other
+``StytchAPIError`` (a 401 ``unauthorized_credentials``: the project secret is
+wrong; a status Stytch does not document) is the server's problem with its
+upstream: 502 Bad Gateway, never 401 (it is not the user's session) and never
+500. Stytch being down, slow, rate limiting or answering garbage is
+:class:`StytchUnavailable`: 503, with ``Retry-After`` (whole seconds, rounded
+up) when Stytch sent one.
+
+Headers: a 401 carries ``WWW-Authenticate: Bearer`` (``error="invalid_token"``
+when a credential was presented and refused); a 503 carries ``Retry-After``
+when known. Bodies carry Stytch's ``request_id`` (for Stytch support) and, for a
+``StytchAPIError``, ``stytch_error_type``; never Stytch's message, which may
+echo what was sent. Any other error (``UnknownPermission``, ``PolicyError``) is
+a server-side bug and is left to the framework's 500.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Final
 
@@ -38,30 +59,87 @@ from ..errors import (
 from .guard import CredentialConfig, RequestAuth
 
 __all__ = [
+    "ANSWERS",
     "HTTP_ERRORS",
+    "OTHER_STYTCH_API_ERROR",
+    "STYTCH_API_ANSWERS",
+    "HTTPAnswer",
+    "answer_for",
     "error_body",
     "error_headers",
     "handback_headers",
     "status_for",
 ]
 
+
+@dataclass(frozen=True, slots=True)
+class HTTPAnswer:
+    """The HTTP answer to one kind of error: status, ``detail.error`` code, fixed message."""
+
+    status: int
+    error: str
+    message: str
+
+
+#: The one table, by exception class; the first ``isinstance`` match wins (subclasses first).
+#: A :class:`StytchAPIError` is answered from :data:`STYTCH_API_ANSWERS` instead.
+ANSWERS: Final[tuple[tuple[type[StytchRBACError], HTTPAnswer], ...]] = (
+    (Unauthenticated, HTTPAnswer(401, "unauthenticated", "not authenticated")),
+    (PermissionDenied, HTTPAnswer(403, "permission_denied", "permission denied")),
+    (
+        TenancyError,
+        HTTPAnswer(
+            403,
+            "tenancy_error",
+            "the member's organization is not the organization this request is about",
+        ),
+    ),
+    (Forbidden, HTTPAnswer(403, "forbidden", "forbidden")),
+    (
+        StytchUnavailable,
+        HTTPAnswer(
+            503,
+            "stytch_unavailable",
+            "Stytch is unavailable and nothing cached is fresh enough; retry later",
+        ),
+    ),
+)
+
+#: A :class:`StytchAPIError`, by the status Stytch answered (``stytch_status``).
+STYTCH_API_ANSWERS: Final[Mapping[int, HTTPAnswer]] = {
+    400: HTTPAnswer(400, "bad_request", "Stytch rejected the request as invalid"),
+    404: HTTPAnswer(404, "not_found", "Stytch has no such resource"),
+    409: HTTPAnswer(409, "conflict", "Stytch refused the request: it conflicts with existing data"),
+}
+
+#: A :class:`StytchAPIError` with any status not in :data:`STYTCH_API_ANSWERS`.
+OTHER_STYTCH_API_ERROR: Final = HTTPAnswer(
+    502, "stytch_error", "Stytch refused the call with an unexpected error"
+)
+
 #: The errors a guard answers with an HTTP status (everything else is a 500).
 HTTP_ERRORS: Final = (Unauthenticated, Forbidden, StytchUnavailable, StytchAPIError)
 
 _REDACTED: Final = "[redacted]"
 _REASON: Final = re.compile(r"[a-z0-9_]{1,40}")
+_ERROR_TYPE: Final = re.compile(r"[a-z0-9_]{1,80}")
 _COOKIE_VALUE: Final = re.compile(r"[A-Za-z0-9._~+/=-]+")
+
+
+def answer_for(exc: StytchRBACError) -> HTTPAnswer | None:
+    """The table's answer to ``exc``, or None when it is a server-side bug (500)."""
+    if isinstance(exc, StytchAPIError):
+        return STYTCH_API_ANSWERS.get(exc.status_code, OTHER_STYTCH_API_ERROR)
+    for kind, answer in ANSWERS:
+        if isinstance(exc, kind):
+            return answer
+    return None
 
 
 def status_for(exc: StytchRBACError) -> int | None:
     """The HTTP status answering ``exc``, or None when it is a server-side bug (500)."""
-    if isinstance(exc, Unauthenticated):
-        return 401
-    if isinstance(exc, Forbidden):
-        return 403
-    if isinstance(exc, (StytchUnavailable, StytchAPIError)):
-        return 503
-    return None
+    answer = answer_for(exc)
+    return None if answer is None else answer.status
 
 
 def _scrub(text: str, secrets: tuple[str, ...]) -> str:
@@ -74,44 +152,27 @@ def _scrub(text: str, secrets: tuple[str, ...]) -> str:
 def error_body(exc: StytchRBACError, secrets: tuple[str, ...] = ()) -> dict[str, object]:
     """The JSON body answering ``exc``: ``{"detail": {"error": ..., "message": ...}}``.
 
-    Built from fixed texts and ids only; ``secrets`` (the request's
+    Built from the table's fixed texts and ids only; ``secrets`` (the request's
     credentials) are scrubbed from every string as a last line of defence.
     """
-    detail: dict[str, str | None]
+    answer = answer_for(exc) or OTHER_STYTCH_API_ERROR
+    detail: dict[str, str | None] = {"error": answer.error, "message": answer.message}
     if isinstance(exc, Unauthenticated):
         reason = exc.reason if _REASON.fullmatch(exc.reason) else "invalid"
-        detail = {
-            "error": "unauthenticated",
-            "reason": reason,
-            "message": f"not authenticated ({reason})",
-        }
+        detail = {**detail, "reason": reason, "message": f"not authenticated ({reason})"}
     elif isinstance(exc, PermissionDenied):
-        detail = {
-            "error": "permission_denied",
-            "message": f"the member may not {exc.action!r} on {exc.resource!r}",
-            "resource": exc.resource,
-            "action": exc.action,
-            "organization_id": exc.organization_id,
-        }
+        detail["message"] = f"the member may not {exc.action!r} on {exc.resource!r}"
+        detail.update(resource=exc.resource, action=exc.action, organization_id=exc.organization_id)
     elif isinstance(exc, TenancyError):
-        detail = {
-            "error": "tenancy_error",
-            "message": "the member's organization is not the organization this request is about",
-            "organization_id": exc.requested_organization_id,
-        }
-    elif isinstance(exc, Forbidden):
-        detail = {"error": "forbidden", "message": "forbidden"}
+        detail["organization_id"] = exc.requested_organization_id
     elif isinstance(exc, StytchUnavailable):
-        detail = {
-            "error": "stytch_unavailable",
-            "message": "Stytch is unavailable and nothing cached is fresh enough; retry later",
-        }
-    else:
-        detail = {
-            "error": "stytch_error",
-            "message": "Stytch could not answer the authentication request",
-            "request_id": exc.request_id,
-        }
+        if exc.request_id:
+            detail["request_id"] = exc.request_id
+    elif isinstance(exc, StytchAPIError):
+        error_type = exc.error_type
+        ok = error_type is not None and _ERROR_TYPE.fullmatch(error_type)
+        detail["stytch_error_type"] = error_type if ok else None
+        detail["request_id"] = exc.request_id
     return {
         "detail": {
             key: _scrub(value, secrets) if isinstance(value, str) else value
@@ -121,11 +182,14 @@ def error_body(exc: StytchRBACError, secrets: tuple[str, ...] = ()) -> dict[str,
 
 
 def error_headers(exc: StytchRBACError) -> dict[str, str]:
-    """Headers answering ``exc``: ``WWW-Authenticate`` on a 401."""
+    """Headers answering ``exc``: ``WWW-Authenticate`` on a 401, ``Retry-After`` on a 503
+    when Stytch said how long to wait (whole seconds, rounded up)."""
     if isinstance(exc, Unauthenticated):
         if exc.reason == "missing":
             return {"WWW-Authenticate": "Bearer"}
         return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    if status_for(exc) == 503 and exc.retry_after is not None:
+        return {"Retry-After": str(max(0, math.ceil(exc.retry_after)))}
     return {}
 
 

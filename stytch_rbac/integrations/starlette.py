@@ -11,7 +11,8 @@
 :class:`StytchSessionMiddleware` authenticates each request once, stores the
 outcome on it (guards reuse it; :func:`principal_of` reads it) and hands a
 refreshed session JWT back on the response. It never refuses a request
-itself: public routes stay public, guarded ones answer 401/403/503.
+itself: public routes stay public, guarded ones answer 401/403/503 (the
+table in :mod:`.responses`).
 """
 
 from __future__ import annotations
@@ -103,7 +104,8 @@ def principal_of(request: HTTPConnection) -> Principal:
 
 
 def error_response(exc: StytchRBACError, request: HTTPConnection | None = None) -> JSONResponse:
-    """The JSON response answering ``exc`` (401 / 403 / 503), credentials scrubbed.
+    """The JSON response answering ``exc`` (status and headers from the table in
+    :mod:`.responses`), credentials scrubbed.
 
     Raises ``exc`` again when it has no HTTP status (a server-side bug).
     """

@@ -26,6 +26,7 @@ from stytch_rbac import (
     StrEnum,
     UnknownPermission,
 )
+from stytch_rbac.integrations.responses import status_for
 
 EXAMPLE_FILE = Path(__file__).resolve().parents[2] / "examples" / "policy.json"
 
@@ -621,7 +622,7 @@ def test_unknown_permission_is_a_lookup_error(compiled: CompiledPolicy) -> None:
     with pytest.raises(LookupError) as info:
         compiled.allows([], "nope", "read")
     assert isinstance(info.value, UnknownPermission)
-    assert info.value.status_code is None
+    assert status_for(info.value) is None
 
 
 def test_compile_and_parse_shortcuts(example_policy: Policy) -> None:

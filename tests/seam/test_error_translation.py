@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import pkgutil
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -357,3 +359,229 @@ async def test_wrong_secret_is_a_configuration_error(
     assert info.value.error_type == "unauthorized_credentials"
     assert info.value.status_code == 401
     assert "wrong-secret-123" not in str(info.value) + repr(info.value)
+
+
+# -- every httpx exception, and what each exchange keeps of Stytch's answer ---------------------
+
+
+def _httpx_exception_classes() -> list[type[Exception]]:
+    """Every exception class httpx exports."""
+    return sorted(
+        (
+            obj
+            for name in httpx.__all__
+            if isinstance(obj := getattr(httpx, name), type) and issubclass(obj, Exception)
+        ),
+        key=lambda cls: cls.__name__,
+    )
+
+
+def _httpx_instance(cls: type[Exception]) -> Exception:
+    """An instance of an httpx exception class, made the way httpx makes it."""
+    request = httpx.Request("GET", "https://test.stytch.com/v1/b2b/rbac/policy")
+    if issubclass(cls, httpx.HTTPStatusError):
+        response = httpx.Response(503, headers={"Retry-After": "4"}, request=request)
+        return cls("503", request=request, response=response)
+    if issubclass(cls, httpx.RequestError):
+        return cls("failed", request=request)
+    try:
+        return cls("failed")
+    except TypeError:  # StreamConsumed() and its siblings take no message
+        return cls()
+
+
+def test_every_httpx_exception_is_translated() -> None:
+    """No httpx exception leaves the translator raw: failed exchanges are StytchUnavailable,
+    an HTTPStatusError is read like any answer, and the rest (our bugs) the base class."""
+    classes = _httpx_exception_classes()
+    assert len(classes) >= 20
+    for cls in classes:
+        exc = _httpx_instance(cls)
+        with pytest.raises(StytchRBACError) as info, translate_errors():
+            raise exc
+        assert info.value.__cause__ is exc
+        if issubclass(cls, httpx.RequestError | httpx.HTTPStatusError):
+            assert type(info.value) is StytchUnavailable, cls
+        else:
+            assert type(info.value) is StytchRBACError, cls
+    with pytest.raises(StytchUnavailable) as status, translate_errors():
+        raise _httpx_instance(httpx.HTTPStatusError)
+    assert (status.value.stytch_status, status.value.retry_after) == (503, 4.0)
+
+
+def test_a_success_status_is_never_an_error_answer() -> None:
+    """An 'error' with a 2xx status (the SDK's fallback for a body it cannot parse) is a
+    broken upstream, StytchUnavailable, never a StytchAPIError with status 200."""
+    err = error_from_stytch(200, {})
+    assert type(err) is StytchUnavailable
+    assert err.stytch_status == 200
+
+
+FaultSpec = tuple[str, dict[str, Any]]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("fault", "expected", "status", "retry_after", "cause"),
+    [
+        pytest.param(
+            ("fail", {"status": 429, "retry_after": 7}),
+            StytchUnavailable,
+            429,
+            7.0,
+            "StytchError",
+            id="429-retry-after",
+        ),
+        pytest.param(
+            ("fail", {"status": 503, "retry_after": 2.5}),
+            StytchUnavailable,
+            503,
+            2.5,
+            "StytchError",
+            id="503-retry-after",
+        ),
+        pytest.param(
+            ("fail", {"status": 503}), StytchUnavailable, 503, None, "StytchError", id="503"
+        ),
+        pytest.param(
+            ("fail", {"status": 404, "error_type": "member_not_found"}),
+            StytchAPIError,
+            404,
+            None,
+            "StytchError",
+            id="404",
+        ),
+        pytest.param(
+            ("garbage", {"status": 503}), StytchUnavailable, 503, None, "StytchError", id="junk-503"
+        ),
+        pytest.param(
+            ("garbage", {}), StytchUnavailable, 200, None, "ValidationError", id="junk-200"
+        ),
+        pytest.param(
+            ("truncated", {}), StytchUnavailable, 200, None, "ValidationError", id="cut-200"
+        ),
+        pytest.param(("hang", {}), StytchUnavailable, None, None, "TimeoutError", id="timeout"),
+    ],
+)
+@pytest.mark.parametrize("verb", ["GET", "DELETE"])
+async def test_sdk_calls_keep_what_stytch_answered(
+    emu: Emulator,
+    http: httpx.AsyncClient,
+    verb: str,
+    fault: FaultSpec,
+    expected: type[StytchRBACError],
+    status: int | None,
+    retry_after: float | None,
+    cause: str,
+) -> None:
+    """Through the real SDK over the adapter, each fault becomes its class with Stytch's
+    status, its Retry-After (which the SDK's StytchError does not carry) and the cause."""
+    from stytch_rbac._stytch.http import RetryPolicy
+
+    org = emu.create_organization(name="Acme").organization_id
+    member = emu.create_member(org, email_address="v@acme.test", roles=["viewer"]).member_id
+    sdk = make_stytch_client(
+        emu.project_id,
+        emu.secret,
+        http,
+        environment="http://emu.invalid",
+        timeout=0.5,
+        retry=RetryPolicy(attempts=1),
+    )
+    kind, options = fault
+    endpoint = "organizations.members.get" if verb == "GET" else "organizations.members.delete"
+    getattr(emu.faults, kind)(endpoint, times=1, **options)
+    call = (
+        sdk.organizations.members.get_async(org, member_id=member)
+        if verb == "GET"
+        else sdk.organizations.members.delete_async(org, member)
+    )
+    with pytest.raises(expected) as info, translate_errors(member_id="member-1"):
+        await call
+    assert type(info.value) is expected
+    assert info.value.stytch_status == status
+    assert info.value.retry_after == retry_after
+    assert type(info.value.__cause__).__name__ == cause
+    if expected is StytchAPIError:
+        assert info.value.error_type == "member_not_found"
+        assert info.value.request_id
+
+
+@pytest.mark.anyio
+async def test_retry_after_does_not_outlive_its_call(
+    emu: Emulator, http: httpx.AsyncClient
+) -> None:
+    """The Retry-After noted for one call is not given to the next call's error."""
+    org = emu.create_organization(name="Acme").organization_id
+    sdk = make_stytch_client(emu.project_id, emu.secret, http, environment="http://emu.invalid")
+    emu.faults.fail("organizations.members.delete", 429, times=1, retry_after=9)
+    with pytest.raises(StytchUnavailable) as first, translate_errors():
+        await sdk.organizations.members.delete_async(org, "member-test-nope")
+    assert first.value.retry_after == 9.0
+    with pytest.raises(StytchAPIError) as second, translate_errors():
+        await sdk.organizations.members.delete_async(org, "member-test-nope")
+    assert (second.value.stytch_status, second.value.retry_after) == (404, None)
+    # Nor does a nested block's reach the enclosing block's error.
+    emu.faults.fail("organizations.members.delete", 503, times=1, retry_after=9)
+
+    async def nested() -> None:
+        with contextlib.suppress(StytchUnavailable), translate_errors():
+            await sdk.organizations.members.delete_async(org, "member-test-nope")
+        await sdk.organizations.members.delete_async(org, "member-test-nope")
+
+    with pytest.raises(StytchAPIError) as stale, translate_errors():
+        await nested()
+    assert stale.value.retry_after is None
+
+
+@pytest.mark.anyio
+async def test_connection_refused_through_the_sdk() -> None:
+    """Nothing listening: the SDK's call is StytchUnavailable, httpx's ConnectError its cause."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with httpx.AsyncClient() as client:
+        sdk = make_stytch_client(
+            "project-test-1", "secret-1", client, environment=f"http://127.0.0.1:{port}"
+        )
+        with pytest.raises(StytchUnavailable) as info, translate_errors():
+            await sdk.organizations.members.delete_async("org-1", "member-1")
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert info.value.stytch_status is None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("kind", "options", "status", "retry_after"),
+    [
+        pytest.param("fail", {"status": 429, "retry_after": 3}, 429, 3.0, id="429"),
+        pytest.param("garbage", {}, 200, None, id="junk-200"),
+    ],
+)
+async def test_seam_endpoints_keep_what_stytch_answered(
+    emu: Emulator,
+    http: httpx.AsyncClient,
+    kind: str,
+    options: dict[str, Any],
+    status: int,
+    retry_after: float | None,
+) -> None:
+    """The facade's own calls (policy fetch, sessions/authenticate) keep Stytch's status and
+    Retry-After too."""
+    from stytch_rbac._stytch import Connection, Credentials
+    from stytch_rbac._stytch.endpoints import authenticate_session, fetch_policy
+    from stytch_rbac._stytch.http import RetryPolicy
+
+    conn = Connection(
+        http,
+        Credentials(emu.project_id, emu.secret, "http://emu.invalid"),
+        retry=RetryPolicy(attempts=1),
+    )
+    getattr(emu.faults, kind)("rbac.policy", times=1, **options)
+    with pytest.raises(StytchUnavailable) as policy:
+        await fetch_policy(conn)
+    getattr(emu.faults, kind)("sessions.authenticate", times=1, **options)
+    with pytest.raises(StytchUnavailable) as session:
+        await authenticate_session(conn, {"session_token": "x" * 44})
+    for err in (policy.value, session.value):
+        assert (err.stytch_status, err.retry_after) == (status, retry_after)
