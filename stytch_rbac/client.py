@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import warnings
 from collections.abc import Callable, Coroutine, Mapping
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, overload
@@ -341,14 +340,11 @@ class StytchRBAC:
         self._check_open()
         body = await fetch_policy(self._conn)
         try:
-            policy = Policy.parse(body)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                compiled = CompiledPolicy(policy, strict=self.strict)
+            compiled = CompiledPolicy(Policy.parse(body), strict=self.strict)
         except PolicyError as exc:
             raise StytchUnavailable(f"Stytch returned an unusable RBAC policy: {exc}") from None
-        for warning in caught:
-            logger.warning("stytch_rbac: RBAC policy: %s", warning.message)
+        for problem in compiled.problems:
+            logger.warning("stytch_rbac: RBAC policy: %s (%s)", problem.message, problem.code)
         return compiled
 
     def _policy_updated(self, _key: str, old: CompiledPolicy | None, new: CompiledPolicy) -> None:
