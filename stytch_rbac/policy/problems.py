@@ -122,12 +122,13 @@ class PolicyProblem:
             "actions": list(self.actions),
         }
 
-    def warn(self, *, stacklevel: int = 2) -> None:
+    def warn(self, *, stacklevel: int = 1) -> None:
         """Emit this problem as a :class:`~stytch_rbac.PolicyWarning` (the library never does).
 
         For applications that want Python warnings:
-        ``for p in compiled.problems: p.warn()``. ``stacklevel`` as in
-        :func:`warnings.warn`, counted from the caller of this method.
+        ``for problem in compiled.problems: problem.warn()``. ``stacklevel=1``
+        attributes the warning to the line calling ``warn()``, 2 to its caller,
+        and so on.
         """
         warnings.warn(self.message, PolicyWarning, stacklevel=stacklevel + 1)
 
