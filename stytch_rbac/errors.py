@@ -96,7 +96,11 @@ class PolicyError(StytchRBACError, ValueError):
 
 
 class PolicyWarning(UserWarning):
-    """A policy oddity Stytch itself accepts: decisions stay correct, but look at it."""
+    """A policy oddity Stytch itself accepts: decisions stay correct, but look at it.
+
+    The library never emits it: oddities are data (``CompiledPolicy.problems``);
+    ``PolicyProblem.warn()`` emits one for an application that wants warnings.
+    """
 
 
 class Unauthenticated(StytchRBACError):

@@ -226,7 +226,8 @@ class Policy(_Model):
 
         Accepts the whole ``GET /v1/b2b/rbac/policy`` response or its ``policy``
         object. Raises :class:`PolicyError` naming the problem for anything that
-        is not a usable policy (see the module docs for what warns instead).
+        is not a usable policy; the oddities Stytch accepts are warnings instead,
+        kept in :attr:`problems` (see the module docs).
         """
         data = _load_json(source, "policy")
         if isinstance(data, Mapping) and "policy" in data and "roles" not in data:
