@@ -18,7 +18,6 @@ import functools
 import hashlib
 import logging
 import os
-import warnings
 from collections.abc import Callable, Coroutine, Mapping
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, overload
@@ -99,14 +98,11 @@ async def _load_policy(conn: Connection, strict: bool, _key: str) -> CompiledPol
     """The project policy from Stytch, compiled: the policy cache's loader."""
     body = await fetch_policy(conn)
     try:
-        policy = Policy.parse(body)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            compiled = CompiledPolicy(policy, strict=strict)
+        compiled = CompiledPolicy(Policy.parse(body), strict=strict)
     except PolicyError as exc:
         raise StytchUnavailable(f"Stytch returned an unusable RBAC policy: {exc}") from None
-    for warning in caught:
-        logger.warning("stytch_rbac: RBAC policy: %s", warning.message)
+    for problem in compiled.problems:
+        logger.warning("stytch_rbac: RBAC policy: %s (%s)", problem.message, problem.code)
     return compiled
 
 

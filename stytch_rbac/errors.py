@@ -26,7 +26,11 @@ secret: messages are built here, from ids.
 
 from __future__ import annotations
 
-from typing import TypedDict, Unpack
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypedDict, Unpack
+
+if TYPE_CHECKING:
+    from .policy.problems import PolicyProblem
 
 __all__ = [
     "Forbidden",
@@ -74,11 +78,30 @@ class StytchRBACError(Exception):
 
 
 class PolicyError(StytchRBACError, ValueError):
-    """An RBAC policy document is malformed in a way no decision can be trusted on."""
+    """An RBAC policy document is malformed in a way no decision can be trusted on.
+
+    ``problems`` holds the :class:`~stytch_rbac.policy.problems.PolicyProblem`
+    records behind it (every error found; the message names the first), empty
+    when the document is not a policy at all (not JSON, a wrong type).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problems: Sequence[PolicyProblem] = (),
+        **stytch: Unpack[StytchErrorFields],
+    ) -> None:
+        super().__init__(message, **stytch)
+        self.problems: tuple[PolicyProblem, ...] = tuple(problems)
 
 
 class PolicyWarning(UserWarning):
-    """A policy oddity Stytch itself accepts: decisions stay correct, but look at it."""
+    """A policy oddity Stytch itself accepts: decisions stay correct, but look at it.
+
+    The library never emits it: oddities are data (``CompiledPolicy.problems``);
+    ``PolicyProblem.warn()`` emits one for an application that wants warnings.
+    """
 
 
 class Unauthenticated(StytchRBACError):

@@ -175,8 +175,8 @@ def print_json(data: Any) -> None:
 
 
 def compile_quietly(policy: Policy) -> CompiledPolicy:
-    """Compile without emitting :class:`PolicyWarning` (``lint`` reports those smells)."""
-    return CompiledPolicy(policy, strict=True, _warn=False)
+    """Compile strictly, keeping the policy's warnings as data (``lint`` reports them)."""
+    return CompiledPolicy(policy, strict=True)
 
 
 # --- reading policies -------------------------------------------------------------------------

@@ -13,7 +13,8 @@ fails, after an upgrade that may change it, not after every patch release).
 Identifier rules: :mod:`stytch_rbac.codegen._names`.
 
 :func:`drift` compares an imported generated module with a policy (the live one,
-at start-up, through ``StytchRBAC.verify``).
+at start-up, through ``StytchRBAC.verify``): the ids part of the policy diff
+(:func:`stytch_rbac.policy.diff.diff_ids`), from the module's ids to the policy's.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from types import ModuleType
 from ..errors import PolicyError
 from ..permissions import ActionEnum
 from ..policy import CompiledPolicy, Policy
-from ..policy.models import WILDCARD
+from ..policy.diff import PolicyIds, diff_ids
 from ._render import build_model, header_command, render
 
 __all__ = [
@@ -231,8 +232,8 @@ def _enum(module: object, name: str) -> type[Enum]:
     return value
 
 
-def _module_ids(module: object) -> tuple[dict[str, frozenset[str]], frozenset[str], frozenset[str]]:
-    """(resource -> actions, roles, scopes) declared by a generated module."""
+def _module_ids(module: object) -> PolicyIds:
+    """The resources (with their actions), roles and scopes a generated module declares."""
     resource_enum, role_enum, scope_enum = (_enum(module, n) for n in ("Resource", "Role", "Scope"))
     actions: dict[str, frozenset[str]] = {str(r.value): frozenset() for r in resource_enum}
     for value in vars(module).values():
@@ -244,7 +245,7 @@ def _module_ids(module: object) -> tuple[dict[str, frozenset[str]], frozenset[st
             actions[str(value.__resource__)] = frozenset(str(a.value) for a in value)
     roles = frozenset(str(r.value) for r in role_enum)
     scopes = frozenset(str(s.value) for s in scope_enum)
-    return actions, roles, scopes
+    return PolicyIds(actions, roles, scopes)
 
 
 def drift(module: ModuleType, policy: Policy | CompiledPolicy) -> Drift:
@@ -255,26 +256,16 @@ def drift(module: ModuleType, policy: Policy | CompiledPolicy) -> Drift:
     that is not such a module.
     """
     policy = _as_policy(policy)
-    have_actions, have_roles, have_scopes = _module_ids(module)
-    want_actions = {
-        r.resource_id: frozenset(a for a in r.actions if a != WILDCARD) for r in policy.resources
-    }
-    want_roles = frozenset(r.role_id for r in policy.roles)
-    want_scopes = frozenset(s.scope for s in policy.scopes)
-    common = sorted(have_actions.keys() & want_actions.keys())
+    delta = diff_ids(_module_ids(module), PolicyIds.of(policy))
     return Drift(
-        resources_added=tuple(sorted(want_actions.keys() - have_actions.keys())),
-        resources_removed=tuple(sorted(have_actions.keys() - want_actions.keys())),
-        actions_added=tuple(
-            (r, a) for r in common for a in sorted(want_actions[r] - have_actions[r])
-        ),
-        actions_removed=tuple(
-            (r, a) for r in common for a in sorted(have_actions[r] - want_actions[r])
-        ),
-        roles_added=tuple(sorted(want_roles - have_roles)),
-        roles_removed=tuple(sorted(have_roles - want_roles)),
-        scopes_added=tuple(sorted(want_scopes - have_scopes)),
-        scopes_removed=tuple(sorted(have_scopes - want_scopes)),
+        resources_added=delta.resources_added,
+        resources_removed=delta.resources_removed,
+        actions_added=delta.actions_added,
+        actions_removed=delta.actions_removed,
+        roles_added=delta.roles_added,
+        roles_removed=delta.roles_removed,
+        scopes_added=delta.scopes_added,
+        scopes_removed=delta.scopes_removed,
         module_sha256=_module_sha(module),
         policy_sha256=policy.sha256(),
     )

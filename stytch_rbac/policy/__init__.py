@@ -25,7 +25,7 @@ What is an error and what is a warning. Stytch's own acceptance decides
 (reference 4.1 to 4.3; ``validate_org_policy`` in the SDK's
 ``stytch/b2b/api/rbac_organizations.py``):
 
-* :class:`PolicyError` (no decision can be trusted): not JSON, not a JSON
+* An error, :class:`PolicyError` (no decision can be trusted): not JSON, not a JSON
   object, an empty document (none of ``roles`` / ``resources`` / ``scopes``;
   for an org policy no ``roles``), a value of the wrong JSON type (a non-string
   id, say), a missing required field (``role_id``, ``resource_id``, ``scope``,
@@ -36,12 +36,17 @@ What is an error and what is a warning. Stytch's own acceptance decides
   repeated, or already in the project policy, a permission on a resource the
   project does not define, an action that resource does not define, no
   actions, or ``"*"`` next to other actions.
-* :class:`PolicyWarning` (Stytch serves such a project policy and decides with
-  it, so refusing it would only take the service down): a project role or
-  scope granting on an undefined resource or an undefined action (the grant is
-  kept but can only be reached by a question that is itself unknown), a
-  permission with no actions, ``"*"`` next to other actions, a resource that
-  defines ``"*"`` as an action. Warnings are emitted when a policy is compiled.
+* A warning (Stytch serves such a project policy and decides with it, so
+  refusing it would only take the service down): a project role or scope
+  granting on an undefined resource or an undefined action (the grant is kept
+  but can only be reached by a question that is itself unknown), a permission
+  with no actions, ``"*"`` next to other actions, a resource that defines
+  ``"*"`` as an action. Warnings are data, not Python warnings: each is a
+  :class:`~stytch_rbac.policy.problems.PolicyProblem` in ``Policy.problems``
+  and ``CompiledPolicy.problems``; ``StytchRBAC`` logs them when it loads a
+  policy, ``stytch-rbac lint`` reports them, and ``problem.warn()`` emits one
+  as a :class:`PolicyWarning` for those who want it. Nothing here warns by
+  itself or touches the warnings filter.
 * Accepted silently, for hand-written files: an omitted ``description``
   (``""``), an omitted ``permissions`` or ``actions`` list of a role, resource
   or scope (empty), an omitted top-level list (empty), unknown extra keys

@@ -8,13 +8,12 @@ from Stytch are written out in :mod:`stytch_rbac.policy`.
 from __future__ import annotations
 
 import sys
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from ..errors import PolicyError, PolicyWarning, UnknownPermission
+from ..errors import UnknownPermission
 from .models import (
     WILDCARD,
     OrgPolicy,
@@ -24,7 +23,7 @@ from .models import (
     PolicyRolePermission,
     Roles,
 )
-from .problems import org_problems, project_problems
+from .problems import PolicyProblem, org_problems, raise_first_error, warnings_of
 
 __all__ = ["CompiledPolicy", "Decision"]
 
@@ -85,7 +84,7 @@ def _build_index(
     for owner, permissions in grantors:
         for perm in permissions:
             if perm.resource_id not in explicit:
-                continue  # warned at parse time: unreachable by any defined question
+                continue  # an undefined-resource problem: unreachable by any defined question
             if WILDCARD in perm.actions:
                 wildcard[perm.resource_id].add(owner)
             for action in perm.actions:
@@ -132,6 +131,11 @@ class CompiledPolicy:
     does not define raises :class:`UnknownPermission`; with ``strict=False`` it
     is denied. ``"*"`` is never a defined action: it is how a grant says "every
     action", not something to ask about.
+
+    Compiling raises :class:`~stytch_rbac.PolicyError` for a policy with errors
+    (one built in code; ``Policy.parse`` already refuses them) and keeps the
+    policy's warnings in ``problems``: it reuses ``Policy.problems`` (no second
+    validation) and never emits a Python warning.
     """
 
     __slots__ = (
@@ -143,20 +147,24 @@ class CompiledPolicy:
         "_policy",
         "_role_ids",
         "_scope_entries",
+        "problems",
         "scope_ids",
         "strict",
     )
 
     strict: bool
     scope_ids: frozenset[str]
+    problems: tuple[PolicyProblem, ...]
+    """The project policy's warnings (oddities Stytch serves); ``()`` for a clean policy.
 
-    def __init__(self, policy: Policy, *, strict: bool = True, _warn: bool = True) -> None:
-        errors, warns = project_problems(policy)
-        if errors:
-            raise PolicyError(errors[0])
-        if _warn:
-            for message in warns:
-                warnings.warn(message, PolicyWarning, stacklevel=2)
+    Codes: :mod:`stytch_rbac.policy.problems`. ``with_org()`` adds none: an org
+    policy with a problem is refused.
+    """
+
+    def __init__(self, policy: Policy, *, strict: bool = True) -> None:
+        problems = policy.problems
+        raise_first_error(problems)
+        self.problems = warnings_of(problems)
         self._policy = policy
         self._org: _OrgRoles | None = None
         self._base: CompiledPolicy | None = None
@@ -244,9 +252,7 @@ class CompiledPolicy:
         """
         if org_policy is None or not org_policy.roles:
             return self
-        errors = org_problems(self.policy, org_policy)
-        if errors:
-            raise PolicyError(errors[0])
+        raise_first_error(org_problems(self.policy, org_policy))
         # Interned: thousands of organizations share the same ids and action names.
         roles: _OrgRoles = tuple(
             (

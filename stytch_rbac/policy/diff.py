@@ -8,17 +8,22 @@ adds a grant. Scopes (Connected Apps) are compared the same way.
 
 ``actions_added`` / ``actions_removed`` list actions of resources present in
 both policies; the actions of an added or removed resource are implied by it.
+
+The ids part (roles, resources, actions, scopes) works on :class:`PolicyIds`,
+which need not come from a policy: :func:`stytch_rbac.codegen.drift` diffs the
+ids a generated module declares against the live policy's with :func:`diff_ids`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .compiled import CompiledPolicy
-from .models import Policy
+from .models import WILDCARD, Policy
 
-__all__ = ["Grant", "PolicyDiff", "diff_policies"]
+__all__ = ["Grant", "PolicyDiff", "PolicyIds", "diff_ids", "diff_policies"]
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -100,30 +105,51 @@ def _grants(compiled: CompiledPolicy) -> set[Grant]:
     return grants
 
 
-def _compiled(policy: Policy | CompiledPolicy) -> CompiledPolicy:
-    if isinstance(policy, CompiledPolicy):
-        return policy
-    # Oddities Stytch accepts are lint's business, not diff's: no PolicyWarning here.
-    return CompiledPolicy(policy, _warn=False)
+@dataclass(frozen=True, slots=True)
+class PolicyIds:
+    """The ids a policy defines: resources with their actions (``"*"`` excluded), roles, scopes."""
+
+    resources: Mapping[str, frozenset[str]]
+    roles: frozenset[str]
+    scopes: frozenset[str]
+
+    @classmethod
+    def of(cls, policy: Policy | CompiledPolicy) -> PolicyIds:
+        """The ids of ``policy`` (for a ``with_org()`` policy, org roles included)."""
+        if isinstance(policy, CompiledPolicy):
+            return cls(
+                {r: frozenset(actions) for r, actions in policy.resources.items()},
+                policy.role_ids,
+                policy.scope_ids,
+            )
+        return cls(
+            {
+                r.resource_id: frozenset(a for a in r.actions if a != WILDCARD)
+                for r in policy.resources
+            },
+            frozenset(r.role_id for r in policy.roles),
+            frozenset(s.scope for s in policy.scopes),
+        )
 
 
-def diff_policies(old: Policy | CompiledPolicy, new: Policy | CompiledPolicy) -> PolicyDiff:
-    """Compare two policies (see the module docs for how grants are compared)."""
-    before, after = _compiled(old), _compiled(new)
+def _delta(
+    a: set[Any] | frozenset[Any], b: set[Any] | frozenset[Any]
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """(sorted added, sorted removed) going from ``a`` to ``b``."""
+    return tuple(sorted(b - a)), tuple(sorted(a - b))
 
-    def delta(a: set[Any], b: set[Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-        return tuple(sorted(b - a)), tuple(sorted(a - b))
 
-    common = set(before.resources) & set(after.resources)
+def diff_ids(old: PolicyIds, new: PolicyIds) -> PolicyDiff:
+    """The ids part of a :class:`PolicyDiff` (no grants: ids carry none)."""
+    common = old.resources.keys() & new.resources.keys()
 
-    def actions(c: CompiledPolicy) -> set[tuple[str, str]]:
-        return {(r, a) for r, acts in c.resources.items() if r in common for a in acts}
+    def actions(ids: PolicyIds) -> set[tuple[str, str]]:
+        return {(r, a) for r in common for a in ids.resources[r]}
 
-    roles_added, roles_removed = delta(set(before.role_ids), set(after.role_ids))
-    res_added, res_removed = delta(set(before.resources), set(after.resources))
-    act_added, act_removed = delta(actions(before), actions(after))
-    scopes_added, scopes_removed = delta(set(before.scope_ids), set(after.scope_ids))
-    grants_added, grants_removed = delta(_grants(before), _grants(after))
+    roles_added, roles_removed = _delta(old.roles, new.roles)
+    res_added, res_removed = _delta(set(old.resources), set(new.resources))
+    act_added, act_removed = _delta(actions(old), actions(new))
+    scopes_added, scopes_removed = _delta(old.scopes, new.scopes)
     return PolicyDiff(
         roles_added=roles_added,
         roles_removed=roles_removed,
@@ -133,6 +159,19 @@ def diff_policies(old: Policy | CompiledPolicy, new: Policy | CompiledPolicy) ->
         actions_removed=act_removed,
         scopes_added=scopes_added,
         scopes_removed=scopes_removed,
+    )
+
+
+def _compiled(policy: Policy | CompiledPolicy) -> CompiledPolicy:
+    return policy if isinstance(policy, CompiledPolicy) else CompiledPolicy(policy)
+
+
+def diff_policies(old: Policy | CompiledPolicy, new: Policy | CompiledPolicy) -> PolicyDiff:
+    """Compare two policies (see the module docs for how grants are compared)."""
+    before, after = _compiled(old), _compiled(new)
+    grants_added, grants_removed = _delta(_grants(before), _grants(after))
+    return replace(
+        diff_ids(PolicyIds.of(before), PolicyIds.of(after)),
         grants_added=grants_added,
         grants_removed=grants_removed,
     )

@@ -16,6 +16,11 @@ Each finding has a stable ``code`` (usable with ``ignore=``):
                            member's own account)
 ``reserved-action``        a resource defines ``"*"`` as an action
 =========================  ==========================================================
+
+``undefined-resource``, ``undefined-action``, ``empty-permission`` and
+``reserved-action`` are the policy's own warnings (``Policy.problems``, the
+:mod:`~stytch_rbac.policy.problems` codes of the same names) worded for review;
+the other codes are lint's own analyses.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 
 from .compiled import CompiledPolicy
 from .models import Policy, PolicyRolePermission
+from .problems import PolicyProblem
 
 __all__ = ["LINT_CODES", "LintFinding", "lint_policy"]
 
@@ -61,29 +67,40 @@ class LintFinding:
         return {"code": self.code, "subject": self.subject, "message": self.message}
 
 
+def _from_problem(problem: PolicyProblem) -> Iterable[LintFinding]:
+    """Lint's wording of one of the policy's own warnings (none for codes lint words itself)."""
+    owner, resource = problem.subject, problem.resource_id
+    where = f"{problem.subject_kind} {owner!r} on {resource!r}"
+    if problem.code == "undefined-resource":
+        yield LintFinding("undefined-resource", owner, f"{where}: the resource is not defined")
+    elif problem.code == "undefined-action":
+        for action in problem.actions:
+            yield LintFinding(
+                "undefined-action",
+                owner,
+                f"{where} grants {action!r}, which the resource does not define",
+            )
+    elif problem.code == "empty-permission":
+        yield LintFinding("empty-permission", owner, f"{where} lists no actions")
+    elif problem.code == "reserved-action":
+        yield LintFinding(
+            "reserved-action",
+            owner,
+            f"resource {owner!r} defines '*' as an action; '*' means every action",
+        )
+
+
 def _permission_findings(
     kind: str,
     owner: str,
     permissions: Sequence[PolicyRolePermission],
-    defined: dict[str, frozenset[str]],
     admin: bool,
 ) -> Iterable[LintFinding]:
+    """Lint's own analyses of one role's or scope's permissions."""
     subject = f"{kind} {owner!r}"
     seen: dict[str, set[str]] = {}
     for perm in permissions:
         where = f"{subject} on {perm.resource_id!r}"
-        if perm.resource_id not in defined:
-            yield LintFinding("undefined-resource", owner, f"{where}: the resource is not defined")
-        else:
-            undefined = sorted(set(perm.actions) - defined[perm.resource_id] - {_WILDCARD})
-            for action in undefined:
-                yield LintFinding(
-                    "undefined-action",
-                    owner,
-                    f"{where} grants {action!r}, which the resource does not define",
-                )
-        if not perm.actions:
-            yield LintFinding("empty-permission", owner, f"{where} lists no actions")
         held = seen.setdefault(perm.resource_id, set())
         for action in perm.actions:
             if action in held:
@@ -130,13 +147,12 @@ def lint_policy(
     if isinstance(policy, CompiledPolicy):
         compiled, policy = policy, policy.policy
     else:
-        compiled = CompiledPolicy(policy, _warn=False)
-    defined = {r.resource_id: frozenset(r.actions) for r in policy.resources}
-    findings: list[LintFinding] = []
+        compiled = CompiledPolicy(policy)
+    findings = [f for problem in compiled.problems for f in _from_problem(problem)]
     for role in policy.roles:
         findings.extend(
             _permission_findings(
-                "role", role.role_id, role.permissions, defined, role.role_id in admin_roles
+                "role", role.role_id, role.permissions, role.role_id in admin_roles
             )
         )
         if not compiled.granted((role.role_id,)):
@@ -148,9 +164,7 @@ def lint_policy(
                 )
             )
     for scope in policy.scopes:
-        findings.extend(
-            _permission_findings("scope", scope.scope, scope.permissions, defined, admin=True)
-        )
+        findings.extend(_permission_findings("scope", scope.scope, scope.permissions, admin=True))
     granted_resources = {r for role in compiled.role_ids for r, _ in compiled.granted((role,))}
     granted_resources |= {
         resource
@@ -165,15 +179,6 @@ def lint_policy(
                     "unused-resource",
                     resource.resource_id,
                     f"no role or scope grants any action on resource {resource.resource_id!r}",
-                )
-            )
-        if _WILDCARD in resource.actions:
-            findings.append(
-                LintFinding(
-                    "reserved-action",
-                    resource.resource_id,
-                    f"resource {resource.resource_id!r} defines '*' as an action; "
-                    "'*' means every action",
                 )
             )
     order = {code: i for i, code in enumerate(LINT_CODES)}

@@ -3,7 +3,8 @@
 The models parse exactly what ``GET /v1/b2b/rbac/policy`` returns (the whole
 response or its ``policy`` object) and what ``GET /v1/b2b/rbac/organizations/{id}``
 returns (``org_policy``). What is an error and what a warning is written out in
-:mod:`stytch_rbac.policy` and checked by :mod:`.problems`.
+:mod:`stytch_rbac.policy` and checked by :mod:`.problems`, once per policy
+(``Policy.problems``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from ..errors import PolicyError
-from .problems import org_problems, project_problems
+from .problems import PolicyProblem, org_problems, project_problems, raise_first_error
 
 if TYPE_CHECKING:
     from stytch.b2b.models.rbac import OrgPolicy as SDKOrgPolicy
@@ -88,6 +89,10 @@ class PolicyScope(_Model):
 _POLICY_KEYS: Final = ("roles", "resources", "scopes")
 _OWNER_KEYS: Final = {"roles": "role_id", "resources": "resource_id", "scopes": "scope"}
 _KIND: Final = {"roles": "role", "resources": "resource", "scopes": "scope"}
+# Where a Policy keeps its problems, in its instance __dict__ (not a field: not dumped,
+# not compared): ((roles, resources, scopes), problems). The fields are kept to notice
+# a model_copy(update=...), which copies __dict__ and so this entry with it.
+_PROBLEMS_KEY: Final = "_stytch_rbac_problems"
 
 
 def _json_type(value: Any) -> str:
@@ -221,7 +226,8 @@ class Policy(_Model):
 
         Accepts the whole ``GET /v1/b2b/rbac/policy`` response or its ``policy``
         object. Raises :class:`PolicyError` naming the problem for anything that
-        is not a usable policy (see the module docs for what warns instead).
+        is not a usable policy; the oddities Stytch accepts are warnings instead,
+        kept in :attr:`problems` (see the module docs).
         """
         data = _load_json(source, "policy")
         if isinstance(data, Mapping) and "policy" in data and "roles" not in data:
@@ -229,9 +235,7 @@ class Policy(_Model):
         if isinstance(data, Mapping) and not any(k in data for k in _POLICY_KEYS):
             raise PolicyError("not a valid policy: no 'roles', 'resources' or 'scopes'")
         policy: Policy = _validate(cls, data, "policy")
-        errors, _ = project_problems(policy)
-        if errors:
-            raise PolicyError(errors[0])
+        raise_first_error(policy.problems)
         return policy
 
     @classmethod
@@ -243,6 +247,23 @@ class Policy(_Model):
     def from_stytch(cls, policy: SDKPolicy) -> Policy:
         """Convert the stytch SDK's ``stytch.b2b.models.rbac.Policy``."""
         return cls.parse(policy.model_dump(mode="json"))
+
+    @property
+    def problems(self) -> tuple[PolicyProblem, ...]:
+        """Every problem of this policy (errors and warnings, in the order found), computed once.
+
+        A parsed policy has no errors (``parse`` raises :class:`PolicyError` for
+        the first); one built in code may. Codes and severities:
+        :mod:`stytch_rbac.policy.problems`.
+        """
+        fields = (self.roles, self.resources, self.scopes)
+        cached = self.__dict__.get(_PROBLEMS_KEY)
+        if cached is not None and all(a is b for a, b in zip(cached[0], fields, strict=True)):
+            problems: tuple[PolicyProblem, ...] = cached[1]
+            return problems
+        problems = project_problems(self)
+        self.__dict__[_PROBLEMS_KEY] = (fields, problems)
+        return problems
 
     def to_stytch(self) -> SDKPolicy:
         """Convert to the stytch SDK's ``stytch.b2b.models.rbac.Policy`` (imports the SDK)."""
@@ -262,9 +283,7 @@ class Policy(_Model):
         """
         if org_policy is None or not org_policy.roles:
             return self
-        errors = org_problems(self, org_policy)
-        if errors:
-            raise PolicyError(errors[0])
+        raise_first_error(org_problems(self, org_policy))
         return self.model_copy(update={"roles": self.roles + org_policy.roles})
 
     def canonical_json(self) -> str:

@@ -1,21 +1,153 @@
-"""What is wrong with a policy: Stytch's acceptance rules, checked once per policy.
+"""What is wrong with a policy, as data: Stytch's acceptance rules, checked once per policy.
 
-``project_problems`` gives (errors, warnings) for a project policy and
-``org_problems`` the errors of an org policy against its project (Stytch's
-``validate_org_policy``). The rules are listed in :mod:`stytch_rbac.policy`.
+:func:`project_problems` gives every problem of a project policy and
+:func:`org_problems` every problem of an org policy against its project (Stytch's
+``validate_org_policy``), each a :class:`PolicyProblem`: a severity, a stable
+``code``, the role / scope / resource it is about and a message naming it. A
+:class:`~stytch_rbac.Policy` computes its problems once (``Policy.problems``);
+``Policy.parse`` raises :class:`~stytch_rbac.PolicyError` for the first error and
+a :class:`~stytch_rbac.CompiledPolicy` keeps the warnings (``CompiledPolicy.problems``).
+Nothing here logs or warns: callers decide (the client logs them, ``stytch-rbac
+lint`` reports them, :meth:`PolicyProblem.warn` turns one into a
+:class:`~stytch_rbac.PolicyWarning`). Which rules are errors and which warnings,
+and why, is written out in :mod:`stytch_rbac.policy`.
+
+==========================  =========  =========  ========================================
+code                        project    org        meaning
+==========================  =========  =========  ========================================
+``blank-id``                error      error      a role, resource or scope id is blank
+``duplicate-id``            error      error      a role, resource or scope id is defined
+                                                  twice
+``blank-action``            error      error      a resource defines, or a permission
+                                                  grants, a blank action
+``undefined-resource``      warning    error      a permission names a resource the
+                                                  (project) policy does not define
+``undefined-action``        warning    error      a permission grants actions its resource
+                                                  does not define
+``empty-permission``        warning    error      a permission lists no actions
+``wildcard-with-others``    warning    error      a permission lists ``"*"`` next to other
+                                                  actions
+``reserved-action``         warning               a resource defines ``"*"`` as an action
+``role-exists-in-project``             error      an org role has the id of a project role
+==========================  =========  =========  ========================================
+
+The subject of an org policy's problem is an ``"org_role"``. An org policy's
+``undefined-action`` is one problem per action, a project policy's one per
+permission (``actions``: every undefined action it grants).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
+
+from ..errors import PolicyError, PolicyWarning
 
 if TYPE_CHECKING:
-    from .models import OrgPolicy, Policy
+    from .models import OrgPolicy, Policy, PolicyRole, PolicyRolePermission
 
-__all__ = ["org_problems", "project_problems"]
+__all__ = [
+    "PROBLEM_CODES",
+    "PolicyProblem",
+    "Severity",
+    "SubjectKind",
+    "errors_of",
+    "org_problems",
+    "project_problems",
+    "raise_first_error",
+    "warnings_of",
+]
 
 WILDCARD: Final = "*"
+
+Severity: TypeAlias = Literal["error", "warning"]
+"""``"error"``: no decision can be trusted; ``"warning"``: Stytch serves it, look at it."""
+
+SubjectKind: TypeAlias = Literal["role", "scope", "resource", "org_role"]
+"""What a problem is about: a project role, a scope, a resource, or an org custom role."""
+
+PROBLEM_CODES: Final[tuple[str, ...]] = (
+    "blank-id",
+    "duplicate-id",
+    "blank-action",
+    "undefined-resource",
+    "undefined-action",
+    "empty-permission",
+    "wildcard-with-others",
+    "reserved-action",
+    "role-exists-in-project",
+)
+"""Every code a :class:`PolicyProblem` can carry (the table in the module docs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyProblem:
+    """One thing wrong with a policy: what, how bad, about which role, scope or resource.
+
+    ``code`` is stable (see :data:`PROBLEM_CODES`); ``message`` is the human text,
+    the one a :class:`~stytch_rbac.PolicyError` carries. ``subject`` is the id of
+    the role / scope / resource (``subject_kind``) the problem is about;
+    ``resource_id`` and ``actions`` name the permission concerned, when there is
+    one (``undefined-action``: the undefined actions; ``blank-action``: the
+    blank ones).
+    """
+
+    severity: Severity
+    code: str
+    subject_kind: SubjectKind
+    subject: str
+    message: str
+    resource_id: str | None = None
+    actions: tuple[str, ...] = ()
+
+    @property
+    def is_error(self) -> bool:
+        """Whether the policy cannot be used (``severity == "error"``)."""
+        return self.severity == "error"
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_json(self) -> dict[str, object]:
+        """Every field, JSON-ready (``actions`` as a list)."""
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "subject_kind": self.subject_kind,
+            "subject": self.subject,
+            "message": self.message,
+            "resource_id": self.resource_id,
+            "actions": list(self.actions),
+        }
+
+    def warn(self, *, stacklevel: int = 1) -> None:
+        """Emit this problem as a :class:`~stytch_rbac.PolicyWarning` (the library never does).
+
+        For applications that want Python warnings:
+        ``for problem in compiled.problems: problem.warn()``. ``stacklevel=1``
+        attributes the warning to the line calling ``warn()``, 2 to its caller,
+        and so on.
+        """
+        warnings.warn(self.message, PolicyWarning, stacklevel=stacklevel + 1)
+
+
+def errors_of(problems: Iterable[PolicyProblem]) -> tuple[PolicyProblem, ...]:
+    """The errors among ``problems``, in order."""
+    return tuple(p for p in problems if p.severity == "error")
+
+
+def warnings_of(problems: Iterable[PolicyProblem]) -> tuple[PolicyProblem, ...]:
+    """The warnings among ``problems``, in order."""
+    return tuple(p for p in problems if p.severity == "warning")
+
+
+def raise_first_error(problems: Iterable[PolicyProblem]) -> None:
+    """Raise :class:`~stytch_rbac.PolicyError` for the first error, carrying every error."""
+    errors = errors_of(problems)
+    if errors:
+        raise PolicyError(errors[0].message, problems=errors)
 
 
 def _duplicates(ids: Iterable[str]) -> list[str]:
@@ -28,75 +160,170 @@ def _duplicates(ids: Iterable[str]) -> list[str]:
     return dupes
 
 
-def project_problems(policy: Policy) -> tuple[list[str], list[str]]:
-    """(errors, warnings) for a project policy, each naming the role/resource/scope."""
-    errors: list[str] = []
-    warns: list[str] = []
-    for kind, key, ids in (
+def _blank(actions: Sequence[str]) -> tuple[str, ...]:
+    return tuple(a for a in actions if not a.strip())
+
+
+def _grant_problems(
+    kind: SubjectKind, owner: str, perm: PolicyRolePermission, defined: dict[str, set[str]]
+) -> Iterable[PolicyProblem]:
+    """The problems of one project permission of a role or scope."""
+    rid = perm.resource_id
+    where = f"{kind} {owner!r} on resource {rid!r}"
+
+    def problem(
+        severity: Severity, code: str, text: str, actions: tuple[str, ...]
+    ) -> PolicyProblem:
+        return PolicyProblem(severity, code, kind, owner, text, rid, actions)
+
+    blank = _blank(perm.actions)
+    if blank:
+        yield problem("error", "blank-action", f"{where} grants a blank action", blank)
+    if not perm.actions:
+        yield problem("warning", "empty-permission", f"{where} grants no actions", ())
+    elif WILDCARD in perm.actions and len(perm.actions) > 1:
+        yield problem(
+            "warning",
+            "wildcard-with-others",
+            f"{where} lists '*' next to other actions",
+            perm.actions,
+        )
+    if rid not in defined:
+        yield problem(
+            "warning",
+            "undefined-resource",
+            f"{where}: that resource is not defined in the policy",
+            perm.actions,
+        )
+        return
+    undefined = tuple(sorted(set(perm.actions) - defined[rid] - {WILDCARD}))
+    if undefined:
+        shown = ", ".join(map(repr, undefined))
+        yield problem(
+            "warning", "undefined-action", f"{where} grants undefined action(s) {shown}", undefined
+        )
+
+
+def project_problems(policy: Policy) -> tuple[PolicyProblem, ...]:
+    """Every problem of a project policy, errors and warnings, in a stable order.
+
+    Prefer ``policy.problems``: it is computed once per policy.
+    """
+    out: list[PolicyProblem] = []
+    kinds: tuple[tuple[SubjectKind, str, list[str]], ...] = (
         ("resource", "resources", [r.resource_id for r in policy.resources]),
         ("role", "roles", [r.role_id for r in policy.roles]),
         ("scope", "scopes", [s.scope for s in policy.scopes]),
-    ):
-        errors.extend(
-            f"{key}[{n}]: a {kind} has a blank id ({i!r})"
+    )
+    for kind, key, ids in kinds:
+        out.extend(
+            PolicyProblem(
+                "error", "blank-id", kind, i, f"{key}[{n}]: a {kind} has a blank id ({i!r})"
+            )
             for n, i in enumerate(ids)
             if not i.strip()
         )
-        errors.extend(f"{kind} {d!r} is defined more than once" for d in _duplicates(ids))
+        out.extend(
+            PolicyProblem(
+                "error", "duplicate-id", kind, d, f"{kind} {d!r} is defined more than once"
+            )
+            for d in _duplicates(ids)
+        )
     defined = {r.resource_id: set(r.actions) for r in policy.resources}
     for resource in policy.resources:
-        if any(not a.strip() for a in resource.actions):
-            errors.append(f"resource {resource.resource_id!r} defines a blank action")
-        if WILDCARD in resource.actions:
-            warns.append(
-                f"resource {resource.resource_id!r} defines '*' as an action; '*' is reserved"
-            )
-    grants = [("role", r.role_id, r.permissions) for r in policy.roles]
-    grants += [("scope", s.scope, s.permissions) for s in policy.scopes]
-    for kind, owner, permissions in grants:
-        for perm in permissions:
-            where = f"{kind} {owner!r} on resource {perm.resource_id!r}"
-            if any(not a.strip() for a in perm.actions):
-                errors.append(f"{where} grants a blank action")
-            if not perm.actions:
-                warns.append(f"{where} grants no actions")
-            elif WILDCARD in perm.actions and len(perm.actions) > 1:
-                warns.append(f"{where} lists '*' next to other actions")
-            if perm.resource_id not in defined:
-                warns.append(f"{where}: that resource is not defined in the policy")
-                continue
-            undefined = sorted(set(perm.actions) - defined[perm.resource_id] - {WILDCARD})
-            if undefined:
-                warns.append(
-                    f"{where} grants undefined action(s) {', '.join(map(repr, undefined))}"
+        rid = resource.resource_id
+        blank = _blank(resource.actions)
+        if blank:
+            out.append(
+                PolicyProblem(
+                    "error",
+                    "blank-action",
+                    "resource",
+                    rid,
+                    f"resource {rid!r} defines a blank action",
+                    rid,
+                    blank,
                 )
-    return errors, warns
+            )
+        if WILDCARD in resource.actions:
+            out.append(
+                PolicyProblem(
+                    "warning",
+                    "reserved-action",
+                    "resource",
+                    rid,
+                    f"resource {rid!r} defines '*' as an action; '*' is reserved",
+                    rid,
+                    (WILDCARD,),
+                )
+            )
+    for role in policy.roles:
+        for perm in role.permissions:
+            out.extend(_grant_problems("role", role.role_id, perm, defined))
+    for scope in policy.scopes:
+        for perm in scope.permissions:
+            out.extend(_grant_problems("scope", scope.scope, perm, defined))
+    return tuple(out)
 
 
-def org_problems(project: Policy, org: OrgPolicy) -> list[str]:
-    """Stytch's ``validate_org_policy`` rules (reference 4.3), each message naming the role."""
-    errors: list[str] = []
+def _org_role_problems(
+    n: int, role: PolicyRole, project_roles: set[str], defined: dict[str, set[str]]
+) -> Iterable[PolicyProblem]:
+    """The problems of the org role at index ``n``."""
+    role_id = role.role_id
+
+    def problem(
+        code: str, text: str, resource_id: str | None = None, actions: tuple[str, ...] = ()
+    ) -> PolicyProblem:
+        return PolicyProblem("error", code, "org_role", role_id, text, resource_id, actions)
+
+    if not role_id.strip():
+        yield problem("blank-id", f"roles[{n}]: an org role has a blank id ({role_id!r})")
+    if role_id in project_roles:
+        yield problem(
+            "role-exists-in-project", f"org role {role_id!r} already exists in the project policy"
+        )
+    for perm in role.permissions:
+        rid = perm.resource_id
+        where = f"org role {role_id!r} on resource {rid!r}"
+        if rid not in defined:
+            yield problem(
+                "undefined-resource",
+                f"{where}: that resource is not defined in the project policy",
+                rid,
+                perm.actions,
+            )
+            continue
+        if not perm.actions:
+            yield problem("empty-permission", f"{where} grants no actions", rid)
+        elif WILDCARD in perm.actions and len(perm.actions) > 1:
+            yield problem(
+                "wildcard-with-others", f"{where}: '*' must stand alone", rid, perm.actions
+            )
+        for action in perm.actions:
+            if not action.strip():
+                yield problem("blank-action", f"{where} grants a blank action", rid, (action,))
+            elif action != WILDCARD and action not in defined[rid]:
+                yield problem(
+                    "undefined-action",
+                    f"{where} grants undefined action {action!r}",
+                    rid,
+                    (action,),
+                )
+
+
+def org_problems(project: Policy, org: OrgPolicy) -> tuple[PolicyProblem, ...]:
+    """Stytch's ``validate_org_policy`` rules (reference 4.3): every problem is an error."""
+    out: list[PolicyProblem] = []
     project_roles = {r.role_id for r in project.roles}
     defined = {r.resource_id: set(r.actions) for r in project.resources}
     ids = [r.role_id for r in org.roles]
-    errors.extend(f"org role {d!r} is defined more than once" for d in _duplicates(ids))
+    out.extend(
+        PolicyProblem(
+            "error", "duplicate-id", "org_role", d, f"org role {d!r} is defined more than once"
+        )
+        for d in _duplicates(ids)
+    )
     for n, role in enumerate(org.roles):
-        if not role.role_id.strip():
-            errors.append(f"roles[{n}]: an org role has a blank id ({role.role_id!r})")
-        if role.role_id in project_roles:
-            errors.append(f"org role {role.role_id!r} already exists in the project policy")
-        for perm in role.permissions:
-            where = f"org role {role.role_id!r} on resource {perm.resource_id!r}"
-            if perm.resource_id not in defined:
-                errors.append(f"{where}: that resource is not defined in the project policy")
-                continue
-            if not perm.actions:
-                errors.append(f"{where} grants no actions")
-            elif WILDCARD in perm.actions and len(perm.actions) > 1:
-                errors.append(f"{where}: '*' must stand alone")
-            for action in perm.actions:
-                if not action.strip():
-                    errors.append(f"{where} grants a blank action")
-                elif action != WILDCARD and action not in defined[perm.resource_id]:
-                    errors.append(f"{where} grants undefined action {action!r}")
-    return errors
+        out.extend(_org_role_problems(n, role, project_roles, defined))
+    return tuple(out)

@@ -11,6 +11,7 @@ import pytest
 
 from stytch_rbac import Policy, PolicyError
 from stytch_rbac.codegen import Drift, PolicyDriftError, check, drift, render_module
+from stytch_rbac.policy.diff import diff_policies
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_MODULE = ROOT / "examples" / "permissions.py"
@@ -131,3 +132,23 @@ def test_policy_drift_error_carries_the_drift(example_policy: Policy) -> None:
     assert isinstance(error, PolicyError)
     assert error.drift is result
     assert "resources added: 'images'" in str(error)
+
+
+def test_drift_is_the_ids_part_of_the_policy_diff(example_policy: Policy) -> None:
+    """drift(module of A, B) lists exactly what diff_policies(A, B) lists for ids, in its order."""
+    module = load(EXAMPLE_MODULE, "example_permissions_5")
+    edited = _edited(example_policy)
+    result = drift(module, edited)
+    delta = diff_policies(example_policy, edited)
+    for name in (
+        "resources_added",
+        "resources_removed",
+        "actions_added",
+        "actions_removed",
+        "roles_added",
+        "roles_removed",
+        "scopes_added",
+        "scopes_removed",
+    ):
+        assert getattr(result, name) == getattr(delta, name), name
+    assert drift(module, example_policy.compile()) == drift(module, example_policy) == Drift()

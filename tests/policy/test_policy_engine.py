@@ -22,11 +22,11 @@ from stytch_rbac import (
     OrgPolicy,
     Policy,
     PolicyError,
-    PolicyWarning,
     StrEnum,
     UnknownPermission,
 )
 from stytch_rbac.integrations.responses import status_for
+from stytch_rbac.policy.problems import PolicyProblem, SubjectKind
 
 EXAMPLE_FILE = Path(__file__).resolve().parents[2] / "examples" / "policy.json"
 
@@ -770,8 +770,9 @@ def test_wildcard_next_to_other_actions_still_grants_everything() -> None:
     """["read", "*"] (a warned oddity) grants every action, as Stytch's scan does."""
     doc = small_doc()
     doc["roles"][0]["permissions"][0]["actions"] = ["read", "*"]
-    with pytest.warns(PolicyWarning, match="lists '\\*' next to other actions"):
-        policy = CompiledPolicy(Policy.parse(doc))
+    policy = CompiledPolicy(Policy.parse(doc))
+    assert [p.code for p in policy.problems] == ["wildcard-with-others"]
+    assert "lists '*' next to other actions" in policy.problems[0].message
     assert policy.allows(["reader"], "docs", "delete")
 
 
@@ -959,56 +960,71 @@ _WARNED: list[Any] = [
     pytest.param(
         _with(lambda d: d["roles"][0]["permissions"].append(small_perm("reports", "read"))),
         "role 'reader' on resource 'reports': that resource is not defined in the policy",
+        ("undefined-resource", "role", "reader", "reports", ("read",)),
         ("reports", "read"),
         id="role-grants-undefined-resource",
     ),
     pytest.param(
         _with(lambda d: d["roles"][0]["permissions"][0]["actions"].append("fly")),
-        "role 'reader' on resource 'docs' grants undefined action\\(s\\) 'fly'",
+        "role 'reader' on resource 'docs' grants undefined action(s) 'fly'",
+        ("undefined-action", "role", "reader", "docs", ("fly",)),
         ("docs", "fly"),
         id="role-grants-undefined-action",
     ),
     pytest.param(
         _with(lambda d: d["scopes"][0]["permissions"].append(small_perm("reports", "read"))),
-        "scope 'read:docs' on resource 'reports': that resource is not defined",
+        "scope 'read:docs' on resource 'reports': that resource is not defined in the policy",
+        ("undefined-resource", "scope", "read:docs", "reports", ("read",)),
         ("reports", "read"),
         id="scope-grants-undefined-resource",
     ),
     pytest.param(
         _with(lambda d: d["scopes"][0]["permissions"][0]["actions"].append("fly")),
-        "scope 'read:docs' on resource 'docs' grants undefined action\\(s\\) 'fly'",
+        "scope 'read:docs' on resource 'docs' grants undefined action(s) 'fly'",
+        ("undefined-action", "scope", "read:docs", "docs", ("fly",)),
         ("docs", "fly"),
         id="scope-grants-undefined-action",
     ),
     pytest.param(
         _with(lambda d: d["roles"][0]["permissions"][0].update(actions=[])),
         "role 'reader' on resource 'docs' grants no actions",
+        ("empty-permission", "role", "reader", "docs", ()),
         None,
         id="no-actions",
     ),
     pytest.param(
         _with(lambda d: d["roles"][1]["permissions"][1].update(actions=["*", "read"])),
-        "role 'writer' on resource 'billing' lists '\\*' next to other actions",
+        "role 'writer' on resource 'billing' lists '*' next to other actions",
+        ("wildcard-with-others", "role", "writer", "billing", ("*", "read")),
         None,
         id="wildcard-next-to-actions",
     ),
     pytest.param(
         _with(lambda d: d["resources"][1]["actions"].append("*")),
-        "resource 'billing' defines '\\*' as an action",
+        "resource 'billing' defines '*' as an action; '*' is reserved",
+        ("reserved-action", "resource", "billing", "billing", ("*",)),
         ("billing", "*"),
         id="resource-defines-wildcard",
     ),
 ]
 
 
-@pytest.mark.parametrize(("doc", "message", "unknown"), _WARNED)
-def test_accepted_oddities_warn_at_compile_time(
-    doc: Doc, message: str, unknown: tuple[str, str] | None
+@pytest.mark.parametrize(("doc", "message", "record", "unknown"), _WARNED)
+def test_accepted_oddities_are_warning_problems(
+    doc: Doc,
+    message: str,
+    record: tuple[str, SubjectKind, str, str, tuple[str, ...]],
+    unknown: tuple[str, str] | None,
 ) -> None:
-    """Oddities Stytch accepts parse silently and give a PolicyWarning naming them when compiled."""
-    policy = Policy.parse(doc)  # no warning here: filterwarnings=error would fail the test
-    with pytest.warns(PolicyWarning, match=message):
-        compiled = CompiledPolicy(policy)
+    """Oddities Stytch accepts parse and compile without a Python warning; each is one
+    warning PolicyProblem (code, subject, permission, message) on the compiled policy."""
+    policy = Policy.parse(doc)  # filterwarnings=error: any emitted warning fails the test
+    compiled = CompiledPolicy(policy)
+    code, kind, subject, resource_id, actions = record
+    assert compiled.problems == (
+        PolicyProblem("warning", code, kind, subject, message, resource_id, actions),
+    )
+    assert policy.problems == compiled.problems
     # The defined part still decides exactly as before.
     assert compiled.allows(["writer"], "docs", "write")
     assert not compiled.allows(["reader"], "docs", "delete")
@@ -1016,15 +1032,13 @@ def test_accepted_oddities_warn_at_compile_time(
         # The odd grant is reachable only by a question that is itself unknown.
         with pytest.raises(UnknownPermission):
             compiled.allows(["reader", "writer", "admin"], *unknown)
-    # with_org() does not repeat the project's warnings.
+    # with_org() keeps the project's warnings and adds none.
     merged = compiled.with_org(OrgPolicy.parse(org_doc(org_role("o", small_perm()))))
     assert merged.allows(["o"], "docs", "read")
+    assert merged.problems == compiled.problems
 
 
-def test_example_policy_compiles_without_warnings(example_policy: Policy) -> None:
-    """The example policy is clean: compiling it emits no PolicyWarning."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        CompiledPolicy(example_policy)
+def test_example_policy_has_no_problems(example_policy: Policy) -> None:
+    """The example policy is clean: neither it nor its compiled form has a problem."""
+    assert example_policy.problems == ()
+    assert CompiledPolicy(example_policy).problems == ()
