@@ -11,7 +11,7 @@ from stytch.core.response_base import StytchError
 
 from stytch_rbac.emulator import Emulator
 
-ORG_OIDC = {
+ORG_OIDC: dict[str, Any] = {
     "issuer": "https://idp.test",
     "client_id": "client",
     "client_secret": "secret",
@@ -75,7 +75,7 @@ def _error_type(call: Any) -> str:
     with pytest.raises(StytchError) as info:
         call()
     assert info.value.details.status_code == 400
-    return info.value.details.error_type
+    return str(info.value.details.error_type)
 
 
 ORG_FILTERS: list[tuple[str, Any, str]] = [
