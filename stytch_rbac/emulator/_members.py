@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ._errors import EmulatorError, bad_request, not_found
-from ._orgs import merge_metadata, page_limit, query_matcher
+from ._orgs import merge_metadata
 from ._params import Params
 from ._routing import Req, Route
-from ._state import MemberRec, OrgRec, State, decode_cursor, encode_cursor
+from ._search import Filter, Search, any_in, search_cursor, search_limit
+from ._state import MemberRec, OrgRec, State, encode_cursor
 from ._time import rfc3339
 from ._tokens import new_id
 from ._wire import DEFAULT_ROLE, member_json, member_roles, org_json
@@ -325,80 +327,79 @@ def _delete_password(state: State, req: Req) -> JSON:
         return member_response(state, org, member)
 
 
-def _list(value: Any, name: str) -> list[Any]:
-    if not isinstance(value, list) or not value:
-        raise bad_request(f"{name} needs a non-empty list.", "invalid_search_query")
-    return value
+_STATUSES = ("pending", "invited", "active", "deleted")
 
 
-def _fuzzy(value: Any, name: str) -> str:
-    if not isinstance(value, str) or len(value) < 3:
-        raise bad_request(
-            f"{name} needs a string of at least 3 characters.", "invalid_search_query"
-        )
-    return value.lower()
+def _member_filters(org_of: Callable[[MemberRec], OrgRec]) -> dict[str, Filter[MemberRec]]:
+    """The filters of Stytch's search-members page (reference 2.4), in its order."""
 
+    def missing(name: str) -> str:
+        return f"member_search_missing_{name}"
 
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise bad_request(f"{name} needs a boolean.", "invalid_search_query")
-    return value
+    def roles(m: MemberRec, wanted: list[str]) -> bool:
+        return any(r["role_id"] in wanted for r in member_roles(org_of(m), m))
 
-
-def _member_matches(org: OrgRec, member: MemberRec, operand: JSON) -> bool:
-    name, value = operand.get("filter_name"), operand.get("filter_value")
-    data = member.data
-    if name == "member_ids":
-        return member.member_id in _list(value, name)
-    if name == "member_emails":
-        return data["email_address"] in {str(v).lower() for v in _list(value, name)}
-    if name == "member_email_fuzzy":
-        return _fuzzy(value, name) in data["email_address"]
-    if name == "member_external_ids":
-        return data.get("external_id") in _list(value, name)
-    if name == "member_is_breakglass":
-        return bool(data["is_breakglass"]) is _flag(value, name)
-    if name == "statuses":
-        return data["status"] in _list(value, name)
-    if name == "member_mfa_phone_numbers":
-        return data["mfa_phone_number"] in _list(value, name)
-    if name == "member_mfa_phone_number_fuzzy":
-        return _fuzzy(value, name) in data["mfa_phone_number"]
-    if name == "member_password_exists":
-        return bool(data["member_password_id"]) is _flag(value, name)
-    if name == "member_roles":
-        held = {r["role_id"] for r in member_roles(org, member)}
-        return bool(held & set(_list(value, name)))
-    raise bad_request(f"Unknown member search filter {name!r}.", "invalid_search_query")
+    return {
+        "member_ids": Filter("list", lambda m, v: m.member_id in v, missing("member_ids")),
+        "member_emails": Filter(
+            "list", lambda m, v: any_in([m.data["email_address"]], v), missing("member_emails")
+        ),
+        "member_email_fuzzy": Filter(
+            "fuzzy", lambda m, v: v in m.data["email_address"], missing("member_email_fuzzy")
+        ),
+        "member_is_breakglass": Filter(
+            "bool", lambda m, v: bool(m.data["is_breakglass"]) is v, missing("is_breakglass")
+        ),
+        "statuses": Filter(
+            "list",
+            lambda m, v: m.data["status"] in v,
+            missing("statuses"),
+            allowed=_STATUSES,
+            not_allowed="search_invalid_status_filter",
+        ),
+        "member_mfa_phone_numbers": Filter(
+            "list",
+            lambda m, v: m.data["mfa_phone_number"] in v,
+            missing("mfa_member_phone_numbers"),
+        ),
+        "member_mfa_phone_number_fuzzy": Filter(
+            "fuzzy",
+            lambda m, v: v in m.data["mfa_phone_number"],
+            missing("mfa_member_phone_number_fuzzy"),
+        ),
+        "member_password_exists": Filter(
+            "bool",
+            lambda m, v: bool(m.data["member_password_id"]) is v,
+            missing("password_exists"),
+        ),
+        "member_roles": Filter("list", roles, missing("member_roles")),
+    }
 
 
 def _search(state: State, req: Req) -> JSON:
     p = req.params
     org_ids = p.opt_str_list("organization_ids")
     if not org_ids:
-        raise bad_request("organization_ids must name at least one organization.")
-    operator, operands = query_matcher(p.opt_dict("query"))
-    limit = page_limit(p)
-    cursor = p.opt_str("cursor")
-    after = decode_cursor(cursor) if cursor else 0
-    wants_deleted = any(
-        o.get("filter_name") == "statuses"
-        and isinstance(o.get("filter_value"), list)
-        and "deleted" in o["filter_value"]
-        for o in operands
-    )
+        raise bad_request(
+            "organization_ids must name at least one organization.",
+            "member_search_organization_ids_empty",
+        )
+    query = p.opt_dict("query")
+    limit = search_limit(p)
+    after = search_cursor(p)
     with state.lock:
         orgs = {o.organization_id: o for o in (state.org(ref) for ref in org_ids)}
-        combine = all if operator == "AND" else any
+        search = Search("member_search", _member_filters(lambda m: orgs[m.organization_id]))
+        operator, operands = search.operands(query)
+        keep = search.select(operator, operands)
+        statuses = search.filters["statuses"]
+        wants_deleted = any(f is statuses and "deleted" in v for f, v in operands)
         hits = [
             m
             for m in sorted(state.members.values(), key=lambda m: m.seq)
             if m.organization_id in orgs
             and (wants_deleted or m.data["status"] != "deleted")
-            and (
-                not operands
-                or combine(_member_matches(orgs[m.organization_id], m, op) for op in operands)
-            )
+            and keep(m)
         ]
         page = [m for m in hits if m.seq > after][:limit]
         more = bool(page) and page[-1].seq < hits[-1].seq

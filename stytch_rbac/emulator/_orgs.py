@@ -8,7 +8,8 @@ from typing import Any
 from ._errors import EmulatorError, bad_request, not_found
 from ._params import Params
 from ._routing import Req, Route
-from ._state import OrgRec, State, decode_cursor, encode_cursor
+from ._search import Filter, Search, any_in, search_cursor, search_limit
+from ._state import OrgRec, State, encode_cursor
 from ._time import rfc3339
 from ._tokens import new_id
 from ._wire import org_json
@@ -220,79 +221,82 @@ def delete_org(state: State, org: OrgRec) -> None:
 # -- search -------------------------------------------------------------------------
 
 
-def _fuzzy(value: Any, name: str) -> str:
-    if not isinstance(value, str) or len(value) < 3:
-        raise bad_request(f"{name} needs a string of at least 3 characters.")
-    return value.lower()
+def _members_of(state: State, org: OrgRec) -> list[str]:
+    return [
+        m.data["email_address"]
+        for m in state.members.values()
+        if m.organization_id == org.organization_id
+    ]
 
 
-def _as_list(value: Any, name: str) -> list[Any]:
-    if not isinstance(value, list) or not value:
-        raise bad_request(f"{name} needs a non-empty list.")
-    return value
+def _sso_of(state: State, org: OrgRec) -> list[JSON]:
+    return [c for c in state.sso.values() if c["organization_id"] == org.organization_id]
 
 
-def _org_matches(state: State, org: OrgRec, operand: JSON) -> bool:
-    name, value = operand.get("filter_name"), operand.get("filter_value")
-    data = org.data
-    if name == "organization_ids":
-        return org.organization_id in _as_list(value, name)
-    if name == "organization_slugs":
-        return data["organization_slug"] in _as_list(value, name)
-    if name == "organization_external_ids":
-        return data.get("organization_external_id") in _as_list(value, name)
-    if name == "organization_slug_fuzzy":
-        return _fuzzy(value, name) in data["organization_slug"].lower()
-    if name == "organization_name_fuzzy":
-        return _fuzzy(value, name) in data["organization_name"].lower()
-    if name == "member_emails":
-        emails = {str(e).lower() for e in _as_list(value, name)}
-        return any(
-            m.organization_id == org.organization_id and m.data["email_address"] in emails
-            for m in state.members.values()
-        )
-    if name == "allowed_auth_methods":
-        return bool(set(_as_list(value, name)) & set(data["allowed_auth_methods"]))
-    raise bad_request(f"Unknown organization search filter {name!r}.", "invalid_search_query")
+def _org_filters(state: State) -> dict[str, Filter[OrgRec]]:
+    """The 11 filters of Stytch's search-organizations "Filter Reference", in its order."""
 
+    def missing(name: str) -> str:
+        return f"organization_search_missing_{name}"
 
-def query_matcher(query: JSON | None) -> tuple[str, list[JSON]]:
-    """The operator and operands of a search ``query`` (``AND`` of nothing when absent)."""
-    if query is None:
-        return "AND", []
-    operator = query.get("operator")
-    operands = query.get("operands")
-    if operator not in ("AND", "OR"):
-        raise bad_request("query.operator must be AND or OR.", "invalid_search_query")
-    if not isinstance(operands, list) or not all(isinstance(o, dict) for o in operands):
-        raise bad_request("query.operands must be a list of objects.", "invalid_search_query")
-    return operator, operands
-
-
-def page_limit(p: Params) -> int:
-    """``limit`` (default 100, at most 1000)."""
-    limit = p.opt_int("limit")
-    if limit is None:
-        return 100
-    if not 1 <= limit <= 1000:
-        raise bad_request("limit must be between 1 and 1000.")
-    return limit
+    return {
+        "organization_ids": Filter(
+            "list", lambda o, v: o.organization_id in v, missing("organization_ids")
+        ),
+        "organization_slugs": Filter(
+            "list", lambda o, v: o.data["organization_slug"] in v, missing("organization_slugs")
+        ),
+        "organization_slug_fuzzy": Filter(
+            "fuzzy",
+            lambda o, v: v in o.data["organization_slug"].lower(),
+            missing("organization_slug_fuzzy"),
+        ),
+        "organization_name_fuzzy": Filter(
+            "fuzzy",
+            lambda o, v: v in o.data["organization_name"].lower(),
+            missing("organization_name_fuzzy"),
+        ),
+        "member_emails": Filter(
+            "list", lambda o, v: any_in(_members_of(state, o), v), missing("member_emails")
+        ),
+        "member_email_fuzzy": Filter(
+            "fuzzy",
+            lambda o, v: any(v in e for e in _members_of(state, o)),
+            missing("member_email_fuzzy"),
+        ),
+        "allowed_domains": Filter(
+            "list",
+            lambda o, v: any_in(o.data["email_allowed_domains"], v),
+            missing("allowed_domains"),
+        ),
+        "allowed_domain_fuzzy": Filter(
+            "fuzzy",
+            lambda o, v: any(v in d.lower() for d in o.data["email_allowed_domains"]),
+            missing("allowed_domain_fuzzy"),
+        ),
+        "claimed_email_domains": Filter(
+            "list",
+            lambda o, v: any_in(o.data["claimed_email_domains"], v),
+            missing("claimed_email_domains"),
+        ),
+        "has_active_sso_connection": Filter(
+            "bool",
+            lambda o, v: any(c.get("status") == "active" for c in _sso_of(state, o)) is v,
+        ),
+        "sso_connection_id": Filter(
+            "string", lambda o, v: any(c["connection_id"] == v for c in _sso_of(state, o))
+        ),
+    }
 
 
 def _search(state: State, req: Req) -> JSON:
     p = req.params
-    operator, operands = query_matcher(p.opt_dict("query"))
-    limit = page_limit(p)
-    cursor = p.opt_str("cursor")
-    after = decode_cursor(cursor) if cursor else 0
+    limit = search_limit(p)
+    after = search_cursor(p)
     with state.lock:
-        combine = all if operator == "AND" else any
+        keep = Search("organization_search", _org_filters(state)).matcher(p.opt_dict("query"))
         ordered = sorted(state.orgs.values(), key=lambda o: o.seq)
-        hits = [
-            o
-            for o in ordered
-            if not operands or combine(_org_matches(state, o, op) for op in operands)
-        ]
+        hits = [o for o in ordered if keep(o)]
         page = [o for o in hits if o.seq > after][:limit]
         more = bool(page) and page[-1].seq < hits[-1].seq
         return {

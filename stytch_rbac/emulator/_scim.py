@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import bad_request, not_found
-from ._orgs import page_limit
 from ._routing import Req, Route
+from ._search import page_limit
 from ._sso import role_rules
 from ._state import OrgRec, State, decode_cursor, encode_cursor
 from ._tokens import new_id, new_token

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 import stytch
+from conformance.recorder import recording
 
 from stytch_rbac.emulator import Emulator, MemberRecord, OrganizationRecord, SessionRecord
 
@@ -34,9 +35,14 @@ class Seeded:
 
 
 @pytest.fixture
-def emu() -> Emulator:
-    """A fresh emulator running the example policy."""
-    return Emulator(policy=EXAMPLES / "policy.json")
+def emu() -> Iterator[Emulator]:
+    """A fresh emulator running the example policy; after the test, every response it sent
+    must fit Stytch's OpenAPI description (tests/conformance/recorder.py)."""
+    emulator = Emulator(policy=EXAMPLES / "policy.json")
+    with recording(emulator) as log:
+        yield emulator
+    problems = log.problems()
+    assert not problems, "responses outside Stytch's description:\n" + "\n".join(problems)
 
 
 @pytest.fixture
