@@ -2,7 +2,8 @@
 
 For every ``stytch.B2BClient`` method that takes ``method_options`` there is one
 case below stating, literally from the reference (sections 4.10 to 4.12), the
-permission Stytch demands. Each case runs, in a fresh organization whose custom
+permission Stytch demands (where Stytch documents none, the case states the
+choice ``builtin_calls`` marks ``documented=False``). Each case runs, in a fresh organization whose custom
 roles are built for it:
 
 * a member holding every permission *except* that one is refused by the
@@ -227,16 +228,21 @@ CASES: list[Case] = [
         lambda m, i: m.organizations.update(i["org"], organization_name="Renamed"),
     ),
     Case("organizations.delete", ((ORG, "delete"),), lambda m, i: m.organizations.delete(i["org"])),
-    Case("organizations.connected_apps", (), lambda m, i: m.organizations.connected_apps(i["org"])),
+    # Stytch documents no permission for the next five: builtin_calls' documented=False choice.
+    Case(
+        "organizations.connected_apps",
+        ((MEMBER, "get.connected-apps"),),
+        lambda m, i: m.organizations.connected_apps(i["org"]),
+    ),
     Case(
         "organizations.get_connected_app",
-        (),
+        ((MEMBER, "get.connected-apps"),),
         lambda m, i: m.organizations.get_connected_app(i["org"], i["app"]),
         seed=_connected_app,
     ),
     Case(
         "organizations.delete_external_id",
-        (),
+        ((ORG, "update.info.slug"),),
         lambda m, i: m.organizations.delete_external_id(i["org"]),
     ),
     Case(
@@ -314,7 +320,7 @@ CASES: list[Case] = [
     ),
     Case(
         "organizations.members.delete_external_id",
-        (),
+        ((MEMBER, "update.info.email"),),
         lambda m, i: m.organizations.members.delete_external_id(i["org"], i["target"]),
     ),
     Case(
@@ -326,10 +332,11 @@ CASES: list[Case] = [
     ),
     Case(
         "passwords.email.require_reset",
-        (),
+        ((MEMBER, "update.info.delete.password"),),
         lambda m, i: m.passwords.email.require_reset(
             i["target_email"], organization_id=i["org"], member_id=i["target"]
         ),
+        self_action="update.info.delete.password",
     ),
     Case(
         "sessions.revoke",
@@ -632,3 +639,73 @@ async def test_self_action_allows_acting_on_oneself_only(case: Case, served: Ser
         result = await case.call(selfer, own)
         assert isinstance(result, _returns(selfer, case.method))
         assert requests[case.method] == sent + 1
+
+
+# --- "*" grants actions the policy's action list omits (Stytch's rule) ----------------------
+
+#: Actions built-in calls need that Stytch's own frontend mock policy leaves out of
+#: ``stytch.member`` (stytch-browser, packages/web/.storybook/handlers.ts).
+UNLISTED: tuple[str, ...] = (
+    "update.info.email",
+    "update.info.unlink.retired-email",
+    "revoke-sessions",
+    "get.connected-apps",
+    "revoke.connected-app",
+)
+
+#: The built-in resources with ``stytch.member`` listed as that mock lists it, and
+#: Stytch's two default roles.
+SHORT_LIST_POLICY: dict[str, Any] = {
+    "resources": [
+        {
+            "resource_id": r,
+            "description": "",
+            "actions": [a for a in acts if r != MEMBER or a not in UNLISTED],
+        }
+        for r, acts in RESOURCES.items()
+    ],
+    "roles": [
+        {"role_id": "stytch_member", "description": "", "permissions": _grants({SELF: ["*"]})},
+        {
+            "role_id": "stytch_admin",
+            "description": "",
+            "permissions": _grants({r: ["*"] for r in (ORG, MEMBER, SSO, SCIM)}),
+        },
+    ],
+    "scopes": [],
+}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("preflight", [True, False], ids=["preflight", "emulator"])
+async def test_star_grants_actions_the_policy_does_not_list(preflight: bool) -> None:
+    """stytch.member "*" grants unlisted actions: authorization_check, pre-flight and emulator agree."""
+    emu = Emulator(policy=SHORT_LIST_POLICY)
+    org = emu.create_organization("Acme", slug="acme").organization_id
+    admin = emu.create_member(org, "admin@acme.test", roles=["stytch_admin"])
+    target = emu.create_member(org, "target@acme.test")
+    app = emu.create_connected_app("Reporting")
+    emu.grant_connected_app(target.member_id, app, ["openid"])
+    emu.create_session(target.member_id)
+    session = emu.create_session(admin.member_id)
+    async with (
+        emu.serve() as base_url,
+        StytchRBAC(emu.project_id, emu.secret, base_url=base_url) as rbac,
+    ):
+        for action in UNLISTED:
+            check = {"organization_id": org, "resource_id": MEMBER, "action": action}
+            verdict = await rbac.stytch.sessions.authenticate_async(
+                session_token=session.session_token, authorization_check=check
+            )
+            assert verdict.verdict is not None
+            assert verdict.verdict.authorized
+            assert verdict.verdict.granting_roles == ["stytch_admin"]
+        principal = await rbac.authenticate(session_jwt=session.session_jwt)
+        member = rbac.as_member(principal, preflight=preflight)
+        apps = await member.organizations.members.get_connected_apps(org, target.member_id)
+        assert [a.connected_app_id for a in apps.connected_apps] == [app]
+        await member.organizations.members.connected_apps.revoke(org, target.member_id, app)
+        await member.sessions.revoke(member_id=target.member_id)
+        assert emu.requests["sessions.revoke"] == 1
+        left = await rbac.stytch.sessions.get_async(org, target.member_id)
+        assert left.member_sessions == []
