@@ -68,9 +68,7 @@ def _member(state: State, org_ref: str | None, ref: Any) -> MemberRec | None:
         return None
 
 
-def _resolved(
-    state: State, route: Route, req: Req, session_org: str
-) -> tuple[JSON, str | None]:
+def _resolved(state: State, route: Route, req: Req, session_org: str) -> tuple[JSON, str | None]:
     """The call's parameters with ids resolved, and the member it acts on.
 
     ``session_org`` is the caller's organization: ``require_reset`` by email alone

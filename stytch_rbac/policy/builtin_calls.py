@@ -176,6 +176,7 @@ _ORGANIZATION_UNDOCUMENTED: Final = frozenset(
     }
 )
 
+
 def _both(action: str) -> Need:
     return Need(MEMBER, action, action)
 

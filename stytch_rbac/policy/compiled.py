@@ -103,7 +103,7 @@ def _build_index(
 
 
 def _build_scan(roles: Iterable[PolicyRole]) -> _Scan:
-    """resource -> action (``"*"`` included) -> the roles naming it, whatever the resources define."""
+    """resource -> action (``"*"`` too) -> the roles naming it, whatever the resources define."""
     scan: dict[str, dict[str, set[str]]] = {}
     for role in roles:
         for perm in role.permissions:

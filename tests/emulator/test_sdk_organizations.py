@@ -269,9 +269,7 @@ def test_require_reset_by_email_alone_deletes_the_only_password(
 ) -> None:
     """The documented form, email alone: the one active member using it, whose password goes."""
     emu = seeded.emu
-    member = emu.create_member(
-        seeded.acme.organization_id, "pw@acme.test", member_password_id=True
-    )
+    member = emu.create_member(seeded.acme.organization_id, "pw@acme.test", member_password_id=True)
     response = client.passwords.email.require_reset("pw@acme.test")
     assert response.member_id == member.member_id
     assert response.member is not None
@@ -295,9 +293,7 @@ def test_require_reset_of_a_shared_email_keeps_the_password(
     """An email active in two organizations: every member must reset, no password is deleted."""
     emu = seeded.emu
     here = emu.create_member(seeded.acme.organization_id, "both@x.test", member_password_id=True)
-    there = emu.create_member(
-        seeded.globex.organization_id, "both@x.test", member_password_id=True
-    )
+    there = emu.create_member(seeded.globex.organization_id, "both@x.test", member_password_id=True)
     response = client.passwords.email.require_reset("both@x.test")
     assert (response.member_id, response.member, response.organization) == (None, None, None)
     assert {e["member_id"] for e in emu.outbox[-2:]} == {here.member_id, there.member_id}

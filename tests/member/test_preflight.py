@@ -3,8 +3,8 @@
 For every ``stytch.B2BClient`` method that takes ``method_options`` there is one
 case below stating, literally from the reference (sections 4.10 to 4.12), the
 permission Stytch demands (where Stytch documents none, the case states the
-choice ``builtin_calls`` marks ``documented=False``). Each case runs, in a fresh organization whose custom
-roles are built for it:
+choice ``builtin_calls`` marks ``documented=False``). Each case runs, in a fresh
+organization whose custom roles are built for it:
 
 * a member holding every permission *except* that one is refused by the
   pre-flight (``PermissionDenied``, no request reaches the emulator), and, with
@@ -761,7 +761,7 @@ SHORT_LIST_POLICY: dict[str, Any] = {
 @pytest.mark.anyio
 @pytest.mark.parametrize("preflight", [True, False], ids=["preflight", "emulator"])
 async def test_star_grants_actions_the_policy_does_not_list(preflight: bool) -> None:
-    """stytch.member "*" grants unlisted actions: authorization_check, pre-flight and emulator agree."""
+    """stytch.member "*" grants unlisted actions; authorization_check and both checks agree."""
     emu = Emulator(policy=SHORT_LIST_POLICY)
     org = emu.create_organization("Acme", slug="acme").organization_id
     admin = emu.create_member(org, "admin@acme.test", roles=["stytch_admin"])
