@@ -761,7 +761,7 @@ SHORT_LIST_POLICY: dict[str, Any] = {
 @pytest.mark.anyio
 @pytest.mark.parametrize("preflight", [True, False], ids=["preflight", "emulator"])
 async def test_star_grants_actions_the_policy_does_not_list(preflight: bool) -> None:
-    """stytch.member "*" grants unlisted actions; authorization_check and both checks agree."""
+    """stytch.member "*" grants actions the policy omits: authorization_check and enforcement."""
     emu = Emulator(policy=SHORT_LIST_POLICY)
     org = emu.create_organization("Acme", slug="acme").organization_id
     admin = emu.create_member(org, "admin@acme.test", roles=["stytch_admin"])
