@@ -53,7 +53,7 @@ def _view(conn: JSON, shape: str) -> JSON:
 def _connection(state: State, org: OrgRec, connection_id: str) -> JSON:
     conn = state.scim.get(connection_id)
     if conn is None or conn["organization_id"] != org.organization_id:
-        raise not_found("scim_connection_not_found", "SCIM connection could not be found.")
+        raise not_found("no_active_scim_connection", "SCIM connection could not be found.")
     return conn
 
 
@@ -156,7 +156,7 @@ def _rotate(step: str) -> Any:
                 return {"connection": _view(conn, "next")}
             if not conn["next_bearer_token"]:
                 raise bad_request(
-                    "No token rotation is in progress.", "scim_token_rotation_not_started"
+                    "No token rotation is in progress.", "scim_connection_not_rotating_token"
                 )
             if step == "complete":
                 conn["bearer_token"] = conn["next_bearer_token"]

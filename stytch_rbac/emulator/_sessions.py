@@ -53,9 +53,7 @@ def merge_claims(current: JSON, update: JSON) -> JSON:
         else:
             merged[key] = value
     if len(json.dumps(merged)) > 4096:
-        raise bad_request(
-            "session_custom_claims may not exceed 4 KB.", "invalid_session_custom_claims"
-        )
+        raise bad_request("session_custom_claims may not exceed 4 KB.", "custom_claims_too_large")
     return merged
 
 
