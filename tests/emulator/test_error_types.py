@@ -43,7 +43,10 @@ def stytch_error_types() -> frozenset[str]:
 
 def literal_error_types() -> dict[str, str]:
     """Every literal error type in the emulator's and builtin_calls' source, with where it is."""
-    sources = [*sorted((PACKAGE / "emulator").glob("*.py")), PACKAGE / "policy" / "builtin_calls.py"]
+    sources = [
+        *sorted((PACKAGE / "emulator").glob("*.py")),
+        PACKAGE / "policy" / "builtin_calls.py",
+    ]
     found: dict[str, str] = {}
     for path in sources:
         for node in ast.walk(ast.parse(path.read_text())):

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from stytch.b2b.models.sessions import AuthorizationCheck
 
 from stytch_rbac import PermissionDenied, TenancyError
 from stytch_rbac.client import StytchRBAC
@@ -775,7 +776,7 @@ async def test_star_grants_actions_the_policy_does_not_list(preflight: bool) -> 
         StytchRBAC(emu.project_id, emu.secret, base_url=base_url) as rbac,
     ):
         for action in UNLISTED:
-            check = {"organization_id": org, "resource_id": MEMBER, "action": action}
+            check = AuthorizationCheck(organization_id=org, resource_id=MEMBER, action=action)
             verdict = await rbac.stytch.sessions.authenticate_async(
                 session_token=session.session_token, authorization_check=check
             )
