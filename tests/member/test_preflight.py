@@ -776,7 +776,11 @@ async def test_star_grants_actions_the_policy_does_not_list(preflight: bool) -> 
         StytchRBAC(emu.project_id, emu.secret, base_url=base_url) as rbac,
     ):
         for action in UNLISTED:
-            check = AuthorizationCheck(organization_id=org, resource_id=MEMBER, action=action)
+            # A dict, as the SDK sends it: its model's .dict() is deprecated in pydantic 2.
+            check = typing.cast(
+                AuthorizationCheck,
+                {"organization_id": org, "resource_id": MEMBER, "action": action},
+            )
             verdict = await rbac.stytch.sessions.authenticate_async(
                 session_token=session.session_token, authorization_check=check
             )
