@@ -130,7 +130,8 @@ def _delete(state: State, req: Req) -> JSON:
 
 def _get_groups(state: State, req: Req) -> JSON:
     p = req.params
-    limit = page_limit(p)
+    # The OpenAPI description allows 0 (proto3's unset value): the default page, as unset.
+    limit = 100 if p.opt_int("limit") == 0 else page_limit(p)
     cursor = p.opt_str("cursor")
     start = decode_cursor(cursor) if cursor else 0
     with state.lock:
