@@ -216,20 +216,22 @@ def permission_text(method: SDKMethod, *, markdown: bool = False) -> str:
     names = [p.name for p in wrapper_parameters(method)]
     empty = requirement(method.dotted, {})
     full = requirement(method.dotted, dict.fromkeys(names, "x"))
-    if not empty.documented:
-        return "none documented: a session of the same organization"
     if empty.needs != full.needs:
         resources = sorted({n.resource for n in full.needs})
         per = " / ".join(code(r) for r in resources)
         text = f"one {per} action per field sent"
         if any(n.self_action for n in full.needs):
             text += f" ({code('stytch.self')} for some fields on oneself)"
+        if not all(requirement(method.dotted, {name: "x"}).documented for name in names):
+            text += "; for some fields Stytch documents none: the nearest documented action"
         return text
     parts = []
     for need in empty.needs:
         part = f"{code(need.resource)} {code(need.action)}"
         if need.self_action is not None:
             part += f" (or {code('stytch.self')} {code(need.self_action)} on oneself)"
+        if not need.documented:
+            part += " (Stytch documents none: the nearest documented action)"
         parts.append(part)
     return " and ".join(parts)
 

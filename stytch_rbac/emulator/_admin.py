@@ -70,14 +70,14 @@ def admin_routes(emu: Emulator) -> list[Route]:
         try:
             emu.set_policy(body)
         except PolicyError as exc:
-            raise bad_request(str(exc), "invalid_policy") from None
+            raise bad_request(f"policy: {exc}") from None
         return {"policy": emu.policy.to_json()}
 
     def seed(state: State, req: Req) -> JSON:
         try:
             created = emu.load_seed(dict(req.params.items()))
         except SeedError as exc:
-            raise bad_request(str(exc), "invalid_seed") from None
+            raise bad_request(f"seed: {exc}") from None
         return {
             "organizations": [
                 {"organization": dict(o.json), "members": [dict(m.json) for m in ms]}

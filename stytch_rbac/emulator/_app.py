@@ -38,9 +38,10 @@ _FAULT_TYPES = {
         "Oops, something seems to have gone wrong, please reach out to support@stytch.com to let "
         "us know what went wrong.",
     ),
-    502: ("bad_gateway", "Bad gateway."),
-    503: ("service_unavailable", "The service is temporarily unavailable."),
-    504: ("gateway_timeout", "Gateway timeout."),
+    # Stytch's list has one type for an unavailable server, whatever the gateway says.
+    502: ("server_unavailable", "Bad gateway."),
+    503: ("server_unavailable", "The service is temporarily unavailable."),
+    504: ("server_unavailable", "Gateway timeout."),
 }
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 
@@ -130,11 +131,13 @@ class _Dispatcher:
             headers = {}
             if fault.retry_after is not None:
                 headers["Retry-After"] = f"{fault.retry_after:g}"
-            exc = EmulatorError(fault.status, fault.error_type or error_type, message)
+            exc = EmulatorError(
+                fault.status, fault.error_type or error_type, message, injected=True
+            )
             return _error(exc, request_id, headers)
         if fault.kind == "hang":
             await self._wait(request, None)
-            return _error(EmulatorError(503, "service_unavailable", "Released hang."), request_id)
+            return _error(EmulatorError(503, "server_unavailable", "Released hang."), request_id)
         if fault.kind == "garbage":
             return Response(
                 b"<html><body>502 Bad Gateway</body></html>",

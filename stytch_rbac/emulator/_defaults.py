@@ -68,6 +68,26 @@ _ACTIONS: dict[str, list[str]] = {
 }
 
 
+#: Stytch's descriptions, from its own frontend mock of a project policy;
+#: ``stytch.custom-org-roles`` is not in that mock, so its text follows the others.
+_DESCRIPTIONS: dict[str, str] = {
+    "stytch.organization": "Builtin resource for Stytch organization objects",
+    "stytch.member": "Builtin resource for Stytch member objects",
+    "stytch.self": "Builtin resource for the logged-in Stytch member object",
+    "stytch.sso": "Builtin resource for Stytch SSO Connection objects",
+    "stytch.scim": "Builtin resource for Stytch SCIM Connection objects",
+    "stytch.custom-org-roles": "Builtin resource for Stytch custom organization role objects",
+}
+_MEMBER_DESCRIPTION = (
+    "Granted to all Members upon creation; grants permissions already implicitly granted to "
+    "logged in Members via the SDK. Cannot be deleted."
+)
+_ADMIN_DESCRIPTION = (
+    "Granted to Members who create an organization through the Stytch discovery flow. Admins "
+    "will also have the stytch_member role. Cannot be deleted."
+)
+
+
 def _grant(resource: str) -> dict[str, Any]:
     return {"resource_id": resource, "actions": ["*"]}
 
@@ -77,18 +97,18 @@ def default_policy() -> Policy:
     return Policy.parse(
         {
             "resources": [
-                {"resource_id": r, "description": "", "actions": a} for r, a in _ACTIONS.items()
+                {"resource_id": r, "description": _DESCRIPTIONS[r], "actions": a}
+                for r, a in _ACTIONS.items()
             ],
             "roles": [
                 {
                     "role_id": "stytch_member",
-                    "description": "Granted to all Members upon creation.",
+                    "description": _MEMBER_DESCRIPTION,
                     "permissions": [_grant("stytch.self")],
                 },
                 {
                     "role_id": "stytch_admin",
-                    "description": "Granted to Members who create an organization through the "
-                    "discovery flow.",
+                    "description": _ADMIN_DESCRIPTION,
                     "permissions": [
                         _grant(r)
                         for r in (

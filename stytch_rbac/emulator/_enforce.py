@@ -3,10 +3,13 @@
 When a request to one of the 40 member-session-capable endpoints carries
 ``X-Stytch-Member-Session`` and/or ``X-Stytch-Member-SessionJWT``, the session
 must be live, belong to the target organization, and hold the permission that
-:mod:`stytch_rbac.policy.builtin_calls` (the single table of what each call needs) demands.
-The emulator knows the real target member (the owner of a password, of a
-session), so the ``stytch.self`` alternative is decided exactly. Without a
-header the call is a plain secret-authenticated call and nothing is checked.
+:mod:`stytch_rbac.policy.builtin_calls` (the single table of what each call needs) demands,
+by Stytch's rule (``*`` grants every action of a resource, listed or not). Where
+Stytch documents no permission the table's choice is enforced (its
+``documented=False`` needs). The emulator knows the real target member (the
+owner of a password, of a session, of an email address), so the ``stytch.self``
+alternative is decided exactly. Without a header the call is a plain
+secret-authenticated call and nothing is checked.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from ..policy.builtin_calls import BUILTIN_METHODS, check, requirement
 from ._errors import EmulatorError
 from ._members import password_owner
+from ._messages import reset_target
 from ._routing import Req, Route
 from ._sessions import resolve_session
 from ._state import MemberRec, OrgRec, SessionRec, State
@@ -64,8 +68,12 @@ def _member(state: State, org_ref: str | None, ref: Any) -> MemberRec | None:
         return None
 
 
-def _resolved(state: State, route: Route, req: Req) -> tuple[JSON, str | None]:
-    """The call's parameters with ids resolved, and the member it acts on."""
+def _resolved(state: State, route: Route, req: Req, session_org: str) -> tuple[JSON, str | None]:
+    """The call's parameters with ids resolved, and the member it acts on.
+
+    ``session_org`` is the caller's organization: ``require_reset`` by email alone
+    acts on the member with that address there.
+    """
     params: JSON = dict(req.params.items())
     org_id = _org_id(state, params.get("organization_id"))
     target: MemberRec | None = None
@@ -82,9 +90,16 @@ def _resolved(state: State, route: Route, req: Req) -> tuple[JSON, str | None]:
         target = _revoke_target(state, req)
         if target is not None:
             org_id = target.organization_id
-    elif name == "passwords.email.require_reset" and org_id is None:
-        target = _member(state, None, raw_target)
-        org_id = target.organization_id if target is not None else None
+    elif name == "passwords.email.require_reset":
+        try:
+            found = reset_target(state, req.params, session_org)
+        except EmulatorError:
+            found = None
+        if found is not None:
+            org_id, target = found[0].organization_id, found[1]
+        elif org_id is None:
+            target = _member(state, None, raw_target)
+            org_id = target.organization_id if target is not None else None
     else:
         target = _member(state, org_id, raw_target)
     if org_id is not None:
@@ -125,7 +140,7 @@ def enforce(state: State, route: Route, req: Req) -> None:
         session = _header_session(state, req)
         org = state.orgs[session.organization_id]
         member = state.members[session.member_id]
-        params, target = _resolved(state, route, req)
+        params, target = _resolved(state, route, req, session.organization_id)
         refusal = check(
             requirement(route.name, params),
             policy=state.policy_for(org),

@@ -123,7 +123,7 @@ def create_member(
         now = rfc3339(state.now())
         member_id = member_id or new_id("member")
         if member_id in state.members:
-            raise EmulatorError(409, "duplicate_member_id", "That member_id exists.")
+            raise EmulatorError(400, "invalid_argument", f"member_id {member_id!r} already exists.")
         data: JSON = {
             "organization_id": org.organization_id,
             "member_id": member_id,
@@ -417,7 +417,10 @@ def _unlink_retired_email(state: State, req: Req) -> JSON:
     p = req.params
     email_id, email = p.opt_str("email_id"), p.opt_str("email_address")
     if email_id is None and email is None:
-        raise bad_request("Either email_id or email_address is required.")
+        raise bad_request(
+            "Either email_id or email_address is required.",
+            "retired_email_missing_email_identifiers",
+        )
     with state.lock:
         org, member = _target(state, req)
         retired = member.data["retired_email_addresses"]
@@ -428,7 +431,7 @@ def _unlink_retired_email(state: State, req: Req) -> JSON:
             and (email is None or r["email_address"] == email.lower())
         ]
         if not match:
-            raise not_found("retired_email_not_found", "Retired email could not be found.")
+            raise not_found("email_not_found", "Retired email could not be found.")
         member.data["retired_email_addresses"] = [r for r in retired if r not in match]
         touch(state, member)
         return {**member_response(state, org, member), "organization_id": org.organization_id}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._errors import bad_request, not_found
+from ._errors import EmulatorError, bad_request, not_found
 from ._members import (
     check_email,
     check_roles,
@@ -20,10 +20,11 @@ from ._members import (
 from ._orgs import merge_metadata
 from ._params import Params
 from ._routing import Req, Route
+from ._sessions import resolve_session
 from ._state import MemberRec, OrgRec, State
 from ._time import rfc3339
 
-__all__ = ["ROUTES", "invite"]
+__all__ = ["ROUTES", "invite", "reset_target", "session_org"]
 
 JSON = dict[str, Any]
 
@@ -88,15 +89,42 @@ def _invite(state: State, req: Req) -> JSON:
         return member_response(state, org, member)
 
 
-def reset_target(state: State, p: Params) -> tuple[OrgRec, MemberRec]:
-    """The member a ``require_reset`` call names (by org + member id or org + email)."""
+def _active_with_email(state: State, email: str) -> list[MemberRec]:
+    """Every active member of the project with this email address, oldest first."""
+    return sorted(
+        (
+            m
+            for m in state.members.values()
+            if m.data["email_address"] == email and m.data["status"] == "active"
+        ),
+        key=lambda m: m.seq,
+    )
+
+
+def reset_target(
+    state: State, p: Params, session_org: str | None = None
+) -> tuple[OrgRec, MemberRec] | None:
+    """The member a ``require_reset`` call names; ``None`` when the email alone names several.
+
+    By ``member_id`` (with or without ``organization_id``), by ``organization_id``
+    and email, by email in the organization of the member session making the
+    call (``session_org``), or by email alone: the one active member of the
+    project using it (404 ``member_not_found`` when none does).
+    """
     email = check_email(p.required("email_address"))
     org_ref, member_ref = p.opt_str("organization_id"), p.opt_str("member_id")
     with state.lock:
+        if org_ref is None and member_ref is None:
+            org_ref = session_org
+        if org_ref is None and member_ref is None:
+            users = _active_with_email(state, email)
+            if not users:
+                raise not_found("member_not_found", "Member could not be found.")
+            if len(users) > 1:
+                return None
+            return state.orgs[users[0].organization_id], users[0]
         if org_ref is None:
-            if member_ref is None:
-                raise bad_request("organization_id or member_id is required.")
-            found = state.members.get(member_ref)
+            found = state.members.get(member_ref or "")
             if found is None:
                 raise not_found("member_not_found", "Member could not be found.")
             org_ref = found.organization_id
@@ -113,19 +141,47 @@ def reset_target(state: State, p: Params) -> tuple[OrgRec, MemberRec]:
         return org, member
 
 
-def _require_reset(state: State, req: Req) -> JSON:
-    with state.lock:
-        org, member = reset_target(state, req.params)
-        state.outbox.append(
-            {
-                "kind": "password_reset_required",
-                "organization_id": org.organization_id,
-                "member_id": member.member_id,
-                "email_address": member.data["email_address"],
-                "created_at": rfc3339(state.now()),
-            }
+def session_org(state: State, req: Req) -> str | None:
+    """The organization of the member session in the request's headers, if it is valid."""
+    if not req.has_session_header:
+        return None
+    try:
+        session = resolve_session(
+            state,
+            session_token=req.session_token,
+            session_jwt=None if req.session_token is not None else req.session_jwt,
         )
+    except EmulatorError:
+        return None
+    return session.organization_id
+
+
+def _require_reset(state: State, req: Req) -> JSON:
+    """Stytch's documented behaviour: the email's (cross-org) password must be reset by
+    every active member using it; when only one does, that password is deleted."""
+    with state.lock:
+        target = reset_target(state, req.params, session_org(state, req))
+        email = check_email(req.params.required("email_address"))
+        users = _active_with_email(state, email)
+        affected = users if target is None or target[1] in users else [target[1], *users]
+        now = rfc3339(state.now())
+        for member in affected:
+            state.outbox.append(
+                {
+                    "kind": "password_reset_required",
+                    "organization_id": member.organization_id,
+                    "member_id": member.member_id,
+                    "email_address": member.data["email_address"],
+                    "created_at": now,
+                }
+            )
+        if len(users) == 1 and users[0].data["member_password_id"]:
+            users[0].data["member_password_id"] = ""
+            touch(state, users[0])
         state.changed()
+        if target is None:
+            return {}
+        org, member = target
         return member_response(state, org, member)
 
 

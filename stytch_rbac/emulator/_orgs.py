@@ -173,7 +173,9 @@ def create_org(state: State, p: Params, *, organization_id: str | None = None) -
         now = rfc3339(state.now())
         org_id = organization_id or new_id("organization")
         if org_id in state.orgs:
-            raise EmulatorError(409, "duplicate_organization_id", "That organization_id exists.")
+            raise EmulatorError(
+                400, "invalid_argument", f"organization_id {org_id!r} already exists."
+            )
         data: JSON = {"organization_id": org_id, **_DEFAULTS, **fields}
         data["organization_slug"] = fields.get("organization_slug") or _slug_from(
             state, fields["organization_name"]

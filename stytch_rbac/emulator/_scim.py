@@ -53,7 +53,7 @@ def _view(conn: JSON, shape: str) -> JSON:
 def _connection(state: State, org: OrgRec, connection_id: str) -> JSON:
     conn = state.scim.get(connection_id)
     if conn is None or conn["organization_id"] != org.organization_id:
-        raise not_found("scim_connection_not_found", "SCIM connection could not be found.")
+        raise not_found("no_active_scim_connection", "SCIM connection could not be found.")
     return conn
 
 
@@ -130,7 +130,8 @@ def _delete(state: State, req: Req) -> JSON:
 
 def _get_groups(state: State, req: Req) -> JSON:
     p = req.params
-    limit = page_limit(p)
+    # The OpenAPI description allows 0 (proto3's unset value): the default page, as unset.
+    limit = 100 if p.opt_int("limit") == 0 else page_limit(p)
     cursor = p.opt_str("cursor")
     start = decode_cursor(cursor) if cursor else 0
     with state.lock:
@@ -156,7 +157,7 @@ def _rotate(step: str) -> Any:
                 return {"connection": _view(conn, "next")}
             if not conn["next_bearer_token"]:
                 raise bad_request(
-                    "No token rotation is in progress.", "scim_token_rotation_not_started"
+                    "No token rotation is in progress.", "scim_connection_not_rotating_token"
                 )
             if step == "complete":
                 conn["bearer_token"] = conn["next_bearer_token"]

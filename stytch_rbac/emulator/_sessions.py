@@ -53,9 +53,7 @@ def merge_claims(current: JSON, update: JSON) -> JSON:
         else:
             merged[key] = value
     if len(json.dumps(merged)) > 4096:
-        raise bad_request(
-            "session_custom_claims may not exceed 4 KB.", "invalid_session_custom_claims"
-        )
+        raise bad_request("session_custom_claims may not exceed 4 KB.", "custom_claims_too_large")
     return merged
 
 
@@ -168,23 +166,16 @@ def resolve_session(
 def decide(state: State, session: SessionRec, resource: str, action: str) -> list[str]:
     """The session's roles granting ``action`` on ``resource`` in its org (Stytch's rule).
 
-    The project policy merged with the org's custom roles decides. For an action
-    the policy does not define, a role holding ``*`` on that resource grants it,
-    as in Stytch's own scan.
+    The project policy merged with the org's custom roles decides, by Stytch's
+    own scan (``CompiledPolicy.stytch_decide``): a role naming the action or
+    ``*`` on that resource grants it, whether or not the policy lists the
+    action, as the member-session enforcement of built-in calls does.
     """
     with state.lock:
         org = state.orgs[session.organization_id]
         roles = session_role_ids(org, state.members[session.member_id])
-        compiled = state.policy_for(org)
-        if compiled.is_known(resource, action):
-            return sorted(compiled.decide(roles, resource, action).granted_by)
-        held = set(roles)
-        return sorted(
-            role.role_id
-            for role in compiled.policy.roles
-            if role.role_id in held
-            and any(p.resource_id == resource and "*" in p.actions for p in role.permissions)
-        )
+        granted = state.policy_for(org).stytch_decide(frozenset(roles), resource, action)
+        return sorted(granted.granted_by)
 
 
 def revoke_sessions(state: State, sessions: list[SessionRec]) -> None:

@@ -57,10 +57,11 @@ def _connection(state: State, org: OrgRec, connection_id: str, kind: str | None)
         or conn["organization_id"] != org.organization_id
         or (kind is not None and conn["_kind"] != kind)
     ):
-        error = {"saml": "saml_connection_not_found", "oidc": "oidc_connection_not_found"}
-        raise not_found(
-            error.get(kind or "", "connection_not_found"), "Connection could not be found."
-        )
+        if kind == "saml":
+            raise not_found("saml_connection_not_found", "SAML connection could not be found.")
+        if kind == "oidc":
+            raise not_found("oidc_connection_not_found", "OIDC connection could not be found.")
+        raise not_found("sso_connection_not_found", "SSO connection could not be found.")
     return conn
 
 
@@ -362,7 +363,7 @@ ROUTES = [
         _SAML + "/connections/{connection_id}/verification_certificates/{certificate_id}",
         "sso.saml.delete_verification_certificate",
         _saml_delete_item(
-            "verification_certificates", "certificate_id", "saml_certificate_not_found"
+            "verification_certificates", "certificate_id", "sso_verification_key_not_found"
         ),
     ),
     Route(
@@ -370,7 +371,7 @@ ROUTES = [
         _SAML + "/connections/{connection_id}/encryption_private_keys/{private_key_id}",
         "sso.saml.delete_encryption_private_key",
         _saml_delete_item(
-            "encryption_private_keys", "private_key_id", "saml_private_key_not_found"
+            "encryption_private_keys", "private_key_id", "sso_encryption_private_key_not_found"
         ),
     ),
     Route("POST", _SSO + "/oidc/{organization_id}", "sso.oidc.create_connection", _oidc_create),

@@ -69,14 +69,16 @@ def encode_cursor(seq: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
-    """The ``seq`` inside a cursor from :func:`encode_cursor`; 400 ``invalid_cursor`` else."""
+    """The ``seq`` inside an :func:`encode_cursor` cursor (400 ``user_search_invalid_cursor``)."""
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
         if text.startswith("seq:"):
             return int(text[4:])
     except (ValueError, UnicodeDecodeError):
         pass
-    raise EmulatorError(400, "invalid_cursor", "the cursor is not one this server returned")
+    raise EmulatorError(
+        400, "user_search_invalid_cursor", "the cursor is not one this server returned"
+    )
 
 
 class State:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import datetime
+import hashlib
 import secrets
 import threading
 import uuid
@@ -9,8 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
 from ..auth.claims import session_claims
@@ -41,16 +46,48 @@ class _Key:
     retire_at: float | None = None
 
 
+_CERT_NOT_BEFORE = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+_CERT_NOT_AFTER = datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC)
+
+
+def _certificate(kid: str, private: rsa.RSAPrivateKey) -> bytes:
+    """A self-signed X.509 certificate (DER) for the key, named after its ``kid``.
+
+    Deterministic: fixed validity, a serial derived from the ``kid`` and RSA
+    PKCS#1 v1.5 signing, so a key reloaded from a snapshot serves the same bytes.
+    """
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, kid)])
+    serial = int.from_bytes(hashlib.sha256(kid.encode()).digest()[:19], "big") | 1
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(serial)
+        .not_valid_before(_CERT_NOT_BEFORE)
+        .not_valid_after(_CERT_NOT_AFTER)
+        .sign(private, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.DER)
+
+
 def _make_key(kid: str, private: rsa.RSAPrivateKey) -> _Key:
+    """The key and its public JWK, shaped as Stytch serves it (reference 3.6).
+
+    ``x5c`` holds the key's certificate (standard base64 DER, RFC 7517 4.7) for
+    JWT libraries that prefer it to ``n``/``e``; ``x5tS256`` is its SHA-256
+    thumbprint, base64url with padding as in Stytch's example (``"FyV...="``).
+    """
     public: dict[str, Any] = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
+    der = _certificate(kid, private)
     jwk = {
         "kty": "RSA",
         "use": "sig",
         "key_ops": ["verify"],
         "alg": "RS256",
         "kid": kid,
-        "x5c": [],
-        "x5tS256": "",
+        "x5c": [base64.b64encode(der).decode()],
+        "x5tS256": base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode(),
         "n": public["n"],
         "e": public["e"],
     }
@@ -92,7 +129,7 @@ class KeyRing:
 
     def jwks(self) -> list[dict[str, Any]]:
         """The public JWKs currently served (the newest last)."""
-        return [dict(k.jwk) for k in self._live()]
+        return [{**k.jwk, "x5c": list(k.jwk["x5c"])} for k in self._live()]
 
     def sign(self, claims: dict[str, Any]) -> str:
         """An RS256 JWT of ``claims`` with the active key's ``kid`` in the header."""

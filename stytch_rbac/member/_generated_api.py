@@ -791,8 +791,9 @@ class MemberPasswordsEmail:
     ) -> passwords_email.RequireResetResponse:
         """Require a password be reset by the associated email address.
 
-        Calls ``passwords.email.require_reset_async`` as the member. Needs: none documented: a
-        session of the same organization.
+        Calls ``passwords.email.require_reset_async`` as the member. Needs: ``stytch.member``
+        ``update.info.delete.password`` (or ``stytch.self`` ``update.info.delete.password`` on
+        oneself).
         """
         params: dict[str, object] = {
             "email_address": email_address,
@@ -962,8 +963,9 @@ class MemberOrganizationsMembers:
     ) -> organizations_members.DeleteExternalIdResponse:
         """Stytch built-in call.
 
-        Calls ``organizations.members.delete_external_id_async`` as the member. Needs: none
-        documented: a session of the same organization.
+        Calls ``organizations.members.delete_external_id_async`` as the member. Needs:
+        ``stytch.member`` ``update.info.email`` (Stytch documents none: the nearest documented
+        action).
         """
         params: dict[str, object] = {"organization_id": organization_id, "member_id": member_id}
         authorization = await self._session.authorize(
@@ -1230,7 +1232,8 @@ class MemberOrganizationsMembers:
         """Updates a Member specified by `organization_id` and `member_id`.
 
         Calls ``organizations.members.update_async`` as the member. Needs: one ``stytch.member``
-        action per field sent (``stytch.self`` for some fields on oneself).
+        action per field sent (``stytch.self`` for some fields on oneself); for some fields Stytch
+        documents none: the nearest documented action.
         """
         params: dict[str, object] = {
             "organization_id": organization_id,
@@ -1292,8 +1295,8 @@ class MemberOrganizations:
         """Retrieves a list of Connected Apps for the Organization that have been installed by
         Members.
 
-        Calls ``organizations.connected_apps_async`` as the member. Needs: none documented: a
-        session of the same organization.
+        Calls ``organizations.connected_apps_async`` as the member. Needs: ``stytch.member``
+        ``get.connected-apps`` (Stytch documents none: the nearest documented action).
         """
         params: dict[str, object] = {"organization_id": organization_id}
         authorization = await self._session.authorize("organizations.connected_apps", params)
@@ -1328,8 +1331,9 @@ class MemberOrganizations:
     ) -> organizations.DeleteExternalIdResponse:
         """Stytch built-in call.
 
-        Calls ``organizations.delete_external_id_async`` as the member. Needs: none documented: a
-        session of the same organization.
+        Calls ``organizations.delete_external_id_async`` as the member. Needs:
+        ``stytch.organization`` ``update.info.slug`` (Stytch documents none: the nearest documented
+        action).
         """
         params: dict[str, object] = {"organization_id": organization_id}
         authorization = await self._session.authorize("organizations.delete_external_id", params)
@@ -1350,8 +1354,8 @@ class MemberOrganizations:
         App as well as a list of the Organization's Members who have the App installed along with
         the scopes they requested at completion of their last authorization with the App.
 
-        Calls ``organizations.get_connected_app_async`` as the member. Needs: none documented: a
-        session of the same organization.
+        Calls ``organizations.get_connected_app_async`` as the member. Needs: ``stytch.member``
+        ``get.connected-apps`` (Stytch documents none: the nearest documented action).
         """
         params: dict[str, object] = {
             "organization_id": organization_id,
@@ -1405,7 +1409,7 @@ class MemberOrganizations:
         """Updates an Organization specified by `organization_id`.
 
         Calls ``organizations.update_async`` as the member. Needs: one ``stytch.organization``
-        action per field sent.
+        action per field sent; for some fields Stytch documents none: the nearest documented action.
         """
         params: dict[str, object] = {
             "organization_id": organization_id,

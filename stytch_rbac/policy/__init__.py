@@ -21,6 +21,15 @@ define to a role whose permission names it. Here such a question raises
 (resource, action) the answers are equal, and ``Decision.granted_by`` is exactly
 the set of held roles for which Stytch's scan would succeed.
 
+Where Stytch is the one enforcing, its rule is followed exactly:
+``CompiledPolicy.stytch_decide`` is Stytch's scan, blind to the action lists. It
+decides the member-session calls on Stytch's built-in ``stytch.*`` resources
+(:mod:`stytch_rbac.policy.builtin_calls`: the pre-flight and the emulator) and
+the emulator's ``authorization_check``: a real project's policy may list fewer
+actions on those resources than their endpoints need (reference 4.2), and
+``"*"`` grants every one of them. Questions a program asks about its own policy
+(``decide``, ``allows``, ``authorize``) keep the strict check.
+
 What is an error and what is a warning. Stytch's own acceptance decides
 (reference 4.1 to 4.3; ``validate_org_policy`` in the SDK's
 ``stytch/b2b/api/rbac_organizations.py``):
@@ -38,8 +47,9 @@ What is an error and what is a warning. Stytch's own acceptance decides
   actions, or ``"*"`` next to other actions.
 * A warning (Stytch serves such a project policy and decides with it, so
   refusing it would only take the service down): a project role or scope
-  granting on an undefined resource or an undefined action (the grant is kept
-  but can only be reached by a question that is itself unknown), a permission
+  granting on an undefined resource or an undefined action (the grant is kept:
+  Stytch's rule, ``stytch_decide``, honours it, while a strict question about
+  it is itself unknown), a permission
   with no actions, ``"*"`` next to other actions, a resource that defines
   ``"*"`` as an action. Warnings are data, not Python warnings: each is a
   :class:`~stytch_rbac.policy.problems.PolicyProblem` in ``Policy.problems``

@@ -5,28 +5,58 @@ Stytch's built-in resources (``stytch.organization``, ``stytch.member``,
 when a call carries the member-session headers. This module is the single
 table of what each such ``stytch.B2BClient`` method needs (reference sections
 4.10 to 4.12): ``MemberClient`` checks it before the network call (pre-flight)
-and the emulator enforces it exactly as Stytch would.
+and the emulator enforces it. Where Stytch documents the permission, the table
+is Stytch's; where it documents none, the table states a choice, marked
+``documented=False`` (below), and Stytch remains the authority.
 
 Rules, in the order they are applied by :func:`check`:
 
 1. Tenancy: the organization the call targets must be the member's own.
-2. Forbidden fields: ``trusted_metadata`` may never be sent with a member
-   session (``cannot_update_trusted_metadata``); a member may not change their
-   own ``email_address`` through ``members.update``
-   (``member_cannot_update_their_email_address``).
+2. Forbidden fields: ``trusted_metadata`` may not be sent with a member session
+   to ``organizations.update`` or ``members.update``
+   (``cannot_update_trusted_metadata``; Stytch documents it for those two
+   updates only, so ``members.create`` and ``magic_links.email.invite`` accept
+   it); a member may not change their own ``email_address`` through
+   ``members.update`` (``member_cannot_update_their_email_address``).
 3. Every :class:`Need` must be held. A need with a ``self_action`` is also met
    by that action on ``stytch.self`` when the target member is the caller.
    ``organizations.update`` and ``members.update`` need one action per field
    sent (``None`` values are not sent, so they need nothing).
 
-Where Stytch documents no permission (``organizations.connected_apps``,
-``organizations.get_connected_app``, ``organizations.delete_external_id``,
-``organizations.members.delete_external_id``, ``passwords.email.require_reset``)
-the call needs a valid session of the same organization and nothing else;
-:attr:`Requirement.documented` is ``False`` for those.
+Holding a need is Stytch's rule, :meth:`CompiledPolicy.stytch_decide`: a held
+role (project or organization) names the action, or ``"*"``, on that resource.
+The resource's action list in the policy is not consulted: a real project's
+policy may list fewer ``stytch.*`` actions than the endpoints need (Stytch's own
+frontend mock omits ``revoke-sessions`` and ``get.connected-apps`` on
+``stytch.member``), and Stytch still grants them through ``"*"``. An action
+missing from that list is a matter for lint, never a denial by itself. This
+applies to the built-in ``stytch.*`` resources only: questions about the
+project's own resources keep the strict check of :class:`CompiledPolicy`.
 
-A permission the policy does not define counts as not held (built-in checks
-are never strict: a project whose policy lacks an action simply denies it).
+Where Stytch documents no permission, the nearest documented action is
+required, with no ``stytch.self`` alternative, the stricter reading for
+settings that matter to security (each such :class:`Need` has
+``documented=False``; docs/member-calls.md lists them):
+
+* a member's ``external_id`` (``members.update``) and
+  ``organizations.members.delete_external_id``: ``stytch.member``
+  ``update.info.email``, the other identifier of a member;
+* ``organization_external_id`` (``organizations.update``) and
+  ``organizations.delete_external_id``: ``stytch.organization``
+  ``update.info.slug``, the other identifier of an organization;
+* ``claimed_email_domains``: ``stytch.organization``
+  ``update.settings.allowed-domains``;
+* the connected-app policy fields (``first_party_connected_apps_allowed_type``,
+  ``allowed_first_party_connected_apps`` and their ``third_party`` twins):
+  ``stytch.organization`` ``update.settings.allowed-auth-methods``, the setting
+  of who may obtain access to the organization's members;
+* ``organizations.connected_apps`` and ``organizations.get_connected_app``
+  (which list the members who installed an app): ``stytch.member``
+  ``get.connected-apps``.
+
+``passwords.email.require_reset`` is documented (Stytch's API page):
+``update.info.delete.password`` on ``stytch.member``, or on ``stytch.self`` for
+one's own password.
 """
 
 from __future__ import annotations
@@ -66,6 +96,8 @@ class Need:
     resource: str
     action: str
     self_action: str | None = None
+    #: False where Stytch documents no permission: the nearest documented action, chosen here.
+    documented: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +115,11 @@ class Requirement:
     trusted_metadata_sent: bool = False
     #: ``members.update`` with ``email_address``: refused when the target is the caller.
     email_update_sent: bool = False
-    #: False where Stytch documents no permission: only tenancy is checked.
-    documented: bool = True
+
+    @property
+    def documented(self) -> bool:
+        """False when some need is not Stytch's documented one but this table's choice."""
+        return all(need.documented for need in self.needs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,21 +155,43 @@ _ORGANIZATION_UPDATE_FIELDS: Final[Mapping[str, str]] = {
     "allowed_mfa_methods": "update.settings.allowed-mfa-methods",
     "oauth_tenant_jit_provisioning": "update.settings.oauth-tenant-jit-provisioning",
     "allowed_oauth_tenants": "update.settings.allowed-oauth-tenants",
+    # Stytch documents no permission for these: the nearest documented action.
+    "organization_external_id": "update.info.slug",
+    "claimed_email_domains": "update.settings.allowed-domains",
+    "first_party_connected_apps_allowed_type": "update.settings.allowed-auth-methods",
+    "allowed_first_party_connected_apps": "update.settings.allowed-auth-methods",
+    "third_party_connected_apps_allowed_type": "update.settings.allowed-auth-methods",
+    "allowed_third_party_connected_apps": "update.settings.allowed-auth-methods",
 }
 
-# field -> (stytch.member action, stytch.self alternative or None)
-_MEMBER_UPDATE_FIELDS: Final[Mapping[str, tuple[str, str | None]]] = {
-    "name": ("update.info.name", "update.info.name"),
-    "untrusted_metadata": ("update.info.untrusted-metadata", "update.info.untrusted-metadata"),
-    "mfa_phone_number": ("update.info.mfa-phone", "update.info.mfa-phone"),
-    "mfa_enrolled": ("update.settings.mfa-enrolled", "update.settings.mfa-enrolled"),
-    "default_mfa_method": (
-        "update.settings.default-mfa-method",
-        "update.settings.default-mfa-method",
-    ),
-    "is_breakglass": ("update.settings.is-breakglass", None),
-    "roles": ("update.settings.roles", None),
-    "email_address": ("update.info.email", None),
+#: ``organizations.update`` fields whose action is this table's choice, not Stytch's.
+_ORGANIZATION_UNDOCUMENTED: Final = frozenset(
+    {
+        "organization_external_id",
+        "claimed_email_domains",
+        "first_party_connected_apps_allowed_type",
+        "allowed_first_party_connected_apps",
+        "third_party_connected_apps_allowed_type",
+        "allowed_third_party_connected_apps",
+    }
+)
+
+
+def _both(action: str) -> Need:
+    return Need(MEMBER, action, action)
+
+
+_MEMBER_UPDATE_FIELDS: Final[Mapping[str, Need]] = {
+    "name": _both("update.info.name"),
+    "untrusted_metadata": _both("update.info.untrusted-metadata"),
+    "mfa_phone_number": _both("update.info.mfa-phone"),
+    "mfa_enrolled": _both("update.settings.mfa-enrolled"),
+    "default_mfa_method": _both("update.settings.default-mfa-method"),
+    "is_breakglass": Need(MEMBER, "update.settings.is-breakglass"),
+    "roles": Need(MEMBER, "update.settings.roles"),
+    "email_address": Need(MEMBER, "update.info.email"),
+    # Stytch documents no permission: the member's other identifier, as for its email.
+    "external_id": Need(MEMBER, "update.info.email", documented=False),
 }
 
 
@@ -165,44 +222,68 @@ def _fixed(
     return build
 
 
-def _undocumented(method: str, params: Mapping[str, Any]) -> Requirement:
-    return Requirement(method, _org(params), _member(params), (), documented=False)
+def _chosen(resource: str, action: str) -> Callable[[str, Mapping[str, Any]], Requirement]:
+    """A method Stytch documents no permission for: the nearest documented action."""
+
+    def build(method: str, params: Mapping[str, Any]) -> Requirement:
+        need = Need(resource, action, documented=False)
+        return Requirement(method, _org(params), _member(params), (need,))
+
+    return build
+
+
+def _merged(needs: Iterable[Need]) -> tuple[Need, ...]:
+    """One need per permission, sorted by action; documented if any field documents it."""
+    merged: dict[tuple[str, str, str | None], bool] = {}
+    for need in needs:
+        key = (need.resource, need.action, need.self_action)
+        merged[key] = merged.get(key, False) or need.documented
+    return tuple(
+        Need(resource, action, self_action, documented)
+        for (resource, action, self_action), documented in sorted(
+            merged.items(), key=lambda item: (item[0][1], item[0][0])
+        )
+    )
 
 
 def _organization_update(method: str, params: Mapping[str, Any]) -> Requirement:
-    actions = sorted({a for f, a in _ORGANIZATION_UPDATE_FIELDS.items() if _sent(params, f)})
+    needs = _merged(
+        Need(ORGANIZATION, action, documented=field not in _ORGANIZATION_UNDOCUMENTED)
+        for field, action in _ORGANIZATION_UPDATE_FIELDS.items()
+        if _sent(params, field)
+    )
     return Requirement(
         method,
         _org(params),
         None,
-        tuple(Need(ORGANIZATION, a) for a in actions),
+        needs,
         trusted_metadata_sent=_sent(params, "trusted_metadata"),
     )
 
 
 def _member_update(method: str, params: Mapping[str, Any]) -> Requirement:
-    needs = sorted(
-        {Need(MEMBER, a, s) for f, (a, s) in _MEMBER_UPDATE_FIELDS.items() if _sent(params, f)},
-        key=lambda n: n.action,
-    )
+    needs = _merged(need for f, need in _MEMBER_UPDATE_FIELDS.items() if _sent(params, f))
     return Requirement(
         method,
         _org(params),
         _member(params),
-        tuple(needs),
+        needs,
         trusted_metadata_sent=_sent(params, "trusted_metadata"),
         email_update_sent=_sent(params, "email_address"),
     )
 
 
 def _member_create(method: str, params: Mapping[str, Any]) -> Requirement:
-    return Requirement(
-        method,
-        _org(params),
-        None,
-        (Need(MEMBER, "create"),),
-        trusted_metadata_sent=_sent(params, "trusted_metadata"),
-    )
+    # Stytch forbids trusted_metadata with a session on the two updates only (their
+    # field docs); create and invite document no such rule, so it is accepted here.
+    return Requirement(method, _org(params), None, (Need(MEMBER, "create"),))
+
+
+def _require_reset(method: str, params: Mapping[str, Any]) -> Requirement:
+    # By member_id the target is that member; by email alone (Stytch's documented form)
+    # it is the member with that address, which the caller resolves (``check(target_member_id=)``).
+    need = _both("update.info.delete.password")
+    return Requirement(method, _org(params), _member(params), (need,))
 
 
 def _members_search(method: str, params: Mapping[str, Any]) -> Requirement:
@@ -228,9 +309,9 @@ _RULES: Final[Mapping[str, Callable[[str, Mapping[str, Any]], Requirement]]] = {
     "magic_links.email.invite": _member_create,
     "organizations.update": _organization_update,
     "organizations.delete": _fixed(ORGANIZATION, "delete"),
-    "organizations.connected_apps": _undocumented,
-    "organizations.get_connected_app": _undocumented,
-    "organizations.delete_external_id": _undocumented,
+    "organizations.connected_apps": _chosen(MEMBER, "get.connected-apps"),
+    "organizations.get_connected_app": _chosen(MEMBER, "get.connected-apps"),
+    "organizations.delete_external_id": _chosen(ORGANIZATION, "update.info.slug"),
     "organizations.members.create": _member_create,
     "organizations.members.update": _member_update,
     "organizations.members.delete": _fixed(MEMBER, "delete", "delete"),
@@ -252,11 +333,11 @@ _RULES: Final[Mapping[str, Callable[[str, Mapping[str, Any]], Requirement]]] = {
     "organizations.members.get_connected_apps": _fixed(
         MEMBER, "get.connected-apps", "get.connected-apps"
     ),
-    "organizations.members.delete_external_id": _undocumented,
+    "organizations.members.delete_external_id": _chosen(MEMBER, "update.info.email"),
     "organizations.members.connected_apps.revoke": _fixed(
         MEMBER, "revoke.connected-app", "revoke.connected-app"
     ),
-    "passwords.email.require_reset": _undocumented,
+    "passwords.email.require_reset": _require_reset,
     "sessions.revoke": _sessions_revoke,
     "sso.get_connections": _fixed(SSO, "get"),
     "sso.delete_connection": _fixed(SSO, "delete"),
@@ -303,8 +384,9 @@ def requirement(method: str, params: Mapping[str, Any]) -> Requirement:
 _UNKNOWN: Final[Any] = object()
 
 
-def _holds(policy: CompiledPolicy, roles: Iterable[str], resource: str, action: str) -> bool:
-    return policy.is_known(resource, action) and policy.allows(roles, resource, action)
+def _holds(policy: CompiledPolicy, roles: frozenset[str], resource: str, action: str) -> bool:
+    """Stytch's rule: a held role names the action or ``"*"``, listed in the policy or not."""
+    return policy.stytch_decide(roles, resource, action).allowed
 
 
 def check(

@@ -69,6 +69,8 @@ _Index: TypeAlias = dict[str, dict[str, frozenset[str]]]
 #: Org custom roles, compact: (role_id, description, ((resource_id, actions), ...)).
 _OrgRoles: TypeAlias = tuple[tuple[str, str, tuple[tuple[str, tuple[str, ...]], ...]], ...]
 _Entries: TypeAlias = dict[str, dict[str, tuple[frozenset[str], Decision]]]
+#: Every (resource, action-or-"*") a project role names, defined or not: Stytch's own scan.
+_Scan: TypeAlias = dict[str, dict[str, frozenset[str]]]
 
 
 def _build_index(
@@ -96,6 +98,20 @@ def _build_index(
             if a != WILDCARD
         }
         for r in resources
+    }
+
+
+def _build_scan(roles: Iterable[PolicyRole]) -> _Scan:
+    """resource -> action (``"*"`` too) -> the roles naming it, whatever the resources define."""
+    scan: dict[str, dict[str, set[str]]] = {}
+    for role in roles:
+        for perm in role.permissions:
+            actions = scan.setdefault(perm.resource_id, {})
+            for action in perm.actions:
+                actions.setdefault(action, set()).add(role.role_id)
+    return {
+        resource: {action: frozenset(owners) for action, owners in actions.items()}
+        for resource, actions in scan.items()
     }
 
 
@@ -146,6 +162,7 @@ class CompiledPolicy:
         "_org",
         "_policy",
         "_role_ids",
+        "_scan",
         "_scope_entries",
         "problems",
         "scope_ids",
@@ -175,6 +192,7 @@ class CompiledPolicy:
             policy.resources, ((r.role_id, r.permissions) for r in policy.roles)
         )
         self._entries = _entries(self._index)
+        self._scan = _build_scan(policy.roles)
         self._scope_entries = _entries(
             _build_index(policy.resources, ((s.scope, s.permissions) for s in policy.scopes))
         )
@@ -322,6 +340,30 @@ class CompiledPolicy:
         _set_action(decision, denied.action)
         _set_granted_by(decision, granted_by)
         return decision
+
+    def stytch_decide(self, roles: Roles, resource: str, action: str) -> Decision:
+        """Stytch's own rule, whatever the policy's resources define: never strict, never raises.
+
+        Allowed iff a held role (project or org) names ``action`` or ``"*"`` on
+        exactly ``resource``, as ``stytch/shared/rbac_local.py`` scans; the
+        resource's action list is not consulted. This is how Stytch enforces its
+        built-in ``stytch.*`` resources, whose action list in a project's policy
+        may omit actions its endpoints need (reference 4.2): ``*`` grants every
+        action of the resource. :mod:`stytch_rbac.policy.builtin_calls` and the
+        emulator decide with it; questions about the project's own resources go
+        through :meth:`decide`, whose strict check it does not weaken. For a
+        defined (resource, action) both answer the same.
+        """
+        if isinstance(roles, str):
+            raise _not_a_string(roles)
+        held = roles if isinstance(roles, (set, frozenset)) else frozenset(roles)
+        resource, action = str(resource), str(action)
+        named = self._scan.get(resource, {})
+        granted_by = named.get(action, frozenset()) | named.get(WILDCARD, frozenset())
+        granted_by = granted_by.intersection(held)
+        if self._org is not None:
+            granted_by |= self._org_grantors(held, resource, action)
+        return Decision(bool(granted_by), resource, action, granted_by)
 
     def is_known(self, resource: str, action: str) -> bool:
         """Whether the policy defines ``action`` on ``resource``."""

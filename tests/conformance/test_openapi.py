@@ -60,12 +60,7 @@ ONE_OF: dict[str, tuple[str, str]] = {
 
 # Minimal requests the emulator still refuses, each with the issue that fixes it. The
 # test asserts they are still refused, so fixing one fails it until the entry goes.
-PENDING: dict[str, str] = {
-    "passwords.email.require_reset": (
-        "the email-only (cross-org) form, which the description allows: issue 12, "
-        "require_reset finding"
-    ),
-}
+PENDING: dict[str, str] = {}
 
 
 def _served() -> list[Any]:

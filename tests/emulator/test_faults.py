@@ -103,7 +103,10 @@ def test_sdk_sees_injected_failures(client: stytch.B2BClient, emu: Emulator) -> 
     emu.faults.fail("organizations.create", status=502, times=1)
     with pytest.raises(StytchError) as info:
         client.organizations.create(organization_name="X")
-    assert (info.value.details.status_code, info.value.details.error_type) == (502, "bad_gateway")
+    assert (info.value.details.status_code, info.value.details.error_type) == (
+        502,
+        "server_unavailable",
+    )
 
 
 def test_fault_arguments_are_checked(emu: Emulator) -> None:

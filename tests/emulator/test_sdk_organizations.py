@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import pytest
 import stytch
+from stytch.b2b.models.passwords_email import RequireResetRequestOptions
 from stytch.core.response_base import StytchError
+from stytch.shared.method_options import Authorization
 
-from stytch_rbac.emulator import Emulator
+from stytch_rbac.emulator import Emulator, SessionRecord
 
 from .conftest import Seeded
 
@@ -260,6 +262,77 @@ def test_require_reset(client: stytch.B2BClient, seeded: Seeded) -> None:
     )
     assert response.member_id == seeded.editor.member_id
     assert seeded.emu.outbox[-1]["kind"] == "password_reset_required"
+
+
+def test_require_reset_by_email_alone_deletes_the_only_password(
+    client: stytch.B2BClient, seeded: Seeded
+) -> None:
+    """The documented form, email alone: the one active member using it, whose password goes."""
+    emu = seeded.emu
+    member = emu.create_member(seeded.acme.organization_id, "pw@acme.test", member_password_id=True)
+    response = client.passwords.email.require_reset("pw@acme.test")
+    assert response.member_id == member.member_id
+    assert response.member is not None
+    assert response.member.member_password_id == ""
+    assert response.organization is not None
+    assert response.organization.organization_id == seeded.acme.organization_id
+    assert emu.get_member(member.member_id).json["member_password_id"] == ""
+    assert emu.outbox[-1]["kind"] == "password_reset_required"
+    assert emu.outbox[-1]["member_id"] == member.member_id
+    with pytest.raises(StytchError) as info:
+        client.passwords.email.require_reset("nobody@acme.test")
+    assert (info.value.details.status_code, info.value.details.error_type) == (
+        404,
+        "member_not_found",
+    )
+
+
+def test_require_reset_of_a_shared_email_keeps_the_password(
+    client: stytch.B2BClient, seeded: Seeded
+) -> None:
+    """An email active in two organizations: every member must reset, no password is deleted."""
+    emu = seeded.emu
+    here = emu.create_member(seeded.acme.organization_id, "both@x.test", member_password_id=True)
+    there = emu.create_member(seeded.globex.organization_id, "both@x.test", member_password_id=True)
+    response = client.passwords.email.require_reset("both@x.test")
+    assert (response.member_id, response.member, response.organization) == (None, None, None)
+    assert {e["member_id"] for e in emu.outbox[-2:]} == {here.member_id, there.member_id}
+    for member in (here, there):
+        assert emu.get_member(member.member_id).json["member_password_id"]
+    by_org = client.passwords.email.require_reset(
+        "both@x.test", organization_id=seeded.globex.organization_id
+    )
+    assert by_org.member_id == there.member_id
+
+
+def test_require_reset_with_a_session_acts_in_its_organization(
+    client: stytch.B2BClient, seeded: Seeded
+) -> None:
+    """Email alone with a member session: that organization's member, under Stytch's RBAC rule."""
+    emu = seeded.emu
+    emu.create_member(seeded.globex.organization_id, "editor@acme.test")
+
+    def as_(session: SessionRecord) -> RequireResetRequestOptions:
+        return RequireResetRequestOptions(
+            authorization=Authorization(session_token=session.session_token)
+        )
+
+    by_admin = client.passwords.email.require_reset(
+        "editor@acme.test", method_options=as_(seeded.admin_session)
+    )
+    assert by_admin.member_id == seeded.editor.member_id
+    with pytest.raises(StytchError) as info:
+        client.passwords.email.require_reset(
+            "editor@acme.test", method_options=as_(seeded.viewer_session)
+        )
+    assert (info.value.details.status_code, info.value.details.error_type) == (
+        403,
+        "session_authorization_error",
+    )
+    own = client.passwords.email.require_reset(
+        "viewer@acme.test", method_options=as_(seeded.viewer_session)
+    )
+    assert own.member_id == seeded.viewer.member_id
 
 
 def test_duplicate_email_and_unknown_role(client: stytch.B2BClient, seeded: Seeded) -> None:

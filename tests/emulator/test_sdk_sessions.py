@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 
 import jwt
 import pytest
+import requests
 import stytch
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from stytch.b2b.models.sessions import AuthorizationCheck
 from stytch.core.response_base import StytchError
 from stytch.shared.rbac_local import RBACPermissionError, TenancyError
@@ -15,7 +21,7 @@ from stytch_rbac.auth import ORGANIZATION_CLAIM, SESSION_CLAIM, principal_from_c
 from stytch_rbac.clock import ManualClock
 from stytch_rbac.emulator import Emulator
 
-from .conftest import EXAMPLES, Seeded
+from .conftest import EXAMPLES, Seeded, new_client
 
 Check = dict[str, str]
 
@@ -265,6 +271,47 @@ def test_key_rotation_keeps_old_kid_during_grace(client: stytch.B2BClient, seede
     with pytest.raises(StytchError) as info:
         client.sessions.authenticate(session_jwt=old_jwt)
     assert info.value.details.error_type == "unable_to_parse_session_jwt"
+
+
+def test_jwks_x5c_certificate_verifies_session_jwts(
+    client: stytch.B2BClient, seeded: Seeded, tmp_path: Path
+) -> None:
+    """Each JWK's x5c is a certificate of its key: PyJWT verifies a session JWT with it."""
+    emu = seeded.emu
+    emu.rotate_keys(grace_seconds=60)
+    keys = client.sessions.get_jwks(emu.project_id).keys
+    token = emu.session_jwt(seeded.editor_session.member_session_id)
+    for key in keys:
+        assert len(key.x5c) == 1
+        der = base64.b64decode(key.x5c[0], validate=True)
+        assert key.x5tS256 == base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode()
+        certificate = x509.load_der_x509_certificate(der)
+        public = certificate.public_key()
+        assert isinstance(public, rsa.RSAPublicKey)
+        numbers = public.public_numbers()
+        assert (numbers.n, numbers.e) == (_b64_int(key.n), _b64_int(key.e))
+        assert certificate.subject.rfc4514_string() == f"CN={key.kid}"
+    newest = keys[-1]
+    assert jwt.get_unverified_header(token)["kid"] == newest.kid
+    certificate = x509.load_der_x509_certificate(base64.b64decode(newest.x5c[0]))
+    claims = jwt.decode(
+        token,
+        certificate.public_key(),  # type: ignore[arg-type]  # an RSA key, checked above
+        algorithms=["RS256"],
+        audience=emu.project_id,
+        issuer=f"stytch.com/{emu.project_id}",
+    )
+    assert claims["sub"] == seeded.editor.member_id
+    emu.save_state(tmp_path / "state.json")
+    reloaded = Emulator.from_state(tmp_path / "state.json")
+    with reloaded.serve_in_thread() as url, requests.Session() as http:
+        again = new_client(emu.project_id, emu.secret, url, http).sessions.get_jwks(emu.project_id)
+    assert [(k.x5c, k.x5tS256) for k in again.keys] == [(k.x5c, k.x5tS256) for k in keys]
+
+
+def _b64_int(value: str) -> int:
+    """The integer in a JWK's base64url ``n`` or ``e``."""
+    return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
 
 
 def test_forged_jwt_is_refused(client: stytch.B2BClient, seeded: Seeded) -> None:

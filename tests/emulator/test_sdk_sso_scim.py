@@ -141,5 +141,7 @@ def test_scim_connection_lifecycle(client: stytch.B2BClient, seeded: Seeded) -> 
     assert [g.group_name for g in page.scim_groups] == ["a", "b"]
     rest = scim.get_groups(org_id, cid, cursor=page.next_cursor)
     assert [g.group_name for g in rest.scim_groups] == ["c"]
+    unset = scim.get_groups(org_id, cid, limit=0)  # minimum 0 in Stytch's OpenAPI: unset
+    assert [g.group_name for g in unset.scim_groups] == ["a", "b", "c"]
     assert scim.delete(org_id, cid).connection_id == cid
     assert scim.get(org_id).connection is None

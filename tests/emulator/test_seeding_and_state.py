@@ -165,3 +165,24 @@ def test_default_policy_has_stytch_roles_only() -> None:
     assert {r.role_id for r in emu.policy.roles} == {"stytch_member", "stytch_admin"}
     assert "stytch.member" in {r.resource_id for r in emu.policy.resources}
     assert emu.project_id.startswith("project-test-")
+
+
+def test_default_policy_describes_roles_and_resources_as_stytch_does() -> None:
+    """The default roles and resources carry the descriptions Stytch's own mock policy shows."""
+    policy = Emulator().policy
+    roles = {r.role_id: r.description for r in policy.roles}
+    assert roles["stytch_member"] == (
+        "Granted to all Members upon creation; grants permissions already implicitly granted "
+        "to logged in Members via the SDK. Cannot be deleted."
+    )
+    assert roles["stytch_admin"] == (
+        "Granted to Members who create an organization through the Stytch discovery flow. "
+        "Admins will also have the stytch_member role. Cannot be deleted."
+    )
+    resources = {r.resource_id: r.description for r in policy.resources}
+    assert resources["stytch.organization"] == "Builtin resource for Stytch organization objects"
+    assert resources["stytch.member"] == "Builtin resource for Stytch member objects"
+    assert resources["stytch.self"] == "Builtin resource for the logged-in Stytch member object"
+    assert resources["stytch.sso"] == "Builtin resource for Stytch SSO Connection objects"
+    assert resources["stytch.scim"] == "Builtin resource for Stytch SCIM Connection objects"
+    assert all(resources.values())

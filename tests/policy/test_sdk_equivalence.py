@@ -8,6 +8,9 @@ about), random role sets and random checks:
   raise, and strict mode raises exactly for the (resource, action) pairs the
   policy does not define; ``granted_by`` is the set of held roles for which the
   SDK's scan succeeds on its own.
+* ``stytch_decide()`` (the rule for Stytch's built-in calls) equals
+  ``is_authorized`` on every question, undefined resources and actions included,
+  project policy and org merge alike.
 * ``scope_decide()`` equals a direct transcription of reference section 4.6
   and the SDK's ``scope_authorization_check``.
 * ``with_org()`` refuses exactly the org policies the SDK's
@@ -242,6 +245,18 @@ def assert_same_as_sdk(
     assert strict.allows(roles, resource, action) is expected
     assert lenient.decide(roles, resource, action) == decision
     assert strict.decide(frozenset(roles), resource, action) == decision
+    assert strict.stytch_decide(roles, resource, action) == decision
+
+
+def assert_stytch_rule(policy: CompiledPolicy, sdk_policy: rbac_local.Policy, q: Question) -> None:
+    """stytch_decide() is the SDK's scan on any question: it never raises, never reads resources."""
+    roles, resource, action = q
+    check = sdk_check(resource, action)
+    decision = policy.stytch_decide(roles, resource, action)
+    assert decision.allowed is rbac_local.is_authorized(sdk_policy, roles, check)
+    assert decision.granted_by == {
+        role for role in set(roles) if rbac_local.is_authorized(sdk_policy, [role], check)
+    }
 
 
 @PROPERTY
@@ -258,6 +273,7 @@ def test_decide_equals_sdk_is_authorized(raw: bytes) -> None:
     for question in read_questions(r, doc, role_ids):
         note(f"question: {question}")
         assert_same_as_sdk(strict, lenient, sdk_policy, defined, question)
+        assert_stytch_rule(strict, sdk_policy, question)
     roles = r.subset([*role_ids, *GHOSTS][:8])
     table = strict.permissions(roles)
     assert {(res, a) for res, actions in table.items() for a in actions} == defined
@@ -341,3 +357,4 @@ def test_with_org_equals_sdk_merge(raw: bytes) -> None:
     for question in read_questions(r, doc, role_ids):
         note(f"question: {question}")
         assert_same_as_sdk(merged, merged_lenient, sdk_merged, defined, question)
+        assert_stytch_rule(merged, sdk_merged, question)
