@@ -117,10 +117,44 @@ def test_fault_arguments_are_checked(emu: Emulator) -> None:
     assert emu.faults.active == []
 
 
+async def _once_arrived(emu: Emulator, endpoint: str) -> None:
+    """Return once ``endpoint`` has received a request. The ``fail_after`` is a hang guard
+    only: nothing measures how long the request took to arrive."""
+    with anyio.fail_after(30):
+        while emu.requests[endpoint] == 0:  # noqa: ASYNC110  (the emulator signals no event)
+            await anyio.sleep(0.001)
+
+
 @pytest.mark.anyio
 async def test_hang_in_process_is_cancellable(emu: Emulator, http: httpx.AsyncClient) -> None:
-    """In process, a hanging request ends when the caller's cancel scope expires."""
+    """In process, a request hanging in the emulator ends when the caller cancels it."""
     emu.faults.hang("rbac.policy", times=1)
-    with anyio.move_on_after(0.2) as scope:
-        await http.get(POLICY)
+
+    async def cancel_once_hanging(scope: anyio.CancelScope) -> None:
+        await _once_arrived(emu, "rbac.policy")
+        scope.cancel()
+
+    async with anyio.create_task_group() as tg:
+        with anyio.CancelScope() as scope:
+            tg.start_soon(cancel_once_hanging, scope)
+            await http.get(POLICY)
     assert scope.cancelled_caught
+
+
+@pytest.mark.anyio
+async def test_hang_released_at_once_in_process_answers_503(
+    emu: Emulator, http: httpx.AsyncClient
+) -> None:
+    """In process, a hang released as soon as the request arrives answers 503 and leaves the
+    client's request stream fully read (trio warns about a half-read one)."""
+    emu.faults.hang("rbac.policy", times=1)
+
+    async def release_once_hanging() -> None:
+        await _once_arrived(emu, "rbac.policy")
+        emu.faults.release_hangs()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(release_once_hanging)
+        response = await http.get(POLICY)
+    assert response.status_code == 503
+    assert response.json()["error_type"] == "service_unavailable"
