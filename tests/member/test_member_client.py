@@ -1,7 +1,9 @@
-"""MemberClient mirrors every stytch.B2BClient method that takes method_options.
+"""MemberClient mirrors every stytch.B2BClient method that takes method_options, and acts
+as a member end to end: pre-flight refusals, Stytch's own refusals, which credential is sent.
 
 The SDK is walked here independently of the generator: a method the installed SDK
 gains, loses or changes makes these tests fail until the wrappers are regenerated.
+The end-to-end tests run on the pytest plugin's fixtures, over real HTTP.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from stytch_rbac.client import StytchRBAC
 from stytch_rbac.emulator import Emulator
 from stytch_rbac.member import MemberClient
 from stytch_rbac.member._generated_api import MemberAPI
-from stytch_rbac.policy import builtin_calls as builtins
+from stytch_rbac.policy import builtin_calls
 from stytch_rbac.principal import Principal
 from stytch_rbac.testing import MemberFactory, SeededMember
 
@@ -199,10 +201,10 @@ def test_async_twins_take_the_same_parameters(sdk_client: Any) -> None:
         assert sync == both, dotted
 
 
-def test_builtins_table_covers_exactly_the_wrapped_methods(sdk_client: Any) -> None:
-    """builtins.BUILTIN_METHODS, the pre-flight's table, names exactly the wrapped methods."""
-    assert set(_sdk_methods(sdk_client)) == builtins.BUILTIN_METHODS
-    assert {d for d, _ in _wrapped()} == builtins.BUILTIN_METHODS
+def test_builtin_calls_table_covers_exactly_the_wrapped_methods(sdk_client: Any) -> None:
+    """builtin_calls.BUILTIN_METHODS, the pre-flight's table, names exactly the wrapped methods."""
+    assert set(_sdk_methods(sdk_client)) == builtin_calls.BUILTIN_METHODS
+    assert {d for d, _ in _wrapped()} == builtin_calls.BUILTIN_METHODS
 
 
 def test_generated_module_is_not_stale() -> None:
@@ -239,7 +241,7 @@ def test_generated_header_names_the_sdk_version() -> None:
     """The generated module says which stytch version it mirrors and how many methods it wraps."""
     text = (ROOT / "stytch_rbac" / "member" / "_generated_api.py").read_text()
     assert f"from stytch {stytch.version.__version__}." in text.splitlines()[0]
-    assert f"{len(builtins.BUILTIN_METHODS)} methods" in text
+    assert f"{len(builtin_calls.BUILTIN_METHODS)} methods" in text
 
 
 # --- end to end over real HTTP against the emulator -------------------------------------
