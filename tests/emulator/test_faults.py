@@ -83,6 +83,8 @@ async def test_garbage_and_truncated_bodies(emu: Emulator, http: httpx.AsyncClie
 async def test_latency_and_hang_make_clients_time_out(emu: Emulator) -> None:
     """Over real HTTP, latency beyond the client timeout and a hang both time out; clear()
     releases the hang and the next call succeeds."""
+    # Latency is real time by design; 5 s against a 0.3 s client timeout only fails if the
+    # emulator ignored the fault, however slow the machine.
     emu.faults.latency("rbac.policy", 5.0, times=1)
     emu.faults.hang("sessions.jwks")
     async with (
