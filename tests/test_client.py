@@ -1,17 +1,19 @@
-"""StytchRBAC end to end against the emulator, in process (ASGI) and over real loopback HTTP."""
+"""StytchRBAC end to end against the emulator, in process (ASGI) and over real loopback HTTP.
+
+Everything runs through the project's own pytest plugin fixtures (``stytch_emulator``,
+``stytch_rbac``, ``member``, the ``stytch_policy`` and ``stytch_http`` markers).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 
 from stytch_rbac import (
@@ -25,158 +27,147 @@ from stytch_rbac import (
     UnknownPermission,
 )
 from stytch_rbac.client import Principal, StytchRBAC
-from stytch_rbac.clock import ManualClock
-from stytch_rbac.emulator import Emulator, SessionRecord
+from stytch_rbac.emulator import Emulator
 from stytch_rbac.integrations.responses import status_for
+from stytch_rbac.testing import MemberFactory, SeededMember
 
 EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "policy.json"
-IN_PROCESS = "http://emulator.invalid"
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.stytch_policy(EXAMPLE_POLICY)]
 
 
 @dataclass
-class World:
-    """An emulator seeded with two organizations and members in several roles."""
+class Cast:
+    """Acme (editor, viewer, admin) and Globex (an editor), seeded by the plugin's ``member``."""
 
-    emu: Emulator
-    clock: ManualClock
     org: str
     other_org: str
-    editor: SessionRecord
-    viewer: SessionRecord
-    admin: SessionRecord
-    outsider: SessionRecord
+    editor: SeededMember
+    viewer: SeededMember
+    admin: SeededMember
+    outsider: SeededMember
 
 
 @pytest.fixture
-def world() -> World:
-    """Acme (editor, viewer, admin) and Globex (an editor), on a manual clock."""
-    clock = ManualClock()
-    emu = Emulator(policy=EXAMPLE_POLICY, clock=clock)
-    acme = emu.create_organization(name="Acme", slug="acme").organization_id
-    globex = emu.create_organization(name="Globex", slug="globex").organization_id
-
-    def login(org: str, email: str, roles: list[str]) -> SessionRecord:
-        member = emu.create_member(org, email_address=email, roles=roles)
-        return emu.create_session(member.member_id)
-
-    return World(
-        emu=emu,
-        clock=clock,
-        org=acme,
-        other_org=globex,
-        editor=login(acme, "ed@acme.test", ["editor"]),
-        viewer=login(acme, "vi@acme.test", ["viewer"]),
-        admin=login(acme, "ad@acme.test", ["stytch_admin"]),
-        outsider=login(globex, "ed@globex.test", ["editor"]),
+def cast(member: MemberFactory) -> Cast:
+    """Seed the cast in the test's ``stytch_emulator``."""
+    return Cast(
+        org=member.organization("Acme").organization_id,
+        other_org=member.organization("Globex").organization_id,
+        editor=member(["editor"]),
+        viewer=member(["viewer"]),
+        admin=member(["stytch_admin"]),
+        outsider=member(["editor"], organization="Globex"),
     )
 
 
-@asynccontextmanager
-async def connect(world: World, mode: str = "asgi", **options: Any) -> AsyncIterator[StytchRBAC]:
-    """A StytchRBAC on the world's clock, reaching the emulator in process or over HTTP."""
-    emu = world.emu
-    if mode == "asgi":
-        transport = httpx.ASGITransport(app=emu.app)
-        async with (
-            httpx.AsyncClient(transport=transport) as http,
-            StytchRBAC(
-                emu.project_id,
-                emu.secret,
-                base_url=IN_PROCESS,
-                http_client=http,
-                clock=world.clock,
-                **options,
-            ) as rbac,
-        ):
-            yield rbac
-    else:
-        async with (
-            emu.serve() as base_url,
-            StytchRBAC(
-                emu.project_id, emu.secret, base_url=base_url, clock=world.clock, **options
-            ) as rbac,
-        ):
-            yield rbac
+def configured(emu: Emulator, rbac: StytchRBAC, **settings: Any) -> StytchRBAC:
+    """A second facade with non-default ``settings`` over the plugin facade's HTTP client (in
+    process or real HTTP) and the emulator's clock: the plugin's ``stytch_rbac`` fixture takes
+    no settings, so tests of ``timeout``, ``max_stale``, ``strict``... build their own."""
+    return StytchRBAC(
+        emu.project_id,
+        emu.secret,
+        base_url=rbac.base_url,
+        http_client=rbac.http,
+        clock=emu.clock,
+        **settings,
+    )
 
 
-both_modes = pytest.mark.parametrize("mode", ["asgi", "http"])
+#: Each test marked with it runs in process (ASGI) and over real loopback HTTP.
+both_modes = pytest.mark.parametrize(
+    "mode", ["asgi", pytest.param("http", marks=pytest.mark.stytch_http)]
+)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Yield to background tasks until ``condition()`` holds. The ``fail_after`` is only a hang
+    guard (far beyond any real wait): nothing here measures how long the wait took."""
+    with anyio.fail_after(30):
+        while not condition():  # noqa: ASYNC110  (what it waits for signals no event)
+            await anyio.sleep(0.005)
 
 
 # -- authenticate ------------------------------------------------------------------------------
 
 
 @both_modes
-async def test_jwt_is_verified_locally(world: World, mode: str) -> None:
+async def test_jwt_is_verified_locally(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, mode: str
+) -> None:
     """A valid session JWT becomes a Principal with one JWKS fetch and no sessions call."""
-    async with connect(world, mode) as rbac:
-        p = await rbac.authenticate(session_jwt=world.editor.session_jwt)
-        again = await rbac.authenticate(session_jwt=world.editor.session_jwt)
-    assert p.member_id == world.editor.member_id
-    assert p.organization_id == world.org
+    p = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    again = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    assert p.member_id == cast.editor.member_id
+    assert p.organization_id == cast.org
     assert p.organization_slug == "acme"
     assert p.roles == frozenset({"editor", "stytch_member"})
-    assert p.session_id == world.editor.member_session_id
-    assert p.session_jwt == world.editor.session_jwt
+    assert p.session_id == cast.editor.session_id
+    assert p.session_jwt == cast.editor.session_jwt
     assert not p.jwt_refreshed
     assert again is p
-    assert world.emu.requests["sessions.jwks"] == 1
-    assert world.emu.requests["sessions.authenticate"] == 0
+    assert stytch_emulator.requests["sessions.jwks"] == 1
+    assert stytch_emulator.requests["sessions.authenticate"] == 0
 
 
 @both_modes
-async def test_session_token_asks_stytch_every_time(world: World, mode: str) -> None:
+async def test_session_token_asks_stytch_every_time(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, mode: str
+) -> None:
     """A session token is authenticated by Stytch on each call and yields token and JWT."""
-    async with connect(world, mode) as rbac:
-        p = await rbac.authenticate(session_token=world.viewer.session_token)
-        await rbac.authenticate(session_token=world.viewer.session_token)
-    assert p.member_id == world.viewer.member_id
+    p = await stytch_rbac.authenticate(session_token=cast.viewer.session_token)
+    await stytch_rbac.authenticate(session_token=cast.viewer.session_token)
+    assert p.member_id == cast.viewer.member_id
     assert p.roles == frozenset({"viewer", "stytch_member"})
-    assert p.session_token == world.viewer.session_token
+    assert p.session_token == cast.viewer.session_token
     assert p.session_jwt
     assert not p.jwt_refreshed
-    assert world.emu.requests["sessions.authenticate"] == 2
+    assert stytch_emulator.requests["sessions.authenticate"] == 2
 
 
 @both_modes
-async def test_expired_jwt_is_refreshed_by_stytch(world: World, mode: str) -> None:
+async def test_expired_jwt_is_refreshed_by_stytch(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, mode: str
+) -> None:
     """An expired but genuine JWT goes to sessions/authenticate; the fresh JWT comes back."""
-    async with connect(world, mode) as rbac:
-        world.clock.advance(301)
-        p = await rbac.authenticate(session_jwt=world.editor.session_jwt)
-        assert p.jwt_refreshed
-        assert p.session_jwt is not None
-        assert p.session_jwt != world.editor.session_jwt
-        assert world.emu.requests["sessions.authenticate"] == 1
-        again = await rbac.authenticate(session_jwt=p.session_jwt)
-    assert again.member_id == world.editor.member_id
-    assert not again.jwt_refreshed
-    assert world.emu.requests["sessions.authenticate"] == 1
-
-
-async def test_jwt_older_than_max_age_is_rechecked(world: World) -> None:
-    """With jwt_max_age, an unexpired but old JWT is re-authenticated with Stytch."""
-    async with connect(world, jwt_max_age=60) as rbac:
-        await rbac.authenticate(session_jwt=world.editor.session_jwt)
-        world.clock.advance(61)
-        p = await rbac.authenticate(session_jwt=world.editor.session_jwt)
+    stytch_emulator.advance_time(301)
+    p = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
     assert p.jwt_refreshed
-    assert world.emu.requests["sessions.authenticate"] == 1
+    assert p.session_jwt is not None
+    assert p.session_jwt != cast.editor.session_jwt
+    assert stytch_emulator.requests["sessions.authenticate"] == 1
+    again = await stytch_rbac.authenticate(session_jwt=p.session_jwt)
+    assert again.member_id == cast.editor.member_id
+    assert not again.jwt_refreshed
+    assert stytch_emulator.requests["sessions.authenticate"] == 1
 
 
-async def test_revoked_session_fails_with_stytch_details(world: World) -> None:
+async def test_jwt_older_than_max_age_is_rechecked(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
+    """With jwt_max_age, an unexpired but old JWT is re-authenticated with Stytch."""
+    async with configured(stytch_emulator, stytch_rbac, jwt_max_age=60) as rbac:
+        await rbac.authenticate(session_jwt=cast.editor.session_jwt)
+        stytch_emulator.advance_time(61)
+        p = await rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    assert p.jwt_refreshed
+    assert stytch_emulator.requests["sessions.authenticate"] == 1
+
+
+async def test_revoked_session_fails_with_stytch_details(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """A revoked session's token (and its expired JWT) raise Unauthenticated with Stytch's ids."""
-    world.emu.revoke_session(world.editor.member_session_id)
-    async with connect(world) as rbac:
-        with pytest.raises(Unauthenticated) as info:
-            await rbac.authenticate(session_token=world.editor.session_token)
-        assert info.value.reason == "revoked"
-        assert info.value.error_type == "session_not_found"
-        assert info.value.request_id
-        world.clock.advance(301)
-        with pytest.raises(Unauthenticated):
-            await rbac.authenticate(session_jwt=world.editor.session_jwt)
+    stytch_emulator.revoke_session(cast.editor.session_id)
+    with pytest.raises(Unauthenticated) as info:
+        await stytch_rbac.authenticate(session_token=cast.editor.session_token)
+    assert info.value.reason == "revoked"
+    assert info.value.error_type == "session_not_found"
+    assert info.value.request_id
+    stytch_emulator.advance_time(301)
+    with pytest.raises(Unauthenticated):
+        await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
 
 
 def _tamper(token: str) -> str:
@@ -206,51 +197,53 @@ def _alg_none(token: str) -> str:
         pytest.param(lambda t: "garbage", "malformed", id="garbage"),
     ],
 )
-async def test_forged_jwts_never_reach_stytch(world: World, forge: Any, reason: str) -> None:
+async def test_forged_jwts_never_reach_stytch(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, forge: Any, reason: str
+) -> None:
     """Forged or malformed JWTs raise Unauthenticated and make no sessions/authenticate call."""
-    async with connect(world) as rbac:
-        with pytest.raises(Unauthenticated) as info:
-            await rbac.authenticate(session_jwt=forge(world.editor.session_jwt))
+    with pytest.raises(Unauthenticated) as info:
+        await stytch_rbac.authenticate(session_jwt=forge(cast.editor.session_jwt))
     assert info.value.reason == reason
-    assert world.emu.requests["sessions.authenticate"] == 0
+    assert stytch_emulator.requests["sessions.authenticate"] == 0
 
 
-async def test_jwt_of_another_project_is_rejected(world: World) -> None:
+async def test_jwt_of_another_project_is_rejected(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC
+) -> None:
     """A genuine JWT of another Stytch project is rejected without a sessions/authenticate call."""
     stranger = Emulator(policy=EXAMPLE_POLICY)
     org = stranger.create_organization(name="Else").organization_id
-    member = stranger.create_member(org, email_address="x@else.test")
-    token = stranger.create_session(member.member_id).session_jwt
-    async with connect(world) as rbac:
-        with pytest.raises(Unauthenticated) as info:
-            await rbac.authenticate(session_jwt=token)
+    record = stranger.create_member(org, email_address="x@else.test")
+    token = stranger.create_session(record.member_id).session_jwt
+    with pytest.raises(Unauthenticated) as info:
+        await stytch_rbac.authenticate(session_jwt=token)
     assert info.value.reason == "forged"
-    assert world.emu.requests["sessions.authenticate"] == 0
+    assert stytch_emulator.requests["sessions.authenticate"] == 0
 
 
-async def test_missing_or_double_credentials(world: World) -> None:
+async def test_missing_or_double_credentials(stytch_rbac: StytchRBAC) -> None:
     """No credential is Unauthenticated('missing'); both at once, or a non-str, is a usage error."""
-    async with connect(world) as rbac:
-        with pytest.raises(Unauthenticated) as info:
-            await rbac.authenticate()
-        assert info.value.reason == "missing"
-        with pytest.raises(ValueError, match="not both"):
-            await rbac.authenticate(session_jwt="a.b.c", session_token="t")
-        with pytest.raises(TypeError, match="session_jwt"):
-            await rbac.authenticate(session_jwt=b"a.b.c")  # type: ignore[arg-type]  # runtime check
+    with pytest.raises(Unauthenticated) as info:
+        await stytch_rbac.authenticate()
+    assert info.value.reason == "missing"
+    with pytest.raises(ValueError, match="not both"):
+        await stytch_rbac.authenticate(session_jwt="a.b.c", session_token="t")
+    with pytest.raises(TypeError, match="session_jwt"):
+        await stytch_rbac.authenticate(session_jwt=b"a.b.c")  # type: ignore[arg-type]  # runtime check
 
 
-async def test_key_rotation_is_picked_up_without_a_failure(world: World) -> None:
+async def test_key_rotation_is_picked_up_without_a_failure(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """After the emulator rotates keys, new JWTs verify (one JWKS refetch) and old ones still do."""
-    async with connect(world) as rbac:
-        await rbac.authenticate(session_jwt=world.editor.session_jwt)
-        world.emu.rotate_keys()
-        fresh = world.emu.session_jwt(world.viewer.member_session_id)
-        p = await rbac.authenticate(session_jwt=fresh)
-        old = await rbac.authenticate(session_jwt=world.admin.session_jwt)
-    assert p.member_id == world.viewer.member_id
-    assert old.member_id == world.admin.member_id
-    assert world.emu.requests["sessions.jwks"] == 2
+    await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    stytch_emulator.rotate_keys()
+    fresh = stytch_emulator.session_jwt(cast.viewer.session_id)
+    p = await stytch_rbac.authenticate(session_jwt=fresh)
+    old = await stytch_rbac.authenticate(session_jwt=cast.admin.session_jwt)
+    assert p.member_id == cast.viewer.member_id
+    assert old.member_id == cast.admin.member_id
+    assert stytch_emulator.requests["sessions.jwks"] == 2
 
 
 # -- decisions ---------------------------------------------------------------------------------
@@ -271,99 +264,99 @@ class Resource(StrEnum):
 
 
 @both_modes
-async def test_decisions_follow_the_policy(world: World, mode: str) -> None:
+async def test_decisions_follow_the_policy(stytch_rbac: StytchRBAC, cast: Cast, mode: str) -> None:
     """Editors edit documents but do not delete them; strings, Permission and enums agree."""
-    async with connect(world, mode) as rbac:
-        editor = await rbac.authenticate(session_jwt=world.editor.session_jwt)
-        assert await rbac.is_authorized(editor, "documents", "edit")
-        assert not await rbac.is_authorized(editor, "documents", "delete")
-        assert await rbac.is_authorized(editor, Permission("documents", "edit"))
-        assert await rbac.is_authorized(editor, DocumentsAction.EDIT)
-        assert await rbac.is_authorized(editor, Resource.DOCUMENTS, DocumentsAction.EDIT)
-        assert not await rbac.is_authorized(editor, DocumentsAction.DELETE)
-        await rbac.authorize(editor, "documents", "edit")
-        decision = await rbac.explain(editor, Permission("documents", "edit"))
-        assert decision.allowed
-        assert decision.granted_by == frozenset({"editor"})
-        admin = await rbac.authenticate(session_jwt=world.admin.session_jwt)
-        assert await rbac.is_authorized(admin, "stytch.member", "delete")
-        assert not await rbac.is_authorized(admin, "documents", "read")
+    editor = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    assert await stytch_rbac.is_authorized(editor, "documents", "edit")
+    assert not await stytch_rbac.is_authorized(editor, "documents", "delete")
+    assert await stytch_rbac.is_authorized(editor, Permission("documents", "edit"))
+    assert await stytch_rbac.is_authorized(editor, DocumentsAction.EDIT)
+    assert await stytch_rbac.is_authorized(editor, Resource.DOCUMENTS, DocumentsAction.EDIT)
+    assert not await stytch_rbac.is_authorized(editor, DocumentsAction.DELETE)
+    await stytch_rbac.authorize(editor, "documents", "edit")
+    decision = await stytch_rbac.explain(editor, Permission("documents", "edit"))
+    assert decision.allowed
+    assert decision.granted_by == frozenset({"editor"})
+    admin = await stytch_rbac.authenticate(session_jwt=cast.admin.session_jwt)
+    assert await stytch_rbac.is_authorized(admin, "stytch.member", "delete")
+    assert not await stytch_rbac.is_authorized(admin, "documents", "read")
 
 
-async def test_authorize_raises_permission_denied_with_context(world: World) -> None:
+async def test_authorize_raises_permission_denied_with_context(
+    stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """A denial names the resource, action, organization and member, and never the token."""
-    async with connect(world) as rbac:
-        viewer = await rbac.authenticate(session_jwt=world.viewer.session_jwt)
-        with pytest.raises(PermissionDenied) as info:
-            await rbac.authorize(viewer, Permission("documents", "delete"))
+    viewer = await stytch_rbac.authenticate(session_jwt=cast.viewer.session_jwt)
+    with pytest.raises(PermissionDenied) as info:
+        await stytch_rbac.authorize(viewer, Permission("documents", "delete"))
     err = info.value
     assert (err.resource, err.action) == ("documents", "delete")
-    assert err.organization_id == world.org
-    assert err.member_id == world.viewer.member_id
+    assert err.organization_id == cast.org
+    assert err.member_id == cast.viewer.member_id
     assert status_for(err) == 403
-    assert world.viewer.session_jwt not in str(err) + repr(err)
+    assert cast.viewer.session_jwt not in str(err) + repr(err)
 
 
-async def test_tenancy_mismatch_is_denied(world: World) -> None:
+async def test_tenancy_mismatch_is_denied(stytch_rbac: StytchRBAC, cast: Cast) -> None:
     """Asking about another organization than the member's is denied, never allowed."""
-    async with connect(world) as rbac:
-        outsider = await rbac.authenticate(session_jwt=world.outsider.session_jwt)
-        assert await rbac.is_authorized(outsider, "documents", "edit")
-        assert not await rbac.is_authorized(
-            outsider, "documents", "edit", organization_id=world.org
-        )
-        assert await rbac.is_authorized(
-            outsider, "documents", "edit", organization_id=world.other_org
-        )
-        with pytest.raises(TenancyError) as info:
-            await rbac.authorize(outsider, "documents", "edit", organization_id=world.org)
-        assert info.value.member_organization_id == world.other_org
-        assert info.value.requested_organization_id == world.org
-        decision = await rbac.explain(outsider, "documents", "edit", organization_id=world.org)
-        assert not decision.allowed
-        assert decision.granted_by == frozenset()
+    outsider = await stytch_rbac.authenticate(session_jwt=cast.outsider.session_jwt)
+    assert await stytch_rbac.is_authorized(outsider, "documents", "edit")
+    assert not await stytch_rbac.is_authorized(
+        outsider, "documents", "edit", organization_id=cast.org
+    )
+    assert await stytch_rbac.is_authorized(
+        outsider, "documents", "edit", organization_id=cast.other_org
+    )
+    with pytest.raises(TenancyError) as info:
+        await stytch_rbac.authorize(outsider, "documents", "edit", organization_id=cast.org)
+    assert info.value.member_organization_id == cast.other_org
+    assert info.value.requested_organization_id == cast.org
+    decision = await stytch_rbac.explain(outsider, "documents", "edit", organization_id=cast.org)
+    assert not decision.allowed
+    assert decision.granted_by == frozenset()
 
 
-async def test_unknown_permissions_raise_in_strict_mode_only(world: World) -> None:
+async def test_unknown_permissions_raise_in_strict_mode_only(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """A typo raises UnknownPermission in strict mode and is denied otherwise."""
-    async with connect(world) as rbac:
-        editor = await rbac.authenticate(session_jwt=world.editor.session_jwt)
-        with pytest.raises(UnknownPermission):
-            await rbac.is_authorized(editor, "documents", "fly")
-        with pytest.raises(UnknownPermission):
-            await rbac.authorize(editor, "dokuments", "edit")
-    async with connect(world, strict=False) as lenient:
-        editor = await lenient.authenticate(session_jwt=world.editor.session_jwt)
+    editor = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    with pytest.raises(UnknownPermission):
+        await stytch_rbac.is_authorized(editor, "documents", "fly")
+    with pytest.raises(UnknownPermission):
+        await stytch_rbac.authorize(editor, "dokuments", "edit")
+    async with configured(stytch_emulator, stytch_rbac, strict=False) as lenient:
+        editor = await lenient.authenticate(session_jwt=cast.editor.session_jwt)
         assert not await lenient.is_authorized(editor, "documents", "fly")
         with pytest.raises(PermissionDenied):
             await lenient.authorize(editor, "dokuments", "edit")
 
 
-async def test_bad_arguments_are_type_errors(world: World) -> None:
+async def test_bad_arguments_are_type_errors(stytch_rbac: StytchRBAC, cast: Cast) -> None:
     """A resource without an action, or something that is not a Principal, is a TypeError."""
-    async with connect(world) as rbac:
-        editor = await rbac.authenticate(session_jwt=world.editor.session_jwt)
-        with pytest.raises(TypeError, match="resource and an action"):
-            await rbac.is_authorized(editor, "documents")  # type: ignore[call-overload]  # runtime
-        with pytest.raises(TypeError, match="Principal"):
-            await rbac.is_authorized("member", "documents", "edit")  # type: ignore[call-overload]
+    editor = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    with pytest.raises(TypeError, match="resource and an action"):
+        await stytch_rbac.is_authorized(editor, "documents")  # type: ignore[call-overload]  # runtime
+    with pytest.raises(TypeError, match="Principal"):
+        await stytch_rbac.is_authorized("member", "documents", "edit")  # type: ignore[call-overload]
 
 
-async def test_permissions_map(world: World) -> None:
+async def test_permissions_map(stytch_rbac: StytchRBAC, cast: Cast) -> None:
     """permissions() lists every resource and action of the policy with the member's answer."""
-    async with connect(world) as rbac:
-        editor = await rbac.authenticate(session_jwt=world.editor.session_jwt)
-        perms = await rbac.permissions(editor)
+    editor = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    perms = await stytch_rbac.permissions(editor)
     assert perms["documents"]["edit"] is True
     assert perms["documents"]["delete"] is False
     assert perms["stytch.self"]["update.info.name"] is True
     assert set(perms["projects"]) == {"create", "read", "update", "archive", "delete"}
 
 
-async def test_org_custom_roles_are_merged(world: World) -> None:
+async def test_org_custom_roles_are_merged(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, member: MemberFactory
+) -> None:
     """A member holding an org's custom role gets its grants; other orgs do not see the role."""
-    world.emu.set_org_policy(
-        world.org,
+    stytch_emulator.set_org_policy(
+        cast.org,
         {
             "roles": [
                 {
@@ -374,22 +367,22 @@ async def test_org_custom_roles_are_merged(world: World) -> None:
             ]
         },
     )
-    member = world.emu.create_member(world.org, email_address="ar@acme.test", roles=["archivist"])
-    token = world.emu.create_session(member.member_id).session_jwt
-    async with connect(world) as rbac:
-        archivist = await rbac.authenticate(session_jwt=token)
-        assert "archivist" in archivist.roles
-        assert await rbac.is_authorized(archivist, "projects", "archive")
-        assert (await rbac.explain(archivist, "projects", "archive")).granted_by == {"archivist"}
-        assert "archivist" in (await rbac.policy(world.org)).role_ids
-        assert "archivist" not in (await rbac.policy()).role_ids
-        assert "archivist" not in (await rbac.policy(world.other_org)).role_ids
+    token = member(["archivist"]).session_jwt
+    archivist = await stytch_rbac.authenticate(session_jwt=token)
+    assert "archivist" in archivist.roles
+    assert await stytch_rbac.is_authorized(archivist, "projects", "archive")
+    assert (await stytch_rbac.explain(archivist, "projects", "archive")).granted_by == {"archivist"}
+    assert "archivist" in (await stytch_rbac.policy(cast.org)).role_ids
+    assert "archivist" not in (await stytch_rbac.policy()).role_ids
+    assert "archivist" not in (await stytch_rbac.policy(cast.other_org)).role_ids
 
 
-async def test_org_decisions_equal_the_fully_merged_policy(world: World) -> None:
+async def test_org_decisions_equal_the_fully_merged_policy(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, member: MemberFactory
+) -> None:
     """Every decision for a member with custom roles equals the merged policy's own answer."""
-    world.emu.set_org_policy(
-        world.org,
+    stytch_emulator.set_org_policy(
+        cast.org,
         {
             "roles": [
                 {
@@ -408,42 +401,39 @@ async def test_org_decisions_equal_the_fully_merged_policy(world: World) -> None
             ]
         },
     )
-    member = world.emu.create_member(
-        world.org, email_address="le@acme.test", roles=["lead", "viewer"]
-    )
-    token = world.emu.create_session(member.member_id).session_jwt
-    async with connect(world) as rbac:
-        lead = await rbac.authenticate(session_jwt=token)
-        merged = await rbac.policy(world.org)
-        assert await rbac.permissions(lead) == merged.permissions(lead.roles)
-        for resource, actions in merged.resources.items():
-            for action in actions:
-                expected = merged.decide(lead.roles, resource, action)
-                assert await rbac.explain(lead, resource, action) == expected
-                assert await rbac.is_authorized(lead, resource, action) == expected.allowed
-        assert await rbac.is_authorized(lead, "documents", "delete")
-        assert not await rbac.is_authorized(lead, "audit_logs", "export")
+    token = member(["lead", "viewer"]).session_jwt
+    lead = await stytch_rbac.authenticate(session_jwt=token)
+    merged = await stytch_rbac.policy(cast.org)
+    assert await stytch_rbac.permissions(lead) == merged.permissions(lead.roles)
+    for resource, actions in merged.resources.items():
+        for action in actions:
+            expected = merged.decide(lead.roles, resource, action)
+            assert await stytch_rbac.explain(lead, resource, action) == expected
+            assert await stytch_rbac.is_authorized(lead, resource, action) == expected.allowed
+    assert await stytch_rbac.is_authorized(lead, "documents", "delete")
+    assert not await stytch_rbac.is_authorized(lead, "audit_logs", "export")
 
 
-async def test_org_without_custom_roles_is_cached_as_negative_entry(world: World) -> None:
+async def test_org_without_custom_roles_is_cached_as_negative_entry(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """An organization with no custom roles is fetched once and then answered from cache."""
-    async with connect(world) as rbac:
-        outsider = await rbac.authenticate(session_jwt=world.outsider.session_jwt)
-        for _ in range(10):
-            await rbac.is_authorized(outsider, "documents", "edit")
-        info = rbac.cache_info()["org_policies"]
-    assert world.emu.requests["rbac.org_policy"] == 1
+    outsider = await stytch_rbac.authenticate(session_jwt=cast.outsider.session_jwt)
+    for _ in range(10):
+        await stytch_rbac.is_authorized(outsider, "documents", "edit")
+    info = stytch_rbac.cache_info()["org_policies"]
+    assert stytch_emulator.requests["rbac.org_policy"] == 1
     assert info.size == 1
     assert info.hits == 9
 
 
-async def test_org_cache_is_bounded(world: World) -> None:
+async def test_org_cache_is_bounded(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, member: MemberFactory
+) -> None:
     """With org_cache_size=2, decisions for three organizations keep at most two cached."""
-    third = world.emu.create_organization(name="Initech").organization_id
-    member = world.emu.create_member(third, email_address="a@initech.test", roles=["viewer"])
-    third_jwt = world.emu.create_session(member.member_id).session_jwt
-    async with connect(world, org_cache_size=2) as rbac:
-        for token in (world.editor.session_jwt, world.outsider.session_jwt, third_jwt):
+    third_jwt = member(["viewer"], organization="Initech").session_jwt
+    async with configured(stytch_emulator, stytch_rbac, org_cache_size=2) as rbac:
+        for token in (cast.editor.session_jwt, cast.outsider.session_jwt, third_jwt):
             p = await rbac.authenticate(session_jwt=token)
             await rbac.is_authorized(p, "documents", "read")
         info = rbac.cache_info()["org_policies"]
@@ -455,31 +445,40 @@ async def test_org_cache_is_bounded(world: World) -> None:
 
 
 @both_modes
-async def test_thousand_concurrent_cold_checks_fetch_once(world: World, mode: str) -> None:
+async def test_thousand_concurrent_cold_checks_fetch_once(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, mode: str
+) -> None:
     """1,000 concurrent checks on a cold cache cause one policy and one org-policy fetch."""
-    async with connect(world, mode) as rbac:
-        editor = await rbac.authenticate(session_jwt=world.editor.session_jwt)
-        answers: list[bool] = []
+    editor = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    answers: list[bool] = []
 
-        async def check() -> None:
-            answers.append(await rbac.is_authorized(editor, "documents", "edit"))
+    async def check() -> None:
+        answers.append(await stytch_rbac.is_authorized(editor, "documents", "edit"))
 
-        async with anyio.create_task_group() as tg:
-            for _ in range(1000):
-                tg.start_soon(check)
+    async with anyio.create_task_group() as tg:
+        for _ in range(1000):
+            tg.start_soon(check)
     assert answers == [True] * 1000
-    assert world.emu.requests["rbac.policy"] == 1
-    assert world.emu.requests["rbac.org_policy"] == 1
+    assert stytch_emulator.requests["rbac.policy"] == 1
+    assert stytch_emulator.requests["rbac.org_policy"] == 1
 
 
-def _inject(world: World, kind: str) -> None:
+def _inject(emu: Emulator, kind: str) -> None:
     for endpoint in ("rbac.policy", "rbac.org_policy"):
         if kind == "500":
-            world.emu.faults.fail(endpoint, 500)
+            emu.faults.fail(endpoint, 500)
         elif kind == "timeout":
-            world.emu.faults.hang(endpoint)
+            emu.faults.hang(endpoint)
         else:
-            world.emu.faults.garbage(endpoint)
+            emu.faults.garbage(endpoint)
+
+
+async def _release_hangs_forever(emu: Emulator) -> None:
+    """Answer each request hanging in ``emu`` with a 503 soon after it arrives: the test's own
+    stand-in for a client timeout, so no test waits for one."""
+    while True:
+        emu.faults.release_hangs()
+        await anyio.sleep(0.01)
 
 
 CHECKS = [
@@ -491,60 +490,77 @@ CHECKS = [
 
 
 @pytest.mark.parametrize("kind", ["500", "timeout", "garbage"])
-async def test_failing_policy_endpoint_is_masked_until_max_stale(world: World, kind: str) -> None:
+async def test_failing_policy_endpoint_is_masked_until_max_stale(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, kind: str
+) -> None:
     """With the policy endpoints failing for 10 simulated minutes no answer fails or changes
-    and no check waits; past max_stale every check raises StytchUnavailable."""
-    async with connect(world, timeout=0.5, max_stale=3600) as rbac:
-        editor = await rbac.authenticate(session_jwt=world.editor.session_jwt)
+    and no check waits for a refresh; past max_stale every check raises StytchUnavailable."""
+    emu = stytch_emulator
+    # The timeout outlasts the test: a hanging refresh ends only when the test releases it.
+    async with configured(emu, stytch_rbac, timeout=3600, max_stale=3600) as rbac:
+        editor = await rbac.authenticate(session_jwt=cast.editor.session_jwt)
         baseline = [await rbac.is_authorized(editor, r, a) for r, a in CHECKS]
-        _inject(world, kind)
-        for _ in range(20):
-            world.clock.advance(30)
-            with anyio.fail_after(0.4):  # a hanging refresh would take 0.5 s
+        _inject(emu, kind)
+        # Hang guard only: a check that waited for a hanging refresh would block for good.
+        with anyio.fail_after(60):
+            for _ in range(20):
+                emu.advance_time(30)
                 answers = [await rbac.is_authorized(editor, r, a) for r, a in CHECKS]
-            assert answers == baseline
-            await anyio.sleep(0.01)  # let background refreshes run (and fail)
-        assert world.emu.requests["rbac.policy"] > 1  # refreshes were attempted
-        world.clock.advance(3600)
-        for resource, action in CHECKS:
-            with pytest.raises(StytchUnavailable):
-                await rbac.is_authorized(editor, resource, action)
-            with pytest.raises(StytchUnavailable):
-                await rbac.authorize(editor, resource, action)
+                assert answers == baseline
+                await anyio.sleep(0.01)  # let background refreshes run (and fail)
+        await until(lambda: emu.requests["rbac.policy"] > 1)  # refreshes were attempted
+        if kind == "timeout":
+            # Every answer above came while the one refresh still hung, unanswered.
+            stats = rbac.cache_info()["policy"]
+            assert (emu.requests["rbac.policy"], stats.loads, stats.load_errors) == (2, 2, 0)
+        emu.advance_time(3600)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_release_hangs_forever, emu)
+            for resource, action in CHECKS:
+                with pytest.raises(StytchUnavailable):
+                    await rbac.is_authorized(editor, resource, action)
+                with pytest.raises(StytchUnavailable):
+                    await rbac.authorize(editor, resource, action)
+            tg.cancel_scope.cancel()
 
 
-async def test_cold_cache_with_hanging_endpoint_fails_within_timeout(world: World) -> None:
+async def test_cold_cache_with_hanging_endpoint_fails_within_timeout(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """With nothing cached and the policy endpoint hanging, a check fails with StytchUnavailable
     once the configured timeout is spent, instead of waiting indefinitely."""
-    world.emu.faults.hang("rbac.policy")
-    async with connect(world, timeout=0.3) as rbac:
-        editor = await rbac.authenticate(session_jwt=world.editor.session_jwt)
+    stytch_emulator.faults.hang("rbac.policy")
+    async with configured(stytch_emulator, stytch_rbac, timeout=0.3) as rbac:
+        editor = await rbac.authenticate(session_jwt=cast.editor.session_jwt)
+        # fail_after(5) is a hang guard only; the message proves which deadline ended the wait.
         with anyio.fail_after(5), pytest.raises(StytchUnavailable, match=r"0\.3s"):
             await rbac.is_authorized(editor, "documents", "edit")
 
 
-async def test_transient_failures_are_retried(world: World) -> None:
+async def test_transient_failures_are_retried(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """Two 500s and a 429 with Retry-After are retried; the check succeeds."""
-    world.emu.faults.fail("rbac.policy", 500, times=2)
-    world.emu.faults.fail("rbac.org_policy", 429, times=1, retry_after=0.05)
-    async with connect(world) as rbac:
-        editor = await rbac.authenticate(session_jwt=world.editor.session_jwt)
-        assert await rbac.is_authorized(editor, "documents", "edit")
-    assert world.emu.requests["rbac.policy"] == 3
-    assert world.emu.requests["rbac.org_policy"] == 2
+    stytch_emulator.faults.fail("rbac.policy", 500, times=2)
+    stytch_emulator.faults.fail("rbac.org_policy", 429, times=1, retry_after=0.05)
+    editor = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    assert await stytch_rbac.is_authorized(editor, "documents", "edit")
+    assert stytch_emulator.requests["rbac.policy"] == 3
+    assert stytch_emulator.requests["rbac.org_policy"] == 2
 
 
-async def test_sessions_authenticate_is_never_retried(world: World) -> None:
+async def test_sessions_authenticate_is_never_retried(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """A 503 from sessions/authenticate is StytchUnavailable after exactly one attempt."""
-    world.emu.faults.fail("sessions.authenticate", 503, times=1)
-    async with connect(world) as rbac:
-        with pytest.raises(StytchUnavailable):
-            await rbac.authenticate(session_token=world.editor.session_token)
-    assert world.emu.requests["sessions.authenticate"] == 1
+    stytch_emulator.faults.fail("sessions.authenticate", 503, times=1)
+    with pytest.raises(StytchUnavailable):
+        await stytch_rbac.authenticate(session_token=cast.editor.session_token)
+    assert stytch_emulator.requests["sessions.authenticate"] == 1
 
 
 async def test_policy_change_is_picked_up_in_the_background(
-    world: World, caplog: pytest.LogCaptureFixture
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, caplog: pytest.LogCaptureFixture
 ) -> None:
     """After the TTL the old policy answers at once, one refresh runs, and the change is logged."""
     caplog.set_level(logging.INFO, logger="stytch_rbac")
@@ -552,112 +568,104 @@ async def test_policy_change_is_picked_up_in_the_background(
     for role in data["roles"]:
         if role["role_id"] == "viewer":
             role["permissions"][0]["actions"].append("edit")
-    async with connect(world) as rbac:
-        viewer = await rbac.authenticate(session_jwt=world.viewer.session_jwt)
-        assert not await rbac.is_authorized(viewer, "documents", "edit")
-        world.emu.set_policy(data)
-        world.clock.advance(301)
-        assert not await rbac.is_authorized(viewer, "documents", "edit")  # stale, served at once
-        for _ in range(500):
-            if await rbac.is_authorized(viewer, "documents", "edit"):
-                break
+    viewer = await stytch_rbac.authenticate(session_jwt=cast.viewer.session_jwt)
+    assert not await stytch_rbac.is_authorized(viewer, "documents", "edit")
+    stytch_emulator.set_policy(data)
+    stytch_emulator.advance_time(301)
+    assert not await stytch_rbac.is_authorized(viewer, "documents", "edit")  # stale, served at once
+    with anyio.fail_after(30):  # hang guard only: the refresh is awaited, never timed
+        while not await stytch_rbac.is_authorized(viewer, "documents", "edit"):  # noqa: ASYNC110
             await anyio.sleep(0.01)
-        assert await rbac.is_authorized(viewer, "documents", "edit")
-    assert world.emu.requests["rbac.policy"] == 2
+    assert await stytch_rbac.is_authorized(viewer, "documents", "edit")
+    assert stytch_emulator.requests["rbac.policy"] == 2
     assert any("RBAC policy changed" in r.getMessage() for r in caplog.records)
 
 
-async def test_refresh_policy_and_invalidate(world: World) -> None:
+async def test_refresh_policy_and_invalidate(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """refresh_policy() and invalidate(org) make the next decision use Stytch's current policy."""
     data = json.loads(EXAMPLE_POLICY.read_text())
     for role in data["roles"]:
         if role["role_id"] == "viewer":
             role["permissions"][0]["actions"].append("share")
-    async with connect(world) as rbac:
-        viewer = await rbac.authenticate(session_jwt=world.viewer.session_jwt)
-        assert not await rbac.is_authorized(viewer, "documents", "share")
-        world.emu.set_policy(data)
-        assert not await rbac.is_authorized(viewer, "documents", "share")
-        await rbac.refresh_policy()
-        assert await rbac.is_authorized(viewer, "documents", "share")
-        world.emu.set_org_policy(
-            world.org,
-            {
-                "roles": [
-                    {
-                        "role_id": "deleter",
-                        "description": "",
-                        "permissions": [{"resource_id": "documents", "actions": ["delete"]}],
-                    }
-                ]
-            },
-        )
-        assert "deleter" not in (await rbac.policy(world.org)).role_ids
-        rbac.invalidate(world.org)
-        assert "deleter" in (await rbac.policy(world.org)).role_ids
-        rbac.invalidate()
-        assert rbac.cache_info()["policy"].size == 0
+    viewer = await stytch_rbac.authenticate(session_jwt=cast.viewer.session_jwt)
+    assert not await stytch_rbac.is_authorized(viewer, "documents", "share")
+    stytch_emulator.set_policy(data)
+    assert not await stytch_rbac.is_authorized(viewer, "documents", "share")
+    await stytch_rbac.refresh_policy()
+    assert await stytch_rbac.is_authorized(viewer, "documents", "share")
+    stytch_emulator.set_org_policy(
+        cast.org,
+        {
+            "roles": [
+                {
+                    "role_id": "deleter",
+                    "description": "",
+                    "permissions": [{"resource_id": "documents", "actions": ["delete"]}],
+                }
+            ]
+        },
+    )
+    assert "deleter" not in (await stytch_rbac.policy(cast.org)).role_ids
+    stytch_rbac.invalidate(cast.org)
+    assert "deleter" in (await stytch_rbac.policy(cast.org)).role_ids
+    stytch_rbac.invalidate()
+    assert stytch_rbac.cache_info()["policy"].size == 0
 
 
-async def test_works_without_async_with(world: World) -> None:
+async def test_works_without_async_with(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """Used without `async with`, stale values are refreshed inline and aclose() cleans up."""
-    transport = httpx.ASGITransport(app=world.emu.app)
-    async with httpx.AsyncClient(transport=transport) as http:
-        rbac = StytchRBAC(
-            world.emu.project_id,
-            world.emu.secret,
-            base_url=IN_PROCESS,
-            http_client=http,
-            clock=world.clock,
-        )
-        editor = await rbac.authenticate(session_jwt=world.editor.session_jwt)
-        assert await rbac.is_authorized(editor, "documents", "edit")
-        world.clock.advance(301)
-        assert await rbac.is_authorized(editor, "documents", "edit")
-        assert world.emu.requests["rbac.policy"] == 2
-        await rbac.aclose()
-        await rbac.aclose()
-        assert not http.is_closed  # not ours to close
-        with pytest.raises(RuntimeError, match="closed"):
-            await rbac.refresh_policy()
+    rbac = configured(stytch_emulator, stytch_rbac)
+    editor = await rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    assert await rbac.is_authorized(editor, "documents", "edit")
+    stytch_emulator.advance_time(301)
+    assert await rbac.is_authorized(editor, "documents", "edit")
+    assert stytch_emulator.requests["rbac.policy"] == 2
+    await rbac.aclose()
+    await rbac.aclose()
+    assert not rbac.http.is_closed  # not ours to close
+    with pytest.raises(RuntimeError, match="closed"):
+        await rbac.refresh_policy()
 
 
-async def test_closed_client_serves_its_cache_and_fetches_nothing(world: World) -> None:
+async def test_closed_client_serves_its_cache_and_fetches_nothing(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """After aclose() a cached policy still answers, but nothing is fetched, even on a
     caller-owned httpx client that stays open: a new organization's policy is unavailable."""
-    transport = httpx.ASGITransport(app=world.emu.app)
-    async with httpx.AsyncClient(transport=transport) as http:
-        rbac = StytchRBAC(
-            world.emu.project_id,
-            world.emu.secret,
-            base_url=IN_PROCESS,
-            http_client=http,
-            clock=world.clock,
-        )
-        editor = await rbac.authenticate(session_jwt=world.editor.session_jwt)
-        assert await rbac.is_authorized(editor, "documents", "edit")
-        await rbac.aclose()
-        fetched = dict(world.emu.requests)
-        assert await rbac.is_authorized(editor, "documents", "edit")
-        with pytest.raises(StytchUnavailable, match="closed"):
-            await rbac.policy(world.other_org)
-        with pytest.raises(RuntimeError, match="closed"):
-            await rbac.authenticate(session_token=world.editor.session_token)
-        assert dict(world.emu.requests) == fetched
+    rbac = configured(stytch_emulator, stytch_rbac)
+    editor = await rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    assert await rbac.is_authorized(editor, "documents", "edit")
+    await rbac.aclose()
+    assert not rbac.http.is_closed
+    fetched = dict(stytch_emulator.requests)
+    assert await rbac.is_authorized(editor, "documents", "edit")
+    with pytest.raises(StytchUnavailable, match="closed"):
+        await rbac.policy(cast.other_org)
+    with pytest.raises(RuntimeError, match="closed"):
+        await rbac.authenticate(session_token=cast.editor.session_token)
+    assert dict(stytch_emulator.requests) == fetched
 
 
-async def test_async_with_is_not_reentrant(world: World) -> None:
+async def test_async_with_is_not_reentrant(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC
+) -> None:
     """Entering a client twice, or after it was closed, is a clear RuntimeError."""
-    async with connect(world) as rbac:
+    async with configured(stytch_emulator, stytch_rbac) as rbac:
         with pytest.raises(RuntimeError, match="already"):
             await rbac.__aenter__()
     with pytest.raises(RuntimeError, match="closed"):
         await rbac.__aenter__()
 
 
-async def test_owned_http_client_is_closed(world: World) -> None:
+@pytest.mark.stytch_http
+async def test_owned_http_client_is_closed(stytch_emulator: Emulator, stytch_base_url: str) -> None:
     """The httpx client StytchRBAC creates is closed on exit."""
-    async with connect(world, "http") as rbac:
+    emu = stytch_emulator
+    async with StytchRBAC(emu.project_id, emu.secret, base_url=stytch_base_url) as rbac:
         http = rbac.http
         assert not http.is_closed
     assert http.is_closed
@@ -667,51 +675,53 @@ async def test_owned_http_client_is_closed(world: World) -> None:
 
 
 @both_modes
-async def test_stytch_sdk_runs_over_our_http_client(world: World, mode: str) -> None:
+async def test_stytch_sdk_runs_over_our_http_client(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, mode: str
+) -> None:
     """rbac.stytch is one B2BClient whose async calls go through rbac.http (no aiohttp)."""
     from stytch_rbac._stytch.sdk import SDKSession
 
-    async with connect(world, mode) as rbac:
-        client = rbac.stytch
-        assert rbac.stytch is client
-        policy = await client.rbac.policy_async()
-        org = await client.organizations.get_async(organization_id=world.org)
-        auth = await client.sessions.authenticate_async(session_token=world.editor.session_token)
-        assert isinstance(client.async_client._session, SDKSession)
+    client = stytch_rbac.stytch
+    assert stytch_rbac.stytch is client
+    policy = await client.rbac.policy_async()
+    org = await client.organizations.get_async(organization_id=cast.org)
+    auth = await client.sessions.authenticate_async(session_token=cast.editor.session_token)
+    assert isinstance(client.async_client._session, SDKSession)
     assert policy.policy is not None
     assert {r.role_id for r in policy.policy.roles} >= {"editor", "viewer"}
     assert org.organization.organization_slug == "acme"
-    assert auth.member_session.member_id == world.editor.member_id
-    assert world.emu.requests["rbac.policy"] == 1
+    assert auth.member_session.member_id == cast.editor.member_id
+    assert stytch_emulator.requests["rbac.policy"] == 1
 
 
 # -- hygiene -----------------------------------------------------------------------------------
 
 
 async def test_no_secret_or_token_in_logs_or_reprs(
-    world: World, caplog: pytest.LogCaptureFixture
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Across a flow with failures and refreshes, no log line or repr shows a secret or token."""
     caplog.set_level(logging.DEBUG)
     secrets = [
-        world.emu.secret,
-        world.editor.session_token,
-        world.editor.session_jwt,
-        world.editor.session_jwt.split(".")[2],
+        stytch_emulator.secret,
+        cast.editor.session_token,
+        cast.editor.session_jwt,
+        cast.editor.session_jwt.split(".")[2],
     ]
-    world.emu.faults.fail("rbac.policy", 500, times=1)
-    async with connect(world) as rbac:
-        p = await rbac.authenticate(session_jwt=world.editor.session_jwt)
-        await rbac.is_authorized(p, "documents", "edit")
-        world.clock.advance(301)
-        t = await rbac.authenticate(session_jwt=world.editor.session_jwt)
-        world.emu.faults.fail("rbac.policy", 500)
-        world.clock.advance(301)
-        await rbac.is_authorized(t, "documents", "edit")
-        await anyio.sleep(0.3)
-        with pytest.raises(Unauthenticated) as info:
-            await rbac.authenticate(session_jwt=_tamper(world.editor.session_jwt))
-        texts = [repr(rbac), str(rbac), repr(p), str(p), repr(t), str(info.value)]
+    stytch_emulator.faults.fail("rbac.policy", 500, times=1)
+    p = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    await stytch_rbac.is_authorized(p, "documents", "edit")
+    stytch_emulator.advance_time(301)
+    t = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    stytch_emulator.faults.fail("rbac.policy", 500)
+    stytch_emulator.advance_time(301)
+    await stytch_rbac.is_authorized(t, "documents", "edit")
+    await until(
+        lambda: any("refreshing RBAC policy failed" in r.getMessage() for r in caplog.records)
+    )
+    with pytest.raises(Unauthenticated) as info:
+        await stytch_rbac.authenticate(session_jwt=_tamper(cast.editor.session_jwt))
+    texts = [repr(stytch_rbac), str(stytch_rbac), repr(p), str(p), repr(t), str(info.value)]
     texts += [r.getMessage() for r in caplog.records]
     assert any("refreshing RBAC policy failed" in text for text in texts)
     for text in texts:
@@ -764,7 +774,7 @@ async def test_from_env() -> None:
         StytchRBAC.from_env({"STYTCH_PROJECT_ID": "p"})
 
 
-def test_principal_is_frozen_and_hashable(world: World) -> None:
+def test_principal_is_frozen_and_hashable() -> None:
     """Principals are immutable values with slots."""
     p = Principal(
         member_id="m",

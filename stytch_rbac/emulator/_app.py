@@ -110,6 +110,10 @@ class _Dispatcher:
 
     async def _wait(self, request: Request, seconds: float | None) -> None:
         """Sleep ``seconds`` (``None``: forever), or until the client leaves or hangs end."""
+        # Read the whole request first (Starlette keeps it for the handler): an in-process
+        # client (httpx.ASGITransport) must not be left with a half-read request stream
+        # when the wait ends early, which trio reports as an unfinished async generator.
+        await request.body()
         generation = self.faults.generation
         deadline = None if seconds is None else anyio.current_time() + seconds
         while self.faults.generation == generation:

@@ -1,4 +1,11 @@
-"""Fixtures for the emulator conformance suite: an emulator seeded like examples/, SDK clients."""
+"""Fixtures for the emulator conformance suite: an emulator seeded like examples/, SDK clients.
+
+The emulator is the system under test here, so these fixtures build it directly rather than
+through the pytest plugin (whose fixtures are for applications' tests): the suite reads the
+emulator's own records (``MemberRecord.json``, ``SessionRecord``), which the plugin's
+``SeededMember`` deliberately reduces to ids and credentials, and it drives the real
+``stytch`` SDK, not ``StytchRBAC``. tests/test_pytest_plugin.py covers the plugin itself.
+"""
 
 from __future__ import annotations
 

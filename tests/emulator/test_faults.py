@@ -83,6 +83,8 @@ async def test_garbage_and_truncated_bodies(emu: Emulator, http: httpx.AsyncClie
 async def test_latency_and_hang_make_clients_time_out(emu: Emulator) -> None:
     """Over real HTTP, latency beyond the client timeout and a hang both time out; clear()
     releases the hang and the next call succeeds."""
+    # Latency is real time by design; 5 s against a 0.3 s client timeout only fails if the
+    # emulator ignored the fault, however slow the machine.
     emu.faults.latency("rbac.policy", 5.0, times=1)
     emu.faults.hang("sessions.jwks")
     async with (
@@ -120,10 +122,44 @@ def test_fault_arguments_are_checked(emu: Emulator) -> None:
     assert emu.faults.active == []
 
 
+async def _once_arrived(emu: Emulator, endpoint: str) -> None:
+    """Return once ``endpoint`` has received a request. The ``fail_after`` is a hang guard
+    only: nothing measures how long the request took to arrive."""
+    with anyio.fail_after(30):
+        while emu.requests[endpoint] == 0:  # noqa: ASYNC110  (the emulator signals no event)
+            await anyio.sleep(0.001)
+
+
 @pytest.mark.anyio
 async def test_hang_in_process_is_cancellable(emu: Emulator, http: httpx.AsyncClient) -> None:
-    """In process, a hanging request ends when the caller's cancel scope expires."""
+    """In process, a request hanging in the emulator ends when the caller cancels it."""
     emu.faults.hang("rbac.policy", times=1)
-    with anyio.move_on_after(0.2) as scope:
-        await http.get(POLICY)
+
+    async def cancel_once_hanging(scope: anyio.CancelScope) -> None:
+        await _once_arrived(emu, "rbac.policy")
+        scope.cancel()
+
+    async with anyio.create_task_group() as tg:
+        with anyio.CancelScope() as scope:
+            tg.start_soon(cancel_once_hanging, scope)
+            await http.get(POLICY)
     assert scope.cancelled_caught
+
+
+@pytest.mark.anyio
+async def test_hang_released_at_once_in_process_answers_503(
+    emu: Emulator, http: httpx.AsyncClient
+) -> None:
+    """In process, a hang released as soon as the request arrives answers 503 and leaves the
+    client's request stream fully read (trio warns about a half-read one)."""
+    emu.faults.hang("rbac.policy", times=1)
+
+    async def release_once_hanging() -> None:
+        await _once_arrived(emu, "rbac.policy")
+        emu.faults.release_hangs()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(release_once_hanging)
+        response = await http.get(POLICY)
+    assert response.status_code == 503
+    assert response.json()["error_type"] == "service_unavailable"

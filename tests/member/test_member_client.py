@@ -1,12 +1,13 @@
-"""MemberClient mirrors every stytch.B2BClient method that takes method_options.
+"""MemberClient mirrors every stytch.B2BClient method that takes method_options, and acts
+as a member end to end: pre-flight refusals, Stytch's own refusals, which credential is sent.
 
 The SDK is walked here independently of the generator: a method the installed SDK
 gains, loses or changes makes these tests fail until the wrappers are regenerated.
+The end-to-end tests run on the pytest plugin's fixtures, over real HTTP.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import inspect
 import subprocess
@@ -14,7 +15,7 @@ import sys
 import types
 import typing
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -37,12 +38,12 @@ from stytch_rbac import (
     Unauthenticated,
 )
 from stytch_rbac.client import StytchRBAC
-from stytch_rbac.clock import ManualClock
-from stytch_rbac.emulator import Emulator, MemberRecord, SessionRecord
+from stytch_rbac.emulator import Emulator
 from stytch_rbac.member import MemberClient
 from stytch_rbac.member._generated_api import MemberAPI
-from stytch_rbac.policy import builtin_calls as builtins
+from stytch_rbac.policy import builtin_calls
 from stytch_rbac.principal import Principal
+from stytch_rbac.testing import MemberFactory, SeededMember
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -200,10 +201,10 @@ def test_async_twins_take_the_same_parameters(sdk_client: Any) -> None:
         assert sync == both, dotted
 
 
-def test_builtins_table_covers_exactly_the_wrapped_methods(sdk_client: Any) -> None:
-    """builtins.BUILTIN_METHODS, the pre-flight's table, names exactly the wrapped methods."""
-    assert set(_sdk_methods(sdk_client)) == builtins.BUILTIN_METHODS
-    assert {d for d, _ in _wrapped()} == builtins.BUILTIN_METHODS
+def test_builtin_calls_table_covers_exactly_the_wrapped_methods(sdk_client: Any) -> None:
+    """builtin_calls.BUILTIN_METHODS, the pre-flight's table, names exactly the wrapped methods."""
+    assert set(_sdk_methods(sdk_client)) == builtin_calls.BUILTIN_METHODS
+    assert {d for d, _ in _wrapped()} == builtin_calls.BUILTIN_METHODS
 
 
 def test_generated_module_is_not_stale() -> None:
@@ -240,7 +241,7 @@ def test_generated_header_names_the_sdk_version() -> None:
     """The generated module says which stytch version it mirrors and how many methods it wraps."""
     text = (ROOT / "stytch_rbac" / "member" / "_generated_api.py").read_text()
     assert f"from stytch {stytch.version.__version__}." in text.splitlines()[0]
-    assert f"{len(builtins.BUILTIN_METHODS)} methods" in text
+    assert f"{len(builtin_calls.BUILTIN_METHODS)} methods" in text
 
 
 # --- end to end over real HTTP against the emulator -------------------------------------
@@ -279,299 +280,328 @@ SCENARIO_POLICY: dict[str, Any] = {
 }
 
 
+#: The end-to-end tests below run on the plugin's fixtures: this policy, over real HTTP.
+pytestmark = [pytest.mark.stytch_policy(SCENARIO_POLICY), pytest.mark.stytch_http]
+
+
 @dataclass
-class World:
-    """An emulator serving real HTTP, a facade over it, and who is who."""
+class Cast:
+    """Who is who: Acme's admin and plain member, and an admin of Globex."""
 
-    emu: Emulator
-    rbac: StytchRBAC
-    clock: ManualClock
     org: str
-    other_org: str
-    admin: MemberRecord
-    plain: MemberRecord
-    outsider: MemberRecord
-    sessions: dict[str, SessionRecord]
-    headers: list[dict[str, str]]
-
-    async def principal(self, who: str) -> Principal:
-        """The Principal of one of the seeded members (authenticated from its JWT)."""
-        return await self.rbac.authenticate(session_jwt=self.sessions[who].session_jwt)
-
-    def last_member_headers(self) -> dict[str, str]:
-        """The member-session headers of the last request that carried any."""
-        return [h for h in self.headers if h][-1]
-
-    async def member(self, who: str, *, preflight: bool = True) -> MemberClient:
-        """A MemberClient acting as one of the seeded members."""
-        return self.rbac.as_member(await self.principal(who), preflight=preflight)
+    admin: SeededMember
+    plain: SeededMember
+    outsider: SeededMember
 
 
-@contextlib.asynccontextmanager
-async def _world(**member_roles: list[str]) -> AsyncIterator[World]:
-    clock = ManualClock()
-    emu = Emulator(policy=SCENARIO_POLICY, clock=clock)
-    org = emu.create_organization("Acme", slug="acme").organization_id
-    other = emu.create_organization("Globex", slug="globex").organization_id
-    admin = emu.create_member(org, "admin@acme.test", roles=["stytch_admin"], name="Admin")
-    plain = emu.create_member(org, "plain@acme.test", name="Plain")
-    outsider = emu.create_member(other, "x@globex.test", roles=["stytch_admin"])
-    members = {"admin": admin, "plain": plain, "outsider": outsider}
-    for name, roles in member_roles.items():
-        members[name] = emu.create_member(org, f"{name}@acme.test", roles=roles)
-    sessions = {name: emu.create_session(m.member_id) for name, m in members.items()}
+@pytest.fixture
+def cast(member: MemberFactory) -> Cast:
+    """Seed the cast in the test's ``stytch_emulator`` with the plugin's ``member`` factory."""
+    return Cast(
+        org=member.organization("Acme").organization_id,
+        admin=member(["stytch_admin"]),
+        plain=member(),
+        outsider=member(["stytch_admin"], organization="Globex"),
+    )
+
+
+@pytest.fixture
+def sent(stytch_rbac: StytchRBAC) -> list[dict[str, str]]:
+    """The ``x-stytch-*`` headers of each request ``stytch_rbac`` sends, in order (an httpx
+    event hook: the plugin does not record what the facade sends)."""
     headers: list[dict[str, str]] = []
 
     async def record(request: httpx.Request) -> None:
         headers.append({k: v for k, v in request.headers.items() if k.startswith("x-stytch")})
 
-    async with (
-        emu.serve() as base_url,
-        StytchRBAC(emu.project_id, emu.secret, base_url=base_url, clock=clock) as rbac,
-    ):
-        rbac.http.event_hooks["request"].append(record)
-        yield World(emu, rbac, clock, org, other, admin, plain, outsider, sessions, headers)
+    stytch_rbac.http.event_hooks["request"].append(record)
+    return headers
+
+
+def last_member_headers(sent: list[dict[str, str]]) -> dict[str, str]:
+    """The member-session headers of the last request that carried any."""
+    return [h for h in sent if h][-1]
+
+
+async def authenticated(rbac: StytchRBAC, who: SeededMember) -> Principal:
+    """``who``'s Principal as an app gets it, from the session JWT alone (the plugin's
+    ``SeededMember.principal`` also holds the session token, which changes what is sent)."""
+    return await rbac.authenticate(session_jwt=who.session_jwt)
+
+
+async def acting_as(rbac: StytchRBAC, who: SeededMember, *, preflight: bool = True) -> MemberClient:
+    """A MemberClient acting as ``who``."""
+    return rbac.as_member(await authenticated(rbac, who), preflight=preflight)
 
 
 @pytest.mark.anyio
-async def test_admin_deletes_a_member() -> None:
+async def test_admin_deletes_a_member(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """A stytch_admin deletes another member: the SDK's DeleteResponse comes back."""
-    async with _world() as w:
-        member = await w.member("admin")
-        result = await member.organizations.members.delete(
-            organization_id=w.org, member_id=w.plain.member_id
-        )
-        assert isinstance(result, DeleteResponse)
-        assert result.member_id == w.plain.member_id
-        assert w.emu.get_member(w.plain.member_id).json["status"] == "deleted"
+    member = await acting_as(stytch_rbac, cast.admin)
+    result = await member.organizations.members.delete(
+        organization_id=cast.org, member_id=cast.plain.member_id
+    )
+    assert isinstance(result, DeleteResponse)
+    assert result.member_id == cast.plain.member_id
+    assert stytch_emulator.get_member(cast.plain.member_id).json["status"] == "deleted"
 
 
 @pytest.mark.anyio
-async def test_plain_member_delete_is_refused_before_the_network() -> None:
+async def test_plain_member_delete_is_refused_before_the_network(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """A member without stytch.member delete is refused locally; no request reaches Stytch."""
-    async with _world() as w:
-        member = await w.member("plain")
-        with pytest.raises(PermissionDenied) as denied:
-            await member.organizations.members.delete(w.org, w.admin.member_id)
-        assert (denied.value.resource, denied.value.action) == ("stytch.member", "delete")
-        assert denied.value.member_id == w.plain.member_id
-        assert denied.value.error_type == "session_authorization_error"
-        assert denied.value.request_id is None
-        assert w.emu.requests["organizations.members.delete"] == 0
-        assert w.emu.get_member(w.admin.member_id).json["status"] == "active"
+    member = await acting_as(stytch_rbac, cast.plain)
+    with pytest.raises(PermissionDenied) as denied:
+        await member.organizations.members.delete(cast.org, cast.admin.member_id)
+    assert (denied.value.resource, denied.value.action) == ("stytch.member", "delete")
+    assert denied.value.member_id == cast.plain.member_id
+    assert denied.value.error_type == "session_authorization_error"
+    assert denied.value.request_id is None
+    assert stytch_emulator.requests["organizations.members.delete"] == 0
+    assert stytch_emulator.get_member(cast.admin.member_id).json["status"] == "active"
 
 
 @pytest.mark.anyio
-async def test_plain_member_delete_is_refused_by_stytch_without_preflight() -> None:
+async def test_plain_member_delete_is_refused_by_stytch_without_preflight(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """With preflight=False the emulator's 403 becomes PermissionDenied with Stytch's fields."""
-    async with _world() as w:
-        member = await w.member("plain", preflight=False)
-        with pytest.raises(PermissionDenied) as denied:
-            await member.organizations.members.delete(w.org, w.admin.member_id)
-        assert w.emu.requests["organizations.members.delete"] == 1
-        assert denied.value.error_type == "session_authorization_error"
-        assert denied.value.error_message
-        assert denied.value.request_id
-        assert isinstance(denied.value.__cause__, StytchError)
-        assert (denied.value.resource, denied.value.action) == ("stytch.member", "delete")
-        assert w.emu.get_member(w.admin.member_id).json["status"] == "active"
+    member = await acting_as(stytch_rbac, cast.plain, preflight=False)
+    with pytest.raises(PermissionDenied) as denied:
+        await member.organizations.members.delete(cast.org, cast.admin.member_id)
+    assert stytch_emulator.requests["organizations.members.delete"] == 1
+    assert denied.value.error_type == "session_authorization_error"
+    assert denied.value.error_message
+    assert denied.value.request_id
+    assert isinstance(denied.value.__cause__, StytchError)
+    assert (denied.value.resource, denied.value.action) == ("stytch.member", "delete")
+    assert stytch_emulator.get_member(cast.admin.member_id).json["status"] == "active"
 
 
 @pytest.mark.anyio
-async def test_member_renames_themselves_through_stytch_self() -> None:
+async def test_member_renames_themselves_through_stytch_self(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """stytch.self update.info.name lets a member rename themselves but nobody else."""
-    async with _world() as w:
-        member = await w.member("plain")
-        result = await member.organizations.members.update(w.org, w.plain.member_id, name="Renamed")
-        assert isinstance(result, UpdateResponse)
-        assert result.member.name == "Renamed"
-        with pytest.raises(PermissionDenied) as denied:
-            await member.organizations.members.update(w.org, w.admin.member_id, name="Nope")
-        assert (denied.value.resource, denied.value.action) == ("stytch.member", "update.info.name")
-        assert w.emu.requests["organizations.members.update"] == 1
+    member = await acting_as(stytch_rbac, cast.plain)
+    result = await member.organizations.members.update(
+        cast.org, cast.plain.member_id, name="Renamed"
+    )
+    assert isinstance(result, UpdateResponse)
+    assert result.member.name == "Renamed"
+    with pytest.raises(PermissionDenied) as denied:
+        await member.organizations.members.update(cast.org, cast.admin.member_id, name="Nope")
+    assert (denied.value.resource, denied.value.action) == ("stytch.member", "update.info.name")
+    assert stytch_emulator.requests["organizations.members.update"] == 1
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("preflight", [True, False], ids=["preflight", "stytch"])
-async def test_org_update_needs_one_action_per_field(preflight: bool) -> None:
+async def test_org_update_needs_one_action_per_field(
+    stytch_emulator: Emulator,
+    stytch_rbac: StytchRBAC,
+    cast: Cast,
+    member: MemberFactory,
+    preflight: bool,
+) -> None:
     """Changing name and MFA policy needs both actions: one is not enough, both are."""
-    async with _world(namer=["org_namer"], settings=["org_settings"]) as w:
-        namer = await w.member("namer", preflight=preflight)
-        with pytest.raises(PermissionDenied) as denied:
-            await namer.organizations.update(
-                w.org, organization_name="Acme 2", mfa_policy="REQUIRED_FOR_ALL"
-            )
-        assert denied.value.resource == "stytch.organization"
-        if preflight:
-            assert denied.value.action == "update.settings.mfa-policy"
-        assert w.emu.requests["organizations.update"] == (0 if preflight else 1)
-        renamed = await namer.organizations.update(w.org, organization_name="Acme 1")
-        assert renamed.organization.organization_name == "Acme 1"
-        settings = await w.member("settings", preflight=preflight)
-        result = await settings.organizations.update(
-            w.org, organization_name="Acme 2", mfa_policy="REQUIRED_FOR_ALL"
+    seeded_namer = member(["org_namer"])
+    seeded_settings = member(["org_settings"])
+    namer = await acting_as(stytch_rbac, seeded_namer, preflight=preflight)
+    with pytest.raises(PermissionDenied) as denied:
+        await namer.organizations.update(
+            cast.org, organization_name="Acme 2", mfa_policy="REQUIRED_FOR_ALL"
         )
-        assert result.organization.organization_name == "Acme 2"
-        assert result.organization.mfa_policy == "REQUIRED_FOR_ALL"
+    assert denied.value.resource == "stytch.organization"
+    if preflight:
+        assert denied.value.action == "update.settings.mfa-policy"
+    assert stytch_emulator.requests["organizations.update"] == (0 if preflight else 1)
+    renamed = await namer.organizations.update(cast.org, organization_name="Acme 1")
+    assert renamed.organization.organization_name == "Acme 1"
+    settings = await acting_as(stytch_rbac, seeded_settings, preflight=preflight)
+    result = await settings.organizations.update(
+        cast.org, organization_name="Acme 2", mfa_policy="REQUIRED_FOR_ALL"
+    )
+    assert result.organization.organization_name == "Acme 2"
+    assert result.organization.mfa_policy == "REQUIRED_FOR_ALL"
 
 
 @pytest.mark.anyio
-async def test_invite_needs_member_create() -> None:
+async def test_invite_needs_member_create(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, member: MemberFactory
+) -> None:
     """magic_links.email.invite works for a member with stytch.member create, not without."""
-    async with _world(inviter=["inviter"]) as w:
-        with pytest.raises(PermissionDenied):
-            await (await w.member("plain")).magic_links.email.invite(w.org, "new@acme.test")
-        inviter = await w.member("inviter")
-        result = await inviter.magic_links.email.invite(w.org, "new@acme.test", name="New")
-        assert isinstance(result, InviteResponse)
-        assert result.member.status == "invited"
-        assert result.member.email_address == "new@acme.test"
-        assert w.emu.requests["magic_links.email.invite"] == 1
+    seeded_inviter = member(["inviter"])
+    with pytest.raises(PermissionDenied):
+        await (await acting_as(stytch_rbac, cast.plain)).magic_links.email.invite(
+            cast.org, "new@acme.test"
+        )
+    inviter = await acting_as(stytch_rbac, seeded_inviter)
+    result = await inviter.magic_links.email.invite(cast.org, "new@acme.test", name="New")
+    assert isinstance(result, InviteResponse)
+    assert result.member.status == "invited"
+    assert result.member.email_address == "new@acme.test"
+    assert stytch_emulator.requests["magic_links.email.invite"] == 1
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("preflight", [True, False], ids=["preflight", "stytch"])
-async def test_cross_tenant_call_is_a_tenancy_error(preflight: bool) -> None:
+async def test_cross_tenant_call_is_a_tenancy_error(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, preflight: bool
+) -> None:
     """An admin of another organization cannot act in this one, even holding the permission."""
-    async with _world() as w:
-        outsider = await w.member("outsider", preflight=preflight)
-        with pytest.raises(TenancyError) as refused:
-            await outsider.organizations.members.delete(w.org, w.plain.member_id)
-        assert refused.value.error_type == "session_authorization_tenancy_error"
-        assert refused.value.member_id == w.outsider.member_id
-        assert w.emu.requests["organizations.members.delete"] == (0 if preflight else 1)
-        assert (refused.value.request_id is None) is preflight
-        assert w.emu.get_member(w.plain.member_id).json["status"] == "active"
+    outsider = await acting_as(stytch_rbac, cast.outsider, preflight=preflight)
+    with pytest.raises(TenancyError) as refused:
+        await outsider.organizations.members.delete(cast.org, cast.plain.member_id)
+    assert refused.value.error_type == "session_authorization_tenancy_error"
+    assert refused.value.member_id == cast.outsider.member_id
+    assert stytch_emulator.requests["organizations.members.delete"] == (0 if preflight else 1)
+    assert (refused.value.request_id is None) is preflight
+    assert stytch_emulator.get_member(cast.plain.member_id).json["status"] == "active"
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("preflight", [True, False], ids=["preflight", "stytch"])
-async def test_fields_a_member_session_may_never_send_are_forbidden(preflight: bool) -> None:
+async def test_fields_a_member_session_may_never_send_are_forbidden(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, preflight: bool
+) -> None:
     """trusted_metadata, or one's own email via update, is Forbidden even to an admin."""
-    async with _world() as w:
-        admin = await w.member("admin", preflight=preflight)
-        with pytest.raises(Forbidden) as metadata:
-            await admin.organizations.members.update(
-                w.org, w.plain.member_id, trusted_metadata={"tier": "gold"}
-            )
-        assert metadata.value.error_type == "cannot_update_trusted_metadata"
-        with pytest.raises(Forbidden) as own_email:
-            await admin.organizations.members.update(
-                w.org, w.admin.member_id, email_address="new@acme.test"
-            )
-        assert own_email.value.error_type == "member_cannot_update_their_email_address"
-        assert not isinstance(metadata.value, PermissionDenied | TenancyError)
-        assert w.emu.requests["organizations.members.update"] == (0 if preflight else 2)
-        assert w.emu.get_member(w.admin.member_id).email_address == "admin@acme.test"
+    admin = await acting_as(stytch_rbac, cast.admin, preflight=preflight)
+    with pytest.raises(Forbidden) as metadata:
+        await admin.organizations.members.update(
+            cast.org, cast.plain.member_id, trusted_metadata={"tier": "gold"}
+        )
+    assert metadata.value.error_type == "cannot_update_trusted_metadata"
+    with pytest.raises(Forbidden) as own_email:
+        await admin.organizations.members.update(
+            cast.org, cast.admin.member_id, email_address="new@acme.test"
+        )
+    assert own_email.value.error_type == "member_cannot_update_their_email_address"
+    assert not isinstance(metadata.value, PermissionDenied | TenancyError)
+    assert stytch_emulator.requests["organizations.members.update"] == (0 if preflight else 2)
+    assert (
+        stytch_emulator.get_member(cast.admin.member_id).email_address == cast.admin.email_address
+    )
 
 
 @pytest.mark.anyio
-async def test_organization_slug_counts_as_the_members_own_organization() -> None:
+async def test_organization_slug_counts_as_the_members_own_organization(
+    stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """The pre-flight reads the member's own organization slug as its id, as Stytch does."""
-    async with _world() as w:
-        member = await w.member("admin")
-        result = await member.organizations.members.delete("acme", w.plain.member_id)
-        assert result.member_id == w.plain.member_id
+    member = await acting_as(stytch_rbac, cast.admin)
+    result = await member.organizations.members.delete("acme", cast.plain.member_id)
+    assert result.member_id == cast.plain.member_id
 
 
 @pytest.mark.anyio
-async def test_other_stytch_errors_are_translated() -> None:
+async def test_other_stytch_errors_are_translated(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """A 404 from Stytch is a StytchAPIError and a 500 StytchUnavailable, each keeping Stytch's
     status, error type and request id, with the SDK's StytchError as the cause."""
-    async with _world() as w:
-        member = await w.member("admin")
-        with pytest.raises(StytchAPIError) as raised:
-            await member.organizations.members.delete(w.org, "member-test-does-not-exist")
-        assert raised.value.stytch_status == 404
-        assert raised.value.error_type == "member_not_found"
-        assert raised.value.request_id
-        assert isinstance(raised.value.__cause__, StytchError)
-        w.emu.faults.fail("organizations.update", status=500, times=1)
-        with pytest.raises(StytchUnavailable) as failed:
-            await member.organizations.update(w.org, organization_name="X")
-        assert failed.value.stytch_status == 500
-        assert isinstance(failed.value.__cause__, StytchError)
+    member = await acting_as(stytch_rbac, cast.admin)
+    with pytest.raises(StytchAPIError) as raised:
+        await member.organizations.members.delete(cast.org, "member-test-does-not-exist")
+    assert raised.value.stytch_status == 404
+    assert raised.value.error_type == "member_not_found"
+    assert raised.value.request_id
+    assert isinstance(raised.value.__cause__, StytchError)
+    stytch_emulator.faults.fail("organizations.update", status=500, times=1)
+    with pytest.raises(StytchUnavailable) as failed:
+        await member.organizations.update(cast.org, organization_name="X")
+    assert failed.value.stytch_status == 500
+    assert isinstance(failed.value.__cause__, StytchError)
 
 
 @pytest.mark.anyio
-async def test_revoked_session_is_unauthenticated() -> None:
+async def test_revoked_session_is_unauthenticated(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """A session revoked since it was authenticated: Stytch's refusal becomes Unauthenticated."""
-    async with _world() as w:
-        member = w.rbac.as_member(session_token=w.sessions["admin"].session_token, preflight=False)
-        w.emu.revoke_session(w.sessions["admin"].member_session_id)
-        with pytest.raises(Unauthenticated) as refused:
-            await member.organizations.update(w.org, organization_name="X")
-        assert refused.value.error_type
-        assert refused.value.request_id
+    member = stytch_rbac.as_member(session_token=cast.admin.session_token, preflight=False)
+    stytch_emulator.revoke_session(cast.admin.session_id)
+    with pytest.raises(Unauthenticated) as refused:
+        await member.organizations.update(cast.org, organization_name="X")
+    assert refused.value.error_type
+    assert refused.value.request_id
 
 
 # --- which credential is sent ------------------------------------------------------------
 
 
 @pytest.mark.anyio
-async def test_fresh_jwt_is_sent_as_the_jwt_header() -> None:
+async def test_fresh_jwt_is_sent_as_the_jwt_header(
+    stytch_rbac: StytchRBAC, cast: Cast, sent: list[dict[str, str]]
+) -> None:
     """A principal with a fresh session JWT sends it, and no session token."""
-    async with _world() as w:
-        principal = await w.principal("admin")
-        await w.rbac.as_member(principal).organizations.update(w.org, organization_name="X")
-        jwt = w.sessions["admin"].session_jwt
-        assert w.last_member_headers() == {"x-stytch-member-sessionjwt": jwt}
+    principal = await authenticated(stytch_rbac, cast.admin)
+    await stytch_rbac.as_member(principal).organizations.update(cast.org, organization_name="X")
+    jwt = cast.admin.session_jwt
+    assert last_member_headers(sent) == {"x-stytch-member-sessionjwt": jwt}
 
 
 @pytest.mark.anyio
-async def test_stale_jwt_falls_back_to_the_session_token() -> None:
+async def test_stale_jwt_falls_back_to_the_session_token(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, sent: list[dict[str, str]]
+) -> None:
     """Once the JWT is about to expire, a principal holding the token sends the token instead."""
-    async with _world() as w:
-        principal = await w.rbac.authenticate(session_token=w.sessions["admin"].session_token)
-        assert principal.session_jwt
-        member = w.rbac.as_member(principal)
-        await member.organizations.update(w.org, organization_name="X")
-        assert set(w.last_member_headers()) == {"x-stytch-member-sessionjwt"}
-        w.clock.advance(300)
-        await member.organizations.update(w.org, organization_name="Y")
-        token = w.sessions["admin"].session_token
-        assert w.last_member_headers() == {"x-stytch-member-session": token}
+    principal = await stytch_rbac.authenticate(session_token=cast.admin.session_token)
+    assert principal.session_jwt
+    member = stytch_rbac.as_member(principal)
+    await member.organizations.update(cast.org, organization_name="X")
+    assert set(last_member_headers(sent)) == {"x-stytch-member-sessionjwt"}
+    stytch_emulator.advance_time(300)
+    await member.organizations.update(cast.org, organization_name="Y")
+    token = cast.admin.session_token
+    assert last_member_headers(sent) == {"x-stytch-member-session": token}
 
 
 @pytest.mark.anyio
-async def test_stale_jwt_without_token_is_refreshed_once() -> None:
+async def test_stale_jwt_without_token_is_refreshed_once(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, sent: list[dict[str, str]]
+) -> None:
     """A principal holding only an expired JWT gets a fresh one from Stytch, then reuses it."""
-    async with _world() as w:
-        original = w.sessions["admin"].session_jwt
-        member = w.rbac.as_member(await w.principal("admin"))
-        w.clock.advance(600)
-        await member.organizations.update(w.org, organization_name="X")
-        await member.organizations.update(w.org, organization_name="Y")
-        assert w.emu.requests["sessions.authenticate"] == 1
-        sent = [h["x-stytch-member-sessionjwt"] for h in w.headers if h]
-        assert len(sent) == 2
-        assert sent[0] == sent[1] != original
-        assert (await member.principal()).session_jwt == sent[0]
+    original = cast.admin.session_jwt
+    member = stytch_rbac.as_member(await authenticated(stytch_rbac, cast.admin))
+    stytch_emulator.advance_time(600)
+    await member.organizations.update(cast.org, organization_name="X")
+    await member.organizations.update(cast.org, organization_name="Y")
+    assert stytch_emulator.requests["sessions.authenticate"] == 1
+    jwts = [h["x-stytch-member-sessionjwt"] for h in sent if h]
+    assert len(jwts) == 2
+    assert jwts[0] == jwts[1] != original
+    assert (await member.principal()).session_jwt == jwts[0]
 
 
 @pytest.mark.anyio
-async def test_bare_token_without_preflight_is_sent_as_is() -> None:
+async def test_bare_token_without_preflight_is_sent_as_is(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, sent: list[dict[str, str]]
+) -> None:
     """as_member(session_token=..., preflight=False) authenticates nothing and sends the token."""
-    async with _world() as w:
-        token = w.sessions["admin"].session_token
-        member = w.rbac.as_member(session_token=token, preflight=False)
-        await member.organizations.update(w.org, organization_name="X")
-        assert w.last_member_headers() == {"x-stytch-member-session": token}
-        assert w.emu.requests["sessions.authenticate"] == 0
+    token = cast.admin.session_token
+    member = stytch_rbac.as_member(session_token=token, preflight=False)
+    await member.organizations.update(cast.org, organization_name="X")
+    assert last_member_headers(sent) == {"x-stytch-member-session": token}
+    assert stytch_emulator.requests["sessions.authenticate"] == 0
 
 
 @pytest.mark.anyio
-async def test_bare_jwt_with_preflight_is_authenticated_once() -> None:
+async def test_bare_jwt_with_preflight_is_authenticated_once(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
     """as_member(session_jwt=...) authenticates the JWT on first use (for the pre-flight) only."""
-    async with _world() as w:
-        member = w.rbac.as_member(session_jwt=w.sessions["plain"].session_jwt)
-        assert "unauthenticated" in repr(member)
-        with pytest.raises(PermissionDenied):
-            await member.organizations.members.delete(w.org, w.admin.member_id)
-        await member.organizations.members.update(w.org, w.plain.member_id, name="Me")
-        assert (await member.principal()).member_id == w.plain.member_id
-        assert w.plain.member_id in repr(member)
-        assert w.emu.requests["organizations.members.update"] == 1
+    member = stytch_rbac.as_member(session_jwt=cast.plain.session_jwt)
+    assert "unauthenticated" in repr(member)
+    with pytest.raises(PermissionDenied):
+        await member.organizations.members.delete(cast.org, cast.admin.member_id)
+    await member.organizations.members.update(cast.org, cast.plain.member_id, name="Me")
+    assert (await member.principal()).member_id == cast.plain.member_id
+    assert cast.plain.member_id in repr(member)
+    assert stytch_emulator.requests["organizations.members.update"] == 1
 
 
 # --- construction -------------------------------------------------------------------------
@@ -595,16 +625,15 @@ async def test_as_member_needs_exactly_one_credential(kwargs: dict[str, Any]) ->
 
 
 @pytest.mark.anyio
-async def test_repr_shows_no_credential() -> None:
+async def test_repr_shows_no_credential(stytch_rbac: StytchRBAC, cast: Cast) -> None:
     """Neither the MemberClient's repr nor its principal's shows a session JWT or token."""
-    async with _world() as w:
-        member = await w.member("admin")
-        session = w.sessions["admin"]
-        for text in (repr(member), str(member), repr(await member.principal())):
-            assert session.session_jwt not in text
-            assert session.session_token not in text
-        bare = w.rbac.as_member(session_token=session.session_token)
-        assert session.session_token not in repr(bare)
+    member = await acting_as(stytch_rbac, cast.admin)
+    session = cast.admin
+    for text in (repr(member), str(member), repr(await member.principal())):
+        assert session.session_jwt not in text
+        assert session.session_token not in text
+    bare = stytch_rbac.as_member(session_token=session.session_token)
+    assert session.session_token not in repr(bare)
 
 
 def test_importing_the_package_does_not_import_member_or_the_sdk() -> None:

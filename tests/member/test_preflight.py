@@ -36,7 +36,7 @@ from stytch_rbac import PermissionDenied, TenancyError
 from stytch_rbac.client import StytchRBAC
 from stytch_rbac.emulator import Emulator, SessionRecord
 from stytch_rbac.member import MemberClient
-from stytch_rbac.policy import builtin_calls as builtins
+from stytch_rbac.policy import builtin_calls
 
 ORG: typing.Final = "stytch.organization"
 MEMBER: typing.Final = "stytch.member"
@@ -537,10 +537,10 @@ def _case_id(case: Case) -> str:
 
 
 def test_there_is_one_case_per_wrapped_method() -> None:
-    """The case table covers exactly the methods MemberClient wraps (and builtins maps)."""
+    """The case table covers exactly the methods MemberClient wraps (and builtin_calls maps)."""
     methods = [c.method for c in CASES]
     assert len(methods) == len(set(methods))
-    assert set(methods) == builtins.BUILTIN_METHODS
+    assert set(methods) == builtin_calls.BUILTIN_METHODS
 
 
 def _grants(grants: dict[str, list[str]]) -> list[dict[str, Any]]:
@@ -577,6 +577,9 @@ class Served:
     outsider: SessionRecord
 
 
+# Not the plugin's stytch_emulator/stytch_base_url: those are per test, and starting a served
+# emulator (uvicorn in a thread) for each of this module's ~100 parametrized cases would add
+# a server start and stop to every one of them.
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
     """One emulator over real HTTP for the module; each test gets its own organization."""
