@@ -162,4 +162,4 @@ async def test_hang_released_at_once_in_process_answers_503(
         tg.start_soon(release_once_hanging)
         response = await http.get(POLICY)
     assert response.status_code == 503
-    assert response.json()["error_type"] == "service_unavailable"
+    assert response.json()["error_type"] == "server_unavailable"
