@@ -559,3 +559,14 @@ async def test_jwt_preferred_over_token_when_both_cookies(
     principal = await authenticate_request(stytch_rbac, PlainRequest(cookies=viewer.cookies))
     assert principal.member_id == viewer.member_id
     assert stytch_emulator.requests["sessions.authenticate"] == before
+
+
+def test_documented_guards_path_reexports_the_guard_core() -> None:
+    """`from stytch_rbac.guards import ...` (the documented path) gives the guard core's own
+    objects, every one of them."""
+    import stytch_rbac.guards as documented
+    import stytch_rbac.integrations.guard as core
+
+    assert documented.__all__
+    for name in documented.__all__:
+        assert getattr(documented, name) is getattr(core, name), name
