@@ -42,6 +42,7 @@ REQUIRED_CLAIMS: Final = ("aud", "iss", "exp", "iat", "nbf")
 
 
 def b64decode(segment: str | bytes) -> bytes:
+    """Decode one base64url segment of a JWT, whose ``=`` padding is left off."""
     raw = segment.encode("ascii") if isinstance(segment, str) else segment
     return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
 

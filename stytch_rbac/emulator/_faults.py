@@ -45,7 +45,7 @@ class Faults:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._release = threading.Event()
-        self.generation = 0
+        self.generation: int = 0
 
     def _add(self, fault: Fault, times: int | None, duration: float | None) -> Fault:
         endpoint = fault.endpoint

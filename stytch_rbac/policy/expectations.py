@@ -192,7 +192,7 @@ class ExpectationRunner:
         org_policies: Mapping[str, OrgPolicy] | None = None,
     ) -> None:
         self.suite = suite
-        self.policy = (
+        self.policy: CompiledPolicy = (
             policy if isinstance(policy, CompiledPolicy) else CompiledPolicy(policy, _warn=False)
         )
         self._org_policies = dict(org_policies or {})
