@@ -63,7 +63,9 @@ bench-charts: $(STAMP)
 # The test suite on the other Pythons of the classifiers, each in its own venv.
 test-pythons:
 	@for v in $(PYTHONS); do \
-	  py=$$(command -v python$$v || ls $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v*/bin/python$$v 2>/dev/null | tail -1); \
+	  py=; for c in $$(command -v python$$v) $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v*/bin/python$$v; do \
+	    if [ -x "$$c" ] && "$$c" -c '' 2>/dev/null; then py=$$c; break; fi; \
+	  done; \
 	  test -n "$$py" || { echo "python$$v not found"; exit 1; }; \
 	  echo "== Python $$v ($$py)"; \
 	  test -x .venv-$$v/bin/python || $$py -m venv .venv-$$v || exit 1; \

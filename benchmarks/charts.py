@@ -74,7 +74,7 @@ def save(fig: Figure, name: str) -> Path:
     path = IMG / f"{name}.svg"
     fig.savefig(path, format="svg", metadata={"Date": None})
     plt.close(fig)
-    print(f"wrote {path.relative_to(ROOT)}")
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return path
 
 
