@@ -5,7 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test demo lint typecheck contracts pytest docs bench clean
+# mermaid.js for the docs' diagrams, vendored at build time from npm (not committed):
+# the site renders them offline. mkdocs-material 9.x expects mermaid 11.
+MERMAID_VERSION := 11.17.2
+MERMAID_JS := docs/js/mermaid.min.js
+# Other Pythons `make test-pythons` runs the test suite on (pyproject's classifiers list them).
+PYTHONS := 3.12 3.13
+
+.PHONY: test demo lint typecheck contracts verifytypes pytest docs bench bench-charts test-pythons clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +30,10 @@ contracts: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict stytch_rbac tests examples scripts benchmarks
 
+# The public API's type completeness as pyright sees it (a user's editor, not our mypy).
+verifytypes: $(STAMP)
+	$(BIN)/python scripts/verifytypes.py --minimum 98
+
 # The suite under branch coverage; `coverage report` fails below fail_under (pyproject.toml).
 pytest: $(STAMP)
 	$(BIN)/coverage erase
@@ -30,16 +41,42 @@ pytest: $(STAMP)
 	$(BIN)/coverage combine -q
 	$(BIN)/coverage report
 
-docs: $(STAMP)
+docs: $(STAMP) $(MERMAID_JS)
 	@if [ -f mkdocs.yml ]; then NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site; fi
 
-test: lint typecheck contracts pytest docs
+$(MERMAID_JS): Makefile
+	@mkdir -p $(@D)
+	@tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent mermaid@$(MERMAID_VERSION) >/dev/null \
+	  && tar xzf mermaid-$(MERMAID_VERSION).tgz package/dist/mermaid.min.js) \
+	  && mv $$tmp/package/dist/mermaid.min.js $@ && rm -rf $$tmp
+	@echo "vendored mermaid $(MERMAID_VERSION) into $@"
+
+test: lint typecheck contracts verifytypes pytest docs
 
 demo: $(STAMP)
 	$(BIN)/stytch-rbac demo
 
+# Each benchmark writes benchmarks/results/<name>.json; charts.py draws docs/img/bench-*.svg.
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	$(BIN)/python benchmarks/charts.py
+
+bench-charts: $(STAMP)
+	$(BIN)/python benchmarks/charts.py
+
+# The test suite on the other Pythons of the classifiers, each in its own venv.
+test-pythons:
+	@for v in $(PYTHONS); do \
+	  py=; for c in $$(command -v python$$v) $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v*/bin/python$$v; do \
+	    if [ -x "$$c" ] && "$$c" -c '' 2>/dev/null; then py=$$c; break; fi; \
+	  done; \
+	  test -n "$$py" || { echo "python$$v not found"; exit 1; }; \
+	  echo "== Python $$v ($$py)"; \
+	  test -x .venv-$$v/bin/python || $$py -m venv .venv-$$v || exit 1; \
+	  .venv-$$v/bin/python -m pip install --quiet --upgrade 'pip>=24' || exit 1; \
+	  .venv-$$v/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]' || exit 1; \
+	  .venv-$$v/bin/pytest -q -p no:cacheprovider || exit 1; \
+	done
 
 clean:
-	rm -rf $(VENV) site .mypy_cache .ruff_cache .hypothesis .coverage .coverage.*
+	rm -rf $(VENV) .venv-3.* site .mypy_cache .ruff_cache .hypothesis .coverage .coverage.* $(MERMAID_JS)

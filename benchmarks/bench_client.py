@@ -52,6 +52,7 @@ from typing import Any
 
 import anyio
 import httpx
+from _results import save  # benchmarks/_results.py, beside this script
 
 from stytch_rbac.client import StytchRBAC
 from stytch_rbac.clock import ManualClock
@@ -60,6 +61,7 @@ from stytch_rbac.errors import StytchUnavailable
 
 POLICY_FILE = Path(__file__).resolve().parent.parent / "examples" / "policy.json"
 RESULTS: list[tuple[str, str, str, bool]] = []  # (item, measured, target, met)
+DATA: dict[str, Any] = {}  # the numbers behind RESULTS, for benchmarks/charts.py
 
 
 def record(item: str, measured: str, target: str, met: bool) -> None:
@@ -115,6 +117,16 @@ async def interleaved(
 # -- (a) and (b) ---------------------------------------------------------------------------------
 
 
+def latency_data(ours: list[int], theirs: list[int]) -> dict[str, float]:
+    """Median and p99 (µs) of both sides, for the charts."""
+    return {
+        "ours_median_us": statistics.median(ours) / 1000,
+        "ours_p99_us": p99(ours) / 1000,
+        "sdk_median_us": statistics.median(theirs) / 1000,
+        "sdk_p99_us": p99(theirs) / 1000,
+    }
+
+
 async def bench_latency(emu: Emulator, base_url: str, org: str, member_id: str, fresh: int) -> None:
     from stytch.b2b.models.sessions import AuthorizationCheck
 
@@ -143,6 +155,7 @@ async def bench_latency(emu: Emulator, base_url: str, org: str, member_id: str, 
             ratio = statistics.median(b) / statistics.median(a)
             print(f"  ours   median {us(statistics.median(a))}  p99 {us(p99(a))}")
             print(f"  stytch median {us(statistics.median(b))}  p99 {us(p99(b))}")
+            DATA["fresh_jwt"] = latency_data(a, b)
             record("(a) fresh JWT", f"{ratio:.1f}x faster (median)", ">= 3x", ratio >= 3)
 
             print("\n(b) the same JWT repeated (one browser, many requests)", flush=True)
@@ -151,6 +164,7 @@ async def bench_latency(emu: Emulator, base_url: str, org: str, member_id: str, 
             ratio = statistics.median(b) / statistics.median(a)
             print(f"  ours   median {us(statistics.median(a))}  p99 {us(p99(a))}")
             print(f"  stytch median {us(statistics.median(b))}  p99 {us(p99(b))}")
+            DATA["repeated_jwt"] = latency_data(a, b)
             record("(b) repeated JWT", f"{ratio:.1f}x faster (median)", ">= 20x", ratio >= 20)
     finally:
         await sdk.close()
@@ -423,6 +437,12 @@ async def bench_memory(emu: Emulator, org_with_roles: str, org_without: str, n_o
                 used, size = result.stdout.decode().split()
                 measured[kind] = (int(used), int(size))
             (ours_bytes, ours_size), (sdk_bytes, sdk_size) = measured["ours"], measured["sdk"]
+            DATA.setdefault("memory", {"organizations": n_orgs})[label] = {
+                "ours_mib": ours_bytes / mib,
+                "ours_cached": ours_size,
+                "sdk_mib": sdk_bytes / mib,
+                "sdk_cached": sdk_size,
+            }
             print(
                 f"  {label}: ours {ours_bytes / mib:.1f} MiB ({ours_size:,} orgs cached)   "
                 f"stytch {sdk_bytes / mib:.1f} MiB ({sdk_size:,} orgs cached)"
@@ -490,6 +510,9 @@ async def bench_import(emu: Emulator, base_url: str, token: str) -> None:
     }
     for stmt, (seconds, mib, loaded) in rows.items():
         print(f"  {stmt:<46} {seconds * 1000:6.0f} ms  {mib:5.1f} MiB  stytch loaded: {loaded}")
+    DATA["import"] = {
+        stmt: {"ms": seconds * 1000, "mib": mib} for stmt, (seconds, mib, _) in rows.items()
+    }
     sdk_time = rows["import stytch"][0]
     seconds, mib, loaded = rows["import stytch_rbac"]
     record(
@@ -559,6 +582,10 @@ async def main(args: argparse.Namespace) -> int:
     width = max(len(r[0]) for r in RESULTS)
     for item, measured, target, met in RESULTS:
         print(f"  {'OK  ' if met else 'MISS'} {item:<{width}}  {measured}  [target {target}]")
+    if only == set("abcdef"):
+        save("client", DATA)
+    else:
+        print("(a partial run: results not saved)")
     missed = [r for r in RESULTS if not r[3]]
     return 1 if missed else 0
 

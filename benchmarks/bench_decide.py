@@ -41,6 +41,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from _results import save  # benchmarks/_results.py, beside this script
 from stytch.b2b.models.rbac import Policy as SDKPolicy
 from stytch.b2b.models.sessions import AuthorizationCheck
 from stytch.shared import rbac_local
@@ -288,6 +289,27 @@ def main() -> int:
             f"| {r.sdk.median / r.allows.median:.0f}x | {r.scan.median / r.allows.median:.2f}x |"
         )
     print()
+    save(
+        "decide",
+        {
+            "unit": "ns per call, median over samples",
+            "rows": [
+                {
+                    "roles": r.size,
+                    "case": r.case.name,
+                    "allowed": r.case.allowed,
+                    "scan_walks": r.walked,
+                    "allows": r.allows.median,
+                    "decide": r.decide.median,
+                    "decide_single_p99": r.decide_single.p99,
+                    "is_authorized": r.scan.median,
+                    "perform_authorization_check": r.sdk.median,
+                    "perform_authorization_check_p99": r.sdk.p99,
+                }
+                for r in rows
+            ],
+        },
+    )
     return report_targets(rows)
 
 

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
+from _results import save  # benchmarks/_results.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_FILE = ROOT / "examples" / "policy.json"
@@ -317,6 +318,25 @@ def main() -> int:
         f"guard overhead vs unguarded: stytch-rbac "
         f"{1e6 / median['stytch-rbac'] - 1e6 / median['unguarded']:.0f} µs/request, "
         f"stytch SDK {1e6 / sdk - 1e6 / median['unguarded']:.0f} µs/request"
+    )
+    save(
+        "guard",
+        {
+            "unit": "requests per second",
+            "connections": CONNECTIONS,
+            "tokens": TOKENS,
+            "rounds": ROUNDS,
+            "round_seconds": ROUND_SECONDS,
+            "series": {
+                name: {
+                    "median": median[name],
+                    "min": min(rps[name]),
+                    "max": max(rps[name]),
+                    "rounds": rps[name],
+                }
+                for name in SERIES
+            },
+        },
     )
     for failure in failures:
         print("FAIL", failure)

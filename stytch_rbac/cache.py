@@ -32,7 +32,7 @@ from .errors import StytchRBACError, StytchUnavailable
 
 __all__ = ["CacheStats", "RefreshingCache", "Spawner"]
 
-logger = logging.getLogger("stytch_rbac")
+logger: logging.Logger = logging.getLogger("stytch_rbac")
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -104,11 +104,11 @@ class RefreshingCache(Generic[K, V]):
         if maxsize is not None and maxsize < 1:
             raise ValueError(f"{name}: maxsize must be >= 1, got {maxsize!r}")
         self.name = name
-        self.ttl = float(ttl)
-        self.max_stale = float(max_stale)
+        self.ttl: float = float(ttl)
+        self.max_stale: float = float(max_stale)
         self.maxsize = maxsize
-        self.retry_after_error = float(retry_after_error)
-        self.stats = CacheStats()
+        self.retry_after_error: float = float(retry_after_error)
+        self.stats: CacheStats = CacheStats()
         self._loader = loader
         self._clock: Clock = clock or SystemClock()
         self._spawn = spawn

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Principal", "StytchRBAC"]
 
-logger = logging.getLogger("stytch_rbac")
+logger: logging.Logger = logging.getLogger("stytch_rbac")
 
 _POLICY: Final = "policy"
 
@@ -204,11 +204,11 @@ class StytchRBAC:
             raise ValueError(f"org_cache_size must be a positive int, got {org_cache_size!r}")
         self.project_id = project_id
         self.__secret = secret
-        self.base_url = resolve_base_url(project_id, base_url)
+        self.base_url: str = resolve_base_url(project_id, base_url)
         self._given_base_url = base_url
-        self.policy_ttl = float(policy_ttl)
-        self.max_stale = float(max_stale)
-        self.timeout = float(timeout)
+        self.policy_ttl: float = float(policy_ttl)
+        self.max_stale: float = float(max_stale)
+        self.timeout: float = float(timeout)
         self.strict = strict
         self.clock: Clock = clock or SystemClock()
         from ._stytch.http import RetryPolicy, make_http_client

@@ -66,12 +66,12 @@ class StytchRBACError(Exception):
 
     def __init__(self, message: str, **stytch: Unpack[StytchErrorFields]) -> None:
         super().__init__(message)
-        self.message = message
-        self.error_type = stytch.get("error_type")
-        self.error_message = stytch.get("error_message")
-        self.request_id = stytch.get("request_id")
-        self.stytch_status = stytch.get("stytch_status")
-        self.retry_after = stytch.get("retry_after")
+        self.message: str = message
+        self.error_type: str | None = stytch.get("error_type")
+        self.error_message: str | None = stytch.get("error_message")
+        self.request_id: str | None = stytch.get("request_id")
+        self.stytch_status: int | None = stytch.get("stytch_status")
+        self.retry_after: float | None = stytch.get("retry_after")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
@@ -115,7 +115,7 @@ class Unauthenticated(StytchRBACError):
     ) -> None:
         #: A short machine-readable code: missing, malformed, expired, forged,
         #: revoked, invalid_claims, stytch_rejected, ...
-        self.reason = reason
+        self.reason: str = reason
         message = f"not authenticated ({reason})" + (f": {detail}" if detail else "")
         super().__init__(message, **stytch)
 
@@ -136,10 +136,10 @@ class PermissionDenied(Forbidden):
         member_id: str | None = None,
         **stytch: Unpack[StytchErrorFields],
     ) -> None:
-        self.resource = str(resource)
-        self.action = str(action)
-        self.organization_id = organization_id
-        self.member_id = member_id
+        self.resource: str = str(resource)
+        self.action: str = str(action)
+        self.organization_id: str | None = organization_id
+        self.member_id: str | None = member_id
         who = member_id or "the member"
         where = f" in organization {organization_id}" if organization_id else ""
         super().__init__(
@@ -159,10 +159,10 @@ class TenancyError(Forbidden):
         member_id: str | None = None,
         **stytch: Unpack[StytchErrorFields],
     ) -> None:
-        self.member_organization_id = member_organization_id
-        self.requested_organization_id = requested_organization_id
-        self.organization_id = requested_organization_id
-        self.member_id = member_id
+        self.member_organization_id: str | None = member_organization_id
+        self.requested_organization_id: str | None = requested_organization_id
+        self.organization_id: str | None = requested_organization_id
+        self.member_id: str | None = member_id
         super().__init__(
             f"member of organization {member_organization_id} may not act in organization "
             f"{requested_organization_id}",
@@ -174,8 +174,8 @@ class UnknownPermission(StytchRBACError, LookupError):
     """The resource or action is not defined in the policy: a typo, or drift."""
 
     def __init__(self, resource: str, action: str | None = None) -> None:
-        self.resource = str(resource)
-        self.action = None if action is None else str(action)
+        self.resource: str = str(resource)
+        self.action: str | None = None if action is None else str(action)
         if self.action is None:
             message = f"resource {self.resource!r} is not defined in the RBAC policy"
         else:
@@ -195,7 +195,7 @@ class StytchAPIError(StytchRBACError):
 
     def __init__(self, status_code: int, **stytch: Unpack[StytchErrorFields]) -> None:
         #: The HTTP status Stytch answered with (also ``stytch_status``).
-        self.status_code = status_code
+        self.status_code: int = status_code
         stytch.setdefault("stytch_status", status_code)
         error_type = stytch.get("error_type") or "unknown"
         detail = stytch.get("error_message") or ""

@@ -113,7 +113,7 @@ class ThreadServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-        self.base_url = ""
+        self.base_url: str = ""
 
     def _run(self) -> None:
         assert self._server is not None

@@ -298,6 +298,8 @@ async def stytch_rbac(stytch_emulator: Emulator, stytch_base_url: str) -> AsyncI
 
 
 class _HasOrganizationId(Protocol):
+    """Anything that names an organization (an organization or a member)."""
+
     @property
     def organization_id(self) -> str: ...
 

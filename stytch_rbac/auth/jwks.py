@@ -22,7 +22,7 @@ from .claims import b64decode
 
 __all__ = ["JWKS_REFETCH_INTERVAL", "JWKSCache", "parse_jwks"]
 
-logger = logging.getLogger("stytch_rbac")
+logger: logging.Logger = logging.getLogger("stytch_rbac")
 
 #: An unknown ``kid`` refetches the JWKS at most this often (seconds).
 JWKS_REFETCH_INTERVAL: Final = 30.0

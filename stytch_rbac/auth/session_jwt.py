@@ -88,9 +88,9 @@ class SessionJWTVerifier:
         if max_age is not None and max_age < 0:
             raise ValueError(f"jwt_max_age must be >= 0 or None, got {max_age!r}")
         self.project_id = project_id
-        self.issuers = frozenset({f"stytch.com/{project_id}", base_url.rstrip("/")})
+        self.issuers: frozenset[str] = frozenset({f"stytch.com/{project_id}", base_url.rstrip("/")})
         self.jwks = jwks
-        self.leeway = float(leeway)
+        self.leeway: float = float(leeway)
         self.max_age = max_age
         self.memo_size = memo_size
         self._clock: Clock = clock or SystemClock()

@@ -3,7 +3,14 @@
 Errors: a command raises (or lets through) an exception; :class:`_Group` turns
 it into one line on stderr and an exit code, unless ``--debug`` was given, in
 which case the traceback is shown. Commands that want a specific message raise
-``fail(message, code)``.
+``fail(message, exit_code, code=...)``. When the sub-command was given
+``--json``, the error is one JSON object on stderr instead, ``{"error": {"code":
+..., "message": ..., "exit_code": ...}}``, with ``code`` one of :data:`ERROR_CODES`
+(stable: scripts branch on them).
+
+Width: tables are drawn for the terminal's width; when the output is not a
+terminal (a pipe, a CI log) they are drawn :data:`PIPE_COLUMNS` wide, and
+``COLUMNS`` overrides both. One-line messages are never wrapped.
 
 Policies come from a file (``--policy``) or from Stytch (``--from-stytch``,
 credentials from ``STYTCH_PROJECT_ID`` / ``STYTCH_SECRET`` / ``STYTCH_BASE_URL``);
@@ -17,9 +24,10 @@ import functools
 import json
 import os
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import IO, Annotated, Any, Final
 
 import anyio
 import typer
@@ -32,12 +40,9 @@ from ..errors import PolicyError, StytchRBACError, StytchUnavailable, UnknownPer
 from ..policy import CompiledPolicy, OrgPolicy, Policy
 from . import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 
-try:  # typer >= 0.20 vendors click; older typer uses click itself
-    from typer._click.exceptions import ClickException
-except ImportError:  # pragma: no cover - depends on the installed typer
-    from click.exceptions import ClickException  # type: ignore[assignment,no-redef,unused-ignore]
-
 __all__ = [
+    "ERROR_CODES",
+    "PIPE_COLUMNS",
     "POLICY_ENV",
     "TIMEOUT",
     "FromStytchOpt",
@@ -66,6 +71,23 @@ __all__ = [
 POLICY_ENV: Final = "STYTCH_RBAC_POLICY"
 #: Timeout (seconds) of every call to Stytch the command line makes.
 TIMEOUT: Final = 10.0
+#: Width of tables when the output is not a terminal and ``COLUMNS`` is not set.
+PIPE_COLUMNS: Final = 120
+
+#: The ``code`` of a JSON error (``--json``) and what it means; docs/cli.md has the same table.
+ERROR_CODES: Final[Mapping[str, str]] = {
+    "usage": "bad or conflicting options or arguments",
+    "file-not-found": "a file named on the command line, or by a policy-test file, does not exist",
+    "invalid-policy": "a policy or org-policy file (or answer) that cannot be used",
+    "invalid-policy-test": "a policy-test file that does not have the documented shape",
+    "unknown-name": "a role, resource, action or lint code that is not defined",
+    "no-match": "--run selects no policy-test row",
+    "credentials-missing": "--from-stytch without STYTCH_PROJECT_ID and STYTCH_SECRET",
+    "stytch-rejected": "Stytch refused the request (4xx), e.g. a wrong secret",
+    "stytch-unavailable": "Stytch cannot be reached, answers 5xx or 429, or not a usable policy",
+    "bad-input": "any other bad input (an output folder that does not exist, a busy port, ...)",
+    "internal": "an unexpected error; --debug shows the traceback",
+}
 
 
 #: The order ``--help`` lists the sub-commands in (others follow, sorted).
@@ -83,6 +105,10 @@ _COMMAND_ORDER: Final = (
 )
 
 
+#: Whether the running sub-command was given ``--json`` (errors are then JSON on stderr).
+_json_errors: ContextVar[bool] = ContextVar("_json_errors", default=False)
+
+
 class _Group(typer.core.TyperGroup):
     """The root command: maps exceptions of every sub-command to one line and an exit code."""
 
@@ -91,30 +117,60 @@ class _Group(typer.core.TyperGroup):
         return sorted(super().list_commands(ctx), key=lambda n: (rank.get(n, len(rank)), n))
 
     def invoke(self, ctx: Any) -> Any:
+        # ctx.args: what follows the sub-command's name, parsed by the sub-command itself.
+        args: list[str] = list(ctx.args)
+        wants_json = "--json" in (args[: args.index("--")] if "--" in args else args)
+        token = _json_errors.set(wants_json)
+        _size_consoles()
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort):
             raise
-        except ClickException as exc:
+        except typer.TyperException as exc:
             # Usage errors of a sub-command: one line instead of a usage panel.
             sub = ctx.invoked_subcommand
             hint = f" (see 'stytch-rbac {sub} --help')" if sub else ""
-            raise fail(f"{exc.format_message()}{hint}", exc.exit_code) from None
+            raise fail(f"{exc.format_message()}{hint}", exc.exit_code, code="usage") from None
         except Exception as exc:
             if ctx.params.get("debug"):
                 raise
-            code, message = _describe(exc)
-            raise fail(f"{message} (--debug shows the traceback)", code) from None
+            exit_code, code, message = _describe(exc)
+            raise fail(f"{message} (--debug shows the traceback)", exit_code, code=code) from None
+        finally:
+            _json_errors.reset(token)
 
 
-def _describe(exc: Exception) -> tuple[int, str]:
-    """The exit code and one-line message for an exception no command handled."""
+def _describe(exc: Exception) -> tuple[int, str, str]:
+    """The exit code, error code and one-line message for an exception no command handled."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, StytchUnavailable):
-        return EXIT_UNREACHABLE, f"Stytch is unreachable: {text}"
+        return EXIT_UNREACHABLE, "stytch-unavailable", f"Stytch is unreachable: {text}"
+    if isinstance(exc, UnknownPermission):
+        return EXIT_BAD_INPUT, "unknown-name", text
+    if isinstance(exc, PolicyError):
+        return EXIT_BAD_INPUT, "invalid-policy", text
     if isinstance(exc, (StytchRBACError, OSError, ValueError, LookupError)):
-        return EXIT_BAD_INPUT, text
-    return EXIT_BAD_INPUT, f"unexpected {type(exc).__name__}: {text}"
+        return EXIT_BAD_INPUT, "bad-input", text
+    return EXIT_BAD_INPUT, "internal", f"unexpected {type(exc).__name__}: {text}"
+
+
+def _columns(stream: IO[str]) -> int:
+    """The width to draw for: ``COLUMNS``, else the terminal's, else :data:`PIPE_COLUMNS`."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit():
+        return int(columns)
+    try:
+        if stream.isatty():
+            return os.get_terminal_size(stream.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):  # not a real file: not a terminal
+        pass
+    return PIPE_COLUMNS
+
+
+def _size_consoles() -> None:
+    """Set both consoles' width for this invocation (they outlive one: tests, embedding)."""
+    console.width = _columns(console.file)
+    err_console.width = _columns(err_console.file)
 
 
 app = typer.Typer(
@@ -123,11 +179,10 @@ app = typer.Typer(
     help="Typed permissions, local checks and an offline emulator for Stytch B2B RBAC.",
     epilog="Exit codes: 0 ok, 1 check failed or denied, 2 bad input, 3 Stytch unreachable.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
-# Both consoles write to whatever sys.stdout / sys.stderr are at print time,
-# and read the width from the environment (COLUMNS) then.
+# Both consoles write to whatever sys.stdout / sys.stderr are at print time;
+# _Group.invoke sets their width for each invocation.
 console = Console()
 err_console = Console(stderr=True)
 
@@ -158,15 +213,24 @@ def _root(
     ] = False,
 ) -> None:
     """Typed permissions, local checks and an offline emulator for Stytch B2B RBAC."""
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit():  # the consoles outlive one invocation (tests, embedding)
-        console.width = err_console.width = int(columns)
 
 
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    """Print a one-line error to stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
+def fail(message: str, exit_code: int = EXIT_BAD_INPUT, *, code: str | None = None) -> typer.Exit:
+    """Print a one-line error to stderr and return the Exit to raise.
+
+    ``code`` is one of :data:`ERROR_CODES`; by default ``stytch-unavailable`` for
+    exit 3 and ``bad-input`` otherwise. Under ``--json`` the error is printed as
+    ``{"error": {"code": ..., "message": ..., "exit_code": ...}}`` on one line.
+    """
+    if code is None:
+        code = "stytch-unavailable" if exit_code == EXIT_UNREACHABLE else "bad-input"
+    assert code in ERROR_CODES, code  # a new code belongs in the table (and docs/cli.md)
+    if _json_errors.get():
+        error = {"code": code, "message": message, "exit_code": exit_code}
+        typer.echo(json.dumps({"error": error}, ensure_ascii=False), err=True)
+    else:
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(exit_code)
 
 
 def print_json(data: Any) -> None:
@@ -185,23 +249,23 @@ def compile_quietly(policy: Policy) -> CompiledPolicy:
 def load_policy_file(path: Path) -> Policy:
     """Parse a policy file, turning every failure into a one-line error and exit 2."""
     if not path.exists():
-        raise fail(f"policy file not found: {path}")
+        raise fail(f"policy file not found: {path}", code="file-not-found")
     if path.is_dir():
-        raise fail(f"policy file is a directory: {path}")
+        raise fail(f"policy file is a directory: {path}", code="file-not-found")
     try:
         return Policy.from_file(path)
     except PolicyError as exc:
-        raise fail(f"{path}: {exc}") from None
+        raise fail(f"{path}: {exc}", code="invalid-policy") from None
 
 
 def load_org_policy_file(path: Path) -> OrgPolicy:
     """Parse an org-policy file (``{"org_policy": {"roles": [...]}}`` or its inner object)."""
     if not path.exists():
-        raise fail(f"org policy file not found: {path}")
+        raise fail(f"org policy file not found: {path}", code="file-not-found")
     try:
         return OrgPolicy.parse(path)
     except PolicyError as exc:
-        raise fail(f"{path}: {exc}") from None
+        raise fail(f"{path}: {exc}", code="invalid-policy") from None
 
 
 class StytchCredentials:
@@ -218,11 +282,14 @@ class StytchCredentials:
         env = os.environ if environ is None else environ
         missing = [k for k in ("STYTCH_PROJECT_ID", "STYTCH_SECRET") if not env.get(k)]
         if missing:
-            raise fail(f"--from-stytch needs {' and '.join(missing)} in the environment")
+            raise fail(
+                f"--from-stytch needs {' and '.join(missing)} in the environment",
+                code="credentials-missing",
+            )
         try:
             return Credentials.from_env(env)
         except ValueError as exc:
-            raise fail(str(exc)) from None
+            raise fail(str(exc), code="usage") from None
 
 
 def fetch_live(
@@ -245,7 +312,9 @@ def fetch_live(
         try:
             return anyio.run(call)
         except StytchRBACError as exc:
-            raise fail(_stytch_failure(exc, what, creds.base_url), _exit_code(exc)) from None
+            exit_code = _exit_code(exc)
+            code = "stytch-unavailable" if exit_code == EXIT_UNREACHABLE else "stytch-rejected"
+            raise fail(_stytch_failure(exc, what, creds.base_url), exit_code, code=code) from None
 
 
 def _stytch_failure(exc: StytchRBACError, what: str, base_url: str) -> str:
@@ -313,11 +382,13 @@ def resolve_policy(
     file. Bad combinations exit 2 with a one-line error.
     """
     if policy_path is not None and from_stytch:
-        raise fail("give either --policy or --from-stytch, not both")
+        raise fail("give either --policy or --from-stytch, not both", code="usage")
     if organization is not None and not from_stytch:
-        raise fail("--organization needs --from-stytch (use --org-policy FILE with a file)")
+        raise fail(
+            "--organization needs --from-stytch (use --org-policy FILE with a file)", code="usage"
+        )
     if organization is not None and org_policy_path is not None:
-        raise fail("give either --organization or --org-policy, not both")
+        raise fail("give either --organization or --org-policy, not both", code="usage")
     org: OrgPolicy | None = None
     if from_stytch:
         policy, org = fetch_live_policy(organization)
@@ -326,7 +397,10 @@ def resolve_policy(
         if policy_path is None:
             env_path = os.environ.get(POLICY_ENV)
             if not env_path:
-                raise fail(f"no policy given: use --policy FILE, --from-stytch or ${POLICY_ENV}")
+                raise fail(
+                    f"no policy given: use --policy FILE, --from-stytch or ${POLICY_ENV}",
+                    code="usage",
+                )
             policy_path = Path(env_path)
         policy = load_policy_file(policy_path)
         label = str(policy_path)
@@ -336,7 +410,9 @@ def resolve_policy(
     try:
         merged = policy.merged(org)
     except PolicyError as exc:
-        raise fail(f"organization roles do not fit the policy: {exc}") from None
+        raise fail(
+            f"organization roles do not fit the policy: {exc}", code="invalid-policy"
+        ) from None
     return PolicySource(merged, compile_quietly(merged), label)
 
 
@@ -345,10 +421,10 @@ def require_known(compiled: CompiledPolicy, *, roles: list[str], resources: list
     for role in roles:
         if role not in compiled.role_ids:
             known = ", ".join(sorted(compiled.role_ids))
-            raise fail(f"unknown role {role!r}; the policy defines: {known}")
+            raise fail(f"unknown role {role!r}; the policy defines: {known}", code="unknown-name")
     for resource in resources:
         if resource not in compiled.resources:
-            raise fail(str(UnknownPermission(resource)))
+            raise fail(str(UnknownPermission(resource)), code="unknown-name")
 
 
 # --- options shared by the commands ------------------------------------------------------------

@@ -40,9 +40,9 @@ def print_diff(diff: PolicyDiff) -> None:
             continue
         console.print(f"[bold]{title}[/] (+{len(added)} -{len(removed)})", highlight=False)
         for item in added:
-            console.print(f"  [green]+ {escape(item)}[/]", highlight=False)
+            console.print(f"  [green]+ {escape(item)}[/]", highlight=False, soft_wrap=True)
         for item in removed:
-            console.print(f"  [red]- {escape(item)}[/]", highlight=False)
+            console.print(f"  [red]- {escape(item)}[/]", highlight=False, soft_wrap=True)
 
 
 @app.command()

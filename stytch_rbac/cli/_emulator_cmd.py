@@ -29,7 +29,7 @@ def _build(
     from ..emulator import Emulator, SeedError
 
     if policy is not None and not policy.is_file():
-        raise fail(f"policy file not found: {policy}")
+        raise fail(f"policy file not found: {policy}", code="file-not-found")
     try:
         if state is not None and state.exists():
             emu = Emulator.from_state(state)

@@ -86,4 +86,4 @@ def fetch_policy(
     if as_json:
         print_json({"output": str(output)} | stats)
     else:
-        console.print(f"saved {summary} to {output}", highlight=False, markup=False)
+        console.print(f"saved {summary} to {output}", highlight=False, markup=False, soft_wrap=True)

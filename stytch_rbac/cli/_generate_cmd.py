@@ -105,7 +105,7 @@ def generate(
     """
     is_stub = stub or (output is not None and output.suffix == ".pyi")
     if check and output is None:
-        raise fail("--check needs --output FILE (the generated file to compare)")
+        raise fail("--check needs --output FILE (the generated file to compare)", code="usage")
     policy, shown = _load(policy_path, from_stytch)
     command = _command(shown, output, stub=is_stub)
     if output is None:

@@ -54,7 +54,10 @@ def lint(
     """
     unknown = sorted(set(ignore or ()) - set(LINT_CODES))
     if unknown:
-        raise fail(f"unknown lint code {unknown[0]!r}; known: {', '.join(LINT_CODES)}")
+        raise fail(
+            f"unknown lint code {unknown[0]!r}; known: {', '.join(LINT_CODES)}",
+            code="unknown-name",
+        )
     source = resolve_policy(
         policy, from_stytch, organization=organization, org_policy_path=org_policy
     )
@@ -63,7 +66,7 @@ def lint(
     if as_json:
         print_json([f.to_json() for f in findings])
     elif not findings:
-        console.print(f"[green]no findings[/] in {source.label}", highlight=False)
+        console.print(f"[green]no findings[/] in {source.label}", highlight=False, soft_wrap=True)
     else:
         table = Table(title=f"{len(findings)} finding(s) in {source.label}", title_justify="left")
         table.add_column("code", style="yellow", no_wrap=True)

@@ -217,6 +217,7 @@ def show(
         style="dim",
         highlight=False,
         markup=False,
+        soft_wrap=True,
     )
 
 
@@ -245,7 +246,7 @@ def can(
     try:
         decision = compiled.decide(roles, resource, action)
     except UnknownPermission as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), code="unknown-name") from None
     grantors = sorted(r for r in compiled.role_ids if compiled.allows((r,), resource, action))
     if as_json:
         print_json(
@@ -261,14 +262,18 @@ def can(
     elif decision.allowed:
         by = ", ".join(sorted(decision.granted_by))
         console.print(
-            f"[green]✓ allowed[/]: {resource}:{action} (granted by {by})", highlight=False
+            f"[green]✓ allowed[/]: {resource}:{action} (granted by {by})",
+            highlight=False,
+            soft_wrap=True,
         )
     else:
         held = ", ".join(roles)
         console.print(
-            f"[red]✗ denied[/]: {resource}:{action} is not granted to {held}", highlight=False
+            f"[red]✗ denied[/]: {resource}:{action} is not granted to {held}",
+            highlight=False,
+            soft_wrap=True,
         )
         hint = ", ".join(grantors) if grantors else "no role in this policy"
-        console.print(f"  roles that grant it: {hint}", highlight=False)
+        console.print(f"  roles that grant it: {hint}", highlight=False, soft_wrap=True)
     if not decision.allowed:
         raise typer.Exit(EXIT_DENIED)

@@ -85,7 +85,7 @@ class Emulator:
             policy=_load_policy(policy),
             clock=self.clock,
         )
-        self.faults = Faults(self.clock, {r.name for r in ROUTES})
+        self.faults: Faults = Faults(self.clock, {r.name for r in ROUTES})
         self._state_path: Path | None = None
         self._saved_version = -1
         self.app: Starlette = build_app(

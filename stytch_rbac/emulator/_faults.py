@@ -44,7 +44,7 @@ class Faults:
         self._endpoints = frozenset(endpoints)
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
-        self.generation = 0
+        self.generation: int = 0
 
     def _add(self, fault: Fault, times: int | None, duration: float | None) -> Fault:
         endpoint = fault.endpoint

@@ -221,6 +221,8 @@ def extract_credentials(
 
 
 class _Authenticator(Protocol):
+    """What the guard needs to turn credentials into a principal (``StytchRBAC`` is one)."""
+
     async def authenticate(
         self, *, session_jwt: str | None = None, session_token: str | None = None
     ) -> Principal: ...
@@ -257,11 +259,11 @@ class RequestAuth:
         credentials: Credentials | None = None,
         handled_by_middleware: bool = False,
     ) -> None:
-        self.principal = principal
-        self.error = error
-        self.credentials = credentials
-        self.handled_by_middleware = handled_by_middleware
-        self.handed_back = False
+        self.principal: Principal | None = principal
+        self.error: StytchRBACError | None = error
+        self.credentials: Credentials | None = credentials
+        self.handled_by_middleware: bool = handled_by_middleware
+        self.handed_back: bool = False
 
     def __repr__(self) -> str:
         outcome = self.principal if self.error is None else type(self.error).__name__
@@ -443,7 +445,9 @@ class Guard:
             raise ValueError("organization_id= is blank")
         self.any_of = any_of
         self.organization = organization_id
-        self.credentials = credentials if credentials is not None else _DEFAULT_CONFIG
+        self.credentials: CredentialConfig = (
+            credentials if credentials is not None else _DEFAULT_CONFIG
+        )
         self._dependency: Callable[..., Coroutine[Any, Any, Principal]] | None = None
 
     def __repr__(self) -> str:

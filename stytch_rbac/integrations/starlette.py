@@ -56,7 +56,9 @@ class StytchSessionMiddleware:
     ) -> None:
         self.app = app
         self.rbac = rbac
-        self.credentials = credentials if credentials is not None else CredentialConfig()
+        self.credentials: CredentialConfig = (
+            credentials if credentials is not None else CredentialConfig()
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the wrapped app with the request's authentication outcome in its scope."""

@@ -81,7 +81,7 @@ class MemberSession:
         self._principal = principal
         self._jwt = session_jwt
         self._token = session_token
-        self.preflight = preflight
+        self.preflight: bool = preflight
         self._clock = clock
         self._lock = anyio.Lock()
 

@@ -192,7 +192,9 @@ class ExpectationRunner:
         org_policies: Mapping[str, OrgPolicy] | None = None,
     ) -> None:
         self.suite = suite
-        self.policy = policy if isinstance(policy, CompiledPolicy) else CompiledPolicy(policy)
+        self.policy: CompiledPolicy = (
+            policy if isinstance(policy, CompiledPolicy) else CompiledPolicy(policy)
+        )
         self._org_policies = dict(org_policies or {})
         self._merged: dict[str, CompiledPolicy | PolicyError] = {}
 

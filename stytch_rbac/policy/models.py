@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, TypeAlias
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, Strict
@@ -49,7 +49,9 @@ Roles: TypeAlias = Iterable[str]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    """Base of the policy models: immutable, and unknown fields of Stytch's answers ignored."""
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(frozen=True, extra="ignore")
 
 
 class PolicyRolePermission(_Model):
