@@ -45,7 +45,7 @@ from .errors import (
     TenancyError,
     Unauthenticated,
 )
-from .permissions import ActionEnum, Permission
+from .permissions import ActionEnum, Permission, _permission_args
 from .policy import CompiledPolicy, Decision, OrgPolicy, Policy
 from .principal import Principal
 
@@ -116,34 +116,6 @@ async def _load_org_policy(conn: Connection, organization_id: str) -> _OrgPolicy
             f"Stytch returned an unusable policy for organization {organization_id}: {exc}"
         ) from None
     return _OrgPolicyEntry(org)
-
-
-def _permission_args(first: object, action: object) -> tuple[str, str]:
-    """(resource, action) from a Permission, an ActionEnum member, or a resource and action."""
-    if action is None:
-        if type(first) is Permission:
-            return first.resource, first.action
-        if isinstance(first, ActionEnum):
-            p = first.permission
-            return p.resource, p.action
-        if isinstance(first, str):
-            raise TypeError(
-                f"pass a Permission, or a resource and an action; got only {str(first)!r}"
-            )
-        raise TypeError(f"expected a Permission or (resource, action), got {type(first).__name__}")
-    if not isinstance(first, str) or not isinstance(action, str):
-        raise TypeError(
-            "resource and action must be strings or StrEnum members, got "
-            f"{type(first).__name__} and {type(action).__name__}"
-        )
-    # A generated action enum knows its resource: (Resource.DOCUMENTS, ProjectsAction.READ)
-    # would otherwise quietly ask about documents:read.
-    if isinstance(action, ActionEnum) and type(action).__resource__ != first:
-        raise TypeError(
-            f"{type(action).__name__}.{action.name} is an action of resource "
-            f"{str(type(action).__resource__)!r}, not of {str(first)!r}"
-        )
-    return first, action
 
 
 def _require_text(value: object, name: str) -> None:
@@ -459,7 +431,7 @@ class StytchRBAC:
     async def is_authorized(
         self,
         principal: Principal,
-        permission: Permission | ActionEnum,
+        permission: Permission | ActionEnum | str,
         /,
         *,
         organization_id: str | None = None,
@@ -487,9 +459,12 @@ class StytchRBAC:
     ) -> bool:
         """Whether ``principal`` may do it, in its own organization (or ``organization_id``).
 
-        Never raises on a denial; a different ``organization_id`` than the
-        principal's is denied. Raises :class:`UnknownPermission` in strict mode
-        and :class:`StytchUnavailable` when no policy young enough is at hand.
+        The permission is a :class:`Permission`, a generated action enum member,
+        a ``"resource:action"`` string (split rule: :mod:`stytch_rbac.permissions`),
+        or a resource and an action. Never raises on a denial; a different
+        ``organization_id`` than the principal's is denied. Raises
+        :class:`UnknownPermission` in strict mode and :class:`StytchUnavailable`
+        when no policy young enough is at hand.
         """
         resource, action = _permission_args(permission, action)
         principal = _check_principal(principal)
@@ -502,7 +477,7 @@ class StytchRBAC:
     async def authorize(
         self,
         principal: Principal,
-        permission: Permission | ActionEnum,
+        permission: Permission | ActionEnum | str,
         /,
         *,
         organization_id: str | None = None,
@@ -549,7 +524,7 @@ class StytchRBAC:
     async def explain(
         self,
         principal: Principal,
-        permission: Permission | ActionEnum,
+        permission: Permission | ActionEnum | str,
         /,
         *,
         organization_id: str | None = None,
