@@ -14,13 +14,12 @@ refreshes it while concurrent callers keep using the stale one.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 import anyio
 import anyio.abc
@@ -63,6 +62,7 @@ __all__ = ["Principal", "StytchRBAC"]
 logger = logging.getLogger("stytch_rbac")
 
 _POLICY: Final = "policy"
+_T = TypeVar("_T")
 
 
 class _OrgPolicyEntry:
@@ -116,6 +116,24 @@ async def _load_org_policy(conn: Connection, organization_id: str) -> _OrgPolicy
             f"Stytch returned an unusable policy for organization {organization_id}: {exc}"
         ) from None
     return _OrgPolicyEntry(org)
+
+
+class _Link:
+    """The :class:`Connection` the caches load through: a closed ``StytchRBAC`` that is
+    opened again points it at a new pooled client, and every loader follows."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def bind(self, load: Callable[..., Awaitable[_T]], *args: Any) -> Callable[..., Awaitable[_T]]:
+        """``load`` with the current connection (then ``args``) prepended at each call."""
+
+        async def call(*more: Any) -> _T:
+            return await load(self.conn, *args, *more)
+
+        return call
 
 
 def _require_text(value: object, name: str) -> None:
@@ -188,20 +206,23 @@ class StytchRBAC:
         self.retry: RetryPolicy = RetryPolicy()
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else make_http_client(timeout=timeout)
-        self._conn = Connection(
-            self._http,
-            Credentials(project_id, secret, self.base_url),
-            timeout=self.timeout,
-            retry=self.retry,
+        self._link = _Link(
+            Connection(
+                self._http,
+                Credentials(project_id, secret, self.base_url),
+                timeout=self.timeout,
+                retry=self.retry,
+            )
         )
         self._tg: anyio.abc.TaskGroup | None = None
         self._closed = False
         self._stytch: B2BClient | None = None
 
         # The caches call down, never back into this facade: each loader is an endpoint
-        # of _stytch on this client's connection, then parsing (see _load_policy).
+        # of _stytch on this client's connection (held by _link, which a re-open points at
+        # a new pool), then parsing (see _load_policy).
         self._policy_cache: RefreshingCache[str, CompiledPolicy] = RefreshingCache(
-            functools.partial(_load_policy, self._conn, strict),
+            self._link.bind(_load_policy, strict),
             name="RBAC policy",
             ttl=policy_ttl,
             max_stale=max_stale,
@@ -210,7 +231,7 @@ class StytchRBAC:
             on_update=self._policy_updated,
         )
         self._org_cache: RefreshingCache[str, _OrgPolicyEntry] = RefreshingCache(
-            functools.partial(_load_org_policy, self._conn),
+            self._link.bind(_load_org_policy),
             name="organization policy",
             ttl=policy_ttl,
             max_stale=max_stale,
@@ -220,7 +241,7 @@ class StytchRBAC:
         )
         self._verifier: SessionJWTVerifier
         self._jwks = JWKSCache(
-            functools.partial(fetch_jwks, self._conn),
+            self._link.bind(fetch_jwks),
             ttl=policy_ttl,
             max_stale=max_stale,
             clock=self.clock,
@@ -255,10 +276,13 @@ class StytchRBAC:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> StytchRBAC:
-        if self._closed:
-            raise RuntimeError("this StytchRBAC is closed; create a new one")
         if self._tg is not None:
-            raise RuntimeError("this StytchRBAC is already in use by an `async with` block")
+            raise RuntimeError(
+                "this StytchRBAC is already in use by an `async with` block; one block (or "
+                "one app lifespan) at a time"
+            )
+        if self._closed:
+            self._reopen()
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
@@ -282,7 +306,12 @@ class StytchRBAC:
             await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the httpx client if we created it. Idempotent."""
+        """Close the httpx client if we created it. Idempotent.
+
+        A closed ``StytchRBAC`` can be opened again with ``async with`` (a
+        module-level one opened by each run of an app's lifespan, say): it gets a
+        new pooled client and keeps what its caches hold.
+        """
         if self._closed:
             return
         self._closed = True
@@ -290,6 +319,28 @@ class StytchRBAC:
             cache.close()
         if self._owns_http:
             await self._http.aclose()
+
+    def _reopen(self) -> None:
+        """Make a closed facade usable again: a new pooled client (when the old one was
+        ours), a new SDK client over it on first use, caches loading again."""
+        if not self._owns_http and self._http.is_closed:
+            raise RuntimeError(
+                "this StytchRBAC is closed, and the httpx.AsyncClient passed as http_client= "
+                "is closed too: open it again with an open client, i.e. create a new "
+                "StytchRBAC(..., http_client=<an open httpx.AsyncClient>)"
+            )
+        if self._owns_http:
+            from ._stytch.http import make_http_client
+
+            self._http = make_http_client(timeout=self.timeout)
+            old = self._link.conn
+            self._link.conn = Connection(
+                self._http, old.credentials, timeout=old.timeout, retry=old.retry
+            )
+        self._stytch = None  # the SDK client is bound to the old pool: rebuilt on first use
+        for cache in (self._policy_cache, self._org_cache, self._jwks.cache):
+            cache.reopen()
+        self._closed = False
 
     def _spawn(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> bool:
         if self._tg is None or self._closed:
@@ -329,9 +380,17 @@ class StytchRBAC:
 
     # -- fetching -------------------------------------------------------------------------------
 
+    @property
+    def _conn(self) -> Connection:
+        return self._link.conn
+
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError("this StytchRBAC is closed")
+            raise RuntimeError(
+                "this StytchRBAC is closed (aclose(), or the end of its `async with` block or "
+                "app lifespan); open it again with `async with rbac:` or, in a web app, "
+                "stytch_rbac.integrations.fastapi.lifespan(rbac) / .starlette.lifespan(rbac)"
+            )
 
     def _policy_updated(self, _key: str, old: CompiledPolicy | None, new: CompiledPolicy) -> None:
         new_sha = new.policy.sha256()

@@ -140,9 +140,7 @@ def _permission_args(first: object, action: object = None) -> tuple[str, str]:
             return p.resource, p.action
         if isinstance(first, str):
             if _SEPARATOR not in first:
-                raise TypeError(
-                    f"{str(first)!r} is a resource without an action; pass {_FORMS}"
-                )
+                raise TypeError(f"{str(first)!r} is a resource without an action; pass {_FORMS}")
             p = Permission.parse(first)
             return p.resource, p.action
         raise TypeError(f"expected {_FORMS}; got {type(first).__name__}")
