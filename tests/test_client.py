@@ -344,7 +344,7 @@ async def test_bad_arguments_are_type_errors(world: World) -> None:
     async with connect(world) as rbac:
         editor = await rbac.authenticate(session_jwt=world.editor.session_jwt)
         with pytest.raises(TypeError, match="resource and an action"):
-            await rbac.is_authorized(editor, "documents")  # type: ignore[call-overload]  # runtime
+            await rbac.is_authorized(editor, "documents")
         with pytest.raises(TypeError, match="Principal"):
             await rbac.is_authorized("member", "documents", "edit")  # type: ignore[call-overload]
 

@@ -46,10 +46,11 @@ from __future__ import annotations
 import contextlib
 import inspect
 import re
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
+import fastapi.routing
 from fastapi import Depends, HTTPException, Response, WebSocketException
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.models import APIKey, APIKeyIn
@@ -57,7 +58,7 @@ from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
 from starlette.requests import HTTPConnection
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from ..errors import StytchRBACError, Unauthenticated
 from ..principal import Principal
@@ -68,6 +69,7 @@ from .guard import (
     authenticate_request,
     guards_of,
     request_auth,
+    verify_guards,
 )
 from .responses import (
     HTTP_ERRORS,
@@ -81,11 +83,12 @@ from .responses import (
 )
 from .starlette import (
     StytchSessionMiddleware,
+    _endpoint_guards,
+    _where,
     add_exception_handlers,
     error_response,
     exception_handlers,
 )
-from .starlette import verify_routes as _verify_starlette_routes
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -112,6 +115,8 @@ __all__ = [
 
 #: Attribute marking a dependency that authenticates but never answers 403.
 _AUTHENTICATES: Final = "__stytch_authenticates__"
+#: Attribute marking an ``app.openapi`` wrapped by :func:`document_routes`.
+_DOCUMENTS: Final = "__stytch_documents_guards__"
 
 
 def http_exception(
@@ -365,6 +370,24 @@ OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 # -- routes: documentation and the start-up check --------------------------------------------------
 
+# FastAPI >= 0.12x keeps included routers nested (``_IncludedRouter``) and expands them with
+# ``iter_route_contexts``; older versions copy their routes into the app's.
+_ITER_ROUTE_CONTEXTS: Callable[[list[BaseRoute]], Iterable[Any]] | None = getattr(
+    fastapi.routing, "iter_route_contexts", None
+)
+
+
+def _routes(routes: Iterable[BaseRoute]) -> Iterator[Any]:
+    """``routes`` with included routers expanded: each has ``path``, ``methods``,
+    ``endpoint``, ``dependant`` (the effective ones, router dependencies included)."""
+    if _ITER_ROUTE_CONTEXTS is None:
+        return iter(routes)
+    return iter(_ITER_ROUTE_CONTEXTS(list(routes)))
+
+
+def _original(route: object) -> object:
+    return getattr(route, "original_route", route)
+
 
 def _dependency_calls(dependant: Dependant) -> Iterator[object]:
     for sub in dependant.dependencies:
@@ -372,21 +395,34 @@ def _dependency_calls(dependant: Dependant) -> Iterator[object]:
         yield from _dependency_calls(sub)
 
 
-def _route_calls(route: BaseRoute) -> Iterator[object]:
+def _route_calls(route: object) -> Iterator[object]:
     dependant = getattr(route, "dependant", None)
     if isinstance(dependant, Dependant):
         yield from _dependency_calls(dependant)
 
 
-def _route_guards(route: BaseRoute) -> Iterator[Guard]:
+def _route_guards(route: object, where: str = "") -> Iterator[tuple[str, Guard]]:
+    yield from _endpoint_guards(getattr(route, "endpoint", None), where)
     for call in _route_calls(route):
-        yield from guards_of(call)
+        for guard in guards_of(call):
+            yield where, guard
 
 
-def _statuses(route: BaseRoute) -> tuple[int, ...]:
+def _guarded(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, Guard]]:
+    for route in _routes(routes):
+        original = _original(route)
+        if isinstance(original, (Route, WebSocketRoute)):
+            yield from _route_guards(route, _where(original, prefix + str(route.path)))
+            continue
+        children = getattr(original, "routes", None)
+        if children:  # a mounted app or router
+            yield from _guarded(children, prefix + str(getattr(original, "path", "")))
+
+
+def _statuses(route: object) -> tuple[int, ...]:
     """The statuses the route's guards and principal dependencies can answer with."""
     found: set[int] = set()
-    guards = [*guards_of(getattr(route, "endpoint", None)), *_route_guards(route)]
+    guards = [guard for _, guard in _route_guards(route)]
     if guards or any(getattr(call, _AUTHENTICATES, False) for call in _route_calls(route)):
         found |= {401, 503}
     if any(g.permissions or g.organization is not None for g in guards):
@@ -394,33 +430,56 @@ def _statuses(route: BaseRoute) -> tuple[int, ...]:
     return tuple(sorted(found))
 
 
-def document_routes(app: FastAPI) -> None:
-    """Add the 401 / 403 / 503 answers of guards (and of the principal dependencies) to
-    their routes' OpenAPI responses. Idempotent; a response the route declares itself wins.
-
-    :func:`lifespan` calls it on start-up; call it yourself to export the schema
-    (``app.openapi()``) without running the app.
-    """
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
+def _add_answers(app: FastAPI, schema: dict[str, Any]) -> None:
+    paths = schema.get("paths") or {}
+    for route in _routes(app.routes):
+        if not isinstance(_original(route), APIRoute):
             continue
         statuses = _statuses(route)
-        if not statuses:
+        operations = paths.get(route.path_format) if statuses else None
+        if not operations:
             continue
-        for status, answer in openapi_responses(statuses).items():
-            if status not in route.responses and str(status) not in route.responses:
-                route.responses[status] = answer
-    app.openapi_schema = None  # regenerate with the new responses
+        for method in route.methods or ():
+            operation = operations.get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, answer in openapi_responses(statuses).items():
+                responses.setdefault(str(status), answer)
+
+
+def document_routes(app: FastAPI) -> None:
+    """Make ``app.openapi()`` document the 401 / 403 / 503 answers of guards (and of the
+    principal dependencies) on their operations. A response an operation declares itself
+    wins; calling it again changes nothing.
+
+    It wraps ``app.openapi`` (FastAPI has no way for a dependency to declare responses);
+    :func:`lifespan` calls it on start-up. Call it yourself (after any custom
+    ``app.openapi`` of yours) to export the schema without running the app. A mounted
+    FastAPI sub-application has its own schema: call it on that app too.
+    """
+    if getattr(app.openapi, _DOCUMENTS, False):
+        return
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        _add_answers(app, schema)
+        return schema
+
+    setattr(openapi, _DOCUMENTS, True)
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
 
 
 async def verify_routes(app: FastAPI) -> None:
-    """The start-up check: every guard on ``app``'s routes (dependencies, ``@guard``
-    endpoints and mounted apps) asks only for permissions the policy defines.
+    """The start-up check: every guard on ``app``'s routes (dependencies, router
+    dependencies, ``@guard`` endpoints, WebSocket routes and mounted apps) asks only for
+    permissions the policy defines.
 
     Strict mode raises :class:`~stytch_rbac.UnknownPermission` naming the guard
     and the route; see :func:`~stytch_rbac.integrations.guard.verify_guards`.
     """
-    await _verify_starlette_routes(app, extra=_route_guards)
+    await verify_guards(_guarded(app.routes))
 
 
 def lifespan(

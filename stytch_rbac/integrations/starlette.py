@@ -40,7 +40,7 @@ import contextlib
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from starlette.authentication import (
     AuthCredentials,
@@ -216,51 +216,53 @@ def add_exception_handlers(app: Starlette) -> None:
 
 # -- lifespan and the start-up check --------------------------------------------------------------
 
-RouteGuards = Callable[[BaseRoute], Iterable[Guard]]
-"""Finds the guards of one route beyond its endpoint (the FastAPI glue reads dependencies)."""
 
-
-def _describe(route: BaseRoute, prefix: str) -> str:
+def _where(route: object, path: str) -> str:
+    """How a start-up error names a route: ``"GET /documents"``, ``"WebSocket /ws"``."""
     if isinstance(route, WebSocketRoute):
-        return f"WebSocket {prefix}{route.path}"
-    if isinstance(route, Route):
-        methods = sorted((route.methods or set()) - {"HEAD"})
-        return f"{' '.join(methods) or 'ANY'} {prefix}{route.path}"
-    return f"{type(route).__name__} {prefix}{getattr(route, 'path', '')}"
+        return f"WebSocket {path}"
+    methods = sorted(set(getattr(route, "methods", None) or ()) - {"HEAD"})
+    return f"{' '.join(methods) or 'ANY'} {path}"
 
 
-def _endpoint_guards(endpoint: object) -> Iterator[Guard]:
-    yield from guards_of(endpoint)
-    if inspect.isclass(endpoint):  # HTTPEndpoint / WebSocketEndpoint: guarded methods
-        for attribute in vars(endpoint).values():
-            yield from guards_of(attribute)
+def _endpoint_guards(endpoint: object, where: str) -> Iterator[tuple[str, Guard]]:
+    """The guards of an endpoint, with ``where``; for an ``HTTPEndpoint`` /
+    ``WebSocketEndpoint`` class, those of its methods (``GET /path``, ``Feed.on_connect``)."""
+    for guard in guards_of(endpoint):
+        yield where, guard
+    if inspect.isclass(endpoint):
+        path = where.partition(" ")[2]
+        for name, attribute in vars(endpoint).items():
+            label = (
+                f"{name.upper()} {path}"
+                if name.upper() in _HTTP_METHODS
+                else f"{endpoint.__name__}.{name} at {path}"
+            )
+            for guard in guards_of(attribute):
+                yield label, guard
 
 
-def guarded_routes(
-    routes: Iterable[BaseRoute], *, extra: RouteGuards | None = None, prefix: str = ""
-) -> Iterator[tuple[str, Guard]]:
-    """Every guard on ``routes`` (mounted routers included), with where it is used
-    (``"GET /documents"``): ``@guard`` endpoints, and what ``extra`` finds."""
+_HTTP_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def guarded_routes(routes: Iterable[BaseRoute], *, prefix: str = "") -> Iterator[tuple[str, Guard]]:
+    """Every ``@guard`` on the endpoints of ``routes`` (mounted apps and routers included),
+    with where it is used (``"GET /documents"``)."""
     for route in routes:
         endpoint = getattr(route, "endpoint", None)
-        where = _describe(route, prefix)
-        for guard in _endpoint_guards(endpoint):
-            yield where, guard
-        if extra is not None:
-            for guard in extra(route):
-                yield where, guard
+        if isinstance(route, (Route, WebSocketRoute)):
+            yield from _endpoint_guards(endpoint, _where(route, prefix + route.path))
+            continue
         children = getattr(route, "routes", None)
-        if children and endpoint is None:  # Mount, Host, Router
-            yield from guarded_routes(
-                children, extra=extra, prefix=prefix + str(getattr(route, "path", ""))
-            )
+        if children:  # Mount, Host, Router
+            yield from guarded_routes(children, prefix=prefix + str(getattr(route, "path", "")))
 
 
-async def verify_routes(app: Starlette, *, extra: RouteGuards | None = None) -> None:
+async def verify_routes(app: Starlette) -> None:
     """The start-up check: every guard on ``app``'s routes asks only for permissions the
     policy defines (see :func:`~stytch_rbac.integrations.guard.verify_guards`: strict
     mode raises :class:`~stytch_rbac.UnknownPermission` naming the route)."""
-    await verify_guards(guarded_routes(app.routes, extra=extra))
+    await verify_guards(guarded_routes(app.routes))
 
 
 def lifespan(
