@@ -26,6 +26,7 @@ and action contain no ``:``.
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 from typing import Any, ClassVar, Final, final
 
@@ -124,6 +125,14 @@ class ActionEnum(StrEnum):
         return Permission(type(self).__resource__, self.value)
 
 
+@functools.lru_cache(maxsize=4096)
+def _split(text: str) -> tuple[str, str]:
+    """``Permission.parse`` as a (resource, action) pair, remembered: permission strings
+    are a few literals in a program, asked about on every request."""
+    p = Permission.parse(text)
+    return p.resource, p.action
+
+
 def _permission_args(first: object, action: object = None) -> tuple[str, str]:
     """(resource, action) from every spelling of a permission the library takes.
 
@@ -141,8 +150,7 @@ def _permission_args(first: object, action: object = None) -> tuple[str, str]:
         if isinstance(first, str):
             if _SEPARATOR not in first:
                 raise TypeError(f"{str(first)!r} is a resource without an action; pass {_FORMS}")
-            p = Permission.parse(first)
-            return p.resource, p.action
+            return _split(first)
         raise TypeError(f"expected {_FORMS}; got {type(first).__name__}")
     if not isinstance(first, str) or not isinstance(action, str):
         raise TypeError(

@@ -603,7 +603,7 @@ class Guard:
     def __call__(
         self, fn: Callable[_P, Awaitable[_T]] | None = None, /, **kwargs: Any
     ) -> Callable[_P, Coroutine[Any, Any, _T]] | Coroutine[Any, Any, Principal]:
-        """``@guard`` decorates an async function; ``guard(request=...)`` is FastAPI's call."""
+        """``@guard`` decorates an async function; ``guard(connection=...)`` is FastAPI's call."""
         if fn is None:
             return self.__wrapped__(**kwargs)
         if kwargs:

@@ -80,6 +80,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from ..client import StytchRBAC
+    from ..policy import CompiledPolicy
 
 __all__ = [
     "StytchAuthBackend",
@@ -330,6 +331,9 @@ class StytchAuthenticationError(AuthenticationError):
         super().__init__(str(error))
 
 
+_SCOPES_CACHE_SIZE: Final = 1024
+
+
 class StytchAuthBackend(AuthenticationBackend):
     """Starlette ``AuthenticationBackend`` over a member session.
 
@@ -349,6 +353,22 @@ class StytchAuthBackend(AuthenticationBackend):
     def __init__(self, rbac: StytchRBAC, *, credentials: CredentialConfig | None = None) -> None:
         self.rbac = rbac
         self.credentials = credentials if credentials is not None else CredentialConfig()
+        # Scopes by (policy, role set): listing every grant costs tens of microseconds, and a
+        # few role sets make up most requests. Keyed by identity: a refreshed policy is a new
+        # object (the old entries age out); bounded, oldest dropped first.
+        self._scopes: dict[tuple[int, frozenset[str]], tuple[CompiledPolicy, list[str]]] = {}
+
+    def _scopes_for(self, policy: CompiledPolicy, roles: frozenset[str]) -> list[str]:
+        key = (id(policy), roles)
+        hit = self._scopes.get(key)
+        if hit is not None and hit[0] is policy:
+            return hit[1]
+        granted = sorted(f"{resource}:{action}" for resource, action in policy.granted(roles))
+        scopes = ["authenticated", *granted]
+        if len(self._scopes) >= _SCOPES_CACHE_SIZE:
+            del self._scopes[next(iter(self._scopes))]
+        self._scopes[key] = (policy, scopes)
+        return scopes
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         """Authenticate ``conn``: ``None`` when it carries no credential."""
@@ -361,8 +381,7 @@ class StytchAuthBackend(AuthenticationBackend):
             raise StytchAuthenticationError(exc) from exc
         except StytchRBACError as exc:
             raise StytchAuthenticationError(exc) from exc
-        granted = sorted(f"{r}:{a}" for r, a in policy.granted(principal.roles))
-        return AuthCredentials(["authenticated", *granted]), StytchUser(principal)
+        return AuthCredentials(self._scopes_for(policy, principal.roles)), StytchUser(principal)
 
 
 def on_auth_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:

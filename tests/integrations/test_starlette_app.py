@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from stytch_rbac import StytchRBAC, UnknownPermission
+from stytch_rbac import Policy, PolicyRolePermission, StytchRBAC, UnknownPermission
 from stytch_rbac.emulator import Emulator
 from stytch_rbac.integrations.starlette import (
     StytchAuthBackend,
@@ -113,6 +113,37 @@ async def test_request_user_and_scopes(stytch_rbac: StytchRBAC, member: MemberFa
     assert "documents:read" in granted
     assert "documents:edit" not in granted
     assert anonymous == {"authenticated": False, "name": "", "scopes": []}
+
+
+@pytest.mark.anyio
+async def test_scopes_follow_a_policy_change(
+    stytch_rbac: StytchRBAC, stytch_emulator: Emulator, member: MemberFactory
+) -> None:
+    """Once the policy changes (here: viewers may also edit), the next request's scopes say so."""
+    viewer = member(roles=["viewer"])
+    async with asgi_client(auth_app(stytch_rbac)) as client:
+        before = (await client.get("/me", headers=viewer.headers)).json()["scopes"]
+        policy = Policy.from_file(POLICY)
+        roles = [
+            role.model_copy(
+                update={
+                    "permissions": (
+                        *role.permissions,
+                        PolicyRolePermission(resource_id="documents", actions=("edit",)),
+                    )
+                }
+            )
+            if role.role_id == "viewer"
+            else role
+            for role in policy.roles
+        ]
+        stytch_emulator.set_policy(policy.model_copy(update={"roles": tuple(roles)}))
+        await stytch_rbac.refresh_policy()
+        after = (await client.get("/me", headers=viewer.headers)).json()["scopes"]
+        allowed = await client.get("/edit", headers=viewer.headers)
+    assert "documents:edit" not in before
+    assert set(after) == {*before, "documents:edit"}
+    assert allowed.status_code == 200
 
 
 @pytest.mark.anyio
