@@ -263,6 +263,10 @@ class RefreshingCache(Generic[K, V]):
         for flight in flights.values():
             flight.event.set()
 
+    def reopen(self) -> None:
+        """Load again after :meth:`close` (the owner was opened again); entries are kept."""
+        self._closed = False
+
     def invalidate(self, key: K | None = None) -> None:
         """Forget ``key`` (or everything): the next read waits for a load."""
         if key is None:

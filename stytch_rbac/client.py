@@ -14,13 +14,12 @@ refreshes it while concurrent callers keep using the stale one.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 import anyio
 import anyio.abc
@@ -45,7 +44,7 @@ from .errors import (
     TenancyError,
     Unauthenticated,
 )
-from .permissions import ActionEnum, Permission
+from .permissions import ActionEnum, Permission, _permission_args
 from .policy import CompiledPolicy, Decision, OrgPolicy, Policy
 from .principal import Principal
 
@@ -63,6 +62,7 @@ __all__ = ["Principal", "StytchRBAC"]
 logger: logging.Logger = logging.getLogger("stytch_rbac")
 
 _POLICY: Final = "policy"
+_T = TypeVar("_T")
 
 
 class _OrgPolicyEntry:
@@ -118,32 +118,22 @@ async def _load_org_policy(conn: Connection, organization_id: str) -> _OrgPolicy
     return _OrgPolicyEntry(org)
 
 
-def _permission_args(first: object, action: object) -> tuple[str, str]:
-    """(resource, action) from a Permission, an ActionEnum member, or a resource and action."""
-    if action is None:
-        if type(first) is Permission:
-            return first.resource, first.action
-        if isinstance(first, ActionEnum):
-            p = first.permission
-            return p.resource, p.action
-        if isinstance(first, str):
-            raise TypeError(
-                f"pass a Permission, or a resource and an action; got only {str(first)!r}"
-            )
-        raise TypeError(f"expected a Permission or (resource, action), got {type(first).__name__}")
-    if not isinstance(first, str) or not isinstance(action, str):
-        raise TypeError(
-            "resource and action must be strings or StrEnum members, got "
-            f"{type(first).__name__} and {type(action).__name__}"
-        )
-    # A generated action enum knows its resource: (Resource.DOCUMENTS, ProjectsAction.READ)
-    # would otherwise quietly ask about documents:read.
-    if isinstance(action, ActionEnum) and type(action).__resource__ != first:
-        raise TypeError(
-            f"{type(action).__name__}.{action.name} is an action of resource "
-            f"{str(type(action).__resource__)!r}, not of {str(first)!r}"
-        )
-    return first, action
+class _Link:
+    """The :class:`Connection` the caches load through: a closed ``StytchRBAC`` that is
+    opened again points it at a new pooled client, and every loader follows."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def bind(self, load: Callable[..., Awaitable[_T]], *args: Any) -> Callable[..., Awaitable[_T]]:
+        """``load`` with the current connection (then ``args``) prepended at each call."""
+
+        async def call(*more: Any) -> _T:
+            return await load(self.conn, *args, *more)
+
+        return call
 
 
 def _require_text(value: object, name: str) -> None:
@@ -216,20 +206,23 @@ class StytchRBAC:
         self.retry: RetryPolicy = RetryPolicy()
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else make_http_client(timeout=timeout)
-        self._conn = Connection(
-            self._http,
-            Credentials(project_id, secret, self.base_url),
-            timeout=self.timeout,
-            retry=self.retry,
+        self._link = _Link(
+            Connection(
+                self._http,
+                Credentials(project_id, secret, self.base_url),
+                timeout=self.timeout,
+                retry=self.retry,
+            )
         )
         self._tg: anyio.abc.TaskGroup | None = None
         self._closed = False
         self._stytch: B2BClient | None = None
 
         # The caches call down, never back into this facade: each loader is an endpoint
-        # of _stytch on this client's connection, then parsing (see _load_policy).
+        # of _stytch on this client's connection (held by _link, which a re-open points at
+        # a new pool), then parsing (see _load_policy).
         self._policy_cache: RefreshingCache[str, CompiledPolicy] = RefreshingCache(
-            functools.partial(_load_policy, self._conn, strict),
+            self._link.bind(_load_policy, strict),
             name="RBAC policy",
             ttl=policy_ttl,
             max_stale=max_stale,
@@ -238,7 +231,7 @@ class StytchRBAC:
             on_update=self._policy_updated,
         )
         self._org_cache: RefreshingCache[str, _OrgPolicyEntry] = RefreshingCache(
-            functools.partial(_load_org_policy, self._conn),
+            self._link.bind(_load_org_policy),
             name="organization policy",
             ttl=policy_ttl,
             max_stale=max_stale,
@@ -248,7 +241,7 @@ class StytchRBAC:
         )
         self._verifier: SessionJWTVerifier
         self._jwks = JWKSCache(
-            functools.partial(fetch_jwks, self._conn),
+            self._link.bind(fetch_jwks),
             ttl=policy_ttl,
             max_stale=max_stale,
             clock=self.clock,
@@ -283,10 +276,13 @@ class StytchRBAC:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> StytchRBAC:
-        if self._closed:
-            raise RuntimeError("this StytchRBAC is closed; create a new one")
         if self._tg is not None:
-            raise RuntimeError("this StytchRBAC is already in use by an `async with` block")
+            raise RuntimeError(
+                "this StytchRBAC is already in use by an `async with` block; one block (or "
+                "one app lifespan) at a time"
+            )
+        if self._closed:
+            self._reopen()
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
@@ -310,7 +306,12 @@ class StytchRBAC:
             await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the httpx client if we created it. Idempotent."""
+        """Close the httpx client if we created it. Idempotent.
+
+        A closed ``StytchRBAC`` can be opened again with ``async with`` (a
+        module-level one opened by each run of an app's lifespan, say): it gets a
+        new pooled client and keeps what its caches hold.
+        """
         if self._closed:
             return
         self._closed = True
@@ -318,6 +319,28 @@ class StytchRBAC:
             cache.close()
         if self._owns_http:
             await self._http.aclose()
+
+    def _reopen(self) -> None:
+        """Make a closed facade usable again: a new pooled client (when the old one was
+        ours), a new SDK client over it on first use, caches loading again."""
+        if not self._owns_http and self._http.is_closed:
+            raise RuntimeError(
+                "this StytchRBAC is closed, and the httpx.AsyncClient passed as http_client= "
+                "is closed too: open it again with an open client, i.e. create a new "
+                "StytchRBAC(..., http_client=<an open httpx.AsyncClient>)"
+            )
+        if self._owns_http:
+            from ._stytch.http import make_http_client
+
+            self._http = make_http_client(timeout=self.timeout)
+            old = self._link.conn
+            self._link.conn = Connection(
+                self._http, old.credentials, timeout=old.timeout, retry=old.retry
+            )
+        self._stytch = None  # the SDK client is bound to the old pool: rebuilt on first use
+        for cache in (self._policy_cache, self._org_cache, self._jwks.cache):
+            cache.reopen()
+        self._closed = False
 
     def _spawn(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> bool:
         if self._tg is None or self._closed:
@@ -357,9 +380,17 @@ class StytchRBAC:
 
     # -- fetching -------------------------------------------------------------------------------
 
+    @property
+    def _conn(self) -> Connection:
+        return self._link.conn
+
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError("this StytchRBAC is closed")
+            raise RuntimeError(
+                "this StytchRBAC is closed (aclose(), or the end of its `async with` block or "
+                "app lifespan); open it again with `async with rbac:` or, in a web app, "
+                "stytch_rbac.integrations.fastapi.lifespan(rbac) / .starlette.lifespan(rbac)"
+            )
 
     def _policy_updated(self, _key: str, old: CompiledPolicy | None, new: CompiledPolicy) -> None:
         new_sha = new.policy.sha256()
@@ -459,7 +490,7 @@ class StytchRBAC:
     async def is_authorized(
         self,
         principal: Principal,
-        permission: Permission | ActionEnum,
+        permission: Permission | ActionEnum | str,
         /,
         *,
         organization_id: str | None = None,
@@ -487,9 +518,12 @@ class StytchRBAC:
     ) -> bool:
         """Whether ``principal`` may do it, in its own organization (or ``organization_id``).
 
-        Never raises on a denial; a different ``organization_id`` than the
-        principal's is denied. Raises :class:`UnknownPermission` in strict mode
-        and :class:`StytchUnavailable` when no policy young enough is at hand.
+        The permission is a :class:`Permission`, a generated action enum member,
+        a ``"resource:action"`` string (split rule: :mod:`stytch_rbac.permissions`),
+        or a resource and an action. Never raises on a denial; a different
+        ``organization_id`` than the principal's is denied. Raises
+        :class:`UnknownPermission` in strict mode and :class:`StytchUnavailable`
+        when no policy young enough is at hand.
         """
         resource, action = _permission_args(permission, action)
         principal = _check_principal(principal)
@@ -502,7 +536,7 @@ class StytchRBAC:
     async def authorize(
         self,
         principal: Principal,
-        permission: Permission | ActionEnum,
+        permission: Permission | ActionEnum | str,
         /,
         *,
         organization_id: str | None = None,
@@ -549,7 +583,7 @@ class StytchRBAC:
     async def explain(
         self,
         principal: Principal,
-        permission: Permission | ActionEnum,
+        permission: Permission | ActionEnum | str,
         /,
         *,
         organization_id: str | None = None,

@@ -15,10 +15,12 @@ from .integrations.guard import (
     RequestLike,
     authenticate_request,
     extract_credentials,
+    guards_of,
     header,
     path,
     query,
     request_auth,
+    verify_guards,
 )
 
 __all__ = [
@@ -33,8 +35,10 @@ __all__ = [
     "RequestLike",
     "authenticate_request",
     "extract_credentials",
+    "guards_of",
     "header",
     "path",
     "query",
     "request_auth",
+    "verify_guards",
 ]

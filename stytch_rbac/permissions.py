@@ -3,16 +3,40 @@
 A permission is one Stytch ``resource_id`` and one ``action``. Both are kept as
 plain ``str`` (a StrEnum member is reduced to its value), so a permission built
 from generated enums and one built from strings are equal and hash alike.
+
+The text form is ``"resource:action"`` (what ``str(permission)`` writes, and
+what ``Permission.parse``, guards, ``StytchRBAC.is_authorized`` / ``authorize``
+/ ``explain`` and ``CompiledPolicy`` read). The split rule:
+
+1. The text holds exactly one ``:``; the resource is what precedes it, the
+   action what follows it. Both must be non-empty.
+2. Nothing else is special: dots, dashes, underscores, ``*`` and any other
+   character belong to the part they are in (``stytch.member:update.info.name``,
+   ``stytch.member:revoke-sessions``). Nothing is stripped or case-folded.
+3. Text with two or more ``:`` is refused (``ValueError``) instead of split
+   by a guess. Stytch documents no character set for resource ids or actions
+   (only that custom resource ids may not start with ``stytch``), and its own
+   ids use dots, dashes and underscores, never ``:``; so ``"a:b:c"`` is
+   ambiguous, and a permission whose id does contain ``:`` is spelt
+   ``Permission("a:b", "c")`` or as the two arguments ``("a:b", "c")``.
+
+Hence ``Permission.parse(str(p)) == p`` for every permission whose resource
+and action contain no ``:``.
 """
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 from typing import Any, ClassVar, Final, final
 
 __all__ = ["ActionEnum", "Permission", "StrEnum"]
 
 _SEPARATOR: Final = ":"
+_FORMS: Final = (
+    "a Permission (P.documents.edit), an action enum member (DocumentsAction.EDIT), "
+    "a 'resource:action' string, or a resource and an action"
+)
 
 
 @final
@@ -42,10 +66,21 @@ class Permission:
 
     @classmethod
     def parse(cls, text: str) -> Permission:
-        """Parse ``"resource:action"`` (the form ``str()`` produces)."""
-        resource, sep, action = text.rpartition(_SEPARATOR)
+        """Parse ``"resource:action"`` (the form ``str()`` produces; rule in the module docs).
+
+        Raises ``ValueError`` unless ``text`` holds exactly one ``:`` with text
+        on both sides, and ``TypeError`` for a non-string.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"Permission.parse() takes a str, got {type(text).__name__}")
+        resource, sep, action = str(text).partition(_SEPARATOR)
         if not sep or not resource or not action:
-            raise ValueError(f"expected 'resource:action', got {text!r}")
+            raise ValueError(f"expected 'resource:action', got {str(text)!r}")
+        if _SEPARATOR in action:
+            raise ValueError(
+                f"{str(text)!r} holds more than one ':', so it does not say where the resource "
+                "ends; write Permission(resource, action) or pass resource and action apart"
+            )
         return cls(resource, action)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -88,3 +123,45 @@ class ActionEnum(StrEnum):
     def permission(self) -> Permission:
         """The :class:`Permission` this action names on its own resource."""
         return Permission(type(self).__resource__, self.value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _split(text: str) -> tuple[str, str]:
+    """``Permission.parse`` as a (resource, action) pair, remembered: permission strings
+    are a few literals in a program, asked about on every request."""
+    p = Permission.parse(text)
+    return p.resource, p.action
+
+
+def _permission_args(first: object, action: object = None) -> tuple[str, str]:
+    """(resource, action) from every spelling of a permission the library takes.
+
+    ``first`` alone: a :class:`Permission`, an :class:`ActionEnum` member or a
+    ``"resource:action"`` string; or ``first`` and ``action``: a resource and an
+    action (strings or StrEnum members). Shared by ``StytchRBAC`` and
+    ``CompiledPolicy``; not API.
+    """
+    if action is None:
+        if type(first) is Permission:
+            return first.resource, first.action
+        if isinstance(first, ActionEnum):
+            p = first.permission
+            return p.resource, p.action
+        if isinstance(first, str):
+            if _SEPARATOR not in first:
+                raise TypeError(f"{str(first)!r} is a resource without an action; pass {_FORMS}")
+            return _split(first)
+        raise TypeError(f"expected {_FORMS}; got {type(first).__name__}")
+    if not isinstance(first, str) or not isinstance(action, str):
+        raise TypeError(
+            "resource and action must be strings or StrEnum members, got "
+            f"{type(first).__name__} and {type(action).__name__}"
+        )
+    # A generated action enum knows its resource: (Resource.DOCUMENTS, ProjectsAction.READ)
+    # would otherwise quietly ask about documents:read.
+    if isinstance(action, ActionEnum) and type(action).__resource__ != first:
+        raise TypeError(
+            f"{type(action).__name__}.{action.name} is an action of resource "
+            f"{str(type(action).__resource__)!r}, not of {str(first)!r}"
+        )
+    return first, action

@@ -1,4 +1,6 @@
-"""At run time a generated action enum member is only accepted with its own resource."""
+"""The permission arguments of the facade: every spelling (including "resource:action") is
+accepted, a generated action enum member only with its own resource, and a misspelling is
+an error naming it."""
 
 from __future__ import annotations
 
@@ -6,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from examples.permissions import DocumentsAction, ProjectsAction, Resource
-from stytch_rbac import Principal, StytchRBAC
+from examples.permissions import DocumentsAction, P, ProjectsAction, Resource
+from stytch_rbac import Permission, PermissionDenied, Principal, StytchRBAC, UnknownPermission
 from stytch_rbac.testing import MemberFactory
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -30,3 +32,50 @@ async def test_foreign_action_enum_is_refused_not_reinterpreted(
         await rbac.is_authorized(principal, Resource.DOCUMENTS, ProjectsAction.READ)
     with pytest.raises(TypeError, match="'projects', not of 'documents'"):
         await rbac.authorize(principal, "documents", ProjectsAction.READ)
+
+
+@pytest.mark.anyio
+@pytest.mark.stytch_policy(EXAMPLES / "policy.json")
+async def test_every_spelling_of_a_permission_is_accepted(
+    stytch_rbac: StytchRBAC, member: MemberFactory
+) -> None:
+    """is_authorized, authorize, explain and require take "resource:action" as they take
+    Permission, P constants, action enums and (resource, action), with the same answers."""
+    viewer = member(roles=["viewer"])
+    principal = viewer.principal
+    for read in (
+        ("documents:read",),
+        (Permission("documents", "read"),),
+        (P.documents.read,),
+        (DocumentsAction.READ,),
+        ("documents", "read"),
+    ):
+        assert await stytch_rbac.is_authorized(principal, *read)
+        await stytch_rbac.authorize(principal, *read)
+        assert (await stytch_rbac.explain(principal, *read)).granted_by == {"viewer"}
+    assert not await stytch_rbac.is_authorized(principal, "documents:delete")
+    with pytest.raises(PermissionDenied) as denied:
+        await stytch_rbac.authorize(principal, "stytch.member:update.info.name")
+    assert (denied.value.resource, denied.value.action) == ("stytch.member", "update.info.name")
+    assert not (await stytch_rbac.explain(principal, "documents:share")).allowed
+    assert await stytch_rbac.require("documents:read").check(principal) is principal
+
+
+@pytest.mark.anyio
+@pytest.mark.stytch_policy(EXAMPLES / "policy.json")
+async def test_misspelt_permissions_name_the_problem(
+    stytch_rbac: StytchRBAC, member: MemberFactory
+) -> None:
+    """A resource without an action is a TypeError, text with two ':' a ValueError, an action
+    the policy lacks UnknownPermission: never a silent deny."""
+    principal = member(roles=["viewer"]).principal
+    with pytest.raises(TypeError, match="'documents' is a resource without an action"):
+        await stytch_rbac.is_authorized(principal, "documents")
+    with pytest.raises(ValueError, match="more than one ':'"):
+        await stytch_rbac.authorize(principal, "documents:read:all")
+    with pytest.raises(ValueError, match="expected 'resource:action'"):
+        await stytch_rbac.explain(principal, "documents:")
+    with pytest.raises(UnknownPermission, match="'raed'"):
+        await stytch_rbac.is_authorized(principal, "documents:raed")
+    with pytest.raises(ValueError, match="more than one ':'"):
+        stytch_rbac.require("a:b:c")

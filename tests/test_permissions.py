@@ -7,6 +7,8 @@ import pickle
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stytch_rbac import ActionEnum, Permission, StrEnum
 
@@ -119,7 +121,12 @@ def test_empty_strings_are_a_value_error(resource: str, action: str) -> None:
             Permission("stytch.member", "update.info.name"),
             id="dotted",
         ),
-        pytest.param("a:b:c", Permission("a:b", "c"), id="last-colon-splits"),
+        pytest.param(
+            "stytch.member:revoke-sessions",
+            Permission("stytch.member", "revoke-sessions"),
+            id="dashed",
+        ),
+        pytest.param("documents:*", Permission("documents", "*"), id="wildcard"),
     ],
 )
 def test_parse_round_trips_str(text: str, expected: Permission) -> None:
@@ -133,6 +140,38 @@ def test_parse_rejects_malformed_text(text: str) -> None:
     """Text without both a resource and an action is a ValueError quoting the input."""
     with pytest.raises(ValueError, match="expected 'resource:action'"):
         Permission.parse(text)
+
+
+@pytest.mark.parametrize("text", ["a:b:c", "documents:read:all", "a::b"])
+def test_parse_refuses_more_than_one_colon(text: str) -> None:
+    """Text with two or more ':' is ambiguous: a ValueError saying how to write it instead."""
+    with pytest.raises(ValueError, match=r"more than one ':'.*Permission\(resource, action\)"):
+        Permission.parse(text)
+
+
+def test_parse_takes_only_strings() -> None:
+    """A non-string is a TypeError, not a confusing AttributeError."""
+    with pytest.raises(TypeError, match="takes a str"):
+        Permission.parse(42)  # type: ignore[arg-type]  # the point of the test
+
+
+_PART = st.text(min_size=1, max_size=30).filter(lambda t: ":" not in t)
+
+
+@given(resource=_PART, action=_PART)
+def test_str_parses_back_for_every_colon_free_permission(resource: str, action: str) -> None:
+    """Permission.parse(str(p)) == p for every resource and action without ':' (any other
+    character, dots and dashes included, belongs to its part)."""
+    permission = Permission(resource, action)
+    assert Permission.parse(str(permission)) == permission
+    assert str(Permission.parse(f"{resource}:{action}")) == f"{resource}:{action}"
+
+
+@given(resource=_PART, action=_PART, extra=_PART)
+def test_any_second_colon_is_refused(resource: str, action: str, extra: str) -> None:
+    """No text with two ':' parses, wherever they are: the split is never a guess."""
+    with pytest.raises(ValueError, match="more than one"):
+        Permission.parse(f"{resource}:{action}:{extra}")
 
 
 def test_ordering_is_by_resource_then_action() -> None:

@@ -15,8 +15,6 @@ Removing and inviting members are Stytch built-in actions: they go through
 # aliases below, which are local to create_app(), from the live annotations.
 
 import itertools
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -29,6 +27,7 @@ from stytch_rbac.integrations.fastapi import (
     CurrentPrincipal,
     StytchSessionMiddleware,
     add_exception_handlers,
+    lifespan,
 )
 
 __all__ = ["Document", "DocumentIn", "DocumentStore", "InviteIn", "create_app"]
@@ -107,15 +106,11 @@ def create_app(
     facade = rbac
     documents = store if store is not None else DocumentStore()
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if open_rbac:
-            async with facade:
-                yield
-        else:
-            yield
-
-    app = FastAPI(title="Documents (stytch-rbac example)", lifespan=lifespan)
+    # lifespan(rbac) opens the facade for each run, documents the guards' 401/403/503 in
+    # /docs and checks every guard's permissions against the policy before serving.
+    app = FastAPI(
+        title="Documents (stytch-rbac example)", lifespan=lifespan(facade) if open_rbac else None
+    )
     # Authenticates each request once, and hands a refreshed session JWT back.
     app.add_middleware(StytchSessionMiddleware, rbac=facade)
     # Errors raised outside a guard (MemberClient calls) answer as JSON too, from the

@@ -11,9 +11,20 @@ A :class:`Guard` (from ``rbac.require(...)``) is used three ways:
   (the FastAPI-specific part lives in ``stytch_rbac.integrations.fastapi`` and
   is found through ``guard.__wrapped__``, so ``import stytch_rbac`` never
   imports FastAPI);
-* as a decorator on an async function taking a ``principal`` or a ``request``
-  argument: ``@guard``;
+* as a decorator on an async function taking a ``principal``, a ``request`` or
+  a ``websocket`` argument: ``@guard``;
 * imperatively: ``await guard.check(principal)``.
+
+Guards work on WebSocket routes too: a Starlette ``WebSocket`` satisfies
+:class:`RequestLike`, so the credential is read from the handshake's headers
+and cookies (browsers cannot set an ``Authorization`` header on a WebSocket;
+the cookies Stytch's frontend SDKs set are sent with the handshake). The glue
+refuses a failed handshake with a close code before accepting it.
+
+Start-up check: :func:`verify_guards` checks the permissions of guards against
+the project policy (the lifespan helpers of the FastAPI and Starlette glue run it),
+so a misspelt ``"documents:raed"`` stops the app from starting instead of
+answering 500 on the first authenticated request.
 
 Order of evaluation, every step failing closed: credentials (401 when missing
 or invalid), then the organization the request is about (tenancy: 403 when it
@@ -28,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import (
@@ -43,7 +55,14 @@ from typing import (
     overload,
 )
 
-from ..errors import PermissionDenied, StytchRBACError, TenancyError, Unauthenticated
+from ..errors import (
+    PermissionDenied,
+    StytchRBACError,
+    StytchUnavailable,
+    TenancyError,
+    Unauthenticated,
+    UnknownPermission,
+)
 from ..permissions import ActionEnum, Permission
 from ..principal import Principal
 
@@ -62,17 +81,24 @@ __all__ = [
     "RequestLike",
     "authenticate_request",
     "extract_credentials",
+    "guards_of",
     "header",
     "path",
     "query",
     "request_auth",
+    "verify_guards",
 ]
+
+logger = logging.getLogger("stytch_rbac")
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
 #: Key of the per-request :class:`RequestAuth` record in the ASGI scope.
 SCOPE_KEY: Final = "stytch_rbac.auth"
+
+#: Attribute of a ``@guard``-decorated function: the guards on it, outermost last.
+_GUARDS_ATTRIBUTE: Final = "__stytch_guards__"
 
 #: Longest credential accepted; anything longer is rejected as malformed before any work.
 _MAX_CREDENTIAL_LENGTH: Final = 16_384
@@ -544,6 +570,15 @@ class Guard:
         principal = await authenticate_request(self._rbac, request, self.credentials)
         return await self.check(principal, request=request)
 
+    def unknown_permissions(self, policy: CompiledPolicy) -> tuple[Permission, ...]:
+        """This guard's permissions that ``policy`` does not define (typos, drift)."""
+        return tuple(p for p in self.permissions if not policy.is_known(p.resource, p.action))
+
+    async def verify(self) -> None:
+        """Raise :class:`UnknownPermission` when a permission of this guard is not in the
+        project policy (a start-up check; :func:`verify_guards` checks many at once)."""
+        await verify_guards([(repr(self), self)])
+
     # -- the three ways of using a guard ----------------------------------------------------
 
     @property
@@ -572,7 +607,7 @@ class Guard:
     def __call__(
         self, fn: Callable[_P, Awaitable[_T]] | None = None, /, **kwargs: Any
     ) -> Callable[_P, Coroutine[Any, Any, _T]] | Coroutine[Any, Any, Principal]:
-        """``@guard`` decorates an async function; ``guard(request=...)`` is FastAPI's call."""
+        """``@guard`` decorates an async function; ``guard(connection=...)`` is FastAPI's call."""
         if fn is None:
             return self.__wrapped__(**kwargs)
         if kwargs:
@@ -583,13 +618,13 @@ class Guard:
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"@guard decorates async functions; {fn!r} is not one")
         parameters = inspect.signature(fn).parameters
-        if "principal" in parameters:
-            name = "principal"
-        elif "request" in parameters:
-            name = "request"
+        for name in ("principal", "request", "websocket"):
+            if name in parameters:
+                break
         else:
             raise TypeError(
-                f"@guard needs a 'principal' or 'request' parameter on {fn.__qualname__}"
+                f"@guard needs a 'principal', 'request' or 'websocket' parameter on "
+                f"{fn.__qualname__}"
             )
         param = parameters[name]
         position = (
@@ -615,9 +650,78 @@ class Guard:
                     raise TypeError(f"principal must be a Principal, got {type(value).__name__}")
                 await guard.check(value)
             elif value is None:
-                raise TypeError(f"{fn.__qualname__} was called without its request")
+                raise TypeError(f"{fn.__qualname__} was called without its {name}")
             else:
                 await guard.authorize_request(cast("RequestLike", value))
             return await fn(*args, **kwargs)
 
+        setattr(guarded, _GUARDS_ATTRIBUTE, (*guards_of(fn), guard))
         return guarded
+
+
+def guards_of(obj: object) -> tuple[Guard, ...]:
+    """The guards ``obj`` stands for: itself when it is a :class:`Guard`, the guards of a
+    ``@guard``-decorated function, else ``()``."""
+    if isinstance(obj, Guard):
+        return (obj,)
+    found = getattr(obj, _GUARDS_ATTRIBUTE, ())
+    return tuple(g for g in found if isinstance(g, Guard)) if isinstance(found, tuple) else ()
+
+
+async def verify_guards(guards: Iterable[tuple[str, Guard]]) -> None:
+    """Check every guard's permissions against its project policy: the start-up check.
+
+    ``guards`` pairs each guard with where it is used (``"GET /documents"``),
+    for the message. Organization custom roles cannot add resources or actions,
+    so the project policy decides what exists. A permission the policy lacks:
+
+    * strict mode (the default): raises :class:`UnknownPermission` for the
+      first one, with a note naming its guard and route and one note per
+      other unknown permission;
+    * ``strict=False``: logs a warning per permission (it is denied to everyone).
+
+    When Stytch cannot be reached (no policy, :class:`StytchUnavailable`) the
+    check is skipped with a warning: the app can start, guarded routes answer
+    503 until Stytch is back, and a permission the policy lacks is then found
+    on first use (a 500).
+    """
+    policies: dict[int, CompiledPolicy | None] = {}
+    problems: list[tuple[str, Guard, Permission, CompiledPolicy]] = []
+    for where, guard in guards:
+        if not guard.permissions:
+            continue
+        key = id(guard.rbac)
+        if key not in policies:
+            try:
+                policies[key] = await guard.rbac.policy()
+            except StytchUnavailable as exc:
+                logger.warning(
+                    "stytch_rbac: could not check the guards' permissions at start-up "
+                    "(%s); they are checked on use",
+                    exc,
+                )
+                policies[key] = None
+        compiled = policies[key]
+        if compiled is not None:
+            problems += [(where, guard, p, compiled) for p in guard.unknown_permissions(compiled)]
+    strict = [item for item in problems if item[3].strict]
+    for where, guard, permission, policy in problems:
+        if not policy.strict:
+            logger.warning(
+                "stytch_rbac: %s on %s requires %s, which the RBAC policy does not define: "
+                "it is denied to everyone",
+                guard,
+                where,
+                permission,
+            )
+    if not strict:
+        return
+    where, guard, permission, compiled = strict[0]
+    try:
+        compiled.check_known(permission.resource, permission.action)
+    except UnknownPermission as exc:
+        exc.add_note(f"required by {guard!r} on {where}")
+        for other_where, other_guard, other, _policy in strict[1:]:
+            exc.add_note(f"also not in the policy: {other} ({other_guard!r} on {other_where})")
+        raise
+    raise UnknownPermission(permission.resource, permission.action)  # pragma: no cover

@@ -36,6 +36,15 @@ when known. Bodies carry Stytch's ``request_id`` (for Stytch support) and, for a
 ``StytchAPIError``, ``stytch_error_type``; never Stytch's message, which may
 echo what was sent. Any other error (``UnknownPermission``, ``PolicyError``) is
 a server-side bug and is left to the framework's 500.
+
+WebSocket handshakes get the same decision as a close code sent before the
+socket is accepted (:func:`websocket_close_code`): 1008 (policy violation) for
+a 401 or 403, 1013 (try again later) for a 503, 1011 (internal error) for the
+other statuses; the close reason is the ``detail.error`` code (with the
+``reason`` of a 401), never a credential.
+
+:func:`openapi_responses` describes the 401, 403 and 503 answers as OpenAPI
+response objects, for documenting guarded routes.
 """
 
 from __future__ import annotations
@@ -45,7 +54,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import format_datetime
-from typing import Final
+from typing import Any, Final
 
 from ..errors import (
     Forbidden,
@@ -68,7 +77,10 @@ __all__ = [
     "error_body",
     "error_headers",
     "handback_headers",
+    "openapi_responses",
     "status_for",
+    "websocket_close_code",
+    "websocket_close_reason",
 ]
 
 
@@ -231,3 +243,95 @@ def handback_headers(record: RequestAuth | None, config: CredentialConfig) -> li
         headers.append((config.handback_header.lower(), jwt))
     record.handed_back = True
     return headers
+
+
+#: WebSocket close codes (RFC 6455 section 7.4.1) by the HTTP status of the answer.
+_WEBSOCKET_CLOSE: Final[Mapping[int, int]] = {401: 1008, 403: 1008, 503: 1013}
+_WEBSOCKET_OTHER: Final = 1011
+
+
+def websocket_close_code(exc: StytchRBACError) -> int | None:
+    """The close code refusing a WebSocket handshake for ``exc``, or None for a
+    server-side bug: 1008 for 401 and 403, 1013 for 503, 1011 otherwise."""
+    status = status_for(exc)
+    if status is None:
+        return None
+    return _WEBSOCKET_CLOSE.get(status, _WEBSOCKET_OTHER)
+
+
+def websocket_close_reason(exc: StytchRBACError) -> str:
+    """The close reason for ``exc``: the ``detail.error`` code (``unauthenticated
+    (expired)``, ``permission_denied``, ...), short and free of credentials."""
+    error = (answer_for(exc) or OTHER_STYTCH_API_ERROR).error
+    if isinstance(exc, Unauthenticated):
+        return f"{error} ({exc.reason if _REASON.fullmatch(exc.reason) else 'invalid'})"
+    return error
+
+
+_OPENAPI_DESCRIPTIONS: Final[Mapping[int, str]] = {
+    401: "Not authenticated: the member session credential is missing, malformed, expired, "
+    "forged or revoked.",
+    403: "Forbidden: the member's roles do not grant the permission, or the request is about "
+    "another organization than the member's.",
+    503: "Stytch is unavailable and nothing cached is fresh enough to decide with; retry later.",
+}
+
+_OPENAPI_EXTRA_FIELDS: Final[Mapping[int, tuple[str, ...]]] = {
+    401: ("reason",),
+    403: ("resource", "action", "organization_id"),
+    503: ("request_id",),
+}
+
+_OPENAPI_HEADERS: Final[Mapping[int, Mapping[str, object]]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": 'The challenge: `Bearer`, or `Bearer error="invalid_token"` when a '
+            "credential was presented and refused.",
+            "schema": {"type": "string"},
+        }
+    },
+    503: {
+        "Retry-After": {
+            "description": "Seconds to wait, when Stytch said.",
+            "schema": {"type": "integer"},
+        }
+    },
+}
+
+
+def openapi_responses(statuses: tuple[int, ...] = (401, 403, 503)) -> dict[int, dict[str, Any]]:
+    """OpenAPI response objects for ``statuses`` (any of 401, 403, 503), from the table.
+
+    Each carries a description, the JSON error body's schema (``detail.error``
+    limited to the table's codes for that status) and the headers sent with it.
+    """
+    out: dict[int, dict[str, Any]] = {}
+    for status in statuses:
+        if status not in _OPENAPI_DESCRIPTIONS:
+            raise ValueError(f"no OpenAPI description for status {status}")
+        codes = sorted({a.error for _, a in ANSWERS if a.status == status})
+        properties: dict[str, Any] = {
+            "error": {"type": "string", "enum": codes},
+            "message": {"type": "string"},
+        }
+        for name in _OPENAPI_EXTRA_FIELDS[status]:
+            properties[name] = {"type": "string"}
+        schema = {
+            "type": "object",
+            "required": ["detail"],
+            "properties": {
+                "detail": {
+                    "type": "object",
+                    "required": ["error", "message"],
+                    "properties": properties,
+                }
+            },
+        }
+        response: dict[str, Any] = {
+            "description": _OPENAPI_DESCRIPTIONS[status],
+            "content": {"application/json": {"schema": schema}},
+        }
+        if status in _OPENAPI_HEADERS:
+            response["headers"] = dict(_OPENAPI_HEADERS[status])
+        out[status] = response
+    return out

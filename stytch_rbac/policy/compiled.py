@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from ..errors import UnknownPermission
+from ..permissions import ActionEnum, Permission, _permission_args
 from .models import (
     WILDCARD,
     OrgPolicy,
@@ -26,6 +27,10 @@ from .models import (
 from .problems import PolicyProblem, org_problems, raise_first_error, warnings_of
 
 __all__ = ["CompiledPolicy", "Decision"]
+
+_PermissionLike: TypeAlias = "str | Permission | ActionEnum"
+"""A resource id (with ``action``), or alone a whole permission: a ``Permission``, an
+action enum member or a ``"resource:action"`` string."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +148,10 @@ class CompiledPolicy:
     Every query method takes the subject's role ids (any iterable of ``str``
     except a single ``str``, which raises ``TypeError``; a ``frozenset`` is
     fastest), a resource and an action (plain strings or generated StrEnum
-    members). With ``strict=True`` (the default) a resource or action the policy
+    members), or the permission as one argument: a :class:`~stytch_rbac.Permission`,
+    a generated action enum member or a ``"resource:action"`` string
+    (``allows(roles, "documents:edit")``; split rule in :mod:`stytch_rbac.permissions`).
+    With ``strict=True`` (the default) a resource or action the policy
     does not define raises :class:`UnknownPermission`; with ``strict=False`` it
     is denied. ``"*"`` is never a defined action: it is how a grant says "every
     action", not something to ask about.
@@ -307,10 +315,12 @@ class CompiledPolicy:
             self.check_known(resource, action)
         return Decision(False, str(resource), str(action))
 
-    def allows(self, roles: Roles, resource: str, action: str) -> bool:
+    def allows(self, roles: Roles, resource: _PermissionLike, action: str | None = None) -> bool:
         """True iff one of ``roles`` grants ``action`` on ``resource``: the fast path."""
         if isinstance(roles, str):
             raise _not_a_string(roles)
+        if action is None or not isinstance(resource, str):
+            resource, action = _permission_args(resource, action)
         actions = self._index.get(resource)
         if actions is not None:
             grantors = actions.get(action)
@@ -320,10 +330,14 @@ class CompiledPolicy:
                 return self._org is not None and bool(self._org_grantors(roles, resource, action))
         return self._unknown(resource, action).allowed
 
-    def decide(self, roles: Roles, resource: str, action: str) -> Decision:
+    def decide(
+        self, roles: Roles, resource: _PermissionLike, action: str | None = None
+    ) -> Decision:
         """Like :meth:`allows`, with the granting roles (``Decision.granted_by``)."""
         if isinstance(roles, str):
             raise _not_a_string(roles)
+        if action is None or not isinstance(resource, str):
+            resource, action = _permission_args(resource, action)
         actions = self._entries.get(resource)
         entry = None if actions is None else actions.get(action)
         if entry is None:
@@ -365,13 +379,17 @@ class CompiledPolicy:
             granted_by |= self._org_grantors(held, resource, action)
         return Decision(bool(granted_by), resource, action, granted_by)
 
-    def is_known(self, resource: str, action: str) -> bool:
+    def is_known(self, resource: _PermissionLike, action: str | None = None) -> bool:
         """Whether the policy defines ``action`` on ``resource``."""
+        if action is None or not isinstance(resource, str):
+            resource, action = _permission_args(resource, action)
         actions = self._index.get(resource)
         return actions is not None and action in actions
 
-    def check_known(self, resource: str, action: str) -> None:
+    def check_known(self, resource: _PermissionLike, action: str | None = None) -> None:
         """Raise :class:`UnknownPermission` unless the policy defines the permission."""
+        if action is None or not isinstance(resource, str):
+            resource, action = _permission_args(resource, action)
         actions = self._index.get(resource)
         if actions is None:
             raise UnknownPermission(resource)
@@ -409,7 +427,9 @@ class CompiledPolicy:
             if allowed
         )
 
-    def scope_allows(self, scopes: Iterable[str] | str, resource: str, action: str) -> bool:
+    def scope_allows(
+        self, scopes: Iterable[str] | str, resource: _PermissionLike, action: str | None = None
+    ) -> bool:
         """Connected-Apps check: does one of the token's scopes grant the permission?
 
         ``scopes`` may be the token's space-separated ``scope`` claim. Only the
@@ -417,8 +437,12 @@ class CompiledPolicy:
         """
         return self.scope_decide(scopes, resource, action).allowed
 
-    def scope_decide(self, scopes: Iterable[str] | str, resource: str, action: str) -> Decision:
+    def scope_decide(
+        self, scopes: Iterable[str] | str, resource: _PermissionLike, action: str | None = None
+    ) -> Decision:
         """Like :meth:`scope_allows`, with the granting scopes in ``granted_by``."""
+        if action is None or not isinstance(resource, str):
+            resource, action = _permission_args(resource, action)
         held = scopes.split() if isinstance(scopes, str) else scopes
         actions = self._scope_entries.get(resource)
         entry = None if actions is None else actions.get(action)

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..errors import PolicyError, StytchRBACError, UnknownPermission
+from ..permissions import Permission
 from .compiled import CompiledPolicy
 from .models import OrgPolicy, Policy
 
@@ -421,13 +422,14 @@ def _row(row: Any, where: str, organizations: Mapping[str, OrganizationSpec]) ->
             if resource is not None:
                 cases.append(make(resource, item, key == "allow"))
                 continue
-            res, sep, action = item.rpartition(":")
-            if not sep or not res or not action:
+            try:
+                parsed = Permission.parse(item)
+            except ValueError:
                 raise ExpectationFileError(
-                    f"{where}: {key} entry {item!r} is not 'resource:action' "
+                    f"{where}: {key} entry {item!r} is not 'resource:action' with one ':' "
                     "(or give 'resource' and plain actions)"
-                )
-            cases.append(make(res, action, key == "allow"))
+                ) from None
+            cases.append(make(parsed.resource, parsed.action, key == "allow"))
     return cases
 
 

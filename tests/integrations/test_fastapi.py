@@ -5,6 +5,7 @@ and over real HTTP (uvicorn on 127.0.0.1), with cookie and header credentials, t
 Everything runs against the emulator through the project's own pytest plugin fixtures.
 """
 
+import inspect
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -15,8 +16,9 @@ from typing import Annotated
 import anyio
 import httpx
 import pytest
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Response
 from fastapi.responses import PlainTextResponse
+from starlette.requests import HTTPConnection
 
 from stytch_rbac import Permission, Principal, StytchRBAC
 from stytch_rbac.emulator import Emulator
@@ -574,15 +576,18 @@ async def test_500_concurrent_requests_over_real_http(
 
 
 def test_guard_is_a_dependency_fastapi_understands(stytch_emulator: Emulator) -> None:
-    """FastAPI sees ``Depends(guard)`` as an async dependency taking the request (no query
-    parameters leak into the OpenAPI schema)."""
+    """FastAPI sees ``Depends(guard)`` as an async dependency taking the connection and the
+    response, plus documentation-only security schemes (no parameters leak into OpenAPI)."""
     rbac = StytchRBAC(stytch_emulator.project_id, stytch_emulator.secret, base_url="http://x")
     app = build_app(rbac)
     schema = json.dumps(app.openapi())
-    assert '"name": "request"' not in schema
-    assert '"name": "kwargs"' not in schema
+    for name in ("request", "connection", "kwargs", "_schemes", "stytch_scheme_0"):
+        assert f'"name": "{name}"' not in schema
     guard = rbac.require(READ)
     call: Callable[..., Awaitable[Principal]] = guard.__wrapped__
     assert call is guard.__wrapped__
-    assert list(call.__annotations__) == ["request", "response", "return"]
-    assert call.__annotations__["request"] in (Request, "Request")
+    parameters = inspect.signature(guard).parameters
+    assert list(parameters)[:2] == ["connection", "response"]
+    assert parameters["connection"].annotation is HTTPConnection
+    assert parameters["response"].annotation is Response
+    assert [p.kind for p in list(parameters.values())[2:]] == [inspect.Parameter.KEYWORD_ONLY] * 3

@@ -490,7 +490,7 @@ def test_decorator_needs_an_async_function_with_principal_or_request(rbac: Stytc
 
     with pytest.raises(TypeError, match="async"):
         guard(sync)  # type: ignore[arg-type]  # the point of the test
-    with pytest.raises(TypeError, match="'principal' or 'request'"):
+    with pytest.raises(TypeError, match="'principal', 'request' or 'websocket'"):
         guard(nothing_to_check)
 
 

@@ -20,6 +20,7 @@ from stytch_rbac import (
     CompiledPolicy,
     Decision,
     OrgPolicy,
+    Permission,
     Policy,
     PolicyError,
     StrEnum,
@@ -1042,3 +1043,33 @@ def test_example_policy_has_no_problems(example_policy: Policy) -> None:
     """The example policy is clean: neither it nor its compiled form has a problem."""
     assert example_policy.problems == ()
     assert CompiledPolicy(example_policy).problems == ()
+
+
+# --------------------------------------------------------------------------- permission spellings
+
+
+def test_compiled_policy_takes_every_spelling_of_a_permission() -> None:
+    """allows, decide, is_known, check_known, scope_allows and scope_decide take one
+    "resource:action" string or Permission as they take (resource, action), alike."""
+    policy = CompiledPolicy(Policy.parse(small_doc()))
+    roles = frozenset({"reader"})
+    for write in (("docs:write",), (Permission("docs", "write"),), ("docs", "write")):
+        assert not policy.allows(roles, *write)
+        assert policy.allows({"writer"}, *write)
+        assert policy.decide({"writer", "admin"}, *write).granted_by == {"writer", "admin"}
+        assert policy.is_known(*write)
+        policy.check_known(*write)
+        assert policy.scope_allows("docs:all", *write)
+        assert policy.scope_decide(["read:docs"], *write) == Decision(False, "docs", "write")
+    assert policy.allows(roles, "docs:read")
+    assert not policy.is_known("docs:fly")
+    with pytest.raises(UnknownPermission, match="'fly'"):
+        policy.check_known("docs:fly")
+    with pytest.raises(UnknownPermission, match="'fly'"):
+        policy.allows(roles, "docs:fly")
+    with pytest.raises(TypeError, match="resource without an action"):
+        policy.allows(roles, "docs")
+    with pytest.raises(ValueError, match="more than one ':'"):
+        policy.decide(roles, "docs:read:all")
+    with pytest.raises(TypeError, match="must be strings"):
+        policy.allows(roles, Permission("docs", "read"), "write")

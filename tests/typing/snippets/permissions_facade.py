@@ -32,6 +32,12 @@ async def accepted(rbac: StytchRBAC, principal: Principal) -> None:
     # it, so a foreign action is accepted here (at run time it raises TypeError).
     # Use P, an action enum member or permission() to have mypy check the pair.
     await rbac.is_authorized(principal, Resource.DOCUMENTS, ProjectsAction.READ)
+    # The "resource:action" string form is a str: mypy cannot check its text, so a resource
+    # alone (a StrEnum member is a str) is accepted here and raises TypeError at run time.
+    assert_type(await rbac.is_authorized(principal, "documents:edit"), bool)
+    assert_type(await rbac.authorize(principal, "stytch.member:update.info.name"), None)
+    assert_type(await rbac.explain(principal, "billing:export"), Decision)
+    await rbac.is_authorized(principal, Resource.DOCUMENTS)
 
 
 async def rejected(rbac: StytchRBAC, principal: Principal) -> None:
@@ -45,4 +51,3 @@ async def rejected(rbac: StytchRBAC, principal: Principal) -> None:
     bad = permission(Resource.PROJECTS, DocumentsAction.EDIT)  # E: No overload [call-overload]
     rbac.require(bad)
     await rbac.is_authorized(principal, P.documents)  # E: No overload variant [call-overload]
-    await rbac.is_authorized(principal, Resource.DOCUMENTS)  # E: No overload [call-overload]

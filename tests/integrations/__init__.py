@@ -1,0 +1,1 @@
+"""Tests of the web-framework glue (guards, responses, FastAPI, Starlette)."""
