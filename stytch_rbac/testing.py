@@ -31,9 +31,10 @@ Fixtures:
     (created on first use); by default every member joins one organization.
 
 Policy-test files (the ``stytch-rbac test`` format, docs/guides/policy-tests.md)
-whose name matches the ``stytch_policy_tests`` ini patterns (default
-``policy_test*.yaml``, ``.yml``, ``.toml``, ``.json``) are collected as test
-items, one per expectation; a failing row reports the policy's answer.
+are collected as test items, one per expectation, when the project opts in by
+naming their file patterns in the ``stytch_policy_tests`` ini option (e.g.
+``policy_test*.yaml policy_test*.toml``); by default nothing is collected. A
+failing row reports the policy's answer.
 """
 
 from __future__ import annotations
@@ -77,12 +78,6 @@ __all__ = [
 IN_PROCESS_URL: Final = "http://stytch-emulator.invalid"
 
 _DEFAULT_ORGANIZATION: Final = "Acme"
-_POLICY_TEST_PATTERNS: Final = (
-    "policy_test*.yaml",
-    "policy_test*.yml",
-    "policy_test*.toml",
-    "policy_test*.json",
-)
 
 _Message = MutableMapping[str, Any]
 ASGIApp = Callable[
@@ -112,9 +107,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("stytch_policy", "RBAC policy JSON for stytch_emulator (relative to rootdir)")
     parser.addini(
         "stytch_policy_tests",
-        "file-name patterns of policy-test files to collect as tests",
+        "file-name patterns of policy-test files to collect as tests (none unless set), "
+        "e.g. policy_test*.yaml policy_test*.toml",
         type="args",
-        default=list(_POLICY_TEST_PATTERNS),
+        default=[],
     )
     parser.addini(
         "stytch_http",
@@ -135,7 +131,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    """Collect policy-test files whose name matches a ``stytch_policy_tests`` pattern."""
+    """Collect policy-test files whose name matches a ``stytch_policy_tests`` pattern (the
+    project opts in by setting the option: a project that merely installs stytch-rbac
+    keeps its own ``policy_test*`` files to itself)."""
     patterns = parent.config.getini("stytch_policy_tests")
     if any(fnmatch(file_path.name, pattern) for pattern in patterns):
         collector: PolicyTestFile = PolicyTestFile.from_parent(parent, path=file_path)
