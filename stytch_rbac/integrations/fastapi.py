@@ -28,7 +28,17 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, Response
+from .._extras import raise_missing_extra
+
+try:
+    from fastapi import Depends, HTTPException, Request, Response
+except ImportError as exc:
+    raise_missing_extra(
+        exc,
+        extra="fastapi",
+        needed_by="stytch_rbac.integrations.fastapi",
+        modules={"fastapi", "starlette"},
+    )
 
 from ..errors import StytchRBACError
 from ..principal import Principal

@@ -21,9 +21,19 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
-from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from .._extras import raise_missing_extra
+
+try:
+    from starlette.requests import HTTPConnection, Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+except ImportError as exc:
+    raise_missing_extra(
+        exc,
+        extra="fastapi",
+        needed_by="stytch_rbac.integrations.starlette",
+        modules={"starlette"},
+    )
 
 from ..errors import StytchRBACError
 from ..principal import Principal
