@@ -20,9 +20,7 @@ from ._extras import raise_missing_extra
 try:
     import uvicorn
 except ImportError as exc:
-    raise_missing_extra(
-        exc, extra="emulator", needed_by="serving an app (uvicorn)", modules={"uvicorn"}
-    )
+    raise_missing_extra(exc, extra="emulator", needed_by="stytch_rbac.serving", modules={"uvicorn"})
 
 __all__ = ["Lifespan", "ThreadServer", "bind", "run_forever"]
 

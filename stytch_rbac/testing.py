@@ -58,6 +58,8 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 import pytest
 
+from ._extras import raise_missing_extra
+
 if TYPE_CHECKING:
     from .client import StytchRBAC
     from .emulator import Emulator, OrganizationRecord
@@ -257,8 +259,15 @@ def _wants_http(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture
 def stytch_emulator(request: pytest.FixtureRequest) -> Emulator:
     """A fresh, empty emulator with the test's policy (marker, option, ini or defaults)."""
-    from .emulator import Emulator
-
+    try:
+        from .emulator import Emulator
+    except ImportError as exc:
+        raise_missing_extra(
+            exc,
+            extra="emulator",
+            needed_by="the stytch_emulator fixture (and stytch_rbac, member, stytch_base_url)",
+            modules={"starlette", "uvicorn"},
+        )
     return Emulator(policy=_policy_source(request))
 
 
@@ -542,7 +551,12 @@ def serve_app(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> Iterat
     resources opened there live on that loop), so the caller may use asyncio,
     trio or no loop at all. ``port=0`` picks a free port. Stops on exit.
     """
-    from .serving import ThreadServer
+    try:
+        from .serving import ThreadServer
+    except ImportError as exc:
+        raise_missing_extra(
+            exc, extra="emulator", needed_by="serve_app (uvicorn)", modules={"uvicorn"}
+        )
 
     server = ThreadServer(app, host=host, port=port, lifespan="auto")
     try:

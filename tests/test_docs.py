@@ -207,6 +207,7 @@ def read_until(proc: subprocess.Popen[str], last: str) -> str:
     stdout = proc.stdout
     assert stdout is not None
     lines: queue.Queue[str] = queue.Queue()
+
     def pump() -> None:
         for line in stdout:
             lines.put(line)
@@ -251,8 +252,9 @@ def output_pattern(lines: list[str]) -> re.Pattern[str]:
     """Documented output as a pattern: a line ``...`` stands for any lines, ``...`` inside a
     line for any text."""
     parts = [
-        r"(?:[^\n]*\n)*?" if line == "..." else ".*?".join(map(re.escape, line.split("...")))
-        + r"\n"
+        r"(?:[^\n]*\n)*?"
+        if line == "..."
+        else ".*?".join(map(re.escape, line.split("..."))) + r"\n"
         for line in lines
     ]
     return re.compile("".join(parts), re.DOTALL)
@@ -332,9 +334,7 @@ def test_quickstart_shell_steps_run_as_written(tmp_path: Path) -> None:
                 servers.append(proc)
                 if command.startswith("stytch-rbac emulator "):
                     printed = read_until(proc, "Press Ctrl-C to stop.")
-                    assert output_pattern([as_here(x) for x in documented]).match(printed), (
-                        printed
-                    )
+                    assert output_pattern([as_here(x) for x in documented]).match(printed), printed
                     exports = "\n".join(x for x in printed.splitlines() if x.startswith("export "))
                     env = pasted(exports, env)
                 else:
