@@ -326,7 +326,7 @@ def _async_fixture_for(request: pytest.FixtureRequest) -> str:
     item = request.node
     if item.get_closest_marker("anyio") is not None:
         return _ANYIO_FIXTURE
-    if request.config.pluginmanager.has_plugin("asyncio"):
+    if _ASYNCIO_FIXTURES and request.config.pluginmanager.has_plugin("asyncio"):
         import pytest_asyncio
 
         if isinstance(item, pytest.Function) and pytest_asyncio.is_async_test(item):
@@ -335,8 +335,8 @@ def _async_fixture_for(request: pytest.FixtureRequest) -> str:
         return _ANYIO_FIXTURE
     raise pytest.UsageError(
         f"{item.name}: the stytch_rbac fixture is async: request it from an async test run "
-        "by anyio's plugin (@pytest.mark.anyio) or by pytest-asyncio (@pytest.mark.asyncio, "
-        "or asyncio_mode = auto)"
+        "by anyio's plugin (@pytest.mark.anyio) or by pytest-asyncio 0.24+ "
+        "(@pytest.mark.asyncio, or asyncio_mode = auto)"
     )
 
 
@@ -395,10 +395,13 @@ async def _hosted_rbac(emulator: Emulator, base_url: str) -> AsyncIterator[Stytc
 
 
 def _asyncio_fixtures() -> dict[str, Any]:
-    """One pytest-asyncio fixture per loop scope (none without pytest-asyncio)."""
+    """One pytest-asyncio fixture per loop scope (none without pytest-asyncio 0.24+, the
+    first with loop scopes: an older one must not break loading this plugin)."""
     try:
         import pytest_asyncio
     except ImportError:
+        return {}
+    if not hasattr(pytest_asyncio, "is_async_test"):
         return {}
 
     def make(scope: str) -> Any:
@@ -413,10 +416,14 @@ def _asyncio_fixtures() -> dict[str, Any]:
         fixture.__doc__ = f"``stytch_rbac`` for pytest-asyncio tests on a {scope}-scoped loop."
         return pytest_asyncio.fixture(fixture, loop_scope=cast(Any, scope), name=name)
 
-    return {_ASYNCIO_FIXTURE.format(scope): make(scope) for scope in _LOOP_SCOPES}
+    try:
+        return {_ASYNCIO_FIXTURE.format(scope): make(scope) for scope in _LOOP_SCOPES}
+    except TypeError:  # pragma: no cover - pytest-asyncio before 0.24 (no loop_scope)
+        return {}
 
 
-globals().update(_asyncio_fixtures())
+_ASYNCIO_FIXTURES: Final = _asyncio_fixtures()
+globals().update(_ASYNCIO_FIXTURES)
 
 
 class _HasOrganizationId(Protocol):
