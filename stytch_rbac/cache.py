@@ -15,6 +15,14 @@ Semantics, per key:
 ``maxsize`` bounds the number of keys (least recently used evicted first).
 A value of ``None`` is a legitimate cached value (a negative entry such as
 "this organization has no custom roles"). Only anyio primitives are used.
+
+Failures are logged on the ``stytch_rbac`` logger, timed by the cache's clock:
+a WARNING when a load fails (naming what could not be fetched, the error, and
+since when loads have been failing), when a stale value starts being served
+because a refresh failed, and when a stale value passes ``max_stale`` and stops
+being served; at most one WARNING per ``warn_every`` seconds per cache (the
+others at DEBUG, counted in the next WARNING). INFO when loads succeed again
+after failures, saying how long they failed and how long a stale value was served.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import anyio
@@ -55,12 +64,26 @@ class CacheStats:
 
 
 class _Entry(Generic[V]):
-    __slots__ = ("fetched_at", "last_error_at", "value")
+    __slots__ = ("fetched_at", "last_error_at", "stale_since", "value")
 
     def __init__(self, value: V, fetched_at: float) -> None:
         self.value = value
         self.fetched_at = fetched_at
         self.last_error_at: float | None = None
+        # When a failed refresh made this value stale-served (None while it is not).
+        self.stale_since: float | None = None
+
+
+class _Outage:
+    """Failed loads of one cache since its last successful load, and the WARNING limiter."""
+
+    __slots__ = ("failures", "last_warning", "since", "suppressed")
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.failures = 0
+        self.last_warning: float | None = None
+        self.suppressed = 0
 
 
 class _Flight(Generic[V]):
@@ -96,6 +119,8 @@ class RefreshingCache(Generic[K, V]):
         retry_after_error: float = 5.0,
         spawn: Spawner | None = None,
         on_update: Callable[[K, V | None, V], None] | None = None,
+        describe: Callable[[K], str] | None = None,
+        warn_every: float = 60.0,
     ) -> None:
         if ttl <= 0:
             raise ValueError(f"{name}: ttl must be > 0, got {ttl!r}")
@@ -116,6 +141,9 @@ class RefreshingCache(Generic[K, V]):
         self._entries: OrderedDict[K, _Entry[V]] = OrderedDict()
         self._flights: dict[K, _Flight[V]] = {}
         self._closed = False
+        self._describe_key = describe or (lambda _key: name)
+        self.warn_every = float(warn_every)
+        self._outage = _Outage()
 
     def __repr__(self) -> str:
         return f"<RefreshingCache {self.name} size={len(self._entries)} ttl={self.ttl:g}s>"
@@ -163,6 +191,16 @@ class RefreshingCache(Generic[K, V]):
                 return await self._serve_stale(key, entry, now)
             # Older than max_stale: it may not be served any more.
             del self._entries[key]
+            if entry.stale_since is not None:
+                self._warn(
+                    now,
+                    "stytch_rbac: the cached %s is now older than max_stale (%.0fs) and is no "
+                    "longer served: what needs it fails closed until Stytch answers "
+                    "(failing since %s)",
+                    self._describe_key(key),
+                    self.max_stale,
+                    _when(self._outage.since if self._outage.since is not None else now),
+                )
         self.stats.misses += 1
         return await self.load(key)
 
@@ -183,22 +221,14 @@ class RefreshingCache(Generic[K, V]):
         return entry.value if current is None else current.value
 
     async def _refresh_quietly(self, key: K, flight: _Flight[V]) -> None:
-        """Background refresh: failures are logged and remembered, never raised."""
+        """Background refresh: failures are remembered (and logged by ``_lead``), never
+        raised."""
         try:
             await self._lead(key, flight)
-        except Exception as exc:
+        except Exception:
             entry = self._entries.get(key)
             if entry is not None:
-                now = self._clock.time()
-                entry.last_error_at = now
-                logger.warning(
-                    "stytch_rbac: refreshing %s failed (%s); serving the cached value, "
-                    "%.0fs old (max_stale %.0fs)",
-                    self.name,
-                    _describe(exc),
-                    now - entry.fetched_at,
-                    self.max_stale,
-                )
+                entry.last_error_at = self._clock.time()
 
     async def load(self, key: K) -> V:
         """Fetch ``key`` now (joining a load already in flight) and cache the result."""
@@ -227,11 +257,13 @@ class RefreshingCache(Generic[K, V]):
             except StytchRBACError as exc:
                 self.stats.load_errors += 1
                 flight.error = exc
+                self._failed(key, exc)
                 raise
             except Exception as exc:
                 self.stats.load_errors += 1
                 error = StytchUnavailable(f"{self.name}: {_describe(exc)}")
                 flight.error = error
+                self._failed(key, exc)
                 raise error from exc
             self._store(key, value)
             flight.value = value
@@ -242,11 +274,102 @@ class RefreshingCache(Generic[K, V]):
                 del self._flights[key]
             flight.event.set()
 
+    # -- logging failures -----------------------------------------------------------------------
+
+    def _failed(self, key: K, exc: BaseException) -> None:
+        """Log a failed load of ``key``: what, why, since when, and what is served instead."""
+        if self._closed:
+            return  # shutting down: refusing loads is the point
+        now = self._clock.time()
+        outage = self._outage
+        if outage.since is None:
+            outage.since = now
+        outage.failures += 1
+        what = self._describe_key(key)
+        entry = self._entries.get(key)
+        if entry is None:
+            self._warn(
+                now,
+                "stytch_rbac: cannot fetch %s (%s); nothing is cached to serve, so what needs "
+                "it fails closed (failing since %s, %d failed loads)",
+                what,
+                _describe(exc),
+                _when(outage.since),
+                outage.failures,
+            )
+            return
+        age = now - entry.fetched_at
+        if entry.stale_since is None:
+            entry.stale_since = now
+            self._warn(
+                now,
+                "stytch_rbac: refreshing %s failed (%s); serving the cached value, %.0fs old, "
+                "until it is %.0fs old (failing since %s)",
+                what,
+                _describe(exc),
+                age,
+                self.max_stale,
+                _when(outage.since),
+            )
+        else:
+            self._warn(
+                now,
+                "stytch_rbac: refreshing %s failed again (%s); still serving the cached value, "
+                "%.0fs old, until it is %.0fs old (failing since %s, %d failed loads)",
+                what,
+                _describe(exc),
+                age,
+                self.max_stale,
+                _when(outage.since),
+                outage.failures,
+            )
+
+    def _warn(self, now: float, message: str, *args: object) -> None:
+        """A WARNING, unless one was logged less than ``warn_every`` seconds ago (then DEBUG,
+        counted in the next WARNING)."""
+        outage = self._outage
+        last = outage.last_warning
+        if last is not None and now - last < self.warn_every:
+            outage.suppressed += 1
+            logger.debug(message, *args)
+            return
+        if outage.suppressed and last is not None:
+            message += "; %d more such warnings in the last %.0fs were logged at DEBUG"
+            args = (*args, outage.suppressed, now - last)
+        outage.last_warning = now
+        outage.suppressed = 0
+        logger.warning(message, *args)
+
+    def _recovered(self, key: K, old: _Entry[V] | None, now: float) -> None:
+        """Log that loads work again after failures, and a stale value is no longer served."""
+        outage = self._outage
+        stale_for = None if old is None or old.stale_since is None else now - old.stale_since
+        if outage.since is None and stale_for is None:
+            return
+        what = self._describe_key(key)
+        if outage.since is not None:
+            message = "stytch_rbac: fetched %s again, after %.0fs of failed loads (%d since %s)"
+            args: tuple[object, ...] = (
+                what,
+                now - outage.since,
+                outage.failures,
+                _when(outage.since),
+            )
+        else:
+            message, args = "stytch_rbac: fetched %s again", (what,)
+        if stale_for is not None:
+            message += "; stopped serving its stale value, served for %.0fs"
+            args = (*args, stale_for)
+        logger.info(message, *args)
+        self._outage = _Outage()
+
     # -- writing ------------------------------------------------------------------------------
 
     def _store(self, key: K, value: V) -> None:
         old = self._entries.get(key)
-        self._entries[key] = _Entry(value, self._clock.time())
+        now = self._clock.time()
+        self._recovered(key, old, now)
+        self._entries[key] = _Entry(value, now)
         self._entries.move_to_end(key)
         if self.maxsize is not None:
             while len(self._entries) > self.maxsize:
@@ -281,6 +404,11 @@ def _describe(exc: BaseException) -> str:
     if len(text) > 200:
         text = text[:200] + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _when(timestamp: float) -> str:
+    """``timestamp`` (seconds since the epoch, the clock's reading) as UTC ISO 8601."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _copy_error(error: BaseException, name: str) -> BaseException:

@@ -238,6 +238,7 @@ class StytchRBAC:
             clock=self.clock,
             maxsize=org_cache_size,
             spawn=self._spawn,
+            describe=lambda organization_id: f"organization policy of {organization_id}",
         )
         self._verifier: SessionJWTVerifier
         self._jwks = JWKSCache(

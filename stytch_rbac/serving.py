@@ -14,7 +14,13 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import anyio
-import uvicorn
+
+from ._extras import raise_missing_extra
+
+try:
+    import uvicorn
+except ImportError as exc:
+    raise_missing_extra(exc, extra="emulator", needed_by="stytch_rbac.serving", modules={"uvicorn"})
 
 __all__ = ["Lifespan", "ThreadServer", "bind", "run_forever"]
 

@@ -21,7 +21,8 @@ Fixtures:
 ``stytch_rbac``
     An open :class:`~stytch_rbac.StytchRBAC` pointed at the emulator and sharing
     its clock (``stytch_emulator.advance_time(301)`` expires JWTs for both).
-    Async: use it from ``@pytest.mark.anyio`` tests (asyncio and trio).
+    Async: use it from ``@pytest.mark.anyio`` tests (asyncio and trio) or from tests
+    pytest-asyncio runs (auto mode, or ``@pytest.mark.asyncio``), on the test's loop.
 ``member``
     A factory: ``member(roles=["editor"], organization="Globex")`` creates a
     member with a live session and returns a :class:`SeededMember` (its
@@ -30,9 +31,10 @@ Fixtures:
     (created on first use); by default every member joins one organization.
 
 Policy-test files (the ``stytch-rbac test`` format, docs/guides/policy-tests.md)
-whose name matches the ``stytch_policy_tests`` ini patterns (default
-``policy_test*.yaml``, ``.yml``, ``.toml``, ``.json``) are collected as test
-items, one per expectation; a failing row reports the policy's answer.
+are collected as test items, one per expectation, when the project opts in by
+naming their file patterns in the ``stytch_policy_tests`` ini option (e.g.
+``policy_test*.yaml policy_test*.toml``); by default nothing is collected. A
+failing row reports the policy's answer.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 import pytest
 
+from ._extras import raise_missing_extra
+
 if TYPE_CHECKING:
     from .client import StytchRBAC
     from .emulator import Emulator, OrganizationRecord
@@ -76,12 +80,6 @@ __all__ = [
 IN_PROCESS_URL: Final = "http://stytch-emulator.invalid"
 
 _DEFAULT_ORGANIZATION: Final = "Acme"
-_POLICY_TEST_PATTERNS: Final = (
-    "policy_test*.yaml",
-    "policy_test*.yml",
-    "policy_test*.toml",
-    "policy_test*.json",
-)
 
 _Message = MutableMapping[str, Any]
 ASGIApp = Callable[
@@ -111,9 +109,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("stytch_policy", "RBAC policy JSON for stytch_emulator (relative to rootdir)")
     parser.addini(
         "stytch_policy_tests",
-        "file-name patterns of policy-test files to collect as tests",
+        "file-name patterns of policy-test files to collect as tests (none unless set), "
+        "e.g. policy_test*.yaml policy_test*.toml",
         type="args",
-        default=list(_POLICY_TEST_PATTERNS),
+        default=[],
     )
     parser.addini(
         "stytch_http",
@@ -134,7 +133,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    """Collect policy-test files whose name matches a ``stytch_policy_tests`` pattern."""
+    """Collect policy-test files whose name matches a ``stytch_policy_tests`` pattern (the
+    project opts in by setting the option: a project that merely installs stytch-rbac
+    keeps its own ``policy_test*`` files to itself)."""
     patterns = parent.config.getini("stytch_policy_tests")
     if any(fnmatch(file_path.name, pattern) for pattern in patterns):
         collector: PolicyTestFile = PolicyTestFile.from_parent(parent, path=file_path)
@@ -258,8 +259,15 @@ def _wants_http(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture
 def stytch_emulator(request: pytest.FixtureRequest) -> Emulator:
     """A fresh, empty emulator with the test's policy (marker, option, ini or defaults)."""
-    from .emulator import Emulator
-
+    try:
+        from .emulator import Emulator
+    except ImportError as exc:
+        raise_missing_extra(
+            exc,
+            extra="emulator",
+            needed_by="the stytch_emulator fixture (and stytch_rbac, member, stytch_base_url)",
+            modules={"starlette", "uvicorn"},
+        )
     return Emulator(policy=_policy_source(request))
 
 
@@ -274,27 +282,148 @@ def stytch_base_url(request: pytest.FixtureRequest, stytch_emulator: Emulator) -
         yield base_url
 
 
-@pytest.fixture
-async def stytch_rbac(stytch_emulator: Emulator, stytch_base_url: str) -> AsyncIterator[StytchRBAC]:
-    """A :class:`StytchRBAC` pointed at the emulator, sharing its clock; closed after the test."""
+@contextlib.asynccontextmanager
+async def _open_rbac(emulator: Emulator, base_url: str) -> AsyncIterator[StytchRBAC]:
+    """The facade pointed at ``emulator`` (in-process or over HTTP), open until exit."""
     from ._stytch.http import in_process_client
     from .client import StytchRBAC
 
     async with contextlib.AsyncExitStack() as stack:
         http = None
-        if stytch_base_url == IN_PROCESS_URL:
+        if base_url == IN_PROCESS_URL:
             http = await stack.enter_async_context(
-                in_process_client(stytch_emulator.app, base_url=IN_PROCESS_URL)
+                in_process_client(emulator.app, base_url=IN_PROCESS_URL)
             )
         yield await stack.enter_async_context(
             StytchRBAC(
-                stytch_emulator.project_id,
-                stytch_emulator.secret,
-                base_url=stytch_base_url,
+                emulator.project_id,
+                emulator.secret,
+                base_url=base_url,
                 http_client=http,
-                clock=stytch_emulator.clock,
+                clock=emulator.clock,
             )
         )
+
+
+_ANYIO_FIXTURE: Final = "_stytch_rbac_anyio"
+_ASYNCIO_FIXTURE: Final = "_stytch_rbac_asyncio_{}"
+_LOOP_SCOPES: Final = ("function", "class", "module", "package", "session")
+
+
+@pytest.fixture
+def stytch_rbac(request: pytest.FixtureRequest) -> StytchRBAC:
+    """A :class:`StytchRBAC` pointed at the emulator, sharing its clock; closed after the test.
+
+    Opened on the event loop of whichever plugin runs the test: anyio's
+    (``@pytest.mark.anyio``, asyncio or trio) or pytest-asyncio's (auto mode, or
+    ``@pytest.mark.asyncio`` in strict mode, with the test's loop scope).
+    """
+    return cast("StytchRBAC", request.getfixturevalue(_async_fixture_for(request)))
+
+
+def _async_fixture_for(request: pytest.FixtureRequest) -> str:
+    """The fixture that opens the facade on the loop the requesting test runs on."""
+    item = request.node
+    if item.get_closest_marker("anyio") is not None:
+        return _ANYIO_FIXTURE
+    if _ASYNCIO_FIXTURES and request.config.pluginmanager.has_plugin("asyncio"):
+        import pytest_asyncio
+
+        if isinstance(item, pytest.Function) and pytest_asyncio.is_async_test(item):
+            return _ASYNCIO_FIXTURE.format(_asyncio_loop_scope(item))
+    if "anyio_backend" in request.fixturenames:
+        return _ANYIO_FIXTURE
+    raise pytest.UsageError(
+        f"{item.name}: the stytch_rbac fixture is async: request it from an async test run "
+        "by anyio's plugin (@pytest.mark.anyio) or by pytest-asyncio 0.24+ "
+        "(@pytest.mark.asyncio, or asyncio_mode = auto)"
+    )
+
+
+def _asyncio_loop_scope(item: pytest.Function) -> str:
+    """The loop scope pytest-asyncio runs ``item`` in: its marker's, else the ini default."""
+    marker = item.get_closest_marker("asyncio")
+    scope = None
+    if marker is not None:
+        scope = marker.kwargs.get("loop_scope") or marker.kwargs.get("scope")
+    scope = scope or item.config.getini("asyncio_default_test_loop_scope") or "function"
+    if scope not in _LOOP_SCOPES:
+        raise pytest.UsageError(f"{item.name}: unknown pytest-asyncio loop scope {scope!r}")
+    return str(scope)
+
+
+@pytest.fixture(name=_ANYIO_FIXTURE)
+async def _stytch_rbac_anyio(
+    stytch_emulator: Emulator, stytch_base_url: str
+) -> AsyncIterator[StytchRBAC]:
+    """``stytch_rbac`` for anyio's plugin, which sets a fixture up and tears it down in
+    one task."""
+    async with _open_rbac(stytch_emulator, stytch_base_url) as rbac:
+        yield rbac
+
+
+@contextlib.asynccontextmanager
+async def _hosted_rbac(emulator: Emulator, base_url: str) -> AsyncIterator[StytchRBAC]:
+    """``stytch_rbac`` for pytest-asyncio, which sets a fixture up and tears it down in two
+    tasks: the facade (and its task group) is entered and left in a task of its own."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    opened: asyncio.Future[StytchRBAC] = loop.create_future()
+    stop = asyncio.Event()
+
+    async def host() -> None:
+        async with _open_rbac(emulator, base_url) as rbac:
+            opened.set_result(rbac)
+            await stop.wait()
+
+    task = loop.create_task(host())
+    either: set[asyncio.Future[Any]] = {task, opened}
+    try:
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        task.cancel()
+        raise
+    if not opened.done():
+        task.result()  # the facade failed to open: raise why
+        raise RuntimeError("the stytch_rbac fixture's host task ended before opening")
+    try:
+        yield opened.result()
+    finally:
+        stop.set()
+        await task
+
+
+def _asyncio_fixtures() -> dict[str, Any]:
+    """One pytest-asyncio fixture per loop scope (none without pytest-asyncio 0.24+, the
+    first with loop scopes: an older one must not break loading this plugin)."""
+    try:
+        import pytest_asyncio
+    except ImportError:
+        return {}
+    if not hasattr(pytest_asyncio, "is_async_test"):
+        return {}
+
+    def make(scope: str) -> Any:
+        async def fixture(
+            stytch_emulator: Emulator, stytch_base_url: str
+        ) -> AsyncIterator[StytchRBAC]:
+            async with _hosted_rbac(stytch_emulator, stytch_base_url) as rbac:
+                yield rbac
+
+        name = _ASYNCIO_FIXTURE.format(scope)
+        fixture.__name__ = fixture.__qualname__ = name
+        fixture.__doc__ = f"``stytch_rbac`` for pytest-asyncio tests on a {scope}-scoped loop."
+        return pytest_asyncio.fixture(fixture, loop_scope=cast(Any, scope), name=name)
+
+    try:
+        return {_ASYNCIO_FIXTURE.format(scope): make(scope) for scope in _LOOP_SCOPES}
+    except TypeError:  # pragma: no cover - pytest-asyncio before 0.24 (no loop_scope)
+        return {}
+
+
+_ASYNCIO_FIXTURES: Final = _asyncio_fixtures()
+globals().update(_ASYNCIO_FIXTURES)
 
 
 class _HasOrganizationId(Protocol):
@@ -431,7 +560,12 @@ def serve_app(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> Iterat
     resources opened there live on that loop), so the caller may use asyncio,
     trio or no loop at all. ``port=0`` picks a free port. Stops on exit.
     """
-    from .serving import ThreadServer
+    try:
+        from .serving import ThreadServer
+    except ImportError as exc:
+        raise_missing_extra(
+            exc, extra="emulator", needed_by="serve_app (uvicorn)", modules={"uvicorn"}
+        )
 
     server = ThreadServer(app, host=host, port=port, lifespan="auto")
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -369,3 +370,151 @@ def test_bad_settings_are_rejected(kw: dict[str, Any], message: str) -> None:
     """Nonsensical TTL, max_stale or size raise ValueError naming the setting."""
     with pytest.raises(ValueError, match=message):
         make(Source(), ManualClock(), **kw)
+
+
+# -- what is logged when Stytch fails ------------------------------------------------------------
+
+START = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+START_ISO = "2027-01-15T08:00:00Z"
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    """``(level, message)`` of the stytch_rbac records so far, then forget them."""
+    records = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "stytch_rbac"]
+    caplog.clear()
+    return records
+
+
+def warnings_of(records: list[tuple[int, str]]) -> list[str]:
+    """The messages logged at WARNING."""
+    return [message for level, message in records if level == logging.WARNING]
+
+
+async def test_cold_failures_warn_at_most_once_per_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nothing cached and Stytch down: the first failure is a WARNING naming what could not
+    be fetched, why and since when; repeats within warn_every go to DEBUG and are counted
+    in the next WARNING, which still says when the failures began."""
+    caplog.set_level(logging.DEBUG, logger="stytch_rbac")
+    source, clock = Source(), ManualClock(START)
+    cache = make(source, clock, name="RBAC policy", warn_every=60)
+    source.fail = StytchUnavailable("Stytch answered 503")
+    with pytest.raises(StytchUnavailable):
+        await cache.get("policy")
+    (first,) = warnings_of(logged(caplog))
+    assert first == (
+        "stytch_rbac: cannot fetch RBAC policy (StytchUnavailable: Stytch answered 503); "
+        "nothing is cached to serve, so what needs it fails closed "
+        f"(failing since {START_ISO}, 1 failed loads)"
+    )
+    for _ in range(5):
+        clock.advance(10)
+        with pytest.raises(StytchUnavailable):
+            await cache.get("policy")
+    quiet = logged(caplog)
+    assert warnings_of(quiet) == []
+    assert len([m for level, m in quiet if level == logging.DEBUG and "cannot fetch" in m]) == 5
+    clock.advance(10)
+    with pytest.raises(StytchUnavailable):
+        await cache.get("policy")
+    (again,) = warnings_of(logged(caplog))
+    assert f"failing since {START_ISO}, 7 failed loads" in again
+    assert again.endswith("; 5 more such warnings in the last 60s were logged at DEBUG")
+
+
+async def test_recovery_is_logged_and_rearms_the_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """When a load works again an INFO says after how long; a new failure right after is a
+    WARNING again, not swallowed by the previous outage's rate limit."""
+    caplog.set_level(logging.INFO, logger="stytch_rbac")
+    source, clock = Source(), ManualClock(START)
+    cache = make(source, clock, describe=lambda org: f"organization policy of {org}")
+    source.fail = StytchUnavailable("down")
+    for _ in range(3):
+        with pytest.raises(StytchUnavailable):
+            await cache.get("org-1")
+        clock.advance(20)
+    logged(caplog)
+    source.fail = None
+    assert await cache.get("org-1") == "org-1@v1"
+    assert logged(caplog) == [
+        (
+            logging.INFO,
+            "stytch_rbac: fetched organization policy of org-1 again, after 60s of failed "
+            f"loads (3 since {START_ISO})",
+        )
+    ]
+    source.fail = StytchUnavailable("down again")
+    with pytest.raises(StytchUnavailable):
+        await cache.get("org-2")
+    (warning,) = warnings_of(logged(caplog))
+    assert "cannot fetch organization policy of org-2 (StytchUnavailable: down again)" in warning
+
+
+async def test_stale_serving_start_and_stop_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """A failed refresh of a cached value warns that the stale value is being served and
+    until when; the refresh that works again says it stopped, and for how long it served."""
+    caplog.set_level(logging.INFO, logger="stytch_rbac")
+    source, clock = Source(), ManualClock(START)
+    cache = make(source, clock, name="JWKS", retry_after_error=0)
+    await cache.get("jwks")
+    logged(caplog)
+    clock.advance(301)
+    source.fail = StytchUnavailable("down")
+    assert await cache.get("jwks") == "jwks@v1"
+    (start,) = warnings_of(logged(caplog))
+    assert start == (
+        "stytch_rbac: refreshing JWKS failed (StytchUnavailable: down); serving the cached "
+        "value, 301s old, until it is 3600s old (failing since 2027-01-15T08:05:01Z)"
+    )
+    clock.advance(30)
+    assert await cache.get("jwks") == "jwks@v1"
+    assert warnings_of(logged(caplog)) == []  # within warn_every
+    clock.advance(30)
+    source.fail = None
+    source.version = 2
+    assert await cache.get("jwks") == "jwks@v2"  # refreshed inline (no spawner)
+    assert logged(caplog) == [
+        (
+            logging.INFO,
+            "stytch_rbac: fetched JWKS again, after 60s of failed loads "
+            "(2 since 2027-01-15T08:05:01Z); stopped serving its stale value, served for 60s",
+        )
+    ]
+
+
+async def test_a_stale_value_past_max_stale_is_logged_as_no_longer_served(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """When the stale value being served for a failing Stytch passes max_stale, a WARNING
+    says it is no longer served and what needs it fails closed."""
+    caplog.set_level(logging.WARNING, logger="stytch_rbac")
+    source, clock = Source(), ManualClock(START)
+    cache = make(source, clock, name="RBAC policy", retry_after_error=0)
+    await cache.get("policy")
+    clock.advance(301)
+    source.fail = StytchUnavailable("down")
+    assert await cache.get("policy") == "policy@v1"
+    logged(caplog)
+    clock.advance(3600)
+    with pytest.raises(StytchUnavailable):
+        await cache.get("policy")
+    messages = warnings_of(logged(caplog))
+    assert messages[0] == (
+        "stytch_rbac: the cached RBAC policy is now older than max_stale (3600s) and is no "
+        "longer served: what needs it fails closed until Stytch answers "
+        "(failing since 2027-01-15T08:05:01Z)"
+    )
+
+
+async def test_closing_logs_no_failure(caplog: pytest.LogCaptureFixture) -> None:
+    """A read refused because the cache is closed (shutting down) is not logged as Stytch
+    failing."""
+    caplog.set_level(logging.DEBUG, logger="stytch_rbac")
+    cache = make(Source(), ManualClock(START))
+    cache.close()
+    with pytest.raises(StytchUnavailable, match="closed"):
+        await cache.get("a")
+    assert logged(caplog) == []

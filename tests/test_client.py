@@ -695,6 +695,43 @@ async def test_stytch_sdk_runs_over_our_http_client(
     assert stytch_emulator.requests["rbac.policy"] == 1
 
 
+async def test_cold_cache_outage_is_logged_as_a_warning(
+    stytch_emulator: Emulator,
+    stytch_rbac: StytchRBAC,
+    cast: Cast,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Stytch down with nothing cached: besides the StytchUnavailable the caller gets, a
+    WARNING names what could not be fetched (the policy, the organization's policy) and
+    since when; the recovery is an INFO."""
+    caplog.set_level(logging.INFO, logger="stytch_rbac")
+    stytch_emulator.faults.fail("rbac.policy", 503)
+    stytch_emulator.faults.fail("rbac.org_policy", 503)
+    async with configured(stytch_emulator, stytch_rbac) as rbac:
+        editor = await rbac.authenticate(session_jwt=cast.editor.session_jwt)
+        with pytest.raises(StytchUnavailable):
+            await rbac.is_authorized(editor, "documents", "edit")
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any(
+            m.startswith("stytch_rbac: cannot fetch RBAC policy (StytchUnavailable: ")
+            and "failing since" in m
+            for m in warnings
+        ), warnings
+        stytch_emulator.faults.clear("rbac.policy")
+        with pytest.raises(StytchUnavailable):
+            await rbac.is_authorized(editor, "documents", "edit")
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any(
+            m.startswith(f"stytch_rbac: cannot fetch organization policy of {cast.org} (")
+            for m in warnings
+        ), warnings
+        stytch_emulator.faults.clear()
+        caplog.clear()
+        assert await rbac.is_authorized(editor, "documents", "edit")
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert any(m.startswith("stytch_rbac: fetched organization policy of ") for m in infos)
+
+
 # -- hygiene -----------------------------------------------------------------------------------
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -175,3 +177,198 @@ def test_quickstart_end_to_end(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     assert re.search(r"\b[1-9] passed\b", run.stdout)
     assert json.loads((tmp_path / "policy.json").read_text())
+
+
+# --- the quickstart's shell steps, run as written ---------------------------------------------
+
+#: Quickstart commands the shell-steps test does not run, and why (each must still be there).
+QUICKSTART_NOT_RUN = {
+    "python3 -m venv .venv && . .venv/bin/activate": "installing: tests/test_wheel.py",
+    "pip install '/path/to/stytch-rbac[all]' pytest": "installing: tests/test_wheel.py",
+    "python -m pip wheel --no-deps -w dist /path/to/stytch-rbac": "tests/test_wheel.py",
+    "pip install 'dist/stytch_rbac-0.1.0-py3-none-any.whl[all]' pytest": "tests/test_wheel.py",
+    "export STYTCH_PROJECT_ID=project-test-... STYTCH_SECRET=secret-test-...": "placeholders",
+    "stytch-rbac fetch-policy --output policy.json": "needs a Stytch project (step 6 runs it)",
+    "mypy --strict app": "shows a misspelt guard: test_quickstart_end_to_end",
+    "stytch-rbac test tests/policy.yaml --from-stytch": "needs the guide's tests/policy.yaml",
+}
+#: Commands that serve until stopped: started in the background, then waited for.
+QUICKSTART_SERVERS = ("stytch-rbac emulator ", "uvicorn ")
+#: The quickstart's environment: its install step adds no pytest-asyncio (installed here).
+ENV_FOR_SHELL = {"PYTEST_ADDOPTS": "-p no:asyncio", "COLUMNS": "80", "NO_COLOR": "1"}
+
+
+def read_until(proc: subprocess.Popen[str], last: str) -> str:
+    """What ``proc`` prints up to and including the line ``last`` (fail after 30 s without a
+    line); a thread reads, so no line waits in a buffer."""
+    import queue
+    import threading
+
+    stdout = proc.stdout
+    assert stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
+    while not seen or seen[-1] != last + "\n":
+        try:
+            seen.append(lines.get(timeout=30))
+        except queue.Empty:
+            proc.kill()
+            pytest.fail("the command stopped printing:\n" + "".join(seen)[-2000:])
+    return "".join(seen)
+
+
+def pasted(exports: str, env: dict[str, str]) -> dict[str, str]:
+    """The environment after a shell evaluates ``exports`` (what pasting them does)."""
+    shell = subprocess.run(
+        ["bash", "-c", 'eval "$PASTED" && unset PASTED && env -0'],
+        env={**env, "PASTED": exports},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(item.split("=", 1) for item in shell.stdout.split("\0") if item)
+
+
+def shell_steps(page: str) -> list[tuple[str, list[str]]]:
+    """``(command, documented output lines)`` of every ``$ `` line of the page's console
+    blocks, in order (a trailing ``  # comment`` left out)."""
+    steps: list[tuple[str, list[str]]] = []
+    for body in blocks(page, "console"):
+        for line in body.splitlines():
+            if line.startswith("$ "):
+                steps.append((line[2:].partition("  #")[0].rstrip(), []))
+            elif steps:
+                steps[-1][1].append(line)
+    return steps
+
+
+def output_pattern(lines: list[str]) -> re.Pattern[str]:
+    """Documented output as a pattern: a line ``...`` stands for any lines, ``...`` inside a
+    line for any text."""
+    parts = [
+        r"(?:[^\n]*\n)*?"
+        if line == "..."
+        else ".*?".join(map(re.escape, line.split("..."))) + r"\n"
+        for line in lines
+    ]
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on (now)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(check: Callable[[], bool], what: str, proc: subprocess.Popen[str]) -> None:
+    """Poll ``check`` until it holds; fail naming ``what`` if ``proc`` dies or 30 s pass."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while not check():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(f"{what} did not start:\n{out}\n{err}")
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_quickstart_shell_steps_run_as_written(tmp_path: Path) -> None:
+    """Every shell step of the quickstart runs as written, in order, in a fresh project: the
+    emulator's printed export lines, pasted into the shell (eval'd by bash), are what the
+    uvicorn and curl steps use, and each command prints what the page shows."""
+    import socket
+
+    steps = shell_steps("quickstart.md")
+    commands = [command for command, _ in steps]
+    for skipped in QUICKSTART_NOT_RUN:
+        assert skipped in commands, f"the quickstart no longer has `{skipped}`"
+    main, test = blocks("quickstart.md", "python")
+    (toml,) = blocks("quickstart.md", "toml")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_documents.py").write_text(test)
+    (tmp_path / "pyproject.toml").write_text(toml)
+    emulator_port, app_port = free_port(), free_port()
+    replace = {
+        "/path/to/stytch-rbac": str(ROOT),
+        "--port 8765": f"--port {emulator_port}",
+        "127.0.0.1:8765": f"127.0.0.1:{emulator_port}",
+        "--port 8000": f"--port {app_port}",
+        "127.0.0.1:8000": f"127.0.0.1:{app_port}",
+    }
+
+    def as_here(text: str) -> str:
+        for old, new in replace.items():
+            text = text.replace(old, new)
+        return text
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "STYTCH_"))}
+    env.update(ENV_FOR_SHELL)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    servers: list[subprocess.Popen[str]] = []
+    try:
+        for command, documented in steps:
+            if command in QUICKSTART_NOT_RUN:
+                continue
+            line = as_here(command)
+            if command.startswith(QUICKSTART_SERVERS):
+                proc = subprocess.Popen(
+                    ["bash", "-c", f"exec {line}"],
+                    cwd=tmp_path,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                servers.append(proc)
+                if command.startswith("stytch-rbac emulator "):
+                    printed = read_until(proc, "Press Ctrl-C to stop.")
+                    assert output_pattern([as_here(x) for x in documented]).match(printed), printed
+                    exports = "\n".join(x for x in printed.splitlines() if x.startswith("export "))
+                    env = pasted(exports, env)
+                else:
+
+                    def listening() -> bool:
+                        with socket.socket() as sock:
+                            return sock.connect_ex(("127.0.0.1", app_port)) == 0
+
+                    wait_for(listening, "uvicorn", proc)
+                continue
+            run = subprocess.run(
+                ["bash", "-c", line],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert run.returncode == 0, f"$ {line}\n{run.stdout}\n{run.stderr}"
+            if command == "mkdir -p app && touch app/__init__.py":
+                (tmp_path / "app" / "main.py").write_text(main)  # the page's app/main.py
+            if not documented:
+                continue
+            printed = "\n".join(x.rstrip() for x in run.stdout.splitlines()) + "\n"
+            expected = [as_here(x) for x in documented]
+            if command == "pytest -q":
+                # "The test runs once per installed anyio backend ... (then `2 passed`)";
+                # the progress line's padding depends on the count, the summary says it.
+                count = 2 if importlib.util.find_spec("trio") else 1
+                printed = printed.splitlines()[-1] + "\n"
+                expected = [expected[-1].replace("1 passed", f"{count} passed")]
+            assert output_pattern(expected).fullmatch(printed), f"$ {line}\n{printed}"
+    finally:
+        for proc in servers:
+            proc.terminate()
+            proc.communicate(timeout=30)
+    assert (tmp_path / "policy.next.json").exists()

@@ -61,8 +61,10 @@ filterwarnings = error
 
 
 @pytest.fixture
-def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    """A fresh project: a policy file, an anyio_backend over both backends, strict settings."""
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A fresh project: a policy file, an anyio_backend over both backends, strict settings,
+    and anyio's plugin only (pytest-asyncio, installed here, is tested in its own file)."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:asyncio")
     pytester.makefile(".json", policy=json.dumps(POLICY))
     pytester.makeconftest(CONFTEST)
     pytester.makeini(INI)

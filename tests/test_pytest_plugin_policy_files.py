@@ -1,4 +1,5 @@
-"""The pytest plugin collects policy-test files (the `stytch-rbac test` format) as test items."""
+"""The pytest plugin collects policy-test files (the `stytch-rbac test` format) as test items,
+in a project that opts in with the `stytch_policy_tests` ini option, and only there."""
 
 from __future__ import annotations
 
@@ -24,11 +25,46 @@ expectations:
 """
 
 
+OPT_IN = """
+[pytest]
+stytch_policy_tests = policy_test*.yaml policy_test*.yml policy_test*.toml policy_test*.json
+"""
+
+
+@pytest.fixture(autouse=True)
+def _without_pytest_asyncio(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fresh projects here load no pytest-asyncio (installed for its own test file);
+    set after pytester, which clears PYTEST_ADDOPTS."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:asyncio")
+
+
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    """A fresh project holding the example policy."""
+    """A fresh project holding the example policy, opted in to policy-test collection."""
     (pytester.path / "policy.json").write_text((ROOT / "examples" / "policy.json").read_text())
+    pytester.makeini(OPT_IN)
     return pytester
+
+
+@pytest.mark.parametrize(
+    "ini",
+    [
+        pytest.param(None, id="no-ini"),
+        pytest.param("[pytest]\naddopts = -p no:cacheprovider\n", id="other-options"),
+    ],
+)
+def test_nothing_is_collected_without_opting_in(pytester: pytest.Pytester, ini: str | None) -> None:
+    """A project that installs stytch-rbac but sets no ``stytch_policy_tests`` keeps its own
+    policy_test* files (any format, even ones this plugin could not parse) uncollected."""
+    (pytester.path / "policy.json").write_text((ROOT / "examples" / "policy.json").read_text())
+    if ini is not None:
+        pytester.makeini(ini)
+    pytester.makefile(".yaml", policy_test_roles=ROWS)
+    pytester.makefile(".json", policy_test_fixtures='{"something": "else entirely"}')
+    pytester.makefile(".toml", policy_test_config="[tool]\nname = 'mine'\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    result.stdout.fnmatch_lines(["*no tests ran*"])
 
 
 def test_rows_become_passing_items(project: pytest.Pytester) -> None:

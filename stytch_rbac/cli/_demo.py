@@ -7,14 +7,21 @@
 5. a built-in Stytch call (delete a member) allowed for an admin, refused for
    an editor both locally (no request sent) and by the emulator's own enforcement;
 6. time the local checks.
+
+The policy and seed it uses by default ship in the package (``demo_data/``, the
+same files as the clone's ``examples/policy.json`` and ``examples/seed.json``),
+so the demo runs from an installed wheel in any directory.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.resources
 import importlib.util
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
@@ -27,18 +34,26 @@ from ..client import StytchRBAC
 from ..errors import PermissionDenied, StytchRBACError
 from ..permissions import Permission
 from ..policy import Policy
-from ._common import app, console, load_policy_file
+from ._common import app, console, fail, load_policy_file
 
 if TYPE_CHECKING:
     from ..emulator import Emulator, MemberRecord, OrganizationRecord
 
-__all__ = ["DemoFailure", "run_demo"]
+__all__ = ["DemoFailure", "demo_data", "run_demo"]
 
-_EXAMPLES = Path("examples")
+_EMULATOR_EXTRA = ("starlette", "uvicorn")
 
 
 class DemoFailure(Exception):
     """A step of the demo did not behave as the story says it must."""
+
+
+@contextlib.contextmanager
+def demo_data(name: str) -> Iterator[Path]:
+    """A file path to the packaged demo file ``name`` (``policy.json`` or ``seed.json``)."""
+    resource = importlib.resources.files(__package__ or "stytch_rbac.cli") / "demo_data" / name
+    with importlib.resources.as_file(resource) as path:
+        yield path
 
 
 def _import_generated(path: Path) -> ModuleType:
@@ -193,21 +208,44 @@ async def _story(
 @app.command()
 def demo(
     policy: Annotated[
-        Path, typer.Option("--policy", help="Policy JSON file for the emulator.")
-    ] = _EXAMPLES / "policy.json",
+        Path | None,
+        typer.Option(
+            "--policy",
+            help="Policy JSON file for the emulator (default: the packaged demo policy, "
+            "examples/policy.json in a clone).",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[
-        Path, typer.Option("--seed", help="Seed file: organizations and members.")
-    ] = _EXAMPLES / "seed.json",
+        Path | None,
+        typer.Option(
+            "--seed",
+            help="Seed file: organizations and members (default: the packaged demo seed, "
+            "examples/seed.json in a clone).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the whole story against an embedded emulator: typed permissions, local checks,
     a built-in call allowed for an admin and refused for an editor, timings."""
-    loaded = load_policy_file(policy)
-    if not seed.exists():
-        console.print(f"[bold red]error:[/] seed file not found: {seed}")
-        raise typer.Exit(2)
     try:
-        anyio.run(run_demo, loaded, seed)
-    except (StytchRBACError, DemoFailure) as exc:
-        console.print(f"[bold red]demo failed:[/] {exc}")
-        raise typer.Exit(1) from None
+        from .. import emulator  # noqa: F401  (the emulator extra, checked before any output)
+    except ModuleNotFoundError as exc:
+        if exc.name not in _EMULATOR_EXTRA:
+            raise
+        raise fail(
+            f"the demo needs the 'emulator' extra ({exc.name} is not installed): "
+            "pip install 'stytch-rbac[emulator]'"
+        ) from None
+    with contextlib.ExitStack() as files:
+        policy = policy or files.enter_context(demo_data("policy.json"))
+        seed = seed or files.enter_context(demo_data("seed.json"))
+        loaded = load_policy_file(policy)
+        if not seed.exists():
+            raise fail(f"seed file not found: {seed}")
+        try:
+            anyio.run(run_demo, loaded, seed)
+        except (StytchRBACError, DemoFailure) as exc:
+            console.print(f"[bold red]demo failed:[/] {exc}")
+            raise typer.Exit(1) from None
     sys.stdout.flush()

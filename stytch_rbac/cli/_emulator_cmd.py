@@ -1,8 +1,18 @@
-"""``stytch-rbac emulator``: serve a seeded local Stytch emulator and print how to use it."""
+"""``stytch-rbac emulator``: serve a seeded local Stytch emulator and print how to use it.
+
+Besides the human-readable summary it prints shell ``export`` lines to paste
+into another shell (or ``eval``): ``STYTCH_PROJECT_ID``, ``STYTCH_SECRET``,
+``STYTCH_BASE_URL`` (what ``StytchRBAC.from_env()`` reads), ``<ORG>_ID`` per
+organization and ``<ORG>_<MEMBER>_JWT`` / ``_TOKEN`` per member, named after the
+organization slug and the part of the member's email address before the ``@``
+(``ACME_ID``, ``ACME_EDDIE_JWT``).
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -91,10 +101,13 @@ def emulator(
     stytch.B2BClient(project_id, secret, environment=base_url).
     """
     try:
+        from .. import emulator as _  # noqa: F401  (the emulator extra)
         from ..serving import bind, run_forever
-    except ImportError as exc:
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("starlette", "uvicorn"):
+            raise
         raise fail(
-            f"the emulator needs the 'emulator' extra ({exc.name} is missing): "
+            f"the emulator needs the 'emulator' extra ({exc.name} is not installed): "
             "pip install 'stytch-rbac[emulator]'"
         ) from None
     emu, members = _build(policy, seed, state, project_id, secret)
@@ -118,11 +131,13 @@ def emulator(
                 "session_jwt": session.session_jwt,
             }
         )
+    organizations = {s["organization_slug"]: s["organization_id"] for s in sessions}
     info = {
         "base_url": base_url,
         "project_id": emu.project_id,
         "secret": emu.secret,
         "sessions": sessions,
+        "env": _environment(base_url, emu.project_id, emu.secret, organizations, sessions),
     }
 
     def ready() -> None:
@@ -133,6 +148,34 @@ def emulator(
         sys.stdout.flush()
 
     run_forever(emu.app, sock, ready)
+
+
+def _variable(*parts: str) -> str:
+    """A shell variable name from ``parts``: upper case, ``_`` for anything else."""
+    name = re.sub(r"[^A-Z0-9]+", "_", "_".join(parts).upper()).strip("_")
+    return f"_{name}" if name[:1].isdigit() else name
+
+
+def _environment(
+    base_url: str,
+    project_id: str,
+    secret: str,
+    organizations: dict[str, str],
+    sessions: list[dict[str, Any]],
+) -> dict[str, str]:
+    """The variables the export lines set, in print order."""
+    env = {
+        "STYTCH_PROJECT_ID": project_id,
+        "STYTCH_SECRET": secret,
+        "STYTCH_BASE_URL": base_url,
+    }
+    for slug, organization_id in organizations.items():
+        env[_variable(slug, "ID")] = organization_id
+    for s in sessions:
+        who = _variable(s["organization_slug"], s["email_address"].partition("@")[0])
+        env[f"{who}_JWT"] = s["session_jwt"]
+        env[f"{who}_TOKEN"] = s["session_token"]
+    return env
 
 
 def _print_text(info: dict[str, Any], state: Path | None) -> None:
@@ -154,4 +197,9 @@ def _print_text(info: dict[str, Any], state: Path | None) -> None:
         echo(f"  session_jwt   : {s['session_jwt']}")
     echo("")
     echo("JWTs expire after 5 minutes; exchange the token via sessions.authenticate for a new one.")
+    echo("")
+    echo("# In another shell, paste these lines (StytchRBAC.from_env() reads the first three):")
+    for name, value in info["env"].items():
+        echo(f"export {name}={shlex.quote(value)}")
+    echo("")
     echo("Press Ctrl-C to stop.")

@@ -14,7 +14,14 @@ Needs the ``emulator`` extra (starlette, uvicorn). See docs/emulator.md.
 
 from __future__ import annotations
 
-from ._emulator import Emulator
+from .._extras import raise_missing_extra
+
+try:
+    from ._emulator import Emulator
+except ImportError as exc:
+    raise_missing_extra(
+        exc, extra="emulator", needed_by="stytch_rbac.emulator", modules={"starlette", "uvicorn"}
+    )
 from ._errors import EmulatorError
 from ._faults import Fault, Faults
 from ._records import MemberRecord, OrganizationRecord, SessionRecord

@@ -50,15 +50,25 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterat
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
-import fastapi.routing
-from fastapi import Depends, HTTPException, Response, WebSocketException
-from fastapi.dependencies.models import Dependant
-from fastapi.openapi.models import APIKey, APIKeyIn
-from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
-from fastapi.routing import APIRoute
-from fastapi.security.base import SecurityBase
-from starlette.requests import HTTPConnection
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from .._extras import raise_missing_extra
+
+try:
+    import fastapi.routing
+    from fastapi import Depends, HTTPException, Response, WebSocketException
+    from fastapi.dependencies.models import Dependant
+    from fastapi.openapi.models import APIKey, APIKeyIn
+    from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+    from fastapi.routing import APIRoute
+    from fastapi.security.base import SecurityBase
+    from starlette.requests import HTTPConnection
+    from starlette.routing import BaseRoute, Route, WebSocketRoute
+except ImportError as exc:
+    raise_missing_extra(
+        exc,
+        extra="fastapi",
+        needed_by="stytch_rbac.integrations.fastapi",
+        modules={"fastapi", "starlette"},
+    )
 
 from ..errors import StytchRBACError, Unauthenticated
 from ..principal import Principal

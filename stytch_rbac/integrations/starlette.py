@@ -42,19 +42,29 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Final
 
-from starlette.authentication import (
-    AuthCredentials,
-    AuthenticationBackend,
-    AuthenticationError,
-    BaseUser,
-)
-from starlette.middleware import Middleware
-from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketState
+from .._extras import raise_missing_extra
+
+try:
+    from starlette.authentication import (
+        AuthCredentials,
+        AuthenticationBackend,
+        AuthenticationError,
+        BaseUser,
+    )
+    from starlette.middleware import Middleware
+    from starlette.middleware.authentication import AuthenticationMiddleware
+    from starlette.requests import HTTPConnection, Request
+    from starlette.responses import JSONResponse, PlainTextResponse, Response
+    from starlette.routing import BaseRoute, Route, WebSocketRoute
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+    from starlette.websockets import WebSocket, WebSocketState
+except ImportError as exc:
+    raise_missing_extra(
+        exc,
+        extra="fastapi",
+        needed_by="stytch_rbac.integrations.starlette",
+        modules={"starlette"},
+    )
 
 from ..errors import StytchRBACError, Unauthenticated
 from ..principal import Principal

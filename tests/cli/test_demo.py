@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stytch_rbac.cli._app import app
+from stytch_rbac.cli._demo import demo_data
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,3 +66,25 @@ def test_demo_bad_input_exits_2(args: list[str], fragment: str) -> None:
     result = CliRunner().invoke(app, ["demo", *args])
     assert result.exit_code == 2
     assert fragment in result.output
+
+
+@pytest.mark.parametrize("name", ["policy.json", "seed.json"])
+def test_packaged_demo_data_is_the_examples(name: str) -> None:
+    """The demo's packaged policy and seed are byte for byte examples/policy.json and
+    examples/seed.json, so the two copies cannot drift."""
+    with demo_data(name) as packaged:
+        assert packaged.read_bytes() == (ROOT / "examples" / name).read_bytes()
+
+
+def test_demo_runs_outside_the_clone(tmp_path: Path) -> None:
+    """From a directory without examples/ the demo uses its packaged policy and seed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "stytch_rbac", "demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "admin: deleted vera@acme.test" in result.stdout

@@ -31,13 +31,25 @@ def _first_line(proc: subprocess.Popen[str], timeout: float = 30) -> str:
     return proc.stdout.readline()
 
 
-def _start(*args: str) -> subprocess.Popen[str]:
+def _start(*args: str, as_json: bool = True) -> subprocess.Popen[str]:
+    json_flag = ["--json"] if as_json else []
     return subprocess.Popen(
-        [sys.executable, "-m", "stytch_rbac", "emulator", "--port", "0", "--json", *args],
+        [sys.executable, "-m", "stytch_rbac", "emulator", "--port", "0", *json_flag, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _text_until(proc: subprocess.Popen[str], last: str) -> list[str]:
+    """The text-mode lines up to ``last`` (the first line is waited for with a timeout)."""
+    lines = [_first_line(proc)]
+    assert proc.stdout is not None
+    while lines[-1].rstrip("\n") != last:
+        line = proc.stdout.readline()
+        assert line, "the emulator command stopped before printing: " + last
+        lines.append(line)
+    return [line.rstrip("\n") for line in lines]
 
 
 def _stop(proc: subprocess.Popen[str], sig: signal.Signals) -> str:
@@ -93,3 +105,56 @@ def test_cli_refuses_bad_input() -> None:
     broken = runner.invoke(app, ["emulator", "--seed", str(EXAMPLES / "policy.json")])
     assert broken.exit_code == 2
     assert "organizations" in broken.output
+
+
+def test_cli_prints_export_lines_a_shell_can_paste(
+    make_client: Callable[[str, str, str], stytch.B2BClient],
+) -> None:
+    """The text output ends with ``export`` lines; evaluated by bash they give the
+    credentials, each organization's id and each member's live JWT and token, by name."""
+    proc = _start(
+        "--policy",
+        str(EXAMPLES / "policy.json"),
+        "--seed",
+        str(EXAMPLES / "seed.json"),
+        as_json=False,
+    )
+    try:
+        lines = _text_until(proc, "Press Ctrl-C to stop.")
+        exports = "\n".join(line for line in lines if line.startswith("export "))
+        shell = subprocess.run(
+            ["bash", "-c", 'eval "$PASTED" && env -0'],
+            env={"PATH": "/usr/bin:/bin", "PASTED": exports},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        env = dict(item.split("=", 1) for item in shell.stdout.split("\0") if item)
+        assert env["STYTCH_BASE_URL"] in lines[0]
+        client = make_client(env["STYTCH_PROJECT_ID"], env["STYTCH_SECRET"], env["STYTCH_BASE_URL"])
+        eddie = client.sessions.authenticate(session_token=env["ACME_EDDIE_TOKEN"])
+        assert eddie.member.email_address == "eddie@acme.test"
+        assert eddie.organization.organization_id == env["ACME_ID"]
+        assert "editor" in eddie.member_session.roles
+        gina = client.sessions.authenticate_jwt(session_jwt=env["GLOBEX_GINA_JWT"])
+        assert gina.member_session.organization_id == env["GLOBEX_ID"] != env["ACME_ID"]
+        names = {name for name in env if name.startswith(("ACME_", "GLOBEX_"))}
+        assert len(names) == 2 + 2 * 7  # two organizations, seven members
+    finally:
+        _stop(proc, signal.SIGINT)
+
+
+def test_cli_json_has_the_same_variables() -> None:
+    """``--json`` carries the export lines' variables as ``env``, for scripts."""
+    proc = _start("--policy", str(EXAMPLES / "policy.json"), "--seed", str(EXAMPLES / "seed.json"))
+    try:
+        info: dict[str, Any] = json.loads(_first_line(proc))
+    finally:
+        _stop(proc, signal.SIGTERM)
+    env = info["env"]
+    assert env["STYTCH_BASE_URL"] == info["base_url"]
+    assert env["STYTCH_SECRET"] == info["secret"]
+    ada = info["sessions"][0]
+    assert env["ACME_ID"] == ada["organization_id"]
+    assert env["ACME_ADA_JWT"] == ada["session_jwt"]
+    assert env["ACME_ADA_TOKEN"] == ada["session_token"]
