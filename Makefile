@@ -56,9 +56,15 @@ test: lint typecheck contracts verifytypes pytest docs
 demo: $(STAMP)
 	$(BIN)/stytch-rbac demo
 
-# Each benchmark writes benchmarks/results/<name>.json; charts.py draws docs/img/bench-*.svg.
+# Each benchmark runs BENCH_RUNS times (results/runs/); run_all.py publishes the median and
+# spread in README.md and docs/benchmarks.md; charts.py draws docs/img/bench-*.svg from the
+# last run. wrk is the guard benchmark's load generator: installed here when root.
+BENCH_RUNS ?= 3
 bench: $(STAMP)
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null; } \
+	  || echo "wrk not installed: bench_guard.py uses its Python load generator"
+	$(BIN)/python benchmarks/run_all.py --runs $(BENCH_RUNS)
 	$(BIN)/python benchmarks/charts.py
 
 bench-charts: $(STAMP)
