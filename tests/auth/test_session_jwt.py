@@ -28,7 +28,7 @@ from stytch_rbac.clock import ManualClock
 from stytch_rbac.errors import StytchUnavailable, Unauthenticated
 from stytch_rbac.integrations.responses import status_for
 
-from .tokens import BASE_URL, NOW, PROJECT, Issuer, claims, jwk, make_verifier
+from .tokens import BASE_URL, NOW, PROJECT, Issuer, claims, jwk, make_verifier, signed
 from .tokens import segment as _segment
 
 # -- valid tokens ------------------------------------------------------------------------------
@@ -171,6 +171,24 @@ REJECTIONS: list[Any] = [
         "malformed",
         True,
         id="roles-not-list",
+    ),
+    pytest.param(
+        lambda i: i.mint(claims(exp=str(int(NOW) + 300))),
+        "malformed",
+        True,
+        id="exp-numeric-string",
+    ),
+    pytest.param(lambda i: i.mint(claims(iat=True)), "malformed", True, id="iat-bool"),
+    pytest.param(lambda i: i.mint(claims(exp=10**20)), "malformed", True, id="exp-beyond-datetime"),
+    pytest.param(
+        lambda i: i.mint(claims(aud=[PROJECT, 1])), "invalid_claims", True, id="aud-non-string"
+    ),
+    pytest.param(lambda i: i.mint(claims(jti=5)), "malformed", True, id="jti-not-string"),
+    pytest.param(
+        lambda i: signed(i, {"alg": "RS256", "kid": "k1", "b64": False}, claims()),
+        "malformed",
+        False,
+        id="b64-false",
     ),
     pytest.param(lambda i: "not-a-jwt", "malformed", False, id="one-segment"),
     pytest.param(lambda i: "a.b.c.d", "malformed", False, id="four-segments"),

@@ -8,7 +8,8 @@ import json
 from typing import Any
 
 import jwt as pyjwt
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from stytch_rbac.auth import ORGANIZATION_CLAIM, SESSION_CLAIM, JWKSCache, SessionJWTVerifier
 from stytch_rbac.clock import ManualClock
@@ -107,10 +108,30 @@ class Issuer:
         )
 
 
-def make_verifier(issuer: Issuer, clock: ManualClock, **kw: Any) -> SessionJWTVerifier:
+def signed(issuer: Issuer, header: dict[str, Any], payload: dict[str, Any], key: str = "k1") -> str:
+    """A JWT of exactly ``header`` and ``payload``, RS256-signed with ``issuer``'s ``key``."""
+    signing_input = f"{segment(header)}.{segment(payload)}"
+    signature = issuer.keys[key].sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+def make_verifier(
+    issuer: Issuer,
+    clock: ManualClock,
+    *,
+    jwks_ttl: float = 300.0,
+    jwks_max_stale: float = 3600.0,
+    **kw: Any,
+) -> SessionJWTVerifier:
     """A verifier for PROJECT at BASE_URL on ``clock``, forgetting withdrawn keys' tokens."""
     verifier: SessionJWTVerifier
-    jwks = JWKSCache(issuer.fetch, clock=clock, on_rotate=lambda kids: verifier.forget(kids))
+    jwks = JWKSCache(
+        issuer.fetch,
+        clock=clock,
+        ttl=jwks_ttl,
+        max_stale=jwks_max_stale,
+        on_rotate=lambda kids: verifier.forget(kids),
+    )
     verifier = SessionJWTVerifier(
         project_id=PROJECT, base_url=BASE_URL, jwks=jwks, clock=clock, **kw
     )
