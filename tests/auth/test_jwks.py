@@ -78,7 +78,8 @@ def test_parse_jwks_reads_what_pyjwt_reads(keys: dict[str, rsa.RSAPrivateKey]) -
     parsed = parse_jwks(doc)
     assert set(parsed) == {"good"}
     assert parsed["good"].public_numbers() == keys["k1"].public_key().public_numbers()
-    for broken in ({"keys": []}, {"keys": "k1"}, {"nope": []}, ["keys"]):
+    broken_documents: list[object] = [{"keys": []}, {"keys": "k1"}, {"nope": []}, ["keys"]]
+    for broken in broken_documents:
         with pytest.raises(ValueError, match=r"JWKS|usable"):
             parse_jwks(broken)
 
