@@ -34,25 +34,14 @@ refuses is refused here. Deliberately stricter than PyJWT:
 4. the payload must carry Stytch's session claims (``sub``, the session and
    organization objects, roles as a list of strings).
 
-Verified tokens are remembered until their ``exp`` (or until ``max_age``), in a
-dict keyed by the token string itself, at most ``memo_size`` of them (0: none).
-A repeated token costs one dict look-up and one clock read: the string's hash
-is computed once per string object and the equality check is a memcmp, and the
-key is the very string the Principal already holds (``session_jwt``), so it
-costs no memory; a SHA-256 key would cost more per hit than the look-up itself.
-Python's string hashing is keyed per process, so tokens cannot be crafted to
-collide, and a collision could only cost time: keys are compared in full.
-When the memo is full, expired entries go first (a heap of expiry times finds
-them); if it is still full, the most recently added tenth gives way. The
-residents stay until they expire, so more distinct tokens than ``memo_size``
-degrade the hit rate gradually (about ``memo_size / tokens``) instead of to
-zero, as evicting the oldest does when tokens come back in turn, and a burst of
-new tokens cannot push every established session out.
+Verified tokens are remembered until their ``exp`` (or until ``max_age``), at most
+``memo_size`` of them (0: none), keyed by the token string itself: a repeated token
+costs one dict look-up and one clock read (:mod:`stytch_rbac.auth.memo` says how it
+is keyed and what it evicts).
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 from collections.abc import Collection, Mapping
 from typing import Any, Final
@@ -66,6 +55,7 @@ from ..errors import Unauthenticated
 from ..principal import Principal
 from .claims import REQUIRED_CLAIMS, b64decode, principal_from_claims
 from .jwks import JWKSCache
+from .memo import TokenMemo
 
 __all__ = ["SessionJWTVerifier", "StaleJWT"]
 
@@ -121,35 +111,26 @@ class SessionJWTVerifier:
         self.jwks = jwks
         self.leeway: float = float(leeway)
         self.max_age = max_age
-        #: At most this many tokens are remembered (0: none); read at each insertion.
-        self.memo_size = memo_size
         self._clock: Clock = clock or SystemClock()
-        # token -> (principal, valid until, kid it was verified with)
-        self._memo: dict[str, tuple[Principal, float, str]] = {}
-        # A heap of (valid until, token) for every remembered token; entries of tokens
-        # evicted or forgotten since are skipped when they come up.
-        self._expiries: list[tuple[float, str]] = []
+        self.memo: TokenMemo[Principal] = TokenMemo(memo_size)
+
+    @property
+    def memo_size(self) -> int:
+        """At most this many verified tokens are remembered (0: none)."""
+        return self.memo.size
+
+    @memo_size.setter
+    def memo_size(self, size: int) -> None:
+        self.memo.size = size
 
     def forget(self, kids: Collection[str] | None = None) -> None:
         """Drop the remembered tokens verified with one of ``kids`` (every one with None),
         e.g. after those signing keys were withdrawn."""
-        if kids is None:
-            self._memo.clear()
-            self._expiries.clear()
-            return
-        memo = self._memo
-        for token in [t for t, (_, _, kid) in memo.items() if kid in kids]:
-            del memo[token]
+        self.memo.forget(kids)
 
     def remembered(self, token: str) -> Principal | None:
         """The Principal of ``token`` if it was verified before and is still valid, else None."""
-        hit = self._memo.get(token)
-        if hit is None:
-            return None
-        if self._clock.time() < hit[1]:
-            return hit[0]
-        del self._memo[token]
-        return None
+        return self.memo.get(token, self._clock.time())
 
     async def verify(self, token: str) -> Principal:
         """The Principal for a valid ``token``.
@@ -181,33 +162,8 @@ class SessionJWTVerifier:
         valid_until = exp + self.leeway
         if self.max_age is not None:
             valid_until = min(valid_until, iat + self.max_age)
-        self._remember(token, (principal, valid_until, kid))
+        self.memo.put(token, principal, valid_until, kid, self._clock.time())
         return principal
-
-    def _remember(self, token: str, entry: tuple[Principal, float, str]) -> None:
-        size = self.memo_size
-        if size <= 0:
-            return
-        memo = self._memo
-        expiries = self._expiries
-        now = self._clock.time()
-        while expiries and expiries[0][0] <= now:
-            _, old = heapq.heappop(expiries)
-            held = memo.get(old)
-            if held is not None and held[1] <= now:
-                del memo[old]
-        if token not in memo and len(memo) >= size:
-            # Full of live entries: the newest tenth gives way and the residents stay
-            # (see the module docs). Amortized O(1): one batch per size // 10 insertions.
-            for _ in range(min(len(memo), max(1, size // 10, len(memo) - size + 1))):
-                memo.popitem()
-        memo[token] = entry
-        heapq.heappush(expiries, (entry[1], token))
-        if len(expiries) > 2 * size + 64:
-            # Entries of evicted tokens linger until they expire: rebuild from the memo
-            # (O(size), once per `size` evictions at most).
-            self._expiries = [(held[1], t) for t, held in memo.items()]
-            heapq.heapify(self._expiries)
 
     @staticmethod
     def _split(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from stytch_rbac.auth import ORGANIZATION_CLAIM, SESSION_CLAIM, JWKSCache, SessionJWTVerifier
-from stytch_rbac.clock import ManualClock
+from stytch_rbac.clock import Clock
 from stytch_rbac.errors import StytchUnavailable
 
 PROJECT = "project-test-11111111-2222-3333-4444-555555555555"
@@ -117,7 +117,7 @@ def signed(issuer: Issuer, header: dict[str, Any], payload: dict[str, Any], key:
 
 def make_verifier(
     issuer: Issuer,
-    clock: ManualClock,
+    clock: Clock,
     *,
     jwks_ttl: float = 300.0,
     jwks_max_stale: float = 3600.0,
