@@ -23,9 +23,9 @@ It is tested against PyJWT's ``jwt.decode`` with the SDK's options as an
 oracle (``tests/auth/test_session_jwt_differential.py``): every token PyJWT
 refuses is refused here. Deliberately stricter than PyJWT:
 
-1. segments must be canonical base64url (PyJWT drops characters outside the
-   alphabet, accepts padding and ignores the trailing bits, so many strings
-   verify as one token);
+1. segments must be unpadded (PyJWT 2.15 accepts correct ``=`` padding, so
+   ``sig`` and ``sig==`` verify as one token; it refuses, as this library does,
+   characters outside the alphabet and non-zero trailing bits);
 2. ``exp``, ``iat`` and ``nbf`` must be JSON numbers (PyJWT also takes numeric
    strings and booleans through ``int()``), and ``exp`` a time ``datetime``
    can hold;

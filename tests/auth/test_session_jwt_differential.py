@@ -11,10 +11,11 @@ token PyJWT accepts and this library refuses is one of the deliberate strictness
 below, recognised from the token itself (not from the verifier's answer). Deliberately
 stricter than PyJWT (docs/caching.md lists them for users too):
 
-1. ``non-canonical base64url``: a segment with padding, a character outside
-   ``[A-Za-z0-9_-]`` (whitespace included), a length of 1 mod 4 or non-zero unused
-   trailing bits. PyJWT's decoder drops what it does not know, so ``sig=``, ``sig==``
-   and ``s!ig`` verify as ``sig``: one session, many memo keys, denylists bypassed;
+1. ``non-canonical base64url``: a segment with ``=`` padding. PyJWT 2.15 (the version
+   in constraints.txt; it fixed GHSA-hxm8-2xgr-2p9m) refuses characters outside
+   ``[A-Za-z0-9_-]`` and non-zero trailing bits as this library does, but accepts
+   correct padding (some issuers send it), so ``sig`` and ``sig==`` verify as one
+   token there; Stytch never pads;
 2. ``time claim not a number``: ``exp``, ``iat`` or ``nbf`` a string, a boolean or
    anything but a JSON number (PyJWT takes whatever ``int()`` takes: ``"1800000000"``,
    ``true``);
@@ -50,7 +51,7 @@ from stytch_rbac.auth import ORGANIZATION_CLAIM, SESSION_CLAIM, StaleJWT
 from stytch_rbac.clock import SystemClock
 from stytch_rbac.errors import Unauthenticated
 
-from .tokens import BASE_URL, PROJECT, Issuer, make_verifier
+from .tokens import BASE_URL, PROJECT, Issuer, make_verifier, signed
 
 ISSUERS = [f"stytch.com/{PROJECT}", BASE_URL]
 _CANONICAL = re.compile(r"[A-Za-z0-9_-]*")
@@ -145,7 +146,7 @@ ODD_VALUES = st.one_of(
 
 
 @st.composite
-def payloads(draw: st.DrawFn) -> dict[str, Any]:
+def payloads(draw: st.DrawFn, changes: bool = True) -> dict[str, Any]:
     """A Stytch session payload around now, some of its claims changed or removed."""
     now = int(time.time())
     payload: dict[str, Any] = {
@@ -161,7 +162,7 @@ def payloads(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         payload["jti"] = "jti-1"
     names = ["iss", "aud", "sub", "iat", "nbf", "exp", "jti", SESSION_CLAIM, ORGANIZATION_CLAIM]
-    changed = [] if draw(st.booleans()) else draw(st.lists(st.sampled_from(names), max_size=3))
+    changed = draw(st.lists(st.sampled_from(names), max_size=3)) if changes else []
     for name in changed:
         change = draw(st.sampled_from(["delete", "odd", "time"]))
         if change == "delete":
@@ -170,18 +171,18 @@ def payloads(draw: st.DrawFn) -> dict[str, Any]:
             payload[name] = now + draw(OFFSETS) + draw(st.sampled_from([0, 0.5]))
         else:
             payload[name] = draw(ODD_VALUES)
-    if draw(st.integers(0, 9)) == 0:
+    if changes and draw(st.integers(0, 9)) == 0:
         payload[SESSION_CLAIM] = {"id": "session-test-1", "roles": draw(ODD_VALUES)}
     return payload
 
 
 @st.composite
-def headers(draw: st.DrawFn) -> dict[str, Any]:
+def headers(draw: st.DrawFn, changes: bool = True) -> dict[str, Any]:
     """An RS256 header naming k1, or one of its changes (alg, kid, typ, crit, b64)."""
     header: dict[str, Any] = {"alg": "RS256", "kid": "k1"}
     if draw(st.booleans()):
         header["typ"] = draw(st.sampled_from(["JWT", "jwt", "at+jwt", 1]))
-    change = draw(st.integers(0, 14))
+    change = draw(st.integers(0, 14)) if changes else -1
     if change == 0:
         header["alg"] = draw(st.sampled_from(["HS256", "none", "RS512", "rs256", "", None, 256]))
     elif change == 1:
@@ -197,10 +198,10 @@ def headers(draw: st.DrawFn) -> dict[str, Any]:
     return header
 
 
-def _json(obj: Any, draw: st.DrawFn) -> str:
+def _json(obj: Any, draw: st.DrawFn, changes: bool = True) -> str:
     """``obj`` as JSON text, sometimes with a duplicate key, whitespace or deep nesting."""
     text = json.dumps(obj, separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])))
-    form = draw(st.integers(0, 12))
+    form = draw(st.integers(0, 12)) if changes else -1
     if form == 0 and text.startswith("{") and len(text) > 2:
         # A duplicate key: which one wins must not differ between the two parsers.
         key = draw(st.sampled_from(["sub", "kid", "alg", "exp", "aud"]))
@@ -213,46 +214,77 @@ def _json(obj: Any, draw: st.DrawFn) -> str:
     return text
 
 
-def _segment(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+def _segment(text: str, padded: bool = False) -> str:
+    encoded = base64.urlsafe_b64encode(text.encode()).decode()
+    return encoded if padded else encoded.rstrip("=")
 
 
-def _mutate(token: str, draw: st.DrawFn) -> str:
-    """``token`` with one change of its spelling, or as it is."""
+#: Respellings of a segment: what a lenient decoder skips (padding, characters outside the
+#: alphabet) put into the signature, text added at the end or inserted, a character
+#: replaced or the last one (its trailing bits) changed, the standard alphabet, a cut.
+MUTATIONS = (
+    "junk-in-signature",
+    "append",
+    "insert",
+    "replace",
+    "last",
+    "standard-alphabet",
+    "truncate",
+)
+
+
+def _bytes_segment(data: bytes, padded: bool) -> str:
+    encoded = base64.urlsafe_b64encode(data).decode()
+    return encoded if padded else encoded.rstrip("=")
+
+
+def _mutate(token: str, draw: st.DrawFn, kind: str | None = None) -> str:
+    """``token`` with one segment respelled (the signature most often: it is not signed)."""
     parts = token.split(".")
-    which = draw(st.sampled_from([0, 1, 2, 2, 2]))  # the signature most: it is not signed
+    kind = kind or draw(st.sampled_from(MUTATIONS))
+    which = 2 if kind == "junk-in-signature" else draw(st.sampled_from([2, 2, 1, 0]))
     seg = parts[which]
-    kind = draw(st.sampled_from([0, 0, 0, 1, 1, 1, 2, 3, 4, 5, 6]))
     at = draw(st.integers(0, max(0, len(seg) - 1)))
-    if kind == 0:
+    if kind == "junk-in-signature":
+        # In fours (or padding): a lenient decoder counts them when it pads, then skips them.
+        junk = draw(st.sampled_from(["=", "==", "!!!!", "    ", "\n\n\n\n", "éé", "$$$$", " "]))
+        seg = seg + junk if draw(st.booleans()) else seg[:at] + junk + seg[at:]
+    elif kind == "append":
         seg += draw(st.sampled_from(["=", "==", "===", "!!!!", " ", "\n", "A", "AA", "AAA"]))
-    elif kind == 1:
+    elif kind == "insert":
         seg = seg[:at] + draw(st.sampled_from(["=", "!", " ", "\n", "+", "/", ".", "é"])) + seg[at:]
-    elif kind == 2 and seg:
+    elif kind == "replace" and seg:
         seg = seg[:at] + draw(st.sampled_from(_ALPHABET)) + seg[at + 1 :]
-    elif kind == 3 and seg:
+    elif kind == "last" and seg:
         seg = seg[:-1] + draw(st.sampled_from(_ALPHABET))  # trailing bits and last byte
-    elif kind == 4:
+    elif kind == "standard-alphabet":
         seg = seg.replace("-", "+").replace("_", "/")
-    elif kind == 5:
+    elif kind == "truncate":
         seg = seg[: draw(st.integers(0, len(seg)))]
-    else:
-        return token
     parts[which] = seg
     return ".".join(parts)
 
 
 @st.composite
 def tokens(draw: st.DrawFn, keys: dict[str, rsa.RSAPrivateKey]) -> str:
-    """A token signed by k1, k2 or an unpublished key over a drawn header and payload (as
-    JSON text, maybe oddly written), maybe respelled afterwards."""
-    header_text = _json(draw(headers()), draw)
-    payload_text = _json(draw(payloads()), draw)
-    signing_input = f"{_segment(header_text)}.{_segment(payload_text)}"
+    """A token signed by k1, k2 or an unpublished key over a well-formed header and payload
+    or over changed ones (as JSON text, maybe oddly written), maybe respelled afterwards."""
+    mode = draw(
+        st.sampled_from(["well-formed", "changed", "respelled", "junk-in-signature", "padded"])
+    )
+    changes = mode == "changed"
+    padded = mode == "padded"  # every segment with its '=' padding, signed as such
+    header_text = _json(draw(headers(changes)), draw, changes)
+    payload_text = _json(draw(payloads(changes)), draw, changes)
+    signing_input = f"{_segment(header_text, padded)}.{_segment(payload_text, padded)}"
     signer = keys[draw(st.sampled_from(["k1", "k1", "k1", "k2", "evil"]))]
     signature = signer.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-    token = f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
-    return _mutate(token, draw) if draw(st.booleans()) else token
+    token = f"{signing_input}.{_bytes_segment(signature, padded)}"
+    if mode == "respelled":
+        return _mutate(token, draw)
+    if mode == "junk-in-signature":
+        return _mutate(token, draw, "junk-in-signature")
+    return token
 
 
 # -- the property ---------------------------------------------------------------------------------
@@ -333,3 +365,72 @@ async def test_the_oracle_accepts_a_genuine_token(
     assert pyjwt_verdict(stretched, jwk_set) == payload
     assert await ours(issuer, stretched) == ("refused", "malformed")
     assert deliberate_difference(stretched) == "non-canonical base64url"
+
+
+def _session(**changes: Any) -> dict[str, Any]:
+    """A valid Stytch session payload around now, with ``changes`` (None deletes)."""
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "iss": ISSUERS[0],
+        "aud": [PROJECT],
+        "sub": "member-test-1",
+        "iat": now - 600,
+        "nbf": now - 600,
+        "exp": now + 600,
+        SESSION_CLAIM: {"id": "session-test-1", "roles": []},
+        ORGANIZATION_CLAIM: {"organization_id": "organization-test-1"},
+    }
+    for name, value in changes.items():
+        if value is None:
+            payload.pop(name)
+        else:
+            payload[name] = value
+    return payload
+
+
+RS256_K1 = {"alg": "RS256", "kid": "k1"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("header", "payload", "difference"),
+    [
+        pytest.param(RS256_K1, "padded", "non-canonical base64url", id="padding"),
+        pytest.param(
+            RS256_K1,
+            {"exp": str(int(time.time()) + 600)},
+            "time claim not a number",
+            id="exp-numeric-string",
+        ),
+        pytest.param(RS256_K1, {"iat": True}, "time claim not a number", id="iat-true"),
+        pytest.param(RS256_K1, {"exp": 10**12}, "exp beyond datetime", id="exp-year-33658"),
+        pytest.param(
+            {**RS256_K1, "crit": ["b64"], "b64": True}, {}, "crit or b64 header", id="crit-b64"
+        ),
+        pytest.param(RS256_K1, {SESSION_CLAIM: None}, "not a Stytch session", id="no-session"),
+        pytest.param(
+            RS256_K1,
+            {SESSION_CLAIM: {"id": "s", "roles": "admin"}},
+            "not a Stytch session",
+            id="roles-not-a-list",
+        ),
+    ],
+)
+async def test_each_listed_difference_is_real(
+    published: tuple[Issuer, pyjwt.PyJWKSet],
+    header: dict[str, Any],
+    payload: dict[str, Any] | str,
+    difference: str,
+) -> None:
+    """Each deliberate difference in the module docs is a token PyJWT accepts and this
+    library refuses, recognised as that difference."""
+    issuer, jwk_set = published
+    if payload == "padded":
+        token = issuer.mint(_session()) + "=="
+    else:
+        assert isinstance(payload, dict)
+        token = signed(issuer, header, _session(**payload))
+    assert pyjwt_verdict(token, jwk_set) is not None
+    verdict, _ = await ours(issuer, token)
+    assert verdict == "refused"
+    assert deliberate_difference(token) == difference
