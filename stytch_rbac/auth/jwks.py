@@ -57,7 +57,8 @@ def parse_jwks(document: Any) -> dict[str, RSAPublicKey]:
         kid = jwk.key_id
         problem = _unusable(jwk)
         if problem is not None:
-            logger.warning("stytch_rbac: skipping JWK %r: %s", kid, problem)
+            level, reason = problem
+            logger.log(level, "stytch_rbac: skipping JWK %r: %s", kid, reason)
         elif isinstance(kid, str) and kid not in keys:
             assert isinstance(jwk.key, RSAPublicKey)  # checked by _unusable
             keys[kid] = jwk.key
@@ -66,18 +67,21 @@ def parse_jwks(document: Any) -> dict[str, RSAPublicKey]:
     return keys
 
 
-def _unusable(jwk: PyJWK) -> str | None:
-    """Why ``jwk`` cannot verify Stytch session JWTs, or None when it can."""
+def _unusable(jwk: PyJWK) -> tuple[int, str] | None:
+    """Why ``jwk`` cannot verify Stytch session JWTs, with the log level to say it at (a
+    WARNING for what looks like a mistake or an attack, DEBUG for another kind of key,
+    which a refresh would otherwise report every few minutes); None when it can."""
     if not isinstance(jwk.key_id, str) or not jwk.key_id:
-        return "it has no kid"
+        return logging.DEBUG, "it has no kid"
     if jwk.key_type != "RSA" or jwk.algorithm_name != "RS256":
-        return f"not an RS256 key (kty {jwk.key_type!r}, alg {jwk.algorithm_name!r})"
+        return logging.DEBUG, f"not RS256 (kty {jwk.key_type!r}, alg {jwk.algorithm_name!r})"
     if jwk.public_key_use not in (None, "sig"):
-        return f"not a signing key (use {jwk.public_key_use!r})"
+        return logging.DEBUG, f"not a signing key (use {jwk.public_key_use!r})"
     if not isinstance(jwk.key, RSAPublicKey):
-        return "not an RSA public key (a private key in a JWKS is never used)"
+        return logging.WARNING, "not an RSA public key (a private key in a JWKS is never used)"
     if jwk.key.key_size < MIN_RSA_BITS:
-        return f"an RSA key of {jwk.key.key_size} bits (at least {MIN_RSA_BITS} are required)"
+        bits = jwk.key.key_size
+        return logging.WARNING, f"an RSA key of {bits} bits (at least {MIN_RSA_BITS} are required)"
     return None
 
 

@@ -43,6 +43,7 @@ is keyed and what it evicts).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Collection, Mapping
 from typing import Any, Final
 
@@ -83,7 +84,7 @@ def _numeric_date(value: Any) -> int | None:
     """A JWT NumericDate (a JSON number, RFC 7519 section 2) as whole seconds, else None."""
     if type(value) is int:
         return value
-    if type(value) is float and value == value and abs(value) != float("inf"):
+    if type(value) is float and math.isfinite(value):
         return int(value)
     return None
 
