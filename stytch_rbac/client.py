@@ -14,7 +14,6 @@ refreshes it while concurrent callers keep using the stale one.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -161,7 +160,9 @@ class StytchRBAC:
     re-checked with Stytch. ``leeway``: seconds of clock skew allowed on
     ``exp``/``nbf``/``iat``. ``timeout``: the bound on every network
     exchange, retries included. ``org_cache_size``: how many organizations'
-    policies are kept. ``strict``: raise :class:`UnknownPermission` for a
+    policies are kept. ``jwt_memo_size``: how many verified session JWTs are
+    remembered until they expire, so that a repeated one skips RSA (0: none;
+    docs/caching.md says how to size it). ``strict``: raise :class:`UnknownPermission` for a
     resource or action the policy does not define. ``http_client``: your own
     ``httpx.AsyncClient`` (not closed by us). ``clock``: time source, for tests.
     """
@@ -178,6 +179,7 @@ class StytchRBAC:
         leeway: float = 0,
         timeout: float = DEFAULT_TIMEOUT,
         org_cache_size: int = 10_000,
+        jwt_memo_size: int = 10_000,
         strict: bool = True,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
@@ -192,6 +194,10 @@ class StytchRBAC:
             raise ValueError(f"max_stale ({max_stale!r}) must be >= policy_ttl ({policy_ttl!r})")
         if isinstance(org_cache_size, bool) or org_cache_size < 1:
             raise ValueError(f"org_cache_size must be a positive int, got {org_cache_size!r}")
+        if type(jwt_memo_size) is not int or jwt_memo_size < 0:
+            raise ValueError(
+                f"jwt_memo_size must be an int >= 0 (0 turns the memo off), got {jwt_memo_size!r}"
+            )
         self.project_id = project_id
         self.__secret = secret
         self.base_url: str = resolve_base_url(project_id, base_url)
@@ -247,7 +253,7 @@ class StytchRBAC:
             max_stale=max_stale,
             clock=self.clock,
             spawn=self._spawn,
-            on_rotate=lambda: self._verifier.forget(),
+            on_rotate=lambda withdrawn: self._verifier.forget(withdrawn),
         )
         self._verifier = SessionJWTVerifier(
             project_id=project_id,
@@ -256,6 +262,7 @@ class StytchRBAC:
             clock=self.clock,
             leeway=leeway,
             max_age=jwt_max_age,
+            memo_size=jwt_memo_size,
         )
 
     @classmethod
@@ -424,12 +431,11 @@ class StytchRBAC:
         if session_jwt and session_token:
             raise ValueError("pass session_jwt or session_token, not both")
         if session_jwt:
-            digest = hashlib.sha256(session_jwt.encode()).digest()
-            principal = self._verifier.remembered(session_jwt, digest)
+            principal = self._verifier.remembered(session_jwt)
             if principal is not None:
                 return principal
             try:
-                return await self._verifier.verify(session_jwt, digest=digest)
+                return await self._verifier.verify(session_jwt)
             except StaleJWT:
                 return await self._authenticate_remote({"session_jwt": session_jwt})
         if session_token:
