@@ -115,7 +115,8 @@ async def open_connection(
 
 
 def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
-    if response.status_code >= 400:
+    if not 200 <= response.status_code < 300:
+        # Only a 2xx is a success: a 3xx carrying a policy or a member session is refused.
         raise error_from_response(response)
     try:
         body = response.json()

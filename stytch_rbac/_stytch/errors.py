@@ -138,8 +138,18 @@ def error_from_stytch(
 
     ``body`` is Stytch's JSON error object (``error_type``, ``error_message``,
     ``request_id``, also the OAuth-style ``error`` / ``error_description``); a
-    missing or non-object body falls back on the status code.
+    missing or non-object body falls back on the status code. Only a 2xx is a
+    success: a 1xx or 3xx answer (Stytch never redirects: a proxy, a wrong
+    ``base_url``, or someone in the middle) is a :class:`StytchAPIError` with that
+    status whatever its body claims, and a 2xx here is a body that did not parse.
     """
+    if status_code < 200 or 300 <= status_code < 400:
+        # The body is not Stytch's: nothing of it is kept, not even its error_type.
+        return StytchAPIError(
+            status_code,
+            error_message="an answer that is not a 2xx is never a success (redirects are "
+            "not followed)",
+        )
     data: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
     error_type = _text(data.get("error_type")) or _text(data.get("error"))
     error_message = _text(data.get("error_message")) or _text(data.get("error_description"))

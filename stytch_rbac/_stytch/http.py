@@ -169,6 +169,9 @@ async def get_with_retries(
                     headers=headers,
                     auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
                     timeout=httpx.Timeout(min(timeout, remaining)),
+                    # Never followed, even by a caller's client made to follow them: a 3xx
+                    # is an error answer (see errors.error_from_stytch).
+                    follow_redirects=False,
                 )
                 if response.status_code in RETRY_STATUSES:
                     await response.aread()
@@ -224,6 +227,7 @@ async def send_once(
                 headers=headers,
                 auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
                 timeout=httpx.Timeout(budget),
+                follow_redirects=False,
             )
     except (TimeoutError, httpx.TimeoutException) as exc:
         raise StytchUnavailable(

@@ -20,7 +20,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import note_response
+from .errors import error_from_response, note_response
 from .http import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, get_with_retries, send_once
 
 if TYPE_CHECKING:
@@ -44,11 +44,18 @@ class _Content:
 
 
 class SDKResponse:
-    """What the stytch SDK reads from an aiohttp response: ``status``, ``json()``, ``content``."""
+    """What the stytch SDK reads from an aiohttp response: ``status``, ``json()``, ``content``.
+
+    Made only from a 2xx or an error status (>= 400): the SDK takes anything below 400 for a
+    success, so a 1xx or 3xx answer raises our :class:`~stytch_rbac.errors.StytchAPIError`
+    here instead of reaching it.
+    """
 
     __slots__ = ("content", "headers", "status")
 
     def __init__(self, response: httpx.Response) -> None:
+        if response.status_code < 200 or 300 <= response.status_code < 400:
+            raise error_from_response(response)
         self.status = response.status_code
         self.headers = response.headers
         self.content = _Content(response.content)
