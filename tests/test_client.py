@@ -549,6 +549,24 @@ async def test_transient_failures_are_retried(
     assert stytch_emulator.requests["rbac.org_policy"] == 2
 
 
+async def test_a_failing_cold_policy_is_fetched_once_per_retry_interval(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
+    """With the policy endpoint answering 500 and nothing cached, 50 sequential checks make one
+    load (its 3 GETs, retries included), not 150; past the retry interval a check fetches
+    again and, Stytch back, succeeds."""
+    stytch_emulator.faults.fail("rbac.policy", 500)
+    editor = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    for _ in range(50):
+        with pytest.raises(StytchUnavailable):
+            await stytch_rbac.is_authorized(editor, "documents", "edit")
+    assert stytch_emulator.requests["rbac.policy"] == 3
+    stytch_emulator.faults.clear()
+    stytch_emulator.advance_time(5)
+    assert await stytch_rbac.is_authorized(editor, "documents", "edit")
+    assert stytch_emulator.requests["rbac.policy"] == 4
+
+
 async def test_sessions_authenticate_is_never_retried(
     stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
 ) -> None:
@@ -718,6 +736,7 @@ async def test_cold_cache_outage_is_logged_as_a_warning(
             for m in warnings
         ), warnings
         stytch_emulator.faults.clear("rbac.policy")
+        stytch_emulator.advance_time(5)  # past the interval a failed load is remembered for
         with pytest.raises(StytchUnavailable):
             await rbac.is_authorized(editor, "documents", "edit")
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -726,6 +745,7 @@ async def test_cold_cache_outage_is_logged_as_a_warning(
             for m in warnings
         ), warnings
         stytch_emulator.faults.clear()
+        stytch_emulator.advance_time(5)
         caplog.clear()
         assert await rbac.is_authorized(editor, "documents", "edit")
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
