@@ -175,8 +175,13 @@ async def fetch_jwks(conn: Connection) -> dict[str, Any]:
     )
 
 
-async def authenticate_session(conn: Connection, body: Mapping[str, str]) -> dict[str, Any]:
-    """``POST /v1/b2b/sessions/authenticate`` once (never retried) with a session JWT or token."""
+async def authenticate_session(
+    conn: Connection,
+    body: Mapping[str, str],
+    timeout: float | None = None,  # noqa: ASYNC109  (given to send_once, like conn.timeout)
+) -> dict[str, Any]:
+    """``POST /v1/b2b/sessions/authenticate`` once (never retried) with a session JWT or token,
+    within ``timeout`` seconds (default: the connection's)."""
     from .http import send_once
 
     response = await send_once(
@@ -185,6 +190,6 @@ async def authenticate_session(conn: Connection, body: Mapping[str, str]) -> dic
         conn.url("/v1/b2b/sessions/authenticate"),
         json_body=dict(body),
         auth=conn.auth,
-        timeout=conn.timeout,
+        timeout=conn.timeout if timeout is None else timeout,
     )
     return _json_object(response, "sessions/authenticate")
