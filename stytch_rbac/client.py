@@ -145,6 +145,18 @@ class _Link:
         return call
 
 
+class _Sealed:
+    """A secret held where a traceback printed with locals shows only ``<secret>``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+
 def _require_text(value: object, name: str) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{name} must be a non-empty string")
@@ -203,6 +215,8 @@ class StytchRBAC:
     ) -> None:
         _require_text(project_id, "project_id")
         _require_text(secret, "secret")
+        self.__secret = secret
+        del secret  # out of this frame: a traceback printed with locals must not show it
         if not timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
         if not policy_ttl > 0:
@@ -212,7 +226,6 @@ class StytchRBAC:
         if isinstance(org_cache_size, bool) or org_cache_size < 1:
             raise ValueError(f"org_cache_size must be a positive int, got {org_cache_size!r}")
         self.project_id = project_id
-        self.__secret = secret
         self.base_url: str = resolve_base_url(project_id, base_url)
         self._given_base_url = base_url
         self.policy_ttl: float = float(policy_ttl)
@@ -236,7 +249,7 @@ class StytchRBAC:
         self._link = _Link(
             Connection(
                 self._http,
-                Credentials(project_id, secret, self.base_url),
+                Credentials(project_id, self.__secret, self.base_url),
                 timeout=self.timeout,
                 retry=self.retry,
             )
@@ -293,13 +306,20 @@ class StytchRBAC:
         """
         source = os.environ if env is None else env
         missing = [k for k in ("STYTCH_PROJECT_ID", "STYTCH_SECRET") if not source.get(k)]
+        project_id = source.get("STYTCH_PROJECT_ID", "")
+        options.setdefault("base_url", source.get("STYTCH_BASE_URL") or None)
+        secret = _Sealed(source.get("STYTCH_SECRET", ""))
+        # Neither the environment nor the secret stays a local of this frame in clear: a
+        # traceback printed with locals (a bad option raises in the constructor) shows neither.
+        del source, env
         if missing:
             raise ValueError(f"environment variable(s) not set: {', '.join(missing)}")
-        options.setdefault("base_url", source.get("STYTCH_BASE_URL") or None)
-        return cls(source["STYTCH_PROJECT_ID"], source["STYTCH_SECRET"], **options)
+        return cls(project_id, secret.value, **options)
 
     def __repr__(self) -> str:
-        return f"<StytchRBAC project_id={self.project_id!r} base_url={self.base_url!r}>"
+        # getattr: a traceback printed with locals may show one still being constructed.
+        project_id, base_url = getattr(self, "project_id", None), getattr(self, "base_url", None)
+        return f"<StytchRBAC project_id={project_id!r} base_url={base_url!r}>"
 
     # -- lifecycle ------------------------------------------------------------------------------
 

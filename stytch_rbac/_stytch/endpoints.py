@@ -90,11 +90,19 @@ class Connection:
     credentials: Credentials
     timeout: float = DEFAULT_TIMEOUT
     retry: RetryPolicy | None = None
+    _auth: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
-    def auth(self) -> tuple[str, str]:
-        """HTTP basic auth with the project's id and secret."""
-        return (self.credentials.project_id, self.credentials.secret)
+    def auth(self) -> httpx.Auth:
+        """HTTP basic auth with the project's id and secret, as an ``httpx.Auth`` (made once)
+        whose repr shows neither: what frames hold, never a tuple with the secret in clear."""
+        auth = self._auth
+        if auth is None:
+            from .http import basic_auth
+
+            auth = basic_auth(self.credentials.project_id, self.credentials.secret)
+            object.__setattr__(self, "_auth", auth)
+        return auth  # type: ignore[no-any-return]  # an httpx.Auth, typed Any for the lazy import
 
     def url(self, path: str) -> str:
         """The absolute URL of an API path."""

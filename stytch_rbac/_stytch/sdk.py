@@ -21,7 +21,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import error_from_response, note_response
-from .http import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, get_with_retries, send_once
+from .http import (
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUT,
+    RetryPolicy,
+    basic_auth,
+    get_with_retries,
+    send_once,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -72,14 +79,16 @@ class SDKResponse:
         return f"<SDKResponse status={self.status}>"
 
 
-def _auth(auth: Any) -> tuple[str, str] | None:
-    """``aiohttp.BasicAuth`` (a (login, password, encoding) tuple) to an httpx auth tuple."""
+def _auth(auth: Any) -> httpx.Auth | None:
+    """``aiohttp.BasicAuth`` (a (login, password, encoding) named tuple, whose repr shows the
+    password) to an ``httpx.Auth`` (whose repr does not). Each method rebinds its ``auth``
+    parameter to this at once, so no frame of a failing call holds the secret in clear."""
     if auth is None:
         return None
     login = getattr(auth, "login", None)
     password = getattr(auth, "password", None)
     if isinstance(login, str) and isinstance(password, str):
-        return (login, password)
+        return basic_auth(login, password)
     raise TypeError(f"unsupported auth object {type(auth).__name__}")
 
 
@@ -123,12 +132,13 @@ class SDKSession:
         auth: Any = None,
     ) -> SDKResponse:
         """GET with retries."""
+        auth = _auth(auth)
         response = await get_with_retries(
             self._client,
             url,
             params=params,
             headers=headers,
-            auth=_auth(auth),
+            auth=auth,
             timeout=self._timeout,
             retry=self._retry,
         )
@@ -152,7 +162,7 @@ class SDKSession:
             json_body=json_body,
             form=form,
             headers=headers,
-            auth=_auth(auth),
+            auth=auth,
             timeout=self._timeout,
         )
         note_response(response)
@@ -167,6 +177,7 @@ class SDKSession:
         auth: Any = None,
     ) -> SDKResponse:
         """POST once (JSON body, or a form with ``data=``)."""
+        auth = _auth(auth)
         return await self._send("POST", url, json, data, headers, auth)
 
     async def put(
@@ -177,6 +188,7 @@ class SDKSession:
         auth: Any = None,
     ) -> SDKResponse:
         """PUT once."""
+        auth = _auth(auth)
         return await self._send("PUT", url, json, None, headers, auth)
 
     async def delete(
@@ -186,6 +198,7 @@ class SDKSession:
         auth: Any = None,
     ) -> SDKResponse:
         """DELETE once."""
+        auth = _auth(auth)
         return await self._send("DELETE", url, None, None, headers, auth)
 
 
