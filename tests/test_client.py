@@ -6,6 +6,7 @@ Everything runs through the project's own pytest plugin fixtures (``stytch_emula
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -565,6 +566,41 @@ async def test_a_failing_cold_policy_is_fetched_once_per_retry_interval(
     stytch_emulator.advance_time(5)
     assert await stytch_rbac.is_authorized(editor, "documents", "edit")
     assert stytch_emulator.requests["rbac.policy"] == 4
+
+
+@pytest.mark.parametrize("opened", [True, False], ids=["async-with", "without-async-with"])
+async def test_cancelling_the_first_caller_of_a_cold_fetch_fetches_once(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, opened: bool
+) -> None:
+    """200 checks wait on a cold policy fetch that a first check started; cancelling that first
+    check makes no second fetch: one policy GET, and every waiter is answered."""
+    emu = stytch_emulator
+    editor = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    emu.faults.latency("rbac.policy", 0.2, times=1)
+    rbac = configured(emu, stytch_rbac)
+    answers: list[bool] = []
+
+    async def check() -> None:
+        answers.append(await rbac.is_authorized(editor, "documents", "edit"))
+
+    first = anyio.CancelScope()
+
+    async def first_check() -> None:
+        with first:  # its answer, if any, is not counted: it may or may not come
+            await rbac.is_authorized(editor, "documents", "edit")
+
+    async with contextlib.AsyncExitStack() as stack:
+        if opened:
+            await stack.enter_async_context(rbac)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(first_check)
+            await until(lambda: emu.requests["rbac.policy"] == 1)
+            for _ in range(200):
+                tg.start_soon(check)
+            await anyio.wait_all_tasks_blocked()
+            first.cancel()
+    assert answers == [True] * 200
+    assert emu.requests["rbac.policy"] == 1
 
 
 async def test_sessions_authenticate_is_never_retried(
