@@ -270,7 +270,7 @@ async def send_once(
     except (TimeoutError, httpx.TimeoutException) as exc:
         error = _caused_by(
             StytchUnavailable(
-                f"Stytch did not answer {method} {_host(url)} within {timeout:g}s "
+                f"Stytch did not answer {method} {_host(url)} within {round(timeout, 3):g}s "
                 "(not retried: the call may have taken effect)"
             ),
             exc,

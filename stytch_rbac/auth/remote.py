@@ -128,14 +128,20 @@ class RemoteAuthenticator:
         with anyio.move_on_after(self.timeout) as waiting:
             await limiter.acquire()
         if waiting.cancelled_caught:  # no slot was taken
-            raise StytchUnavailable(
-                f"remote authentication: all {self.concurrency} slots stayed busy for "
-                f"{self.timeout:g}s (Stytch slow, or a flood of credentials to check)"
-            )
+            raise self._busy()
         try:
-            return await self._call(body, deadline - anyio.current_time())
+            left = deadline - anyio.current_time()
+            if left <= 0:  # a slot, but no time left to use it
+                raise self._busy()
+            return await self._call(body, left)
         finally:
             limiter.release()
+
+    def _busy(self) -> StytchUnavailable:
+        return StytchUnavailable(
+            f"remote authentication: all {self.concurrency} slots stayed busy for "
+            f"{self.timeout:g}s (Stytch slow, or a flood of credentials to check)"
+        )
 
     def _remember(self, digest: bytes, error: Unauthenticated) -> None:
         if self.failure_ttl <= 0:
