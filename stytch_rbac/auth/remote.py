@@ -117,7 +117,9 @@ class RemoteAuthenticator:
         try:
             return await self._send(body)
         except Unauthenticated as exc:
-            self._remember(digest, exc)
+            # A copy is kept: the original's traceback holds the frames that held the
+            # credential, which must not stay in memory with it.
+            self._remember(digest, _copy(exc))
             raise
 
     async def _send(self, body: Mapping[str, str]) -> Mapping[str, Any]:

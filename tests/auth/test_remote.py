@@ -63,3 +63,5 @@ async def test_refusals_are_kept_by_digest_never_the_credential() -> None:
     assert len(memory) == 2
     assert all(len(k) == 32 for k in memory)
     assert secret_token not in repr(memory) + repr(remote)
+    # Nor do the kept refusals hold it through a traceback (frames that held the request).
+    assert all(error.__traceback__ is None for _, error in memory.values())
