@@ -13,8 +13,10 @@ Every session token, and every expired JWT, costs a call to Stytch; an attacker 
   (:class:`~stytch_rbac.errors.Unauthenticated`: not found, revoked, malformed), that verdict is
   kept for ``failure_ttl`` seconds, keyed by the SHA-256 of the credential (never the
   credential itself), in a bounded memory (``failure_cache_size`` digests, oldest first out).
-  A replayed bogus cookie then costs a hash and a dict look-up. A refusal cannot turn into an
-  allow by being remembered, and Stytch being unavailable is never remembered as a refusal.
+  A replayed bogus cookie then costs a hash and a dict look-up; replayed by many requests at
+  once, it costs at most ``concurrency`` calls (a call that waited for a slot looks again).
+  A refusal cannot turn into an allow by being remembered, and Stytch being unavailable is
+  never remembered as a refusal.
 
 It never speaks HTTP itself: the facade gives it the call (``_stytch``'s endpoint).
 """
@@ -107,22 +109,25 @@ class RemoteAuthenticator:
     async def authenticate(self, body: Mapping[str, str]) -> Mapping[str, Any]:
         """Stytch's answer for ``body`` (one credential), or the refusal it gave recently."""
         digest = _digest(body)
-        now = self._clock.time()
-        refused = self._refused.get(digest)
-        if refused is not None:
-            refused_at, error = refused
-            if now - refused_at < self.failure_ttl:
-                raise _copy(error)
-            del self._refused[digest]
+        self._raise_if_refused(digest)
         try:
-            return await self._send(body)
+            return await self._send(body, digest)
         except Unauthenticated as exc:
             # A copy is kept: the original's traceback holds the frames that held the
             # credential, which must not stay in memory with it.
             self._remember(digest, _copy(exc))
             raise
 
-    async def _send(self, body: Mapping[str, str]) -> Mapping[str, Any]:
+    def _raise_if_refused(self, digest: bytes) -> None:
+        refused = self._refused.get(digest)
+        if refused is None:
+            return
+        refused_at, error = refused
+        if self._clock.time() - refused_at < self.failure_ttl:
+            raise _copy(error)
+        del self._refused[digest]
+
+    async def _send(self, body: Mapping[str, str], digest: bytes) -> Mapping[str, Any]:
         limiter = self._limiter
         if limiter is None:
             limiter = self._limiter = anyio.CapacityLimiter(self.concurrency)
@@ -132,6 +137,9 @@ class RemoteAuthenticator:
         if waiting.cancelled_caught:  # no slot was taken
             raise self._busy()
         try:
+            # Looked up again: while this call waited for a slot, the same credential
+            # (a cookie replayed by many requests at once) may have been refused.
+            self._raise_if_refused(digest)
             left = deadline - anyio.current_time()
             if left <= 0:  # a slot, but no time left to use it
                 raise self._busy()

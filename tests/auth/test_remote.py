@@ -65,3 +65,26 @@ async def test_refusals_are_kept_by_digest_never_the_credential() -> None:
     assert secret_token not in repr(memory) + repr(remote)
     # Nor do the kept refusals hold it through a traceback (frames that held the request).
     assert all(error.__traceback__ is None for _, error in memory.values())
+
+
+async def test_a_credential_replayed_at_once_costs_at_most_one_call_per_slot() -> None:
+    """100 concurrent requests with one bogus token and 4 slots: the calls that waited for a
+    slot find the refusal and do not call, so Stytch sees at most 4."""
+    stytch = Stytch()
+    remote = RemoteAuthenticator(stytch, timeout=5, clock=ManualClock(), concurrency=4)
+    refused = 0
+
+    async def call() -> None:
+        nonlocal refused
+        try:
+            await remote.authenticate({"session_token": "replayed"})
+        except Unauthenticated:
+            refused += 1
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(100):
+            tg.start_soon(call)
+        await anyio.wait_all_tasks_blocked()
+        stytch.gate.set()
+    assert refused == 100
+    assert stytch.calls == 4
