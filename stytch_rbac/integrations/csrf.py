@@ -55,8 +55,11 @@ _DEFAULT_PORTS: Final = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
 
 def normalize_origin(value: str) -> str:
     """``value`` as browsers write it in ``Origin``: ``scheme://host[:port]``, lower case,
-    the scheme's default port dropped. Raises ``ValueError`` naming what is wrong (a
-    path, a query, credentials, no host, ``*`` or ``null``)."""
+    the scheme's default port and a trailing ``/`` dropped.
+
+    Raises ``ValueError`` naming what is wrong (a path, a query, credentials, no host,
+    ``*`` or ``null``), ``TypeError`` for something else than a string.
+    """
     if not isinstance(value, str):
         raise TypeError(f"a trusted origin is a string, got {type(value).__name__}")
     text = value.strip()
@@ -68,7 +71,7 @@ def normalize_origin(value: str) -> str:
     problem = None
     if not parts.scheme or not parts.hostname:
         problem = "it needs a scheme and a host, as in 'https://app.example.com'"
-    elif parts.path or parts.query or parts.fragment or text.endswith(("?", "#")):
+    elif parts.path not in ("", "/") or parts.query or parts.fragment or text.endswith(("?", "#")):
         problem = "an origin has no path, query or fragment"
     elif parts.username is not None or parts.password is not None:
         problem = "an origin has no user name or password"
