@@ -143,10 +143,12 @@ def cross_site_refusal(
     """
     if scope.get("type") != "websocket" and scope.get("method") in SAFE_METHODS:
         return None
-    origin = headers.get("origin")
     site = headers.get("sec-fetch-site")
+    if site in _SAME_ORIGIN_SITES:  # the common case: one header read
+        return None
+    origin = headers.get("origin")
     if site is not None:
-        if site in _SAME_ORIGIN_SITES or _trusted(origin, trusted_origins):
+        if _trusted(origin, trusted_origins):
             return None
         return CrossSiteRequest("sec_fetch_site", origin=origin)
     if origin is None:

@@ -367,15 +367,50 @@ def _middleware_auth(request: RequestLike) -> RequestAuth | None:
 _ProducerKey: TypeAlias = tuple[int, str, str | None, str | None]
 
 
-class _Records:
-    """The request's authentication records by producer, and the middleware's."""
+#: What :func:`extract_credentials` reads of a config: the sources.
+_SourcesKey: TypeAlias = tuple[str | None, str | None, str | None]
 
-    __slots__ = ("by_producer", "middleware")
+
+class _Records:
+    """The request's authentication records by producer, the middleware's, and the
+    credentials read per set of sources (a request's headers and cookies do not change,
+    and checking a credential's characters costs more than the rest of a reused guard)."""
+
+    __slots__ = ("by_producer", "cross_site", "extracted", "middleware")
 
     def __init__(self) -> None:
         # The authenticator is kept with its record: its id cannot be reused meanwhile.
         self.by_producer: dict[_ProducerKey, tuple[_Authenticator, RequestAuth]] = {}
+        self.extracted: dict[_SourcesKey, Credentials | Unauthenticated] = {}
+        # The CSRF decision by trusted origins (it reads only the method and headers).
+        self.cross_site: dict[tuple[str, ...], CrossSiteRequest | None] = {}
         self.middleware: RequestAuth | None = None
+
+    def credentials(self, request: RequestLike, config: CredentialConfig) -> Credentials:
+        """:func:`extract_credentials` for ``config``, once per request and set of sources."""
+        key = (config.bearer, config.jwt_cookie, config.token_cookie)
+        found = self.extracted.get(key)
+        if found is None:
+            try:
+                found = extract_credentials(request.headers, request.cookies, config)
+            except Unauthenticated as exc:
+                found = exc
+            self.extracted[key] = found
+        if isinstance(found, Unauthenticated):
+            raise found.with_traceback(None)
+        return found
+
+    def cross_site_refusal(
+        self, request: RequestLike, config: CredentialConfig
+    ) -> CrossSiteRequest | None:
+        """:func:`~.csrf.cross_site_refusal` for ``config``, once per request and origins."""
+        trusted = config.trusted_origins
+        if trusted in self.cross_site:
+            return self.cross_site[trusted]
+        refusal = self.cross_site[trusted] = cross_site_refusal(
+            request.scope, request.headers, trusted
+        )
+        return refusal
 
 
 def _records(scope: MutableMapping[str, Any]) -> _Records:
@@ -408,14 +443,12 @@ async def _run_authentication(
     """The record for ``config``'s credential on ``request``: a stored one of the same
     producer, or a new one (stored when authentication ran)."""
     try:
-        credentials = extract_credentials(request.headers, request.cookies, config)
+        credentials = records.credentials(request, config)
     except Unauthenticated as exc:
         return RequestAuth(error=exc, handled_by_middleware=handled_by_middleware)
     if credentials.source == "cookie" and config.csrf_protection:
         # Before authenticating: a forged cross-site request costs no call to Stytch.
-        refusal: CrossSiteRequest | None = cross_site_refusal(
-            request.scope, request.headers, config.trusted_origins
-        )
+        refusal = records.cross_site_refusal(request, config)
         if refusal is not None:
             return RequestAuth(
                 error=refusal, credentials=credentials, handled_by_middleware=handled_by_middleware
