@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conformance.description import Description
+from conformance.description import management_description
 
 from stytch_rbac import Policy
 from stytch_rbac.emulator import Emulator
@@ -20,8 +20,8 @@ from stytch_rbac.policy.management import from_management, set_request
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "examples" / "policy.json"
-SPEC = Description(ROOT / "tests" / "conformance" / "openapi" / "stytch-management.openapi.yml")
-_ENV = "/pwa/v3/projects/:project_slug/environments/:environment_slug"
+SPEC = management_description()
+_ENV = "/pwa/v3/projects/{project_slug}/environments/{environment_slug}"
 
 
 def fits(method: str, template: str, body: Any) -> None:
@@ -75,14 +75,14 @@ async def test_projects_and_environments_map_to_the_runtime_project(
     fits("GET", "/pwa/v3/projects", projects)
     assert [p["project_slug"] for p in projects["projects"]] == [emu.project_slug]
     envs = (await http.get(f"/pwa/v3/projects/{emu.project_slug}/environments")).json()
-    fits("GET", "/pwa/v3/projects/:project_slug/environments", envs)
+    fits("GET", "/pwa/v3/projects/{project_slug}/environments", envs)
     assert [(e["environment_slug"], e["project_id"], e["type"]) for e in envs["environments"]] == [
         ("test", emu.project_id, "TEST")
     ]
     one = (await http.get(f"/pwa/v3/projects/{emu.project_slug}/environments/test")).json()
     fits("GET", _ENV, one)
     project = (await http.get(f"/pwa/v3/projects/{emu.project_slug}")).json()
-    fits("GET", "/pwa/v3/projects/:project_slug", project)
+    fits("GET", "/pwa/v3/projects/{project_slug}", project)
     for path in ["/pwa/v3/projects/nope", f"/pwa/v3/projects/{emu.project_slug}/environments/x"]:
         missing = await http.get(path)
         assert missing.status_code == 404
