@@ -535,6 +535,13 @@ def push(
         file, lock, project, project_id, environment, lock_required=expect_sha is None
     )
     result, target = planned.plan, planned.target
+    if expect_sha is None and old_lock is not None and old_lock.project_id != target.project_id:
+        raise fail(
+            f"the lock file is for {old_lock.project_id}, not {target.project_id}: pull this "
+            "project first, or pass --expect-sha from its plan",
+            EXIT_DENIED,
+            code="remote-changed",
+        )
     expected = expect_sha or (old_lock.remote_sha256 if old_lock else None)
     org_expected = {
         o.organization_id: o.remote_sha256 for o in (old_lock.organizations if old_lock else ())

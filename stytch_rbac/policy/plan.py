@@ -290,6 +290,23 @@ class Plan:
         return "\n".join(_render(self, markdown=True)) + "\n"
 
 
+def _md_code(text: str) -> str:
+    """``text`` as a markdown code span that is safe in a table cell (ids may hold ``|``
+    or backticks; a code span cannot escape a backtick, so a longer fence is used)."""
+    text = text.replace("|", "\\|").replace("\n", " ")
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_MD_SPECIAL: Final = frozenset("\\`*_[]<>|#")
+
+
+def _md_text(text: str) -> str:
+    """``text`` as literal markdown: every character markdown could read as markup escaped."""
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in " ".join(text.split()))
+
+
 def _grant_rows(diff: PolicyDiff) -> list[tuple[str, Grant]]:
     return [("+", g) for g in diff.grants_added] + [("-", g) for g in diff.grants_removed]
 
@@ -316,14 +333,15 @@ def _diff_block(diff: PolicyDiff, markdown: bool) -> list[str]:
     rows = _grant_rows(diff)
     out: list[str] = []
     if markdown:
-        out += [f"- `{line}`" for line in lines]
+        out += [f"- {_md_code(line)}" for line in lines]
         if rows:
             if lines:
                 out.append("")
             out += ["| | holder | resource | action |", "|---|---|---|---|"]
             out += [
                 f"| {'**+** added' if sign == '+' else '**-** removed'} | "
-                f"{'scope' if g.scope else 'role'} `{g.holder}` | `{g.resource}` | `{g.action}` |"
+                f"{'scope' if g.scope else 'role'} {_md_code(g.holder)} | "
+                f"{_md_code(g.resource)} | {_md_code(g.action)} |"
                 for sign, g in rows
             ]
     else:
@@ -341,10 +359,12 @@ def _render(plan: Plan, *, markdown: bool) -> list[str]:
         return f"#### {text}" if markdown else f"{text}:"
 
     def code(text: str) -> str:
-        return f"`{text}`" if markdown else text
+        return _md_code(text) if markdown else text
 
-    def item(text: str) -> str:
-        return f"- {text}" if markdown else f"  {text}"
+    def item(text: str, *, literal: bool = True) -> str:
+        if not markdown:
+            return f"  {text}"
+        return f"- {_md_text(text) if literal else text}"
 
     title = f"stytch-rbac plan{': ' + plan.target if plan.target else ''}"
     out = [f"### {title}" if markdown else title, ""]
@@ -375,17 +395,18 @@ def _render(plan: Plan, *, markdown: bool) -> list[str]:
             out.append(
                 item(
                     f"project policy: locked {code('sha256:' + (plan.locked_sha256 or '')[:12])}, "
-                    f"now {code('sha256:' + plan.remote_sha256[:12])}"
+                    f"now {code('sha256:' + plan.remote_sha256[:12])}",
+                    literal=False,
                 )
             )
             out += _diff_block(plan.drift, markdown)
         for org in plan.organizations:
             if org.drift is not None:
-                out.append(item(f"organization {code(org.organization_id)}"))
+                out.append(item(f"organization {code(org.organization_id)}", literal=False))
                 out += _diff_block(org.drift, markdown)
     if plan.removals:
         out += ["", head("Removals (push needs --allow-removals)")]
-        out += [item(code(r)) for r in plan.removals]
+        out += [item(code(r), literal=False) for r in plan.removals]
     if plan.errors:
         out += ["", head("Errors: Stytch is expected to refuse this policy (push sends nothing)")]
         out += [item(e) for e in plan.errors]

@@ -10,16 +10,18 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 from typer.testing import CliRunner, Result
 
-from stytch_rbac import Policy, StytchRBAC
+from stytch_rbac import OrgPolicy, Policy, StytchRBAC
 from stytch_rbac.cli import EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK
 from stytch_rbac.cli._app import app
 from stytch_rbac.codegen import default_command, generate
 from stytch_rbac.emulator import Emulator
 from stytch_rbac.policy.management import from_management, management_document
+from stytch_rbac.policy.plan import org_sha256
 from stytch_rbac.serving import ThreadServer
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "policy.json"
@@ -383,12 +385,15 @@ def test_org_policies_are_pulled_planned_and_pushed(remote: Remote) -> None:
     assert "role `acme_reviewer` | `documents` | `download`" in planned.stdout
     pushed = remote.run("push", str(remote.file))
     assert pushed.exit_code == EXIT_OK, pushed.output
-    roles = remote.emu.get_organization(org)  # the org exists; its policy:
-    assert roles.organization_id == org
-    compiled = remote.emu.policy.merged(
-        remote.emu.set_org_policy(org, json.loads(org_file.read_text())["org_policy"])
-    ).compile()
-    assert compiled.allows({"acme_reviewer"}, "documents", "download")
+    answer = httpx.get(
+        f"{remote.env['STYTCH_BASE_URL']}/v1/b2b/rbac/organizations/{org}",
+        auth=(remote.emu.project_id, remote.emu.secret),
+    )
+    saved = OrgPolicy.parse(answer.json())
+    assert (
+        remote.emu.policy.merged(saved).compile().allows({"acme_reviewer"}, "documents", "download")
+    )
+    assert org_sha256(saved) == remote.lock["organizations"][org]["remote_sha256"]
     assert remote.run("plan", str(remote.file)).exit_code == EXIT_OK
 
 
