@@ -401,6 +401,7 @@ def _make_plan(
     environment: str | None,
     *,
     lock_required: bool,
+    admin_roles: list[str] | None = None,
 ) -> tuple[_Planned, Lock | None, Path, list[tuple[LockedOrg, OrgPolicy]]]:
     local = load_policy_file(file)
     lock_path = _lock_path(file, lock_option)
@@ -427,6 +428,7 @@ def _make_plan(
                 (o.organization_id, org, remote_orgs[o.organization_id]) for o, org in local_orgs
             ],
             target=str(target),
+            admin_roles=tuple(admin_roles or ("stytch_admin",)),
         )
         return _Planned(plan, target, remote_orgs)
 
@@ -444,6 +446,15 @@ def plan(
     project_id: ProjectIdOpt = None,
     environment: EnvironmentOpt = None,
     lock: LockOpt = None,
+    admin_role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--admin-role",
+            help="A role allowed '*' on stytch.* resources, for lint (repeatable; default "
+            "stytch_admin).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compare the remote policy with FILE: grants ('*' expanded), lint, validation, drift.
@@ -455,7 +466,13 @@ def plan(
     token = _error_exit.set(EXIT_DENIED)
     try:
         planned, _, _, _ = _make_plan(
-            file, lock, project, project_id, environment, lock_required=False
+            file,
+            lock,
+            project,
+            project_id,
+            environment,
+            lock_required=False,
+            admin_roles=admin_role,
         )
     except typer.Exit:
         raise

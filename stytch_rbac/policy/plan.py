@@ -28,7 +28,14 @@ from typing import Any, Final
 from ..errors import PolicyError
 from .diff import Grant, PolicyDiff, diff_policies
 from .lint import LintFinding, lint_policy
-from .management import ManagementProblem, management_problems, pushable, unpushable
+from .management import (
+    DEFAULT_ROLES,
+    STYTCH_RESOURCE_PREFIX,
+    ManagementProblem,
+    management_problems,
+    pushable,
+    unpushable,
+)
 from .models import OrgPolicy, Policy
 from .problems import errors_of, org_problems
 
@@ -210,6 +217,7 @@ class Plan:
     locked_sha256: str | None
     organizations: tuple[OrgPlan, ...] = field(default=())
     target: str = ""
+    warnings: tuple[str, ...] = ()
 
     @property
     def remote_sha256(self) -> str:
@@ -278,6 +286,7 @@ class Plan:
             "errors": list(self.errors),
             "lint": [f.to_json() for f in self.lint],
             "not_pushed": list(self.notes),
+            "warnings": list(self.warnings),
             "organizations": [o.to_json() for o in self.organizations],
         }
 
@@ -410,6 +419,9 @@ def _render(plan: Plan, *, markdown: bool) -> list[str]:
     if plan.errors:
         out += ["", head("Errors: Stytch is expected to refuse this policy (push sends nothing)")]
         out += [item(e) for e in plan.errors]
+    if plan.warnings:
+        out += ["", head("Warnings")]
+        out += [item(w) for w in plan.warnings]
     if plan.lint:
         out += ["", head("Lint")]
         out += [item(str(f)) for f in plan.lint]
@@ -444,6 +456,29 @@ def _org_plan(
     )
 
 
+def _default_role_warnings(diff: PolicyDiff) -> tuple[str, ...]:
+    """Grants on Stytch's resources a default role would lose: reported, not refused.
+
+    Terraform's provider documents that the default roles keep the Stytch-resource
+    permissions they need; Stytch's own documents neither confirm nor deny it, so the
+    push is not refused, and its read-back shows what Stytch kept.
+    """
+    lost: dict[str, list[str]] = {}
+    for g in diff.grants_removed:
+        if (
+            not g.scope
+            and g.holder in DEFAULT_ROLES
+            and g.resource.startswith(STYTCH_RESOURCE_PREFIX)
+        ):
+            lost.setdefault(g.holder, []).append(f"{g.resource}:{g.action}")
+    return tuple(
+        f"{role} loses {len(grants)} grant(s) on Stytch's resources ({', '.join(grants[:3])}"
+        f"{', ...' if len(grants) > 3 else ''}); Stytch may refuse this or keep them "
+        "(unverified), the read-back after push will tell"
+        for role, grants in sorted(lost.items())
+    )
+
+
 def make_plan(
     local: Policy,
     remote: Policy,
@@ -463,10 +498,12 @@ def make_plan(
     if lock is not None and lock.remote_sha256 != remote.sha256():
         drift = diff_policies(lock.snapshot, remote)
     locked_orgs = {o.organization_id: o for o in lock.organizations} if lock else {}
+    diff = diff_policies(remote, pushed)
     return Plan(
         remote=remote,
         local=pushed,
-        diff=diff_policies(remote, pushed),
+        diff=diff,
+        warnings=_default_role_warnings(diff),
         descriptions=_descriptions(remote, pushed),
         lint=tuple(lint_policy(pushed, admin_roles=admin_roles)),
         problems=tuple(management_problems(pushed)),

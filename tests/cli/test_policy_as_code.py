@@ -439,3 +439,14 @@ async def test_a_running_app_picks_up_a_push_within_its_ttl(
     with anyio.fail_after(30):  # hang guard only: the background refresh is awaited, not timed
         while not await stytch_rbac.is_authorized(viewer, "billing", "read"):  # noqa: ASYNC110
             await anyio.sleep(0.01)
+
+
+def test_plan_lints_with_the_given_admin_roles(remote: Remote) -> None:
+    """--admin-role lets a role hold '*' on stytch.* resources without a lint finding."""
+    default = json.loads(remote.run("plan", str(remote.file), "--json").stdout)
+    assert any(f["code"] == "stytch-wildcard" for f in default["lint"])
+    owner = remote.run(
+        "plan", str(remote.file), "--json", "--admin-role", "stytch_admin", "--admin-role", "owner"
+    )
+    assert owner.exit_code == EXIT_OK, owner.output
+    assert not any(f["code"] == "stytch-wildcard" for f in json.loads(owner.stdout)["lint"])

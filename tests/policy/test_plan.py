@@ -211,3 +211,18 @@ def test_markdown_tables_hold_any_id(actions: list[str], role: str) -> None:
     assert len(rows) == len(actions)
     for row in rows:
         assert len(re.findall(r"(?<!\\)\|", row)) == 5, row
+
+
+def test_a_default_role_losing_stytch_grants_is_a_warning_not_an_error() -> None:
+    """stytch_admin giving up stytch.sso is planned with a warning (Terraform's documented
+    rule is unverified), not refused."""
+    data = example()
+    remote = remote_of(data)
+    admin = _role(data, "stytch_admin")
+    admin["permissions"] = [p for p in admin["permissions"] if p["resource_id"] != "stytch.sso"]
+    plan = make_plan(Policy.parse(data), remote)
+    assert plan.errors == ()
+    assert len(plan.warnings) == 1
+    assert plan.warnings[0].startswith("stytch_admin loses 4 grant(s) on Stytch's resources")
+    assert "#### Warnings" in plan.to_markdown()
+    assert not make_plan(Policy.parse(example()), remote).warnings
