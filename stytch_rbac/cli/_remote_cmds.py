@@ -15,7 +15,6 @@ change, 2 changes, 1 any error (``terraform plan -detailed-exitcode``); ``pull``
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Awaitable, Callable
@@ -144,30 +143,13 @@ def _project_credentials(project_id: str) -> Credentials:
     return Credentials(project_id, secret, base_url)
 
 
-@dataclass(slots=True)
-class _Session:
-    """The open connections of one command run (the project one only when needed)."""
-
-    management: ManagementConnection
-    project: Connection | None = None
-
-
-def _run(
-    what: str, body: Callable[[_Session], Awaitable[T]], *, project_id: str | None = None
-) -> T:
-    """Run ``body`` with a Management connection (and a project one for ``project_id``)."""
+def _run(what: str, body: Callable[[ManagementConnection], Awaitable[T]]) -> T:
+    """Run ``body`` with a Management API connection; Stytch's errors become one line."""
     workspace = _workspace()
-    creds = _project_credentials(project_id) if project_id else None
 
     async def call() -> T:
-        async with contextlib.AsyncExitStack() as stack:
-            mgmt = await stack.enter_async_context(open_management(workspace, timeout=TIMEOUT))
-            session = _Session(mgmt)
-            if creds is not None:
-                session.project = await stack.enter_async_context(
-                    open_connection(creds, timeout=TIMEOUT)
-                )
-            return await body(session)
+        async with open_management(workspace, timeout=TIMEOUT) as conn:
+            return await body(conn)
 
     with err_console.status(f"{what} ({workspace.base_url}) ..."):
         try:
@@ -329,14 +311,16 @@ def pull(
     if not orgs and previous is not None and project is None and project_id is None:
         orgs = [o.organization_id for o in previous.organizations]
 
-    async def body(session: _Session) -> tuple[_Target, Policy, list[tuple[str, OrgPolicy]]]:
-        target = await _resolve(session.management, want_project, want_id, want_env)
-        policy = await _remote_policy(session.management, target)
+    async def body(
+        conn: ManagementConnection,
+    ) -> tuple[_Target, Policy, list[tuple[str, OrgPolicy]]]:
+        target = await _resolve(conn, want_project, want_id, want_env)
+        policy = await _remote_policy(conn, target)
         pulled: list[tuple[str, OrgPolicy]] = []
         if orgs:
             creds = _project_credentials(target.project_id)
-            async with open_connection(creds, timeout=TIMEOUT) as conn:
-                pulled = [(o, await _remote_org(conn, o)) for o in orgs]
+            async with open_connection(creds, timeout=TIMEOUT) as project:
+                pulled = [(o, await _remote_org(project, o)) for o in orgs]
         return target, policy, pulled
 
     target, policy, pulled = _run("Pulling the RBAC policy", body)
@@ -409,16 +393,16 @@ def _make_plan(
     want_project, want_id, want_env = _target_of(lock, project, project_id, environment)
     local_orgs = _local_orgs(lock, lock_path)
 
-    async def body(session: _Session) -> _Planned:
-        target = await _resolve(session.management, want_project, want_id, want_env)
-        remote = await _remote_policy(session.management, target)
+    async def body(conn: ManagementConnection) -> _Planned:
+        target = await _resolve(conn, want_project, want_id, want_env)
+        remote = await _remote_policy(conn, target)
         remote_orgs: dict[str, OrgPolicy] = {}
         if local_orgs:
             creds = _project_credentials(target.project_id)
-            async with open_connection(creds, timeout=TIMEOUT) as conn:
+            async with open_connection(creds, timeout=TIMEOUT) as project:
                 for locked, _ in local_orgs:
                     remote_orgs[locked.organization_id] = await _remote_org(
-                        conn, locked.organization_id
+                        project, locked.organization_id
                     )
         plan = make_plan(
             local,
@@ -595,9 +579,12 @@ def push(
     org_changed = {o.organization_id for o in result.organizations if o.changed}
     changed_orgs = [(o, org) for o, org in local_orgs if o.organization_id in org_changed]
 
-    async def body(session: _Session) -> tuple[Policy, dict[str, OrgPolicy]]:
-        conn = session.management
-        now = result.remote
+    # What Stytch holds after each step that went through, so that the lock records our own
+    # pushes even when a later step fails (the next plan would call them drift otherwise).
+    done: dict[str, Policy | OrgPolicy] = {}
+    creds = _project_credentials(target.project_id) if changed_orgs else None
+
+    async def body(conn: ManagementConnection) -> None:
         if result.project_changed:
             answered = await set_rbac_policy(
                 conn, target.project_slug, target.environment_slug, set_request(result.local)
@@ -613,52 +600,29 @@ def push(
                         EXIT_DENIED,
                         code="verify-failed",
                     )
-            now = read_back
-        orgs: dict[str, OrgPolicy] = dict(planned.remote_orgs)
-        for locked, org in changed_orgs:
-            assert session.project is not None
-            await put_org_policy(session.project, locked.organization_id, org.to_json())
-            back = await _remote_org(session.project, locked.organization_id)
-            if org_sha256(back) != org_sha256(org):
-                raise fail(
-                    f"the read-back of organization {locked.organization_id} "
-                    "is not what was pushed",
-                    EXIT_DENIED,
-                    code="verify-failed",
-                )
-            orgs[locked.organization_id] = back
-        return now, orgs
+            done[""] = read_back
+        if creds is None:
+            return
+        async with open_connection(creds, timeout=TIMEOUT) as project:
+            for locked, org in changed_orgs:
+                await put_org_policy(project, locked.organization_id, org.to_json())
+                back = await _remote_org(project, locked.organization_id)
+                if org_sha256(back) != org_sha256(org):
+                    raise fail(
+                        f"the read-back of organization {locked.organization_id} "
+                        "is not what was pushed",
+                        EXIT_DENIED,
+                        code="verify-failed",
+                    )
+                done[locked.organization_id] = back
 
-    pushed, orgs = _run(
-        "Pushing the RBAC policy", body, project_id=target.project_id if changed_orgs else None
-    )
-    base = old_lock or Lock(
-        target.project_slug,
-        target.environment_slug,
-        target.project_id,
-        _relative(file, lock_path.parent),
-        "",
-        pushed,
-        "",
-    )
-    new_lock = replace(
-        base,
-        project_slug=target.project_slug,
-        environment_slug=target.environment_slug,
-        project_id=target.project_id,
-        remote_sha256=pushed.sha256(),
-        snapshot=pushed,
-        synced_at=_now(),
-        organizations=tuple(
-            replace(
-                o,
-                remote_sha256=org_sha256(orgs[o.organization_id]),
-                snapshot=orgs[o.organization_id],
-            )
-            for o, _ in local_orgs
-        ),
-    )
-    write_atomically(lock_path, new_lock.dumps())
+    try:
+        _run("Pushing the RBAC policy", body)
+    finally:
+        if done or not result.changed:
+            _write_lock_after_push(lock_path, old_lock, file, planned, local_orgs, done)
+    pushed = done.get("", result.remote)
+    assert isinstance(pushed, Policy)
     # From the file, not the read-back: `generate --check --policy FILE` is what CI runs.
     generated = _generate(list(generate or []), load_policy_file(file), file)
     summary = {
@@ -693,6 +657,36 @@ def push(
         )
     for path in generated:
         err_console.print(f"wrote {path}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _write_lock_after_push(
+    lock_path: Path,
+    old_lock: Lock | None,
+    file: Path,
+    planned: _Planned,
+    local_orgs: list[tuple[LockedOrg, OrgPolicy]],
+    done: dict[str, Policy | OrgPolicy],
+) -> None:
+    """The lock after a push: what Stytch holds after each step that went through."""
+    target, result = planned.target, planned.plan
+    policy = done.get("", result.remote)
+    assert isinstance(policy, Policy)
+    orgs: list[LockedOrg] = []
+    for locked, _ in local_orgs:
+        org = done.get(locked.organization_id, planned.remote_orgs[locked.organization_id])
+        assert isinstance(org, OrgPolicy)
+        orgs.append(replace(locked, remote_sha256=org_sha256(org), snapshot=org))
+    new_lock = Lock(
+        project_slug=target.project_slug,
+        environment_slug=target.environment_slug,
+        project_id=target.project_id,
+        policy_path=old_lock.policy_path if old_lock else _relative(file, lock_path.parent),
+        remote_sha256=policy.sha256(),
+        snapshot=policy,
+        synced_at=_now(),
+        organizations=tuple(orgs),
+    )
+    write_atomically(lock_path, new_lock.dumps())
 
 
 def _describe_diff(sent: Policy, got: Policy) -> str:

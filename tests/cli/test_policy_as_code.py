@@ -450,3 +450,26 @@ def test_plan_lints_with_the_given_admin_roles(remote: Remote) -> None:
     )
     assert owner.exit_code == EXIT_OK, owner.output
     assert not any(f["code"] == "stytch-wildcard" for f in json.loads(owner.stdout)["lint"])
+
+
+def test_a_push_failing_half_way_locks_what_went_through(remote: Remote) -> None:
+    """The project policy is pushed, then Stytch fails the org policy's PUT: the lock records
+    the pushed project policy (no drift next time) and the org still to push."""
+    org = remote.emu.create_organization("Acme", slug="acme").organization_id
+    remote.emu.set_org_policy(org, {"roles": [ORG_ROLE]})
+    assert remote.run("pull", "-o", str(remote.file), "--organization", org).exit_code == EXIT_OK
+    remote.edit(additive_change)
+    org_file = remote.folder / "org-policies" / f"{org}.json"
+    data = json.loads(org_file.read_text())
+    data["org_policy"]["roles"][0]["permissions"][0]["actions"].append("download")
+    org_file.write_text(json.dumps(data))
+    remote.emu.faults.fail("rbac.organizations.set_org_policy", status=500, times=1)
+    failed = remote.run("push", str(remote.file))
+    assert failed.exit_code == 3, failed.output
+    assert remote.emu.policy.compile().allows({"viewer"}, "billing", "read")
+    planned = json.loads(remote.run("plan", str(remote.file), "--json").stdout)
+    assert planned["drifted"] is False
+    assert [o["organization_id"] for o in planned["organizations"] if o["changed"]] == [org]
+    assert planned["diff"]["grants_added"] == []
+    assert remote.run("push", str(remote.file)).exit_code == EXIT_OK
+    assert remote.run("plan", str(remote.file)).exit_code == EXIT_OK
