@@ -473,3 +473,19 @@ def test_a_push_failing_half_way_locks_what_went_through(remote: Remote) -> None
     assert planned["diff"]["grants_added"] == []
     assert remote.run("push", str(remote.file)).exit_code == EXIT_OK
     assert remote.run("plan", str(remote.file)).exit_code == EXIT_OK
+
+
+def test_pull_again_takes_the_project_and_organizations_from_the_lock(remote: Remote) -> None:
+    """A second pull with no options re-reads the lock's project and organizations, so a
+    dashboard change comes into the file and the lock, and the plan is empty again."""
+    org = remote.emu.create_organization("Acme", slug="acme").organization_id
+    assert remote.run("pull", "-o", str(remote.file), "--organization", org).exit_code == EXIT_OK
+    data = remote.emu.policy.to_json()
+    _role(data, "viewer")["permissions"].append({"resource_id": "webhooks", "actions": ["read"]})
+    remote.emu.set_policy(data)
+    remote.emu.set_org_policy(org, {"roles": [ORG_ROLE]})
+    again = remote.run("pull", "-o", str(remote.file), "--json")
+    assert again.exit_code == EXIT_OK, again.output
+    assert json.loads(again.stdout)["organizations"] == [org]
+    assert Policy.from_file(remote.file).compile().allows({"viewer"}, "webhooks", "read")
+    assert remote.run("plan", str(remote.file)).exit_code == EXIT_OK

@@ -194,3 +194,12 @@ def test_a_malformed_document_is_a_policy_error(doc: Any) -> None:
     """Anything that is not a usable Management document raises PolicyError, never passes."""
     with pytest.raises(PolicyError, match="not a valid"):
         from_management(doc)
+
+
+def test_stytch_user_and_unknown_fields_are_ignored() -> None:
+    """The consumer default role (stytch_user) and fields Stytch may add do not change the
+    B2B policy read from a document."""
+    doc = management_document(Policy.from_file(POLICY))
+    extended = {**doc, "stytch_user": {"permissions": []}, "future_field": 1}
+    assert from_management(extended) == from_management(doc)
+    assert from_management({"policy": doc}) == from_management(doc)
