@@ -68,6 +68,12 @@ class Emulator:
     ``clock`` (default: the system clock) is the time every expiry is measured
     against; :meth:`advance_time` moves it. Seeding methods may be called from
     any thread while the app serves requests.
+
+    The app also serves the Management API's projects, environments and RBAC
+    policy (``/pwa/v3/...``, for ``stytch-rbac pull / plan / push``), authenticated
+    with ``workspace_key_id`` / ``workspace_key_secret`` (generated unless given),
+    never the project secret: one project, ``project_slug``, with one environment,
+    :attr:`environment_slug`, whose runtime project id is :attr:`project_id`.
     """
 
     def __init__(
