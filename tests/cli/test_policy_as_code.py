@@ -312,13 +312,18 @@ def test_push_refuses_a_policy_stytch_would_refuse(remote: Remote) -> None:
 
 
 def test_push_regenerates_the_typed_module(remote: Remote) -> None:
-    """--generate writes the Python module of the pushed policy in the same run."""
+    """--generate writes the Python and TypeScript modules of the pushed file in the same run,
+    and `check` finds them current."""
     remote.edit(additive_change)
-    module = remote.folder / "permissions.py"
-    result = remote.run("push", str(remote.file), "--generate", str(module))
+    module, typescript = remote.folder / "permissions.py", remote.folder / "permissions.ts"
+    result = remote.run(
+        "push", str(remote.file), "--generate", str(module), "--generate", str(typescript)
+    )
     assert result.exit_code == EXIT_OK, result.output
     command = default_command(policy=remote.file.as_posix(), output=module.as_posix())
     assert module.read_text() == generate(Policy.from_file(remote.file), command=command)
+    checked = remote.run("check", str(module), str(typescript), "--policy", str(remote.file))
+    assert checked.exit_code == EXIT_OK, checked.output
 
 
 class _LostRace:
