@@ -5,7 +5,10 @@ into another shell (or ``eval``): ``STYTCH_PROJECT_ID``, ``STYTCH_SECRET``,
 ``STYTCH_BASE_URL`` (what ``StytchRBAC.from_env()`` reads), ``<ORG>_ID`` per
 organization and ``<ORG>_<MEMBER>_JWT`` / ``_TOKEN`` per member, named after the
 organization slug and the part of the member's email address before the ``@``
-(``ACME_ID``, ``ACME_EDDIE_JWT``).
+(``ACME_ID``, ``ACME_EDDIE_JWT``), then the Management API's workspace key:
+``STYTCH_WORKSPACE_KEY_ID``, ``STYTCH_WORKSPACE_KEY_SECRET`` and
+``STYTCH_MANAGEMENT_URL`` (what ``pull`` / ``plan`` / ``push`` read; project
+``emulator``, environment ``test``).
 """
 
 from __future__ import annotations
@@ -137,7 +140,8 @@ def emulator(
         "project_id": emu.project_id,
         "secret": emu.secret,
         "sessions": sessions,
-        "env": _environment(base_url, emu.project_id, emu.secret, organizations, sessions),
+        "env": _environment(base_url, emu.project_id, emu.secret, organizations, sessions)
+        | _workspace_environment(emu, base_url),
     }
 
     def ready() -> None:
@@ -176,6 +180,15 @@ def _environment(
         env[f"{who}_JWT"] = s["session_jwt"]
         env[f"{who}_TOKEN"] = s["session_token"]
     return env
+
+
+def _workspace_environment(emu: Emulator, base_url: str) -> dict[str, str]:
+    """The Management API's variables (what ``pull`` / ``plan`` / ``push`` read)."""
+    return {
+        "STYTCH_WORKSPACE_KEY_ID": emu.workspace_key_id,
+        "STYTCH_WORKSPACE_KEY_SECRET": emu.workspace_key_secret,
+        "STYTCH_MANAGEMENT_URL": base_url,
+    }
 
 
 def _print_text(info: dict[str, Any], state: Path | None) -> None:

@@ -24,6 +24,8 @@ from ._defaults import default_policy
 from ._enforce import enforce
 from ._errors import not_found
 from ._faults import Faults
+from ._management import ROUTE_NAMES as MANAGEMENT_ROUTE_NAMES
+from ._management import Workspace, management_routes
 from ._params import Params
 from ._records import MemberRecord, OrganizationRecord, SessionRecord
 from ._routing import Route
@@ -66,6 +68,12 @@ class Emulator:
     ``clock`` (default: the system clock) is the time every expiry is measured
     against; :meth:`advance_time` moves it. Seeding methods may be called from
     any thread while the app serves requests.
+
+    The app also serves the Management API's projects, environments and RBAC
+    policy (``/pwa/v3/...``, for ``stytch-rbac pull / plan / push``), authenticated
+    with ``workspace_key_id`` / ``workspace_key_secret`` (generated unless given),
+    never the project secret: one project, ``project_slug``, with one environment,
+    :attr:`environment_slug`, whose runtime project id is :attr:`project_id`.
     """
 
     def __init__(
@@ -75,9 +83,22 @@ class Emulator:
         project_id: str | None = None,
         secret: str | None = None,
         clock: Clock | None = None,
+        workspace_key_id: str | None = None,
+        workspace_key_secret: str | None = None,
+        project_slug: str = "emulator",
     ) -> None:
         self.project_id: str = project_id or f"project-test-{uuid.uuid4()}"
         self.secret: str = secret or f"secret-test-{secrets.token_urlsafe(24)}"
+        #: The Management API's key (``/pwa/v3/...``), not the project's credentials.
+        self.workspace_key_id: str = workspace_key_id or f"workspace-key-test-{uuid.uuid4()}"
+        self.workspace_key_secret: str = (
+            workspace_key_secret or f"workspace-secret-test-{secrets.token_urlsafe(24)}"
+        )
+        #: The Management API's slugs of this emulator's one project and environment.
+        self.project_slug: str = project_slug
+        self.environment_slug: str = (
+            "production" if self.project_id.startswith("project-live-") else "test"
+        )
         self.clock: ManualClock | ShiftedClock = movable_clock(clock)
         self._state = State(
             project_id=self.project_id,
@@ -85,7 +106,13 @@ class Emulator:
             policy=_load_policy(policy),
             clock=self.clock,
         )
-        self.faults: Faults = Faults(self.clock, {r.name for r in ROUTES})
+        self.faults: Faults = Faults(self.clock, {r.name for r in ROUTES} | MANAGEMENT_ROUTE_NAMES)
+        workspace = Workspace(
+            self.workspace_key_id,
+            self.workspace_key_secret,
+            self.project_slug,
+            self.environment_slug,
+        )
         self._state_path: Path | None = None
         self._saved_version = -1
         self.app: Starlette = build_app(
@@ -94,6 +121,7 @@ class Emulator:
             [*ROUTES, *admin_routes(self)],
             enforce=enforce,
             on_change=self._autosave,
+            mounts=management_routes(workspace, self._state, self.faults, self._autosave),
         )
 
     def __repr__(self) -> str:

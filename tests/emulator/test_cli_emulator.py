@@ -158,3 +158,6 @@ def test_cli_json_has_the_same_variables() -> None:
     assert env["ACME_ID"] == ada["organization_id"]
     assert env["ACME_ADA_JWT"] == ada["session_jwt"]
     assert env["ACME_ADA_TOKEN"] == ada["session_token"]
+    assert env["STYTCH_MANAGEMENT_URL"] == info["base_url"]
+    assert env["STYTCH_WORKSPACE_KEY_ID"].startswith("workspace-key-test-")
+    assert env["STYTCH_WORKSPACE_KEY_SECRET"] != env["STYTCH_SECRET"]
