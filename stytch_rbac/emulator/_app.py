@@ -16,6 +16,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 from starlette.routing import Route as StarletteRoute
 
 from ._errors import EmulatorError, bad_request
@@ -211,7 +212,10 @@ def build_app(
     *,
     enforce: Enforcer | None = None,
     on_change: Callable[[], None] | None = None,
+    mounts: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The ASGI app serving ``routes`` over ``state``."""
+    """The ASGI app serving ``routes`` over ``state``; ``mounts`` (the frontend SDK's
+    ``/sdk/v1``) are matched first."""
     dispatcher = _Dispatcher(state, faults, Router(routes), enforce, on_change)
-    return Starlette(routes=[StarletteRoute("/{path:path}", dispatcher.handle, methods=_METHODS)])
+    catch_all = StarletteRoute("/{path:path}", dispatcher.handle, methods=_METHODS)
+    return Starlette(routes=[*mounts, catch_all])

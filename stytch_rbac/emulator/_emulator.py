@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.routing import Route as StarletteRoute
 
 from ..clock import Clock
 from ..policy import OrgPolicy, Policy
@@ -25,8 +26,11 @@ from ._enforce import enforce
 from ._errors import not_found
 from ._faults import Faults
 from ._params import Params
+from ._public_tokens import PublicTokens
 from ._records import MemberRecord, OrganizationRecord, SessionRecord
 from ._routing import Route
+from ._sdk_api import SdkApi
+from ._sdk_routes import PREFIX as SDK_PREFIX
 from ._seed import apply_seed
 from ._snapshot import dump, load, read, write_atomic
 from ._state import MemberRec, OrgRec, SessionRec, State
@@ -36,6 +40,7 @@ from ._wire import member_json, org_json, session_role_ids
 __all__ = ["Emulator"]
 
 PolicySource = str | Path | Mapping[str, Any] | Policy | None
+SDK_METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
 
 ROUTES: list[Route] = [
     *_rbac.ROUTES,
@@ -65,7 +70,10 @@ class Emulator:
     gives Stytch's default resources with ``stytch_member`` and ``stytch_admin``.
     ``clock`` (default: the system clock) is the time every expiry is measured
     against; :meth:`advance_time` moves it. Seeding methods may be called from
-    any thread while the app serves requests.
+    any thread while the app serves requests. The same app serves Stytch's
+    frontend SDK under ``/sdk/v1``: ``public_token`` (default: derived from the
+    project id) and ``allowed_origins`` (default: any port of ``localhost`` and
+    ``127.0.0.1``) configure it (docs/guides/fullstack.md).
     """
 
     def __init__(
@@ -75,6 +83,8 @@ class Emulator:
         project_id: str | None = None,
         secret: str | None = None,
         clock: Clock | None = None,
+        public_token: str | None = None,
+        allowed_origins: Iterable[str] | None = None,
     ) -> None:
         self.project_id: str = project_id or f"project-test-{uuid.uuid4()}"
         self.secret: str = secret or f"secret-test-{secrets.token_urlsafe(24)}"
@@ -88,12 +98,15 @@ class Emulator:
         self.faults: Faults = Faults(self.clock, {r.name for r in ROUTES})
         self._state_path: Path | None = None
         self._saved_version = -1
+        self._public_tokens = PublicTokens(self.project_id, public_token, allowed_origins)
+        sdk = SdkApi(self._state, self._public_tokens, ROUTES, enforce, self._autosave)
         self.app: Starlette = build_app(
             self._state,
             self.faults,
             [*ROUTES, *admin_routes(self)],
             enforce=enforce,
             on_change=self._autosave,
+            mounts=[StarletteRoute(SDK_PREFIX + "/{path:path}", sdk.handle, methods=SDK_METHODS)],
         )
 
     def __repr__(self) -> str:
@@ -105,6 +118,27 @@ class Emulator:
     def requests(self) -> Counter[str]:
         """Requests served so far, by endpoint name (``"rbac.policy"``, ``"sessions.jwks"``...)."""
         return self._state.requests
+
+    @property
+    def public_token(self) -> str:
+        """The public token a frontend SDK is created with (``public-token-test-...``).
+
+        Derived from the project id unless given, so it survives a restart from a
+        state file or with the same ``project_id``.
+        """
+        return self._public_tokens.public_token
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """The page origins the frontend SDK API answers (CORS with credentials).
+
+        Default: ``http://localhost:*`` and ``http://127.0.0.1:*`` (any port).
+        """
+        return self._public_tokens.allowed_origins
+
+    def allow_origin(self, origin: str) -> None:
+        """Let pages served from ``origin`` (``http://host:port``, ``:*`` for any port) call."""
+        self._public_tokens.allow_origin(origin)
 
     @property
     def policy(self) -> Policy:
