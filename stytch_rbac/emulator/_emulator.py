@@ -136,6 +136,10 @@ class Emulator:
         """
         return self._public_tokens.allowed_origins
 
+    def set_allowed_origins(self, origins: Iterable[str]) -> None:
+        """Replace the allowed page origins (``[]``: no page may call the SDK API)."""
+        self._public_tokens.set_allowed_origins(origins)
+
     def allow_origin(self, origin: str) -> None:
         """Let pages served from ``origin`` (``http://host:port``, ``:*`` for any port) call."""
         self._public_tokens.allow_origin(origin)
