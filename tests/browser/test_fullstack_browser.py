@@ -16,28 +16,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
 from stytch_rbac import StytchRBAC
-from stytch_rbac.emulator import Emulator
-from stytch_rbac.serving import ThreadServer
 
 pytest.importorskip("selenium", reason="the browser test needs the 'browser' extra (selenium)")
 
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from examples.fullstack.app import create_fullstack_app
 from examples.fullstack.chromium import chromium, missing_browser
-from examples.fullstack.frontend import BundleError, build_frontend
-from examples.fullstack.seed import PEOPLE, seed
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from examples.fullstack.frontend import BundleError
+from examples.fullstack.seed import PEOPLE
+from examples.fullstack.stack import Stack, running_stack
 
 #: Who logs in, and what Stytch and the guard must answer them.
 EXPECTED = {
@@ -48,47 +42,16 @@ EXPECTED = {
 }
 
 
-@dataclass
-class Stack:
-    """The emulator, the backend serving the page, and where they listen."""
-
-    emulator: Emulator
-    organization_id: str
-    stytch_url: str
-    app_url: str
-
-
-@pytest.fixture(scope="module")
-def bundle() -> None:
-    """The page's bundle, built with npm (skipped, with the reason, without node)."""
-    try:
-        build_frontend()
-    except BundleError as exc:
-        if "are needed" in str(exc):
-            pytest.skip(str(exc))
-        raise
-
-
 @pytest.fixture
-def stack(bundle: None) -> Iterator[Stack]:
-    emulator = Emulator(policy=EXAMPLES / "policy.json")
-    organization_id = seed(emulator)
-    with emulator.serve_in_thread() as stytch_url:
-        rbac = StytchRBAC(emulator.project_id, emulator.secret, base_url=stytch_url)
-        app = create_fullstack_app(
-            rbac,
-            emulator,
-            stytch_url=stytch_url,
-            organization_id=organization_id,
-            people=PEOPLE,
-            open_rbac=True,
-        )
-        server = ThreadServer(app, lifespan="on")
-        app_url = server.start()
-        try:
-            yield Stack(emulator, organization_id, stytch_url, app_url)
-        finally:
-            server.stop()
+def stack() -> Iterator[Stack]:
+    """The emulator and the backend serving the page (skipped, saying why, without node)."""
+    try:
+        with running_stack() as running:
+            yield running
+    except BundleError as exc:
+        if "are needed" not in str(exc):
+            raise
+        pytest.skip(str(exc))
 
 
 @pytest.fixture

@@ -64,24 +64,33 @@ async function permissionTable() {
 }
 
 function renderPermissions(browser, python) {
+  // One row per resource; each action green (both allow), grey (both deny) or red (they
+  // disagree: never expected). stytch.self is left out: every member holds it.
   const table = $('permissions');
   table.replaceChildren();
   const head = table.insertRow();
-  for (const text of ['resource', 'action', 'browser', 'backend']) {
+  for (const text of ['resource', 'actions', 'agree']) {
     const th = document.createElement('th');
     th.textContent = text;
     head.append(th);
   }
   for (const [resource, actions] of Object.entries(browser)) {
+    if (resource === 'stytch.self') continue;
+    const row = table.insertRow();
+    row.insertCell().textContent = resource;
+    const cell = row.insertCell();
+    let agree = true;
     for (const [action, allowed] of Object.entries(actions)) {
-      if (resource.startsWith('stytch.') && !allowed) continue; // keep the table short
-      const row = table.insertRow();
       const theirs = python?.[resource]?.[action];
-      row.className = theirs === undefined || theirs === allowed ? '' : 'disagree';
-      for (const text of [resource, action, allowed ? '✓' : '·', theirs ? '✓' : '·']) {
-        row.insertCell().textContent = text;
-      }
+      const same = theirs === undefined || theirs === allowed;
+      agree &&= same;
+      const chip = document.createElement('span');
+      chip.className = same ? (allowed ? 'yes' : 'no') : 'disagree';
+      chip.textContent = action;
+      chip.title = `browser ${allowed ? 'allows' : 'denies'}, backend ${theirs ? 'allows' : 'denies'}`;
+      cell.append(chip, ' ');
     }
+    row.insertCell().textContent = agree ? '✓' : '✗';
   }
 }
 
@@ -94,6 +103,7 @@ async function render() {
     ? `${member.name || member.email_address} — ${organization?.organization_name ?? ''}`
     : 'Not logged in';
   $('roles').textContent = session ? session.roles.join(', ') : '';
+  if (member) $('email').value = member.email_address;
   if (member && session) {
     const [browser, me] = await Promise.all([stytch.rbac.allPermissions(), backend('/me')]);
     renderPermissions(browser, me.ok ? me.body.permissions : null);
