@@ -126,6 +126,8 @@ ERROR_TYPES: Final[frozenset[str]] = _SEARCH_TYPES | {
     "public_token_not_found",
     "magic_link_not_found",
     "email_jit_provisioning_not_allowed",
+    "intermediate_session_not_found",
+    "invalid_intermediate_session_token_for_organization",
     # SSO and SCIM
     "saml_connection_not_found",
     "oidc_connection_not_found",

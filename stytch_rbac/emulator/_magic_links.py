@@ -22,7 +22,7 @@ from ._time import rfc3339
 from ._tokens import new_token
 from ._wire import member_json, org_json
 
-__all__ = ["authenticate", "login_or_signup", "magic_link_url"]
+__all__ = ["authenticate", "issue_email", "login_or_signup", "magic_link_url", "take_token"]
 
 JSON = dict[str, Any]
 
@@ -31,12 +31,46 @@ _DEFAULT_MINUTES = 60
 _TOKEN_KINDS = ("login", "signup", "invite")
 
 
-def magic_link_url(redirect_url: str | None, token: str) -> str | None:
+def magic_link_url(
+    redirect_url: str | None, token: str, token_type: str = "multi_tenant_magic_links"
+) -> str | None:
     """The link in the email: the redirect URL with Stytch's token query parameters."""
     if not redirect_url:
         return None
-    query = urlencode({"stytch_token_type": "multi_tenant_magic_links", "token": token})
+    query = urlencode({"stytch_token_type": token_type, "token": token})
     return f"{redirect_url}{'&' if '?' in redirect_url else '?'}{query}"
+
+
+def issue_email(
+    state: State,
+    *,
+    kind: str,
+    email: str,
+    organization_id: str | None,
+    member_id: str | None,
+    redirect_url: str | None,
+    minutes: int,
+    token_type: str = "multi_tenant_magic_links",
+    locale: str | None = None,
+) -> JSON:
+    """Append an email carrying a fresh one-time token to the outbox; returns the entry."""
+    token = new_token()
+    with state.lock:
+        now = state.now()
+        entry: JSON = {
+            "kind": kind,
+            "organization_id": organization_id,
+            "member_id": member_id,
+            "email_address": email,
+            "magic_links_token": token,
+            "url": magic_link_url(redirect_url, token, token_type),
+            "locale": locale,
+            "created_at": rfc3339(now),
+            "expires_at": rfc3339(now + 60 * minutes),
+        }
+        state.outbox.append(entry)
+        state.changed()
+        return entry
 
 
 def _jit_allowed(org: OrgRec, email: str) -> bool:
@@ -70,23 +104,18 @@ def login_or_signup(state: State, p: Params) -> JSON:
             member = create_member(state, org, Params({"email_address": email}), status="pending")
             created = True
         kind = "signup" if created or member.data["status"] == "pending" else "login"
-        redirect = p.opt_str("signup_redirect_url" if kind == "signup" else "login_redirect_url")
-        token = new_token()
-        now = state.now()
-        state.outbox.append(
-            {
-                "kind": kind,
-                "organization_id": org.organization_id,
-                "member_id": member.member_id,
-                "email_address": email,
-                "magic_links_token": token,
-                "url": magic_link_url(redirect, token),
-                "locale": p.opt_str("locale"),
-                "created_at": rfc3339(now),
-                "expires_at": rfc3339(now + 60 * minutes),
-            }
+        issue_email(
+            state,
+            kind=kind,
+            email=email,
+            organization_id=org.organization_id,
+            member_id=member.member_id,
+            redirect_url=p.opt_str(
+                "signup_redirect_url" if kind == "signup" else "login_redirect_url"
+            ),
+            minutes=minutes,
+            locale=p.opt_str("locale"),
         )
-        state.changed()
         return {
             "member_id": member.member_id,
             "member_created": created,
@@ -102,15 +131,16 @@ def _expired(entry: JSON, now: float) -> bool:
     return datetime.fromisoformat(expires.replace("Z", "+00:00")).timestamp() <= now
 
 
-def _take(state: State, token: str) -> JSON:
-    """The outbox entry of an unused, unexpired token, now marked used."""
-    for entry in reversed(state.outbox):
-        if entry.get("magic_links_token") == token and entry.get("kind") in _TOKEN_KINDS:
-            if entry.get("used") or _expired(entry, state.now()):
-                break
-            entry["used"] = True
-            state.changed()
-            return entry
+def take_token(state: State, token: str, *, kinds: tuple[str, ...] = _TOKEN_KINDS) -> JSON:
+    """The outbox entry of an unused, unexpired token of one of ``kinds``, now marked used."""
+    with state.lock:
+        for entry in reversed(state.outbox):
+            if entry.get("magic_links_token") == token and entry.get("kind") in kinds:
+                if entry.get("used") or _expired(entry, state.now()):
+                    break
+                entry["used"] = True
+                state.changed()
+                return entry
     raise not_found(
         "magic_link_not_found", "The magic link could not be authenticated: unknown or used."
     )
@@ -123,7 +153,7 @@ def authenticate(
     if not token:
         raise bad_request("magic_links_token is required.")
     with state.lock:
-        entry = _take(state, token)
+        entry = take_token(state, token)
         org = state.orgs.get(entry["organization_id"])
         member = state.members.get(entry["member_id"])
         if org is None or member is None or member.data["status"] == "deleted":

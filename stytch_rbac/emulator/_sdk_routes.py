@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._discovery import Discovery
 from ._errors import EmulatorError, bad_request, not_found
 from ._magic_links import authenticate as spend_magic_link
 from ._magic_links import login_or_signup
@@ -88,6 +89,7 @@ class _SdkRoutes:
         self.tokens = tokens
         self.backends = backends
         self.enforce = enforce
+        self.discovery = Discovery()
 
     # -- helpers --------------------------------------------------------------------
 
@@ -239,6 +241,37 @@ class _SdkRoutes:
             p.required("magic_links_token"),
             duration_minutes=p.opt_int("session_duration_minutes"),
         )
+        with state.lock:
+            return authenticate_response(state, org, member, session)
+
+    def discovery_send(self, state: State, req: Req) -> JSON:
+        """``magicLinks.email.discovery.send``: the discovery email goes to the outbox."""
+        return self.discovery.send(state, req.params)
+
+    def discovery_authenticate(self, state: State, req: Req) -> JSON:
+        """``magicLinks.discovery.authenticate``: an intermediate session for the email."""
+        return self.discovery.authenticate(state, req.params)
+
+    def discovery_list(self, state: State, req: Req) -> JSON:
+        """``discovery.organizations.list``: by the intermediate session, else the session."""
+        ist = req.params.opt_str("intermediate_session_token")
+        if ist is None and req.session_token is not None:
+            with state.lock:
+                session = self.session(state, req)
+                email = str(state.members[session.member_id].data["email_address"])
+        else:
+            email = self.discovery.email_of(state, ist)
+        return self.discovery.list_organizations(state, email)
+
+    def discovery_exchange(self, state: State, req: Req) -> JSON:
+        """``discovery.intermediateSessions.exchange``: a member session in the organization."""
+        org, member, session = self.discovery.exchange(state, req.params)
+        with state.lock:
+            return authenticate_response(state, org, member, session)
+
+    def discovery_create(self, state: State, req: Req) -> JSON:
+        """``discovery.organizations.create``: a new organization with its creator as admin."""
+        org, member, session = self.discovery.create(state, req.params)
         with state.lock:
             return authenticate_response(state, org, member, session)
 
@@ -442,6 +475,42 @@ def sdk_routes(
             "/b2b/magic_links/authenticate",
             "magic_links.authenticate",
             h.magic_link_authenticate,
+            False,
+        ),
+        # discovery: an email first, then an organization
+        (
+            "POST",
+            "/b2b/magic_links/email/discovery/send",
+            "magic_links.email.discovery.send",
+            h.discovery_send,
+            False,
+        ),
+        (
+            "POST",
+            "/b2b/magic_links/discovery/authenticate",
+            "magic_links.discovery.authenticate",
+            h.discovery_authenticate,
+            False,
+        ),
+        (
+            "POST",
+            "/b2b/discovery/organizations",
+            "discovery.organizations.list",
+            h.discovery_list,
+            False,
+        ),
+        (
+            "POST",
+            "/b2b/discovery/organizations/create",
+            "discovery.organizations.create",
+            h.discovery_create,
+            False,
+        ),
+        (
+            "POST",
+            "/b2b/discovery/intermediate_sessions/exchange",
+            "discovery.intermediate_sessions.exchange",
+            h.discovery_exchange,
             False,
         ),
         # SSO connections (admin calls)

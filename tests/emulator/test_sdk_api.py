@@ -636,3 +636,146 @@ async def test_over_real_http(seeded: Seeded) -> None:
         data = await page.login(emu, "admin@acme.test", seeded.acme.organization_id)
         assert data["member"]["is_admin"] is True
         assert emu.requests["sdk.magic_links.authenticate"] == 1
+
+
+# -- discovery ----------------------------------------------------------------------
+
+
+async def _discover(page: Page, emu: Emulator, email: str) -> dict[str, Any]:
+    """Send the discovery email and spend its token: the intermediate session."""
+    await page.ok(
+        "POST",
+        "/b2b/magic_links/email/discovery/send",
+        {"email_address": email, "discovery_redirect_url": "http://127.0.0.1:5173/discover"},
+    )
+    mail = emu.outbox[-1]
+    assert mail["kind"] == "discovery"
+    assert mail["url"].startswith("http://127.0.0.1:5173/discover?stytch_token_type=discovery&")
+    return await page.ok(
+        "POST",
+        "/b2b/magic_links/discovery/authenticate",
+        {"discovery_magic_links_token": mail["magic_links_token"]},
+    )
+
+
+@pytest.mark.anyio
+async def test_discovery_lists_memberships_and_exchanges_into_one(
+    page: Page, seeded: Seeded
+) -> None:
+    """The email's organizations (as member, or eligible by email domain), then a session
+    in one of them; the intermediate session works once."""
+    emu = seeded.emu
+    emu.create_member(seeded.globex.organization_id, "editor@acme.test", roles=["viewer"])
+    found = await _discover(page, emu, "editor@acme.test")
+    ist = found["intermediate_session_token"]
+    memberships = {
+        d["organization"]["organization_id"]: d["membership"]["type"]
+        for d in found["discovered_organizations"]
+    }
+    assert memberships == {
+        seeded.acme.organization_id: "active_member",
+        seeded.globex.organization_id: "active_member",
+    }
+    listed = await page.ok(
+        "POST", "/b2b/discovery/organizations", {"intermediate_session_token": ist}
+    )
+    assert len(listed["discovered_organizations"]) == 2
+    body = {"intermediate_session_token": ist, "organization_id": seeded.globex.organization_id}
+    data = await page.ok("POST", "/b2b/discovery/intermediate_sessions/exchange", body)
+    assert data["member_session"]["organization_id"] == seeded.globex.organization_id
+    assert data["member_session"]["roles"] == ["stytch_member", "viewer"]
+    await page.refused(
+        "POST",
+        "/b2b/discovery/intermediate_sessions/exchange",
+        body,
+        404,
+        "intermediate_session_not_found",
+    )
+
+
+@pytest.mark.anyio
+async def test_discovery_offers_organizations_joinable_by_domain(
+    page: Page, seeded: Seeded
+) -> None:
+    emu = seeded.emu
+    joinable = emu.create_organization(
+        "Open", slug="open", email_jit_provisioning="RESTRICTED", email_allowed_domains=["new.test"]
+    )
+    found = await _discover(page, emu, "someone@new.test")
+    [only] = found["discovered_organizations"]
+    assert only["organization"]["organization_id"] == joinable.organization_id
+    assert only["membership"]["type"] == "eligible_to_join_by_email_domain"
+    assert only["membership"]["member"] is None
+    data = await page.ok(
+        "POST",
+        "/b2b/discovery/intermediate_sessions/exchange",
+        {
+            "intermediate_session_token": found["intermediate_session_token"],
+            "organization_id": joinable.organization_id,
+        },
+    )
+    assert data["member"]["email_address"] == "someone@new.test"
+
+
+@pytest.mark.anyio
+async def test_discovery_refuses_an_organization_the_email_cannot_join(
+    page: Page, seeded: Seeded
+) -> None:
+    found = await _discover(page, seeded.emu, "stranger@else.test")
+    assert found["discovered_organizations"] == []
+    await page.refused(
+        "POST",
+        "/b2b/discovery/intermediate_sessions/exchange",
+        {
+            "intermediate_session_token": found["intermediate_session_token"],
+            "organization_id": seeded.acme.organization_id,
+        },
+        400,
+        "invalid_intermediate_session_token_for_organization",
+    )
+
+
+@pytest.mark.anyio
+async def test_discovery_creates_an_organization_with_its_creator_as_admin(
+    page: Page, seeded: Seeded
+) -> None:
+    emu = seeded.emu
+    found = await _discover(page, emu, "founder@start.test")
+    data = await page.ok(
+        "POST",
+        "/b2b/discovery/organizations/create",
+        {
+            "intermediate_session_token": found["intermediate_session_token"],
+            "organization_name": "Startup",
+            "organization_slug": "startup",
+        },
+    )
+    assert data["organization"]["organization_slug"] == "startup"
+    assert data["member"]["is_admin"] is True
+    assert data["member_session"]["roles"] == ["stytch_member", "stytch_admin"]
+    assert emu.get_organization("startup").organization_name == "Startup"
+
+
+@pytest.mark.anyio
+async def test_an_intermediate_session_expires_after_ten_minutes(
+    page: Page, seeded: Seeded
+) -> None:
+    found = await _discover(page, seeded.emu, "editor@acme.test")
+    seeded.emu.advance_time(10 * 60 + 1)
+    await page.refused(
+        "POST",
+        "/b2b/discovery/organizations",
+        {"intermediate_session_token": found["intermediate_session_token"]},
+        404,
+        "intermediate_session_not_found",
+    )
+
+
+@pytest.mark.anyio
+async def test_discovery_list_with_a_member_session(page: Page, seeded: Seeded) -> None:
+    """Logged in, the list needs no intermediate session: the session's email decides."""
+    editor = _page_as(page, seeded.editor_session.session_token)
+    listed = await editor.ok("POST", "/b2b/discovery/organizations", {})
+    assert listed["email_address"] == "editor@acme.test"
+    ids = [d["organization"]["organization_id"] for d in listed["discovered_organizations"]]
+    assert ids == [seeded.acme.organization_id]
