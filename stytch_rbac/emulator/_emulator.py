@@ -100,6 +100,7 @@ class Emulator:
         self._saved_version = -1
         self._public_tokens = PublicTokens(self.project_id, public_token, allowed_origins)
         sdk = SdkApi(self._state, self._public_tokens, ROUTES, enforce, self._autosave)
+        self._sdk = sdk
         self.app: Starlette = build_app(
             self._state,
             self.faults,
@@ -255,6 +256,17 @@ class Emulator:
             record = self._member_record(org, member)
         self._autosave()
         return record
+
+    def set_password(self, member_id: str, password: str) -> str:
+        """Give a member a password for the frontend SDK's ``passwords.authenticate``.
+
+        Kept as a salted hash in memory only (not in state snapshots); sets and
+        returns the member's ``member_password_id``. ``ValueError`` under 8 characters.
+        """
+        with self._state.lock:
+            password_id = self._sdk.passwords.set(self._state, self._member(member_id), password)
+        self._autosave()
+        return password_id
 
     def get_member(self, member_id: str) -> MemberRecord:
         """The member with this id (deleted members included)."""

@@ -32,6 +32,7 @@ from starlette.responses import Response
 from ._cors import cors_headers, preflight_headers
 from ._errors import EmulatorError
 from ._params import Params
+from ._passwords import Passwords
 from ._public_tokens import PublicTokens
 from ._routing import Req, Route, Router
 from ._sdk_routes import sdk_routes
@@ -68,7 +69,8 @@ class SdkApi:
         self.state = state
         self.tokens = tokens
         self.on_change = on_change
-        self.routes = sdk_routes(tokens, {r.name: r for r in backends}, enforce)
+        self.passwords = Passwords()
+        self.routes = sdk_routes(tokens, {r.name: r for r in backends}, enforce, self.passwords)
         self.router = Router(self.routes)
 
     def _origin(self, request: Request) -> str | None:

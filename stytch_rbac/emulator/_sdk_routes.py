@@ -20,6 +20,7 @@ from ._errors import EmulatorError, bad_request, not_found
 from ._magic_links import authenticate as spend_magic_link
 from ._magic_links import login_or_signup
 from ._params import Params
+from ._passwords import Passwords
 from ._public_tokens import PublicTokens
 from ._routing import Req, Route
 from ._sessions import create_session, mint_jwt, resolve_session
@@ -84,11 +85,16 @@ class _SdkRoutes:
     """Handlers bound to the backend's routes and enforcement."""
 
     def __init__(
-        self, tokens: PublicTokens, backends: Mapping[str, Route], enforce: Enforcer
+        self,
+        tokens: PublicTokens,
+        backends: Mapping[str, Route],
+        enforce: Enforcer,
+        passwords: Passwords,
     ) -> None:
         self.tokens = tokens
         self.backends = backends
         self.enforce = enforce
+        self.passwords = passwords
         self.discovery = Discovery()
 
     # -- helpers --------------------------------------------------------------------
@@ -275,6 +281,12 @@ class _SdkRoutes:
         with state.lock:
             return authenticate_response(state, org, member, session)
 
+    def password_authenticate(self, state: State, req: Req) -> JSON:
+        """``passwords.authenticate``: email and password in an organization."""
+        org, member, session = self.passwords.authenticate(state, req.params)
+        with state.lock:
+            return authenticate_response(state, org, member, session)
+
     @staticmethod
     def scim_connection(state: State, session: SessionRec) -> JSON:
         """The organization's SCIM connection id (the SDK's group listing names none)."""
@@ -294,10 +306,10 @@ class _SdkRoutes:
 
 
 def sdk_routes(
-    tokens: PublicTokens, backends: Mapping[str, Route], enforce: Enforcer
+    tokens: PublicTokens, backends: Mapping[str, Route], enforce: Enforcer, passwords: Passwords
 ) -> list[Route]:
     """Every served ``/sdk/v1`` route. ``auth=True``: it needs a member session."""
-    h = _SdkRoutes(tokens, backends, enforce)
+    h = _SdkRoutes(tokens, backends, enforce, passwords)
     fwd = h.forward
     orgs, members = "/b2b/organizations", "/b2b/organizations/members"
     m = "organizations.members."
@@ -475,6 +487,14 @@ def sdk_routes(
             "/b2b/magic_links/authenticate",
             "magic_links.authenticate",
             h.magic_link_authenticate,
+            False,
+        ),
+        # passwords (set from Python: Emulator.set_password)
+        (
+            "POST",
+            "/b2b/passwords/authenticate",
+            "passwords.authenticate",
+            h.password_authenticate,
             False,
         ),
         # discovery: an email first, then an organization

@@ -779,3 +779,38 @@ async def test_discovery_list_with_a_member_session(page: Page, seeded: Seeded) 
     assert listed["email_address"] == "editor@acme.test"
     ids = [d["organization"]["organization_id"] for d in listed["discovered_organizations"]]
     assert ids == [seeded.acme.organization_id]
+
+
+# -- passwords ----------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_password_login(page: Page, seeded: Seeded) -> None:
+    """A password set from Python logs the member in; a wrong one, an unknown address and a
+    deleted password all answer the same 401."""
+    emu = seeded.emu
+    password_id = emu.set_password(seeded.viewer.member_id, "correct horse battery")
+    assert emu.get_member(seeded.viewer.member_id).json["member_password_id"] == password_id
+    body = {
+        "organization_id": seeded.acme.organization_id,
+        "email_address": "viewer@acme.test",
+        "password": "correct horse battery",
+    }
+    data = await page.ok("POST", "/b2b/passwords/authenticate", body)
+    assert data["member_session"]["member_id"] == seeded.viewer.member_id
+    for wrong in ({"password": "incorrect horse"}, {"email_address": "nobody@acme.test"}):
+        await page.refused(
+            "POST",
+            "/b2b/passwords/authenticate",
+            {**body, **wrong},
+            401,
+            "unauthorized_credentials",
+        )
+    admin = _page_as(page, seeded.admin_session.session_token)
+    await admin.ok("DELETE", f"/b2b/organizations/members/passwords/{password_id}")
+    await page.refused("POST", "/b2b/passwords/authenticate", body, 401, "unauthorized_credentials")
+
+
+def test_a_short_password_is_refused_by_name(seeded: Seeded) -> None:
+    with pytest.raises(ValueError, match="at least 8"):
+        seeded.emu.set_password(seeded.viewer.member_id, "short")
