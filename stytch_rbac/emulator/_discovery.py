@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._errors import EmulatorError, bad_request, not_found
-from ._magic_links import issue_email, take_token
+from ._magic_links import issue_email, jit_allowed, take_token
 from ._members import check_email, create_member
 from ._orgs import create_org
 from ._params import Params
@@ -40,13 +40,6 @@ class _Intermediate:
 
 def _ist_not_found() -> EmulatorError:
     return not_found("intermediate_session_not_found", "Intermediate session could not be found.")
-
-
-def _jit_domain(org: OrgRec, email: str) -> bool:
-    data = org.data
-    domain = email.rpartition("@")[2]
-    allowed = [d.lower() for d in data.get("email_allowed_domains") or []]
-    return data.get("email_jit_provisioning") == "RESTRICTED" and domain in allowed
 
 
 class Discovery:
@@ -116,7 +109,7 @@ class Discovery:
                         "details": None,
                         "member": member_json(org, member),
                     }
-                elif member is None and _jit_domain(org, email):
+                elif member is None and jit_allowed(org, email):
                     membership = {
                         "type": "eligible_to_join_by_email_domain",
                         "details": {"domain": email.rpartition("@")[2]},
@@ -150,7 +143,7 @@ class Discovery:
         with state.lock:
             org = state.org(p.required("organization_id"))
             member = state.member_by_email(org, email)
-            if member is None and _jit_domain(org, email):
+            if member is None and jit_allowed(org, email):
                 member = create_member(state, org, Params({"email_address": email}))
             if member is None or member.data["status"] == "deleted":
                 raise EmulatorError(

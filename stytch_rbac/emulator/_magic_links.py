@@ -22,7 +22,14 @@ from ._time import rfc3339
 from ._tokens import new_token
 from ._wire import member_json, org_json
 
-__all__ = ["authenticate", "issue_email", "login_or_signup", "magic_link_url", "take_token"]
+__all__ = [
+    "authenticate",
+    "issue_email",
+    "jit_allowed",
+    "login_or_signup",
+    "magic_link_url",
+    "take_token",
+]
 
 JSON = dict[str, Any]
 
@@ -73,7 +80,7 @@ def issue_email(
         return entry
 
 
-def _jit_allowed(org: OrgRec, email: str) -> bool:
+def jit_allowed(org: OrgRec, email: str) -> bool:
     """Whether Stytch would create a member for ``email`` by email JIT provisioning."""
     data = org.data
     domain = email.rpartition("@")[2]
@@ -95,7 +102,7 @@ def login_or_signup(state: State, p: Params) -> JSON:
         member = state.member_by_email(org, email)
         created = False
         if member is None or member.data["status"] == "deleted":
-            if member is not None or not _jit_allowed(org, email):
+            if member is not None or not jit_allowed(org, email):
                 raise EmulatorError(
                     403,
                     "email_jit_provisioning_not_allowed",

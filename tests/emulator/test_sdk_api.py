@@ -814,3 +814,30 @@ async def test_password_login(page: Page, seeded: Seeded) -> None:
 def test_a_short_password_is_refused_by_name(seeded: Seeded) -> None:
     with pytest.raises(ValueError, match="at least 8"):
         seeded.emu.set_password(seeded.viewer.member_id, "short")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "authorization",
+    ["", "Bearer abc", "Basic not-base64!", "Basic " + base64.b64encode(b"\xff\xfe").decode()],
+)
+async def test_malformed_credentials_are_unauthorized(
+    http: httpx.AsyncClient, emu: Emulator, authorization: str
+) -> None:
+    """Whatever arrives instead of Basic public-token credentials, the answer is 401."""
+    response = await http.get(
+        f"/sdk/v1/projects/bootstrap/{emu.public_token}",
+        headers={"Origin": PAGE, "Authorization": authorization},
+    )
+    assert response.status_code == 401
+    assert response.json()["error_type"] == "unauthorized_credentials"
+
+
+@pytest.mark.anyio
+async def test_a_made_up_session_token_is_not_a_session(page: Page, seeded: Seeded) -> None:
+    """A member call with a token that no session has is refused, never served."""
+    stranger = _page_as(page, "made-up-token")
+    await stranger.refused(
+        "PUT", "/b2b/organizations/me", {"organization_name": "X"}, 404, "session_not_found"
+    )
+    assert seeded.emu.get_organization(seeded.acme.organization_id).organization_name == "Acme"
