@@ -24,6 +24,19 @@ from .seed import PEOPLE, seed
 POLICY = Path(__file__).resolve().parent.parent / "policy.json"
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, printing where to go once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, text: str) -> None:
+        super().__init__(config)
+        self._text = text
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            print(self._text, flush=True)
+
+
 def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -61,11 +74,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             open_rbac=True,
         )
         app_url = f"http://{args.host}:{sock.getsockname()[1]}"
-        print(f"Stytch emulator: {stytch_url}   (public token {emulator.public_token})")
-        print(f"Open:            {app_url}/   (log in with a magic link from the page's outbox)")
-        config = uvicorn.Config(app, host=args.host, port=sock.getsockname()[1], lifespan="on")
+        text = (
+            f"Stytch emulator: {stytch_url}   (public token {emulator.public_token})\n"
+            f"Open:            {app_url}/   (log in with a magic link from the page's outbox)"
+        )
+        config = uvicorn.Config(
+            app, host=args.host, port=sock.getsockname()[1], lifespan="on", log_level="warning"
+        )
+        # uvicorn shuts down gracefully on Ctrl-C, then re-raises it: a normal stop.
         with contextlib.suppress(KeyboardInterrupt):
-            uvicorn.Server(config).run(sockets=[sock])
+            _Server(config, text).run(sockets=[sock])
     return 0
 
 
