@@ -95,12 +95,14 @@ class Emulator:
             policy=_load_policy(policy),
             clock=self.clock,
         )
-        self.faults: Faults = Faults(self.clock, {r.name for r in ROUTES})
         self._state_path: Path | None = None
         self._saved_version = -1
         self._public_tokens = PublicTokens(self.project_id, public_token, allowed_origins)
         sdk = SdkApi(self._state, self._public_tokens, ROUTES, enforce, self._autosave)
         self._sdk = sdk
+        names = {r.name for r in ROUTES} | {r.name for r in sdk.routes if r.name != "sdk.events"}
+        self.faults: Faults = Faults(self.clock, names)
+        sdk.faults = self.faults
         self.app: Starlette = build_app(
             self._state,
             self.faults,

@@ -26,11 +26,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ._app import _FAULT_TYPES
 from ._cors import cors_headers, preflight_headers
 from ._errors import EmulatorError
+from ._faults import Fault, Faults
 from ._params import Params
 from ._passwords import Passwords
 from ._public_tokens import PublicTokens
@@ -72,6 +75,44 @@ class SdkApi:
         self.passwords = Passwords()
         self.routes = sdk_routes(tokens, {r.name: r for r in backends}, enforce, self.passwords)
         self.router = Router(self.routes)
+        #: The emulator's faults (set by ``Emulator``); telemetry (``sdk.events``) is never
+        #: faulted, so its background batches cannot use up a ``times=N`` fault.
+        self.faults: Faults | None = None
+
+    async def _wait(self, request: Request, seconds: float | None) -> None:
+        """Sleep ``seconds`` (``None``: until hangs are released) or until the page leaves."""
+        await request.body()
+        assert self.faults is not None
+        generation = self.faults.generation
+        deadline = None if seconds is None else anyio.current_time() + seconds
+        while self.faults.generation == generation:
+            left = 0.02 if deadline is None else min(0.02, deadline - anyio.current_time())
+            if left <= 0 or await request.is_disconnected():
+                return
+            await anyio.sleep(left)
+
+    async def _faulted(
+        self, fault: Fault, request: Request, request_id: str, headers: dict[str, str]
+    ) -> Response | None:
+        """The answer of a terminal fault (``None`` for ``truncated``: cut the real one)."""
+        if fault.kind == "fail":
+            default = ("internal_server_error", "Injected failure.")
+            if fault.status < 500:
+                default = ("bad_request", "Injected failure.")
+            error_type, message = _FAULT_TYPES.get(fault.status, default)
+            exc = EmulatorError(
+                fault.status, fault.error_type or error_type, message, injected=True
+            )
+            extra = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+            return _json(exc.status_code, exc.body(request_id), {**headers, **extra})
+        if fault.kind == "hang":
+            await self._wait(request, None)
+            exc = EmulatorError(503, "server_unavailable", "Released hang.")
+            return _json(503, exc.body(request_id), headers)
+        if fault.kind == "garbage":
+            body = b"<html><body>502 Bad Gateway</body></html>"
+            return Response(body, fault.status, media_type="application/json", headers=headers)
+        return None
 
     def _origin(self, request: Request) -> str | None:
         """The calling page's origin: the browser's ``Origin``, else the SDK's own header."""
@@ -138,6 +179,37 @@ class SdkApi:
         route, path = found
         with self.state.lock:
             self.state.requests[route.name] += 1
+        fault: Fault | None = None
+        if self.faults is not None and route.name != "sdk.events":
+            delay, fault = self.faults.take(route.name)
+            if delay:
+                await self._wait(request, delay)
+            if fault is not None:
+                faulted = await self._faulted(fault, request, request_id, headers)
+                if faulted is not None:
+                    return faulted
+        response = await self._serve(request, route, path, request_id, headers)
+        if fault is not None:  # truncated: the real answer, cut in half
+            body = bytes(response.body)
+            return Response(
+                body[: max(1, len(body) // 2)],
+                fault.status,
+                media_type="application/json",
+                headers=headers,
+            )
+        return response
+
+    async def _serve(
+        self,
+        request: Request,
+        route: Route,
+        path: dict[str, str],
+        request_id: str,
+        headers: dict[str, str],
+    ) -> Response:
+        def error(exc: EmulatorError) -> Response:
+            return _json(exc.status_code, exc.body(request_id), headers)
+
         try:
             known, session_token = self._credentials(request)
             if route.name != "sdk.events" and not known:

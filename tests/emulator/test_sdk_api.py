@@ -8,10 +8,12 @@ real SDK; these tests pin each route's behaviour and every refusal.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from hypothesis import given
@@ -841,3 +843,66 @@ async def test_a_made_up_session_token_is_not_a_session(page: Page, seeded: Seed
         "PUT", "/b2b/organizations/me", {"organization_name": "X"}, 404, "session_not_found"
     )
     assert seeded.emu.get_organization(seeded.acme.organization_id).organization_name == "Acme"
+
+
+# -- faults -------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_an_injected_failure_reaches_the_page_with_cors(page: Page, seeded: Seeded) -> None:
+    """``emu.faults`` names SDK routes ``sdk.<name>``; the page can read the failure."""
+    emu = seeded.emu
+    emu.faults.fail("sdk.organization.update", 503, times=1, retry_after=2)
+    admin = _page_as(page, seeded.admin_session.session_token)
+    response = await admin.call("PUT", "/b2b/organizations/me", {"organization_name": "X"})
+    assert response.status_code == 503
+    assert response.json()["error_type"] == "server_unavailable"
+    assert response.headers["retry-after"] == "2"
+    assert response.headers["access-control-allow-origin"] == PAGE
+    assert emu.get_organization(seeded.acme.organization_id).organization_name == "Acme"
+    await admin.ok("PUT", "/b2b/organizations/me", {"organization_name": "X"})  # once only
+
+
+@pytest.mark.anyio
+async def test_garbage_and_truncated_sdk_answers(page: Page, seeded: Seeded) -> None:
+    """Bodies the SDK cannot parse (it reports them as ``StytchAPIUnreachableError``)."""
+    emu = seeded.emu
+    path = f"/projects/bootstrap/{emu.public_token}"
+    emu.faults.garbage("sdk.bootstrap", times=1)
+    garbage = await page.call("GET", path)
+    assert garbage.status_code == 200
+    assert garbage.content.startswith(b"<html>")
+    emu.faults.truncated("sdk.bootstrap", times=1)
+    truncated = await page.call("GET", path)
+    with pytest.raises(json.JSONDecodeError):
+        truncated.json()
+    assert truncated.headers["access-control-allow-origin"] == PAGE
+
+
+@pytest.mark.anyio
+async def test_a_hung_sdk_call_is_released_by_clear(page: Page, seeded: Seeded) -> None:
+    emu = seeded.emu
+    emu.faults.hang("sdk.self.get")
+    viewer = _page_as(page, seeded.viewer_session.session_token)
+    answers: list[httpx.Response] = []
+
+    async def call() -> None:
+        answers.append(await viewer.call("GET", "/b2b/organizations/members/me"))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(call)
+        await anyio.sleep(0.2)
+        assert not answers
+        emu.faults.clear()
+    assert answers[0].status_code == 503
+
+
+@pytest.mark.anyio
+async def test_telemetry_never_uses_up_a_fault(http: httpx.AsyncClient, emu: Emulator) -> None:
+    """The SDK's background ``/events`` batches are not faulted, even by ``"*"``."""
+    emu.faults.fail("*", 500, times=1)
+    response = await http.post("/sdk/v1/events", json=[], headers={"Origin": PAGE})
+    assert response.status_code == 200
+    assert len(emu.faults.active) == 1
+    with pytest.raises(ValueError, match="unknown endpoint"):
+        emu.faults.fail("sdk.events")
