@@ -12,7 +12,9 @@ What differs from the backend API (facts from the ``@stytch/vanilla-js`` sources
   JSON, unwrapped;
 * the telemetry endpoint ``/events`` carries no credentials.
 
-The routes themselves are :mod:`._sdk_routes`.
+The routes themselves are :mod:`._sdk_routes`. Injected faults (``emu.faults``)
+apply by the routes' ``sdk.<name>``, answered with the CORS headers so a page
+can see them; telemetry is never faulted.
 """
 
 from __future__ import annotations
