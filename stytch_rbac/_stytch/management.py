@@ -80,9 +80,12 @@ class ManagementConnection:
     timeout: float = DEFAULT_TIMEOUT
 
     @property
-    def auth(self) -> tuple[str, str]:
-        """HTTP basic auth with the workspace key."""
-        return (self.credentials.key_id, self.credentials.key_secret)
+    def auth(self) -> httpx.Auth:
+        """HTTP basic auth with the workspace key, as an ``httpx.Auth`` (no tuple holding
+        the secret in a frame a traceback could print)."""
+        from .http import basic_auth
+
+        return basic_auth(self.credentials.key_id, self.credentials.key_secret)
 
     def url(self, *segments: str) -> str:
         """``/pwa/v3/`` + the segments, each percent-encoded."""
@@ -129,7 +132,7 @@ async def _put(
     http: httpx.AsyncClient,
     url: str,
     body: Mapping[str, Any],
-    auth: tuple[str, str],
+    auth: httpx.Auth,
     timeout: float,  # noqa: ASYNC109  (given to send_once)
 ) -> httpx.Response:
     from .http import send_once

@@ -219,8 +219,9 @@ def build_app(
     on_change: Callable[[], None] | None = None,
     mounts: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The ASGI app serving ``routes`` over ``state``; ``mounts`` (another API family with
-    its own dispatcher, e.g. the Management API) are matched first."""
+    """The ASGI app serving ``routes`` over ``state``; ``mounts`` (other API families with
+    their own dispatchers: the Management API, the frontend SDK's ``/sdk/v1``) are matched
+    first."""
     dispatcher = _Dispatcher(state, faults, Router(routes), enforce, on_change)
     catch_all = StarletteRoute("/{path:path}", dispatcher.handle, methods=_METHODS)
     return Starlette(routes=[*mounts, catch_all])
