@@ -23,6 +23,7 @@ from .errors import (
     UnknownPermission,
 )
 from .integrations.guard import CredentialConfig, Guard, header, path, query
+from .observe import AuditLog, AuthenticationEvent, DecisionEvent, DenialReason
 from .permissions import ActionEnum, Permission, StrEnum
 from .policy import (
     CompiledPolicy,
@@ -43,10 +44,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ActionEnum",
+    "AuditLog",
+    "AuthenticationEvent",
     "Clock",
     "CompiledPolicy",
     "CredentialConfig",
     "Decision",
+    "DecisionEvent",
+    "DenialReason",
     "Forbidden",
     "Guard",
     "ManualClock",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
@@ -43,7 +44,16 @@ from .errors import (
     StytchUnavailable,
     TenancyError,
     Unauthenticated,
+    UnknownPermission,
 )
+from .observe.events import (
+    AuthenticationEvent,
+    AuthenticationOutcome,
+    DecisionEvent,
+    DecisionSource,
+    DenialReason,
+)
+from .observe.observer import DecisionSampling, Observer, PolicyFacts, Tracing, check_sampling
 from .permissions import ActionEnum, Permission, _permission_args
 from .policy import CompiledPolicy, Decision, OrgPolicy, Policy
 from .principal import Principal
@@ -122,16 +132,24 @@ class _Link:
     """The :class:`Connection` the caches load through: a closed ``StytchRBAC`` that is
     opened again points it at a new pooled client, and every loader follows."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "tracing")
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.tracing: Tracing | None = None
 
-    def bind(self, load: Callable[..., Awaitable[_T]], *args: Any) -> Callable[..., Awaitable[_T]]:
-        """``load`` with the current connection (then ``args``) prepended at each call."""
+    def bind(
+        self, operation: str, load: Callable[..., Awaitable[_T]], *args: Any
+    ) -> Callable[..., Awaitable[_T]]:
+        """``load`` with the current connection (then ``args``) prepended at each call,
+        in a span named after ``operation`` when tracing is on."""
 
         async def call(*more: Any) -> _T:
-            return await load(self.conn, *args, *more)
+            tracing = self.tracing
+            if tracing is None:
+                return await load(self.conn, *args, *more)
+            with tracing.span(operation):
+                return await load(self.conn, *args, *more)
 
         return call
 
@@ -164,6 +182,15 @@ class StytchRBAC:
     policies are kept. ``strict``: raise :class:`UnknownPermission` for a
     resource or action the policy does not define. ``http_client``: your own
     ``httpx.AsyncClient`` (not closed by us). ``clock``: time source, for tests.
+
+    ``on_decision``: called with a :class:`~stytch_rbac.observe.DecisionEvent` for
+    every decision (``is_authorized``, ``authorize``, ``explain``, guards, member
+    pre-flights); ``decisions``: which allows it gets (``"all"``, ``"denials"`` or a
+    sampling rate; denials always). ``on_authentication``: called with an
+    :class:`~stytch_rbac.observe.AuthenticationEvent` for every authentication. Both
+    are plain callables run inline (keep them quick: an async sink is a queue you
+    put into); one that raises is logged once and never changes a decision.
+    See docs/observability.md.
     """
 
     def __init__(
@@ -181,6 +208,9 @@ class StytchRBAC:
         strict: bool = True,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
+        on_decision: Callable[[DecisionEvent], object] | None = None,
+        on_authentication: Callable[[AuthenticationEvent], object] | None = None,
+        decisions: DecisionSampling = "all",
     ) -> None:
         _require_text(project_id, "project_id")
         _require_text(secret, "secret")
@@ -217,12 +247,21 @@ class StytchRBAC:
         self._tg: anyio.abc.TaskGroup | None = None
         self._closed = False
         self._stytch: B2BClient | None = None
+        self._observer: Observer | None = None
+        self._sha_memo: tuple[Policy, str] | None = None
+        self._decisions: DecisionSampling = check_sampling(decisions)
+        if on_decision is not None or on_authentication is not None:
+            observer = self.observe()
+            if on_decision is not None:
+                observer.add_decision_sink(on_decision)
+            if on_authentication is not None:
+                observer.add_authentication_sink(on_authentication)
 
         # The caches call down, never back into this facade: each loader is an endpoint
         # of _stytch on this client's connection (held by _link, which a re-open points at
         # a new pool), then parsing (see _load_policy).
         self._policy_cache: RefreshingCache[str, CompiledPolicy] = RefreshingCache(
-            self._link.bind(_load_policy, strict),
+            self._link.bind("rbac.policy", _load_policy, strict),
             name="RBAC policy",
             ttl=policy_ttl,
             max_stale=max_stale,
@@ -231,7 +270,7 @@ class StytchRBAC:
             on_update=self._policy_updated,
         )
         self._org_cache: RefreshingCache[str, _OrgPolicyEntry] = RefreshingCache(
-            self._link.bind(_load_org_policy),
+            self._link.bind("rbac.org_policy", _load_org_policy),
             name="organization policy",
             ttl=policy_ttl,
             max_stale=max_stale,
@@ -242,7 +281,7 @@ class StytchRBAC:
         )
         self._verifier: SessionJWTVerifier
         self._jwks = JWKSCache(
-            self._link.bind(fetch_jwks),
+            self._link.bind("sessions.jwks", fetch_jwks),
             ttl=policy_ttl,
             max_stale=max_stale,
             clock=self.clock,
@@ -379,6 +418,100 @@ class StytchRBAC:
             "jwks": self._jwks.cache.info(),
         }
 
+    # -- observing ------------------------------------------------------------------------------
+
+    @property
+    def observer(self) -> Observer | None:
+        """The :class:`~stytch_rbac.observe.Observer` events go through, or None when
+        nobody observes (then a decision pays one ``is None`` test)."""
+        return self._observer
+
+    @property
+    def jwt_memo_size(self) -> int:
+        """How many verified session JWTs are remembered (answered without RSA)."""
+        return len(self._verifier)
+
+    @property
+    def tracing(self) -> Tracing | None:
+        """Spans around every remote call (policy, org policy, JWKS, sessions/authenticate,
+        member calls), or None; :func:`~stytch_rbac.observe.otel.instrument` sets it."""
+        return self._link.tracing
+
+    @tracing.setter
+    def tracing(self, tracing: Tracing | None) -> None:
+        self._link.tracing = tracing
+
+    def observe(self) -> Observer:
+        """The observer, created on first call: add sinks to it
+        (``rbac.observe().add_decision_sink(fn)``); OpenTelemetry's
+        :func:`~stytch_rbac.observe.otel.instrument` does."""
+        if self._observer is None:
+            self._observer = Observer(
+                policy_facts=self.policy_facts, strict=self.strict, decisions=self._decisions
+            )
+        return self._observer
+
+    def policy_facts(self) -> PolicyFacts:
+        """``(sha256, age, stale)`` of the project policy held: its canonical hash, seconds
+        since it was fetched, whether it is past ``policy_ttl`` (served stale). All None /
+        False before the first fetch. No network, no refresh: for health checks."""
+        cache = self._policy_cache
+        held = cache.held(_POLICY)
+        if held is None:
+            return None, None, False
+        compiled, fetched_at = held
+        policy = compiled.policy
+        memo = self._sha_memo
+        if memo is None or memo[0] is not policy:
+            memo = self._sha_memo = (policy, policy.sha256())
+        age = max(0.0, self.clock.time() - fetched_at)
+        return memo[1], age, age > cache.ttl
+
+    async def _observed_decision(
+        self,
+        observer: Observer,
+        source: DecisionSource,
+        principal: Principal,
+        resource: str,
+        action: str,
+        organization_id: str | None,
+    ) -> Decision | None:
+        """The decision (None: tenancy refused), reported to ``observer``; what the plain
+        path raises (strict mode, Stytch unreachable) is raised after being reported."""
+        started = time.perf_counter()
+        reason: DenialReason | None = None
+        decision: Decision | None = None
+        try:
+            if organization_id is not None and organization_id != principal.organization_id:
+                reason = DenialReason.TENANCY
+                return None
+            compiled = await self.policy(principal.organization_id)
+            decision = compiled.decide(principal.roles, resource, action)
+            if not decision.allowed:
+                reason = DenialReason.NO_GRANT
+            return decision
+        except UnknownPermission:
+            reason = DenialReason.UNKNOWN_PERMISSION
+            raise
+        except StytchUnavailable:
+            reason = DenialReason.UNAVAILABLE
+            raise
+        finally:
+            allowed = decision is not None and decision.allowed
+            if allowed or reason is not None:
+                observer.decided(
+                    source=source,
+                    principal=principal,
+                    requested_organization_id=organization_id,
+                    resource=str(resource),
+                    action=str(action),
+                    allowed=allowed,
+                    reason=reason,
+                    granted_by=tuple(sorted(decision.granted_by)) if decision else (),
+                    started=started,
+                    now=time.perf_counter(),
+                )
+
     # -- fetching -------------------------------------------------------------------------------
 
     @property
@@ -423,22 +556,68 @@ class StytchRBAC:
                 raise TypeError(f"{name} must be a str, got {type(value).__name__}")
         if session_jwt and session_token:
             raise ValueError("pass session_jwt or session_token, not both")
+        observer = self._observer
+        if observer is not None:
+            return await self._observed_authentication(observer, session_jwt, session_token)
+        principal, _ = await self._authenticate(session_jwt, session_token)
+        return principal
+
+    async def _authenticate(
+        self, session_jwt: str | None, session_token: str | None
+    ) -> tuple[Principal, str]:
+        """The principal and what answered: ``memo``, ``local`` or ``stytch``."""
         if session_jwt:
             digest = hashlib.sha256(session_jwt.encode()).digest()
             principal = self._verifier.remembered(session_jwt, digest)
             if principal is not None:
-                return principal
+                return principal, "memo"
             try:
-                return await self._verifier.verify(session_jwt, digest=digest)
+                return await self._verifier.verify(session_jwt, digest=digest), "local"
             except StaleJWT:
-                return await self._authenticate_remote({"session_jwt": session_jwt})
+                return await self._authenticate_remote({"session_jwt": session_jwt}), "stytch"
         if session_token:
-            return await self._authenticate_remote({"session_token": session_token})
+            return await self._authenticate_remote({"session_token": session_token}), "stytch"
         raise Unauthenticated("missing", "no session JWT or session token was presented")
+
+    async def _observed_authentication(
+        self, observer: Observer, session_jwt: str | None, session_token: str | None
+    ) -> Principal:
+        started = time.perf_counter()
+        credential = "session_jwt" if session_jwt else "session_token" if session_token else None
+        principal: Principal | None = None
+        answered_by: str | None = None
+        outcome: AuthenticationOutcome | None = None  # None: cancelled, or a bug: not reported
+        reason: str | None = None
+        try:
+            principal, answered_by = await self._authenticate(session_jwt, session_token)
+            outcome = AuthenticationOutcome.AUTHENTICATED
+            return principal
+        except Unauthenticated as exc:
+            outcome, reason = AuthenticationOutcome.REFUSED, exc.reason
+            raise
+        except StytchUnavailable:
+            outcome, reason = AuthenticationOutcome.UNAVAILABLE, "unavailable"
+            raise
+        finally:
+            if outcome is not None:
+                observer.authenticated(
+                    outcome=outcome,
+                    reason=reason,
+                    credential=credential,
+                    answered_by=answered_by,
+                    principal=principal,
+                    started=started,
+                    now=time.perf_counter(),
+                )
 
     async def _authenticate_remote(self, body: dict[str, str]) -> Principal:
         self._check_open()
-        data = await authenticate_session(self._conn, body)
+        tracing = self._link.tracing
+        if tracing is None:
+            data = await authenticate_session(self._conn, body)
+        else:
+            with tracing.span("sessions.authenticate"):
+                data = await authenticate_session(self._conn, body)
         try:
             presented_jwt = body.get("session_jwt")
             new_jwt = data.get("session_jwt") or presented_jwt
@@ -528,6 +707,12 @@ class StytchRBAC:
         """
         resource, action = _permission_args(permission, action)
         principal = _check_principal(principal)
+        observer = self._observer
+        if observer is not None:
+            decision = await self._observed_decision(
+                observer, DecisionSource.IS_AUTHORIZED, principal, resource, action, organization_id
+            )
+            return decision is not None and decision.allowed
         if organization_id is not None and organization_id != principal.organization_id:
             return False
         compiled = await self.policy(principal.organization_id)
@@ -567,12 +752,25 @@ class StytchRBAC:
         :class:`PermissionDenied` when no role grants it."""
         resource, action = _permission_args(permission, action)
         principal = _check_principal(principal)
-        if organization_id is not None and organization_id != principal.organization_id:
+        observer = self._observer
+        if observer is not None:
+            decision = await self._observed_decision(
+                observer, DecisionSource.AUTHORIZE, principal, resource, action, organization_id
+            )
+            refused_tenancy = decision is None
+            allowed = decision is not None and decision.allowed
+        else:
+            refused_tenancy = (
+                organization_id is not None and organization_id != principal.organization_id
+            )
+            allowed = not refused_tenancy and (await self.policy(principal.organization_id)).allows(
+                principal.roles, resource, action
+            )
+        if refused_tenancy:
             raise TenancyError(
                 principal.organization_id, organization_id, member_id=principal.member_id
             )
-        compiled = await self.policy(principal.organization_id)
-        if not compiled.allows(principal.roles, resource, action):
+        if not allowed:
             raise PermissionDenied(
                 resource,
                 action,
@@ -616,6 +814,12 @@ class StytchRBAC:
         """
         resource, action = _permission_args(permission, action)
         principal = _check_principal(principal)
+        observer = self._observer
+        if observer is not None:
+            decision = await self._observed_decision(
+                observer, DecisionSource.EXPLAIN, principal, resource, action, organization_id
+            )
+            return decision if decision is not None else Decision(False, str(resource), str(action))
         if organization_id is not None and organization_id != principal.organization_id:
             return Decision(False, str(resource), str(action))
         compiled = await self.policy(principal.organization_id)

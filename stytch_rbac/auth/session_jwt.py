@@ -97,6 +97,10 @@ class SessionJWTVerifier:
         # sha256(token) -> (principal, exp, iat)
         self._memo: dict[bytes, tuple[Principal, int, int]] = {}
 
+    def __len__(self) -> int:
+        """How many verified tokens are remembered."""
+        return len(self._memo)
+
     def forget(self) -> None:
         """Drop every remembered token (e.g. after a signing key was withdrawn)."""
         self._memo.clear()

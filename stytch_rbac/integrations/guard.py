@@ -40,6 +40,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import (
@@ -63,6 +64,8 @@ from ..errors import (
     Unauthenticated,
     UnknownPermission,
 )
+from ..observe.events import AuthenticationOutcome, DecisionSource, DenialReason
+from ..observe.observer import CREDENTIAL_SOURCE, Observer
 from ..permissions import ActionEnum, Permission
 from ..principal import Principal
 
@@ -320,10 +323,24 @@ def request_auth(request: RequestLike) -> RequestAuth | None:
 async def _run_authentication(
     rbac: _Authenticator, request: RequestLike, config: CredentialConfig
 ) -> RequestAuth:
+    observer = observer_of(rbac)
     try:
         credentials = extract_credentials(request.headers, request.cookies, config)
     except Unauthenticated as exc:
+        if observer is not None:  # refused before any credential reached authenticate()
+            now = time.perf_counter()
+            observer.authenticated(
+                outcome=AuthenticationOutcome.REFUSED,
+                reason=exc.reason,
+                credential=None,
+                answered_by=None,
+                principal=None,
+                started=now,
+                now=now,
+                source="request",
+            )
         return RequestAuth(error=exc)
+    source = CREDENTIAL_SOURCE.set(credentials.source) if observer is not None else None
     try:
         # The JWT when there is one (verified locally; Stytch refreshes an expired one),
         # the session token otherwise. Never both: a refused JWT is not retried as a token.
@@ -333,7 +350,30 @@ async def _run_authentication(
             principal = await rbac.authenticate(session_token=credentials.session_token)
     except StytchRBACError as exc:
         return RequestAuth(error=exc, credentials=credentials)
+    finally:
+        if source is not None:
+            CREDENTIAL_SOURCE.reset(source)
     return RequestAuth(principal=principal, credentials=credentials)
+
+
+def observer_of(rbac: object) -> Observer | None:
+    """The :class:`~stytch_rbac.observe.Observer` of a ``StytchRBAC`` (None for another
+    :class:`Authorizer`, or when nobody observes)."""
+    observer = getattr(rbac, "observer", None)
+    return observer if isinstance(observer, Observer) else None
+
+
+def _route(request: RequestLike | None) -> str | None:
+    """The route template (``/orgs/{org_id}/docs``) when the framework matched one, else
+    the path."""
+    if request is None:
+        return None
+    scope = request.scope
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str):
+        return path
+    raw = scope.get("path")
+    return raw if isinstance(raw, str) else None
 
 
 async def authenticate_request(
@@ -536,6 +576,9 @@ class Guard:
             raise TypeError(f"check() takes a Principal, got {type(principal).__name__}")
         org = await self._requested_organization(organization_id, request)
         tenancy = self.organization is not None or organization_id is not None
+        observer = observer_of(self._rbac)
+        if observer is not None:
+            return await self._check_observed(observer, principal, org, tenancy, request)
         if tenancy and (org is None or org != principal.organization_id):
             raise TenancyError(principal.organization_id, org, member_id=principal.member_id)
         if not self.permissions:
@@ -550,6 +593,78 @@ class Guard:
                     return principal
             elif missing is None:
                 missing = permission
+                if not self.any_of:
+                    break
+        if missing is None:
+            return principal
+        raise PermissionDenied(
+            missing.resource,
+            missing.action,
+            organization_id=principal.organization_id,
+            member_id=principal.member_id,
+        )
+
+    async def _check_observed(
+        self,
+        observer: Observer,
+        principal: Principal,
+        org: str | None,
+        tenancy: bool,
+        request: RequestLike | None,
+    ) -> Principal:
+        """:meth:`check`, reporting each permission it decides to ``observer``."""
+        started = time.perf_counter()
+        route = _route(request)
+        # An authentication-only guard still reports its tenancy refusals, as ("", "").
+        permissions: tuple[Permission | None, ...] = self.permissions or (None,)
+
+        def report(
+            permission: Permission | None,
+            allowed: bool,
+            reason: DenialReason | None,
+            granted_by: tuple[str, ...] = (),
+        ) -> None:
+            observer.decided(
+                source=DecisionSource.GUARD,
+                principal=principal,
+                requested_organization_id=org,
+                resource=permission.resource if permission else "",
+                action=permission.action if permission else "",
+                allowed=allowed,
+                reason=reason,
+                granted_by=granted_by,
+                started=started,
+                now=time.perf_counter(),
+                route=route,
+            )
+
+        if tenancy and (org is None or org != principal.organization_id):
+            for permission in permissions:
+                report(permission, False, DenialReason.TENANCY)
+            raise TenancyError(principal.organization_id, org, member_id=principal.member_id)
+        if not self.permissions:
+            return principal
+        try:
+            compiled = await self._rbac.policy(principal.organization_id)
+        except StytchUnavailable:
+            for permission in permissions:
+                report(permission, False, DenialReason.UNAVAILABLE)
+            raise
+        missing: Permission | None = None
+        for permission in self.permissions:
+            try:
+                decision = compiled.decide(principal.roles, permission.resource, permission.action)
+            except UnknownPermission:
+                report(permission, False, DenialReason.UNKNOWN_PERMISSION)
+                raise
+            if decision.allowed:
+                report(permission, True, None, tuple(sorted(decision.granted_by)))
+                if self.any_of:
+                    return principal
+            else:
+                report(permission, False, DenialReason.NO_GRANT)
+                if missing is None:
+                    missing = permission
                 if not self.any_of:
                     break
         if missing is None:

@@ -17,6 +17,7 @@ For each call:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -28,7 +29,9 @@ from .._stytch.sdk_models import Authorization
 from ..auth.claims import unverified_expiry
 from ..clock import Clock
 from ..errors import Forbidden, PermissionDenied, TenancyError, Unauthenticated
-from ..policy.builtin_calls import check, requirement
+from ..observe.events import DecisionSource, DenialReason
+from ..observe.observer import Observer
+from ..policy.builtin_calls import Refusal, Requirement, check, requirement
 
 if TYPE_CHECKING:
     import stytch
@@ -139,6 +142,7 @@ class MemberSession:
 
     async def _preflight(self, method: str, params: Mapping[str, object]) -> None:
         principal = await self.principal()
+        started = time.perf_counter()
         req = requirement(method, _with_own_org_ids(params, principal))
         policy = await self._rbac.policy(principal.organization_id)
         refusal = check(
@@ -148,6 +152,9 @@ class MemberSession:
             member_id=principal.member_id,
             organization_id=principal.organization_id,
         )
+        observer = getattr(self._rbac, "observer", None)
+        if isinstance(observer, Observer):
+            _report_preflight(observer, principal, policy, req, refusal, started)
         if refusal is None:
             return
         fields: dict[str, Any] = {
@@ -177,7 +184,12 @@ class MemberSession:
         """Whatever the call raises becomes ours through the one translator: Stytch's
         refusals, its other error answers (``StytchAPIError``), rate limits, outages and
         transport failures (``StytchUnavailable``)."""
-        with translate_errors(**self._context(method, params)):
+        tracing = getattr(self._rbac, "tracing", None)
+        if tracing is None:
+            with translate_errors(**self._context(method, params)):
+                yield
+            return
+        with tracing.span(method), translate_errors(**self._context(method, params)):
             yield
 
     def _context(self, method: str, params: Mapping[str, object]) -> dict[str, str | None]:
@@ -204,3 +216,48 @@ def _with_own_org_ids(params: Mapping[str, object], principal: Principal) -> Map
     if isinstance(ids, list | tuple):
         fixed["organization_ids"] = [own if i == slug else i for i in ids]
     return fixed
+
+
+def _report_preflight(
+    observer: Observer,
+    principal: Principal,
+    policy: CompiledPolicy,
+    req: Requirement,
+    refusal: Refusal | None,
+    started: float,
+) -> None:
+    """One event per permission the call needs (the refused one when it is refused)."""
+    now = time.perf_counter()
+    requested = req.organization_ids[0] if req.organization_ids else None
+    if refusal is not None:
+        reason = DenialReason.TENANCY if refusal.kind == "tenancy" else DenialReason.NO_GRANT
+        observer.decided(
+            source=DecisionSource.PREFLIGHT,
+            principal=principal,
+            requested_organization_id=refusal.organization_id or requested,
+            resource=refusal.resource or "",
+            action=refusal.action or "",
+            allowed=False,
+            reason=reason,
+            started=started,
+            now=now,
+            method=req.method,
+        )
+        return
+    for need in req.needs:
+        granted_by = policy.decide(principal.roles, need.resource, need.action).granted_by
+        if not granted_by and need.self_action is not None:
+            granted_by = policy.decide(principal.roles, "stytch.self", need.self_action).granted_by
+        observer.decided(
+            source=DecisionSource.PREFLIGHT,
+            principal=principal,
+            requested_organization_id=requested,
+            resource=need.resource,
+            action=need.action,
+            allowed=True,
+            reason=None,
+            granted_by=tuple(sorted(granted_by)),
+            started=started,
+            now=now,
+            method=req.method,
+        )
