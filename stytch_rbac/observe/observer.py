@@ -28,7 +28,6 @@ from .events import (
 )
 
 if TYPE_CHECKING:
-    from ..policy import CompiledPolicy
     from ..principal import Principal
 
 __all__ = [
