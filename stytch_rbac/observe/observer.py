@@ -78,9 +78,12 @@ def check_sampling(decisions: object) -> DecisionSampling:
     """``decisions`` if it is a valid :data:`DecisionSampling`, else ValueError naming it."""
     if decisions in ("denials", "all"):
         return decisions
-    if isinstance(decisions, (int, float)) and not isinstance(decisions, bool):
-        if 0 < decisions <= 1:
-            return float(decisions)
+    if (
+        isinstance(decisions, (int, float))
+        and not isinstance(decisions, bool)
+        and 0 < decisions <= 1
+    ):
+        return float(decisions)
     raise ValueError(
         f'decisions= takes "denials", "all" or a sampling rate in (0, 1], got {decisions!r}'
     )

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from stytch_rbac import (
+    AuthenticationEvent,
     DecisionEvent,
     DenialReason,
     PermissionDenied,
@@ -47,11 +48,13 @@ async def test_allow_names_the_granting_roles_and_the_policy(
     assert event.granted_by == ("editor",)
     policy = await observed.policy()
     assert event.policy_sha256 == policy.policy.sha256()
-    assert event.policy_age is not None and event.policy_age >= 0
+    assert event.policy_age is not None
+    assert event.policy_age >= 0
     assert event.policy_stale is False
     assert event.strict is True
     assert event.duration >= 0
-    assert event.route is None and event.method is None
+    assert event.route is None
+    assert event.method is None
 
 
 async def test_denial_says_no_grant(
@@ -136,7 +139,8 @@ async def test_stale_policy_is_flagged(stytch_emulator: Emulator, member: Member
     fresh, stale = seen.decisions
     assert fresh.policy_stale is False
     assert stale.policy_stale is True
-    assert stale.policy_age is not None and stale.policy_age >= 120
+    assert stale.policy_age is not None
+    assert stale.policy_age >= 120
     assert stale.policy_sha256 == fresh.policy_sha256
 
 
@@ -219,7 +223,8 @@ async def test_failing_callback_is_logged_once_and_changes_nothing(
     records = [r for r in caplog.records if "observer callback" in r.getMessage()]
     assert len(records) == 1
     assert records[0].exc_info is not None
-    assert rbac.observer is not None and rbac.observer.failures == 3
+    assert rbac.observer is not None
+    assert rbac.observer.failures == 3
 
 
 async def test_member_preflight_reports_each_needed_permission(
@@ -262,8 +267,9 @@ async def test_no_event_holds_a_credential_or_the_secret(
         await observed.as_member(session_jwt=editor.session_jwt).organizations.update(
             editor.organization_id, organization_name="Nope"
         )
-    events = [*seen.decisions, *seen.authentications]
-    assert len(seen.decisions) >= 5 and len(seen.authentications) >= 3
+    events: list[DecisionEvent | AuthenticationEvent] = [*seen.decisions, *seen.authentications]
+    assert len(seen.decisions) >= 5
+    assert len(seen.authentications) >= 3
     text = json.dumps([e.as_dict() for e in events]) + repr(events)
     for secret in (editor.session_jwt, editor.session_token, stytch_emulator.secret):
         assert secret not in text

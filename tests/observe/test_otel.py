@@ -86,7 +86,8 @@ async def test_spans_for_remote_calls_carry_the_request_id(
         assert span.status.status_code is not StatusCode.ERROR
     for name in ("stytch rbac.policy", "stytch sessions.authenticate"):
         request_id = spans[name].attributes["stytch.request_id"]  # type: ignore[index]
-        assert isinstance(request_id, str) and request_id
+        assert isinstance(request_id, str)
+        assert request_id
 
 
 async def test_failed_call_span_has_error_type_and_status(
