@@ -30,8 +30,8 @@ from ..auth.claims import unverified_expiry
 from ..clock import Clock
 from ..errors import Forbidden, PermissionDenied, TenancyError, Unauthenticated
 from ..observe.events import DecisionSource, DenialReason
-from ..observe.observer import Observer
-from ..policy.builtin_calls import Refusal, Requirement, check, requirement
+from ..observe.observer import Observer, no_grants
+from ..policy.builtin_calls import Need, Refusal, Requirement, check, requirement
 
 if TYPE_CHECKING:
     import stytch
@@ -40,6 +40,11 @@ if TYPE_CHECKING:
     from ..principal import Principal
 
 __all__ = ["JWT_FRESHNESS_MARGIN", "MemberSession", "RBACFacade"]
+
+# Enum members read once: a member look-up on the class costs ~100 ns on Python 3.11.
+_PREFLIGHT: Final = DecisionSource.PREFLIGHT
+_NO_GRANT: Final = DenialReason.NO_GRANT
+_TENANCY: Final = DenialReason.TENANCY
 
 #: A session JWT is sent only while it has at least this many seconds left, so that
 #: it cannot expire between the choice and Stytch's check.
@@ -227,37 +232,25 @@ def _report_preflight(
     started: float,
 ) -> None:
     """One event per permission the call needs (the refused one when it is refused)."""
-    now = time.perf_counter()
     requested = req.organization_ids[0] if req.organization_ids else None
     if refusal is not None:
-        reason = DenialReason.TENANCY if refusal.kind == "tenancy" else DenialReason.NO_GRANT
+        reason = _TENANCY if refusal.kind == "tenancy" else _NO_GRANT
         observer.decided(
-            source=DecisionSource.PREFLIGHT,
-            principal=principal,
-            requested_organization_id=refusal.organization_id or requested,
-            resource=refusal.resource or "",
-            action=refusal.action or "",
-            allowed=False,
-            reason=reason,
-            started=started,
-            now=now,
-            method=req.method,
-        )
+            _PREFLIGHT, principal, refusal.organization_id or requested,
+            refusal.resource or "", refusal.action or "", False, reason, no_grants, started,
+            None, req.method,
+        )  # fmt: skip
         return
     for need in req.needs:
-        granted_by = policy.decide(principal.roles, need.resource, need.action).granted_by
-        if not granted_by and need.self_action is not None:
-            granted_by = policy.decide(principal.roles, "stytch.self", need.self_action).granted_by
         observer.decided(
-            source=DecisionSource.PREFLIGHT,
-            principal=principal,
-            requested_organization_id=requested,
-            resource=need.resource,
-            action=need.action,
-            allowed=True,
-            reason=None,
-            granted_by=tuple(sorted(granted_by)),
-            started=started,
-            now=now,
-            method=req.method,
-        )
+            _PREFLIGHT, principal, requested, need.resource, need.action, True,
+            None, [_granted_by, policy, principal, need], started, None, req.method,
+        )  # fmt: skip
+
+
+def _granted_by(policy: CompiledPolicy, principal: Principal, need: Need) -> list[str]:
+    """The roles granting ``need`` (through ``stytch.self`` when that is how it is met)."""
+    granted = policy.decide(principal.roles, need.resource, need.action).granted_by
+    if not granted and need.self_action is not None:
+        granted = policy.decide(principal.roles, "stytch.self", need.self_action).granted_by
+    return sorted(granted)

@@ -21,6 +21,7 @@ from stytch_rbac import (
 from stytch_rbac.client import StytchRBAC
 from stytch_rbac.emulator import Emulator
 from stytch_rbac.observe import DecisionSource, Observer
+from stytch_rbac.observe.observer import no_grants
 from stytch_rbac.testing import MemberFactory
 
 from .conftest import EXAMPLE_POLICY, Seen, in_process
@@ -169,7 +170,9 @@ def test_sampling_rate_reports_that_share_of_allows() -> None:
     """A rate r reports an allow when the random draw is below r (denials: always)."""
     draws = iter([0.1, 0.9, 0.29, 0.3])
     observer = Observer(
-        policy_facts=lambda: ("sha", 1.0, False),
+        policy_snapshot=lambda: None,
+        now=lambda: 0.0,
+        policy_ttl=300,
         strict=True,
         decisions=0.3,
         rate=lambda: next(draws),
@@ -178,18 +181,33 @@ def test_sampling_rate_reports_that_share_of_allows() -> None:
     observer.add_decision_sink(got.append)
     principal = _principal()
     for allowed in (True, True, True, True, False):
+        reason = None if allowed else DenialReason.NO_GRANT
         observer.decided(
-            source=DecisionSource.IS_AUTHORIZED,
-            principal=principal,
-            requested_organization_id=None,
-            resource="documents",
-            action="read",
-            allowed=allowed,
-            reason=None if allowed else DenialReason.NO_GRANT,
-            started=0.0,
-            now=0.0,
-        )
+            DecisionSource.IS_AUTHORIZED, principal, None, "documents", "read", allowed, reason,
+            no_grants, 0.0,
+        )  # fmt: skip
     assert [e.allowed for e in got] == [True, True, False]
+
+
+def test_event_is_immutable_and_equal_by_value() -> None:
+    """Events cannot be changed; two with the same fields are equal; as_dict is JSON-able."""
+    fields = {
+        "source": DecisionSource.GUARD,
+        "principal_id": "member-test-1",
+        "organization_id": "organization-test-1",
+        "requested_organization_id": None,
+        "resource": "documents",
+        "action": "read",
+        "allowed": True,
+        "reason": None,
+        "granted_by": ("viewer",),
+    }
+    event = DecisionEvent(**fields)  # type: ignore[arg-type]
+    assert event == DecisionEvent(**fields)  # type: ignore[arg-type]
+    with pytest.raises(AttributeError, match="immutable"):
+        event.allowed = False  # type: ignore[misc]
+    assert json.loads(json.dumps(event.as_dict()))["granted_by"] == ["viewer"]
+    assert "granted_by=('viewer',)" in repr(event)
 
 
 @pytest.mark.parametrize("bad", [0, 1.5, -0.1, "some", True, None])
