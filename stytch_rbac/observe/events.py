@@ -295,3 +295,37 @@ def new_decision_event(values: tuple[Any, ...]) -> DecisionEvent:
     event: DecisionEvent = _new_event(DecisionEvent)
     _set_v(event, values)
     return event
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthenticationEvent:
+    """One authentication, as :class:`~stytch_rbac.StytchRBAC`'s ``on_authentication`` gets it.
+
+    ``credential`` is ``session_jwt`` or ``session_token``; ``source`` where it came
+    from (``header``, ``cookie``, or ``argument`` for a direct ``authenticate()`` call);
+    ``answered_by`` is ``memo`` (a JWT verified before), ``local`` (RS256 verified
+    here) or ``stytch`` (``sessions/authenticate``). ``reason`` is
+    :attr:`Unauthenticated.reason <stytch_rbac.Unauthenticated>` on a refusal.
+    """
+
+    outcome: AuthenticationOutcome
+    reason: str | None
+    credential: str | None
+    source: str
+    answered_by: str | None
+    jwt_refreshed: bool
+    principal_kind: str | None
+    principal_id: str | None
+    organization_id: str | None
+    duration: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-able ``dict`` (enums as their values)."""
+        return _plain(asdict(self))
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (v.value if isinstance(v, StrEnum) else list(v) if isinstance(v, tuple) else v)
+        for k, v in values.items()
+    }
