@@ -111,24 +111,26 @@ async def run() -> dict[str, dict[str, float]]:
             p = principals["no observer"]
 
             async def baseline(
-                permission: str = "documents:edit", organization_id: str | None = None
+                given: Principal, permission: str, organization_id: str | None = None
             ) -> bool:
                 # StytchRBAC.is_authorized as it was before observability, line for line.
                 resource, action = _permission_args(permission, None)
-                principal = _check_principal(p)
+                principal = _check_principal(given)
                 if organization_id is not None and organization_id != principal.organization_id:
                     return False
                 compiled = await plain.policy(principal.organization_id)
                 return compiled.allows(principal.roles, resource, action)
 
-            decisions: dict[str, Callable[[], Awaitable[object]]] = {"baseline": baseline}
+            # Called like the others (through _bind), so the only difference is the code.
+            decisions: dict[str, Callable[[], Awaitable[object]]] = {
+                "baseline": _bind(baseline, p, "documents:edit")
+            }
             guards: dict[str, Callable[[], Awaitable[object]]] = {}
             plain_guard = plain.require("documents:edit")
 
-            async def guard_baseline() -> Principal:
+            async def guard_baseline(principal: Principal) -> Principal:
                 # Guard.check as it was before observability, line for line.
                 guard = plain_guard
-                principal = p
                 if not isinstance(principal, Principal):
                     raise TypeError
                 org = await guard._requested_organization(None, None)
@@ -150,7 +152,7 @@ async def run() -> dict[str, dict[str, float]]:
                     return principal
                 raise AssertionError("denied")
 
-            guards["baseline"] = guard_baseline
+            guards["baseline"] = _bind(guard_baseline, p)
             for name, rbac in facades.items():
                 principal = principals[name]
                 guard = plain_guard if rbac is plain else rbac.require("documents:edit")
