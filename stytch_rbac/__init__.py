@@ -11,6 +11,7 @@ from ._version import __version__
 from .client import StytchRBAC
 from .clock import Clock, ManualClock, SystemClock
 from .errors import (
+    CrossSiteRequest,
     Forbidden,
     PermissionDenied,
     PolicyError,
@@ -49,6 +50,7 @@ __all__ = [
     "Clock",
     "CompiledPolicy",
     "CredentialConfig",
+    "CrossSiteRequest",
     "Decision",
     "DecisionEvent",
     "DenialReason",

@@ -72,17 +72,20 @@ def test_diagram_pages_render_mermaid_from_the_site_itself(
 
 
 def test_the_decision_flow_answers_401_then_403_tenancy_then_403_permission_or_503() -> None:
-    """The guard guide's diagram names every answer in the guard's order, each once as a node."""
+    """The guard guide's diagram names every answer in the guard's order, each once as a node
+    (the origin of a cookie credential, CSRF, is checked before the session)."""
     text = (DOCS / "guides" / "guards.md").read_text(encoding="utf-8")
     (flow,) = [b for b in re.findall(r"```mermaid\n(.*?)```", text, re.S) if "credential" in b]
     nodes = re.findall(r'(\w+)\["<b>(\d{3})</b> (\w+)"\]', flow)
     assert [(status, name) for _, status, name in nodes] == [
         ("401", "unauthenticated"),
+        ("403", "cross_site_request"),
         ("503", "stytch_unavailable"),
         ("403", "tenancy_error"),
         ("403", "permission_denied"),
     ]
-    order = [flow.index(name) for name in ("credential", "session", "tenancy", "permission")]
+    names = ("credential", "origin", "session", "tenancy", "permission")
+    order = [flow.index(name) for name in names]
     assert order == sorted(order)
 
 

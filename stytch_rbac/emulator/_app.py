@@ -149,6 +149,11 @@ class _Dispatcher:
                 media_type="application/json",
             )
         real = await self._serve(request, request_id, route, path)
+        if fault.kind == "redirect":
+            body = bytes(real.body) if fault.body is None else json.dumps(fault.body).encode()
+            return Response(
+                body, fault.status, headers={"Location": "/"}, media_type="application/json"
+            )
         return Response(
             bytes(real.body)[: max(1, len(real.body) // 2)],
             fault.status,
