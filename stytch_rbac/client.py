@@ -948,6 +948,7 @@ class StytchRBAC:
         any_of: bool = False,
         organization_id: OrganizationSpec | None = None,
         credentials: CredentialConfig | None = None,
+        explain: bool = False,
     ) -> Guard:
         """A guard requiring ``permissions`` (all of them; one with ``any_of=True``).
 
@@ -955,7 +956,9 @@ class StytchRBAC:
         :class:`Principal`), as ``@guard`` on an async function, or as
         ``await guard.check(principal)``. ``organization_id``: a constant, or
         ``path(...)``/``header(...)``/``query(...)``/a callable of the request
-        (tenancy). See :mod:`stytch_rbac.integrations.guard`.
+        (tenancy). ``explain=True`` puts the reason of a 403 and the roles that would
+        grant it in the body (``application/problem+json``): for development and internal
+        APIs, off by default. See :mod:`stytch_rbac.integrations.guard`.
         """
         from .integrations.guard import Guard
 
@@ -965,6 +968,7 @@ class StytchRBAC:
             any_of=any_of,
             organization_id=organization_id,
             credentials=credentials,
+            explain=explain,
         )
 
     def as_member(

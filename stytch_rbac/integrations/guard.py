@@ -636,7 +636,15 @@ class Guard:
     decided in the member's own organization.
     """
 
-    __slots__ = ("_dependency", "_rbac", "any_of", "credentials", "organization", "permissions")
+    __slots__ = (
+        "_dependency",
+        "_rbac",
+        "any_of",
+        "credentials",
+        "explain",
+        "organization",
+        "permissions",
+    )
 
     permissions: tuple[Permission, ...]
     any_of: bool
@@ -651,8 +659,11 @@ class Guard:
         any_of: bool = False,
         organization_id: OrganizationSpec | None = None,
         credentials: CredentialConfig | None = None,
+        explain: bool = False,
     ) -> None:
         self._rbac = rbac
+        #: Explain refusals in the 403 body (reason, roles that would grant it).
+        self.explain: bool = bool(explain)
         self.permissions = tuple(_as_permission(p) for p in permissions)
         if any_of and not self.permissions:
             raise ValueError("require(any_of=True) needs at least one permission")
@@ -839,7 +850,34 @@ class Guard:
     async def authorize_request(self, request: RequestLike) -> Principal:
         """Authenticate the request, then :meth:`check` it: the whole guard."""
         principal = await authenticate_request(self._rbac, request, self.credentials)
-        return await self.check(principal, request=request)
+        if not self.explain:
+            return await self.check(principal, request=request)
+        try:
+            return await self.check(principal, request=request)
+        except (PermissionDenied, TenancyError) as exc:
+            exc.explanation = await self._explanation(exc, principal)
+            raise
+
+    async def _explanation(
+        self, exc: PermissionDenied | TenancyError, principal: Principal
+    ) -> dict[str, Any]:
+        """Why ``exc`` refused, and what would have granted it (``explain=True``)."""
+        if isinstance(exc, TenancyError):
+            return {
+                "reason": "tenancy",
+                "organization_id": principal.organization_id,
+                "requested_organization_id": exc.requested_organization_id,
+            }
+        compiled = await self._rbac.policy(principal.organization_id)
+        granting = compiled.decide(compiled.role_ids, exc.resource, exc.action).granted_by
+        return {
+            "reason": "no_grant",
+            "permission": f"{exc.resource}:{exc.action}",
+            "required": [str(p) for p in self.permissions],
+            "any_of": self.any_of,
+            "member_roles": sorted(principal.roles),
+            "granting_roles": sorted(granting),
+        }
 
     def unknown_permissions(self, policy: CompiledPolicy) -> tuple[Permission, ...]:
         """This guard's permissions that ``policy`` does not define (typos, drift)."""
