@@ -24,6 +24,7 @@ from .errors import (
     UnknownPermission,
 )
 from .integrations.guard import CredentialConfig, Guard, header, path, query
+from .observe import AuditLog, AuthenticationEvent, DecisionEvent, DenialReason
 from .permissions import ActionEnum, Permission, StrEnum
 from .policy import (
     CompiledPolicy,
@@ -44,11 +45,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ActionEnum",
+    "AuditLog",
+    "AuthenticationEvent",
     "Clock",
     "CompiledPolicy",
     "CredentialConfig",
     "CrossSiteRequest",
     "Decision",
+    "DecisionEvent",
+    "DenialReason",
     "Forbidden",
     "Guard",
     "ManualClock",

@@ -188,6 +188,12 @@ class RefreshingCache(Generic[K, V]):
             failure_hits=stats.failure_hits,
         )
 
+    def held(self, key: K) -> tuple[V, float] | None:
+        """The value held for ``key`` and when it was fetched (the cache clock's time),
+        without loading, counting or refreshing; None when nothing is held."""
+        entry = self._entries.get(key)
+        return None if entry is None else (entry.value, entry.fetched_at)
+
     def loading(self, key: K) -> bool:
         """Whether a load of ``key`` is in flight."""
         return key in self._flights

@@ -27,8 +27,8 @@ secret: messages are built here, from ids.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypedDict, Unpack
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 if TYPE_CHECKING:
     from .policy.problems import PolicyProblem
@@ -124,6 +124,11 @@ class Unauthenticated(StytchRBACError):
 
 class Forbidden(StytchRBACError):
     """The session is valid but may not do what it asked."""
+
+    #: Set by a guard built with ``explain=True`` on its refusals: the reason and the
+    #: roles that would grant the permission, answered in the 403 body
+    #: (``application/problem+json``). None otherwise.
+    explanation: Mapping[str, Any] | None = None
 
 
 class PermissionDenied(Forbidden):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import StytchUnavailable
+from ..observe.observer import STYTCH_REQUEST_ID
 from .errors import error_from_response
 
 if TYPE_CHECKING:
@@ -135,7 +136,14 @@ def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
             f"Stytch answered {what} with a body that is not a JSON object",
             stytch_status=response.status_code,
         )
+    _note_request_id(body)
     return body
+
+
+def _note_request_id(body: Mapping[str, Any]) -> None:
+    """Stytch's ``request_id`` of this answer, for the span around the call (if any)."""
+    request_id = body.get("request_id")
+    STYTCH_REQUEST_ID.set(request_id if isinstance(request_id, str) else None)
 
 
 async def _get(

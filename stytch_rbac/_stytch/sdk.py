@@ -20,6 +20,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..observe.observer import STYTCH_REQUEST_ID
 from .errors import error_from_response, note_response
 from .http import (
     DEFAULT_RETRY,
@@ -73,6 +74,8 @@ class SDKResponse:
         body = json.loads(await self.content.read())
         if not isinstance(body, dict):
             raise ValueError(f"the body is a JSON {type(body).__name__}, not an object")
+        request_id = body.get("request_id")
+        STYTCH_REQUEST_ID.set(request_id if isinstance(request_id, str) else None)
         return body
 
     def __repr__(self) -> str:

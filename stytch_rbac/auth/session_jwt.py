@@ -124,6 +124,10 @@ class SessionJWTVerifier:
     def memo_size(self, size: int) -> None:
         self.memo.size = size
 
+    def __len__(self) -> int:
+        """How many verified tokens are remembered."""
+        return len(self.memo)
+
     def forget(self, kids: Collection[str] | None = None) -> None:
         """Drop the remembered tokens verified with one of ``kids`` (every one with None),
         e.g. after those signing keys were withdrawn."""

@@ -60,7 +60,8 @@ try:
     from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
     from fastapi.routing import APIRoute
     from fastapi.security.base import SecurityBase
-    from starlette.requests import HTTPConnection
+    from starlette.requests import HTTPConnection, Request
+    from starlette.responses import JSONResponse
     from starlette.routing import BaseRoute, Route, WebSocketRoute
 except ImportError as exc:
     raise_missing_extra(
@@ -85,10 +86,12 @@ from .guard import (
 )
 from .responses import (
     HTTP_ERRORS,
+    PROBLEM_JSON,
     error_body,
     error_headers,
     handback_headers,
     openapi_responses,
+    problem_body,
     status_for,
     websocket_close_code,
     websocket_close_reason,
@@ -97,7 +100,6 @@ from .starlette import (
     StytchSessionMiddleware,
     _endpoint_guards,
     _where,
-    add_exception_handlers,
     error_response,
     exception_handlers,
 )
@@ -110,6 +112,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CurrentPrincipal",
     "OptionalPrincipal",
+    "ProblemHTTPException",
     "StytchSessionMiddleware",
     "add_exception_handlers",
     "current_principal",
@@ -120,6 +123,7 @@ __all__ = [
     "http_exception",
     "lifespan",
     "optional_principal",
+    "problem_details_handler",
     "optional_principal_for",
     "security_schemes",
     "verify_routes",
@@ -142,7 +146,34 @@ def http_exception(
     if config is not None and record is not None and not record.handled_by_middleware:
         headers.update(handback_headers(record, config))
     secrets = record.secrets() if record is not None else ()
+    problem = problem_body(exc, secrets)
+    if problem is not None:
+        headers["Content-Type"] = PROBLEM_JSON
+        return ProblemHTTPException(status, detail=problem, headers=headers)
     return HTTPException(status, detail=error_body(exc, secrets)["detail"], headers=headers)
+
+
+class ProblemHTTPException(HTTPException):
+    """A refusal a guard explained (``explain=True``): its ``detail`` is an RFC 9457
+    problem document. Without :func:`add_exception_handlers`, FastAPI answers it as
+    ``{"detail": <problem>}`` (still ``application/problem+json``); with it, the problem
+    document is the whole body."""
+
+
+async def problem_details_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Answer a :class:`ProblemHTTPException` with its problem document as the body."""
+    assert isinstance(exc, ProblemHTTPException)
+    return JSONResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    """Register the library's handlers: its errors raised outside a dependency answered
+    with JSON (:func:`~.starlette.exception_handlers`), and explained refusals answered
+    with their problem document as the whole body (:func:`problem_details_handler`)."""
+    from .starlette import add_exception_handlers as add_starlette_handlers
+
+    add_starlette_handlers(app)
+    app.add_exception_handler(ProblemHTTPException, problem_details_handler)
 
 
 def _refusal(

@@ -207,6 +207,33 @@ def error_body(exc: StytchRBACError, secrets: tuple[str, ...] = ()) -> dict[str,
     }
 
 
+#: The media type of an explained refusal (RFC 9457 problem details).
+PROBLEM_JSON: Final = "application/problem+json"
+
+
+def problem_body(exc: StytchRBACError, secrets: tuple[str, ...] = ()) -> dict[str, object] | None:
+    """The RFC 9457 problem details of a refusal a guard explained (``explain=True``), or
+    None: the usual ``{"type", "title", "status", "detail"}`` plus ``error`` (the table's
+    id) and the explanation (``reason``, ``permission``, ``granting_roles``...)."""
+    explanation = getattr(exc, "explanation", None)
+    if explanation is None:
+        return None
+    answer = answer_for(exc) or OTHER_STYTCH_API_ERROR
+    detail = error_body(exc, secrets)["detail"]
+    message = detail.get("message") if isinstance(detail, dict) else None
+    return {
+        "type": "about:blank",
+        "title": "Forbidden",
+        "status": answer.status,
+        "detail": message if isinstance(message, str) else answer.message,
+        "error": answer.error,
+        **{
+            key: _scrub(value, secrets) if isinstance(value, str) else value
+            for key, value in explanation.items()
+        },
+    }
+
+
 def error_headers(exc: StytchRBACError) -> dict[str, str]:
     """Headers answering ``exc``: ``WWW-Authenticate`` on a 401, ``Retry-After`` on a 503
     when Stytch said how long to wait (whole seconds, rounded up)."""

@@ -81,9 +81,11 @@ from .guard import (
 )
 from .responses import (
     HTTP_ERRORS,
+    PROBLEM_JSON,
     error_body,
     error_headers,
     handback_headers,
+    problem_body,
     status_for,
     websocket_close_code,
     websocket_close_reason,
@@ -186,6 +188,11 @@ def error_response(exc: StytchRBACError, request: HTTPConnection | None = None) 
         raise exc
     record = request_auth(request) if request is not None else None
     secrets = record.secrets() if record is not None else ()
+    problem = problem_body(exc, secrets)
+    if problem is not None:  # a guard with explain=True: RFC 9457 problem details
+        return JSONResponse(
+            problem, status_code=status, headers=error_headers(exc), media_type=PROBLEM_JSON
+        )
     return JSONResponse(error_body(exc, secrets), status_code=status, headers=error_headers(exc))
 
 

@@ -17,6 +17,7 @@ For each call:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -28,7 +29,9 @@ from .._stytch.sdk_models import Authorization
 from ..auth.claims import unverified_expiry
 from ..clock import Clock
 from ..errors import Forbidden, PermissionDenied, TenancyError, Unauthenticated
-from ..policy.builtin_calls import check, requirement
+from ..observe.events import DecisionSource, DenialReason
+from ..observe.observer import Observer, no_grants
+from ..policy.builtin_calls import Need, Refusal, Requirement, check, requirement
 
 if TYPE_CHECKING:
     import stytch
@@ -37,6 +40,11 @@ if TYPE_CHECKING:
     from ..principal import Principal
 
 __all__ = ["JWT_FRESHNESS_MARGIN", "MemberSession", "RBACFacade"]
+
+# Enum members read once: a member look-up on the class costs ~100 ns on Python 3.11.
+_PREFLIGHT: Final = DecisionSource.PREFLIGHT
+_NO_GRANT: Final = DenialReason.NO_GRANT
+_TENANCY: Final = DenialReason.TENANCY
 
 #: A session JWT is sent only while it has at least this many seconds left, so that
 #: it cannot expire between the choice and Stytch's check.
@@ -139,6 +147,7 @@ class MemberSession:
 
     async def _preflight(self, method: str, params: Mapping[str, object]) -> None:
         principal = await self.principal()
+        started = time.perf_counter()
         req = requirement(method, _with_own_org_ids(params, principal))
         policy = await self._rbac.policy(principal.organization_id)
         refusal = check(
@@ -148,6 +157,9 @@ class MemberSession:
             member_id=principal.member_id,
             organization_id=principal.organization_id,
         )
+        observer = getattr(self._rbac, "observer", None)
+        if isinstance(observer, Observer):
+            _report_preflight(observer, principal, policy, req, refusal, started)
         if refusal is None:
             return
         fields: dict[str, Any] = {
@@ -177,7 +189,12 @@ class MemberSession:
         """Whatever the call raises becomes ours through the one translator: Stytch's
         refusals, its other error answers (``StytchAPIError``), rate limits, outages and
         transport failures (``StytchUnavailable``)."""
-        with translate_errors(**self._context(method, params)):
+        tracing = getattr(self._rbac, "tracing", None)
+        if tracing is None:
+            with translate_errors(**self._context(method, params)):
+                yield
+            return
+        with tracing.span(method), translate_errors(**self._context(method, params)):
             yield
 
     def _context(self, method: str, params: Mapping[str, object]) -> dict[str, str | None]:
@@ -204,3 +221,36 @@ def _with_own_org_ids(params: Mapping[str, object], principal: Principal) -> Map
     if isinstance(ids, list | tuple):
         fixed["organization_ids"] = [own if i == slug else i for i in ids]
     return fixed
+
+
+def _report_preflight(
+    observer: Observer,
+    principal: Principal,
+    policy: CompiledPolicy,
+    req: Requirement,
+    refusal: Refusal | None,
+    started: float,
+) -> None:
+    """One event per permission the call needs (the refused one when it is refused)."""
+    requested = req.organization_ids[0] if req.organization_ids else None
+    if refusal is not None:
+        reason = _TENANCY if refusal.kind == "tenancy" else _NO_GRANT
+        observer.decided(
+            _PREFLIGHT, principal, refusal.organization_id or requested,
+            refusal.resource or "", refusal.action or "", False, reason, no_grants, started,
+            None, req.method,
+        )  # fmt: skip
+        return
+    for need in req.needs:
+        observer.decided(
+            _PREFLIGHT, principal, requested, need.resource, need.action, True,
+            None, [_granted_by, policy, principal, need], started, None, req.method,
+        )  # fmt: skip
+
+
+def _granted_by(policy: CompiledPolicy, principal: Principal, need: Need) -> list[str]:
+    """The roles granting ``need`` (through ``stytch.self`` when that is how it is met)."""
+    granted = policy.decide(principal.roles, need.resource, need.action).granted_by
+    if not granted and need.self_action is not None:
+        granted = policy.decide(principal.roles, "stytch.self", need.self_action).granted_by
+    return sorted(granted)
