@@ -75,6 +75,11 @@ class Emulator:
     against; :meth:`advance_time` moves it. Seeding methods may be called from
     any thread while the app serves requests. A request body over
     ``max_request_bytes`` (default 1 MiB) is refused with a 413 while it is read.
+
+    Signing keys are shared by the emulators of a process (each under a ``kid`` of
+    its own, and :meth:`rotate_keys` always switches to a key this emulator never
+    held), because generating an RSA key costs more than everything else together;
+    ``fresh_keys=True`` generates keys of this emulator's own instead.
     """
 
     def __init__(
@@ -85,6 +90,7 @@ class Emulator:
         secret: str | None = None,
         clock: Clock | None = None,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        fresh_keys: bool = False,
     ) -> None:
         limit: object = max_request_bytes  # checked at run time: callers may not be typed
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -99,6 +105,7 @@ class Emulator:
             secret=self.secret,
             policy=_load_policy(policy),
             clock=self.clock,
+            fresh_keys=fresh_keys,
         )
         self.faults: Faults = Faults(self.clock, {r.name for r in ROUTES})
         self._state_path: Path | None = None
@@ -438,10 +445,23 @@ class Emulator:
         load(self._state, read(path))
 
     @classmethod
-    def from_state(cls, path: str | Path, *, clock: Clock | None = None) -> Emulator:
-        """An emulator restored from a snapshot, with the snapshot's project id and secret."""
+    def from_state(
+        cls,
+        path: str | Path,
+        *,
+        clock: Clock | None = None,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    ) -> Emulator:
+        """An emulator restored from a snapshot, with the snapshot's project id, secret,
+        keys and clock offset."""
         data = read(path)
-        emu = cls(data["policy"], project_id=data["project_id"], secret=data["secret"], clock=clock)
+        emu = cls(
+            data["policy"],
+            project_id=data["project_id"],
+            secret=data["secret"],
+            clock=clock,
+            max_request_bytes=max_request_bytes,
+        )
         load(emu._state, data)
         return emu
 

@@ -85,13 +85,19 @@ class State:
     """All emulator data plus the policy, the signing keys and the request counter."""
 
     def __init__(
-        self, *, project_id: str, secret: str, policy: Policy, clock: ManualClock | ShiftedClock
+        self,
+        *,
+        project_id: str,
+        secret: str,
+        policy: Policy,
+        clock: ManualClock | ShiftedClock,
+        fresh_keys: bool = False,
     ) -> None:
         self.project_id = project_id
         self.secret = secret
         self.clock = clock
         self.lock = threading.RLock()
-        self.keys = KeyRing(clock)
+        self.keys = KeyRing(clock, fresh=fresh_keys)
         self.policy = policy
         self.compiled = CompiledPolicy(policy, strict=False)
         self.orgs: dict[str, OrgRec] = {}

@@ -1,4 +1,12 @@
-"""Signing keys, the JWKS, session JWT minting and verification, opaque tokens and ids."""
+"""Signing keys, the JWKS, session JWT minting and verification, opaque tokens and ids.
+
+Generating an RSA-2048 key costs 30-60 ms, more than everything else an emulator
+does to start. So the keys come from a per-process pool: every emulator starts
+signing with the pool's first key (under a ``kid`` of its own), and a rotation
+takes the next pool key this emulator has not used, generating it only the
+first time any emulator in the process needs that many. ``fresh=True``
+(``Emulator(fresh_keys=True)``) generates keys of the emulator's own instead.
+"""
 
 from __future__ import annotations
 
@@ -94,18 +102,50 @@ def _make_key(kid: str, private: rsa.RSAPrivateKey) -> _Key:
     return _Key(kid, private, jwk)
 
 
-def _generate() -> _Key:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return _make_key(new_id("jwk"), private)
+def _generate_private() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+class _KeyPool:
+    """RSA private keys generated once per process, shared by every emulator's key ring."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: list[rsa.RSAPrivateKey] = []
+
+    def first_unused(self, used: set[int]) -> rsa.RSAPrivateKey:
+        """The first pool key whose modulus is not in ``used`` (generated when none is left)."""
+        with self._lock:
+            for key in self._keys:
+                if key.public_key().public_numbers().n not in used:
+                    return key
+            key = _generate_private()
+            self._keys.append(key)
+            return key
+
+
+_POOL = _KeyPool()
 
 
 class KeyRing:
-    """The project's RS256 keys: one active signing key, retired keys kept for a grace period."""
+    """The project's RS256 keys: one active signing key, retired keys kept for a grace period.
 
-    def __init__(self, clock: Clock) -> None:
+    Keys come from the process's pool unless ``fresh`` (see the module's docstring);
+    either way a rotation never signs with a key this ring holds or held.
+    """
+
+    def __init__(self, clock: Clock, *, fresh: bool = False) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._keys: list[_Key] = [_generate()]
+        self._fresh = fresh
+        self._keys: list[_Key] = [self._new_key(set())]
+
+    def _new_key(self, used: set[int]) -> _Key:
+        private = _generate_private() if self._fresh else _POOL.first_unused(used)
+        return _make_key(new_id("jwk"), private)
+
+    def _moduli(self) -> set[int]:
+        return {k.private.public_key().public_numbers().n for k in self._keys}
 
     @property
     def active_kid(self) -> str:
@@ -114,7 +154,9 @@ class KeyRing:
 
     def rotate(self, grace_seconds: float) -> str:
         """Start signing with a new key; the old ones stay in the JWKS for ``grace_seconds``."""
-        new = _generate()
+        with self._lock:
+            used = self._moduli()
+        new = self._new_key(used)
         with self._lock:
             retire_at = self._clock.time() + grace_seconds
             for key in self._keys:
