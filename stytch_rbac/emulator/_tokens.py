@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import hashlib
 import secrets
 import threading
@@ -58,14 +59,22 @@ _CERT_NOT_BEFORE = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
 _CERT_NOT_AFTER = datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC)
 
 
-def _certificate(kid: str, private: rsa.RSAPrivateKey) -> bytes:
-    """A self-signed X.509 certificate (DER) for the key, named after its ``kid``.
+#: The subject (and issuer) of every key's certificate: a key is shared by the emulators of
+#: a process under kids of their own, so its certificate names the key's role, not a kid.
+CERTIFICATE_NAME = "stytch-rbac emulator signing key"
 
-    Deterministic: fixed validity, a serial derived from the ``kid`` and RSA
-    PKCS#1 v1.5 signing, so a key reloaded from a snapshot serves the same bytes.
+
+def _certificate(private: rsa.RSAPrivateKey) -> bytes:
+    """A self-signed X.509 certificate (DER) for the key.
+
+    Deterministic: fixed name and validity, a serial derived from the key's
+    modulus and RSA PKCS#1 v1.5 signing, so a key reloaded from a snapshot
+    serves the same bytes.
     """
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, kid)])
-    serial = int.from_bytes(hashlib.sha256(kid.encode()).digest()[:19], "big") | 1
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CERTIFICATE_NAME)])
+    modulus = private.public_key().public_numbers().n
+    digest = hashlib.sha256(modulus.to_bytes((modulus.bit_length() + 7) // 8, "big")).digest()
+    serial = int.from_bytes(digest[:19], "big") | 1
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -79,6 +88,20 @@ def _certificate(kid: str, private: rsa.RSAPrivateKey) -> bytes:
     return certificate.public_bytes(serialization.Encoding.DER)
 
 
+@functools.lru_cache(maxsize=64)
+def _public_jwk(private: rsa.RSAPrivateKey) -> dict[str, Any]:
+    """The kid-less public part of the key's JWK, computed once per key object (pool keys
+    are the same objects in every emulator: their certificate is signed once)."""
+    public: dict[str, Any] = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
+    der = _certificate(private)
+    return {
+        "x5c": [base64.b64encode(der).decode()],
+        "x5tS256": base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode(),
+        "n": public["n"],
+        "e": public["e"],
+    }
+
+
 def _make_key(kid: str, private: rsa.RSAPrivateKey) -> _Key:
     """The key and its public JWK, shaped as Stytch serves it (reference 3.6).
 
@@ -86,16 +109,15 @@ def _make_key(kid: str, private: rsa.RSAPrivateKey) -> _Key:
     JWT libraries that prefer it to ``n``/``e``; ``x5tS256`` is its SHA-256
     thumbprint, base64url with padding as in Stytch's example (``"FyV...="``).
     """
-    public: dict[str, Any] = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
-    der = _certificate(kid, private)
+    public = _public_jwk(private)
     jwk = {
         "kty": "RSA",
         "use": "sig",
         "key_ops": ["verify"],
         "alg": "RS256",
         "kid": kid,
-        "x5c": [base64.b64encode(der).decode()],
-        "x5tS256": base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode(),
+        "x5c": list(public["x5c"]),
+        "x5tS256": public["x5tS256"],
         "n": public["n"],
         "e": public["e"],
     }
