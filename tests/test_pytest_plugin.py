@@ -200,6 +200,47 @@ def test_real_http_on_request(
     project.runpytest(*args).assert_outcomes(passed=2)
 
 
+def test_emulators_share_keys_unless_a_test_asks_for_its_own(project: pytest.Pytester) -> None:
+    """Each test's emulator has its own kid; its key is the process's shared one, except under
+    ``@pytest.mark.stytch_fresh_keys``."""
+    project.makepyfile(
+        """
+        import httpx
+        import pytest
+
+        pytestmark = pytest.mark.anyio
+        SEEN = {}
+
+        async def jwk(emulator):
+            transport = httpx.ASGITransport(app=emulator.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://e") as client:
+                response = await client.get(f"/v1/b2b/sessions/jwks/{emulator.project_id}")
+            (key,) = response.json()["keys"]
+            return key["kid"], key["n"]
+
+        async def test_shared_1(stytch_emulator, anyio_backend):
+            SEEN["shared_1", anyio_backend] = await jwk(stytch_emulator)
+
+        async def test_shared_2(stytch_emulator, anyio_backend):
+            SEEN["shared_2", anyio_backend] = await jwk(stytch_emulator)
+
+        @pytest.mark.stytch_fresh_keys
+        async def test_own(stytch_emulator, anyio_backend):
+            SEEN["own", anyio_backend] = await jwk(stytch_emulator)
+
+        def test_zz_compare():
+            kids = [kid for kid, _ in SEEN.values()]
+            assert len(kids) == len(set(kids)) == 6
+            shared = {n for (name, _), (_, n) in SEEN.items() if name.startswith("shared")}
+            own = {n for (name, _), (_, n) in SEEN.items() if name == "own"}
+            assert len(shared) == 1
+            assert len(own) == 2
+            assert not shared & own
+        """
+    )
+    project.runpytest("-p", "no:randomly").assert_outcomes(passed=7)
+
+
 def test_member_factory(project: pytest.Pytester) -> None:
     """Members share a default organization, named ones are created once, tokens stay hidden."""
     project.makepyfile(

@@ -1,4 +1,9 @@
-"""The Starlette ASGI app: Basic auth, fault injection, routing, Stytch's JSON envelopes."""
+"""The Starlette ASGI app: Basic auth, fault injection, routing, Stytch's JSON envelopes.
+
+Every request reaches the one dispatcher, whatever its method or path (a path
+holding ``%0A`` included), and every answer is Stytch's JSON: Starlette's own
+plain-text 404, 405 and 500 pages are never sent.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,19 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
 import anyio
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.datastructures import URLPath
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
-from starlette.routing import Route as StarletteRoute
+from starlette.routing import BaseRoute, Match, NoMatchFound, request_response
+from starlette.types import Receive, Scope, Send
 
+from ._body import DEFAULT_MAX_REQUEST_BYTES, parse_json, read_body
 from ._errors import EmulatorError, bad_request
 from ._faults import Fault, Faults
 from ._params import Params
@@ -44,7 +52,13 @@ _FAULT_TYPES = {
     503: ("server_unavailable", "The service is temporarily unavailable."),
     504: ("server_unavailable", "Gateway timeout."),
 }
-_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+#: Stytch's types for the statuses Starlette itself may raise (``HTTPException``).
+_HTTP_TYPES: Final = {
+    400: "bad_request",
+    404: "route_not_found",
+    405: "method_not_allowed",
+    413: "bad_request",
+}
 
 
 def _json_response(status: int, body: JSON, headers: dict[str, str] | None = None) -> Response:
@@ -60,6 +74,50 @@ def _error(exc: EmulatorError, request_id: str, headers: dict[str, str] | None =
     return _json_response(exc.status_code, exc.body(request_id), headers)
 
 
+def _new_request_id() -> str:
+    return f"request-id-test-{uuid.uuid4()}"
+
+
+def _internal_error() -> EmulatorError:
+    return EmulatorError(500, *_FAULT_TYPES[500])
+
+
+def _from_http_exception(exc: HTTPException) -> EmulatorError:
+    """Stytch's envelope for an error Starlette raised (a status it chose, a Stytch type)."""
+    status = exc.status_code
+    if status >= 500:
+        return _internal_error()
+    return EmulatorError(status, _HTTP_TYPES.get(status, "bad_request"), str(exc.detail))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """The last resort (Starlette's ``ServerErrorMiddleware``): a 500 envelope."""
+    return _error(_internal_error(), _new_request_id())
+
+
+class _EveryRequest(BaseRoute):
+    """A route matching every HTTP request, whatever its method and path.
+
+    Starlette's ``{path:path}`` pattern does not match a path holding a newline
+    (``%0A``), and a route lists its methods: both gave plain-text pages.
+    """
+
+    def __init__(self, endpoint: Callable[[Request], Any]) -> None:
+        self._app = request_response(endpoint)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """A full match for every HTTP request (and nothing else)."""
+        return (Match.FULL, {}) if scope["type"] == "http" else (Match.NONE, {})
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """No route has a name to build a URL from."""
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer with the dispatcher."""
+        await self._app(scope, receive, send)
+
+
 class _Dispatcher:
     """The single Starlette endpoint: everything Stytch-specific happens here."""
 
@@ -70,7 +128,9 @@ class _Dispatcher:
         router: Router,
         enforce: Enforcer | None,
         on_change: Callable[[], None] | None,
+        max_request_bytes: int,
     ) -> None:
+        self.max_request_bytes = max_request_bytes
         self.state = state
         self.faults = faults
         self.router = router
@@ -94,27 +154,22 @@ class _Dispatcher:
             user.encode(), self.state.project_id.encode()
         ) & hmac.compare_digest(password.encode(), self.state.secret.encode())
 
-    async def _params(self, request: Request, route: Route, path: dict[str, str]) -> Params:
+    def _params(self, request: Request, raw: bytes, route: Route, path: dict[str, str]) -> Params:
         if route.method in ("GET", "DELETE"):
             query = dict(parse_qsl(request.url.query, keep_blank_values=True))
             return Params({**query, **path}, from_query=True)
-        raw = await request.body()
         if not raw.strip():
             return Params(dict(path))
-        try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise bad_request("The request body is not valid JSON.", "bad_request") from None
+        body = parse_json(raw)
         if not isinstance(body, dict):
             raise bad_request("The request body must be a JSON object.", "bad_request")
         return Params({**body, **path})
 
     async def _wait(self, request: Request, seconds: float | None) -> None:
         """Sleep ``seconds`` (``None``: forever), or until the client leaves or hangs end."""
-        # Read the whole request first (Starlette keeps it for the handler): an in-process
-        # client (httpx.ASGITransport) must not be left with a half-read request stream
-        # when the wait ends early, which trio reports as an unfinished async generator.
-        await request.body()
+        # The body was read before (handle): an in-process client (httpx.ASGITransport)
+        # must not be left with a half-read request stream when the wait ends early,
+        # which trio reports as an unfinished async generator.
         generation = self.faults.generation
         deadline = None if seconds is None else anyio.current_time() + seconds
         while self.faults.generation == generation:
@@ -124,7 +179,13 @@ class _Dispatcher:
             await anyio.sleep(left)
 
     async def _answer_fault(
-        self, fault: Fault, request: Request, request_id: str, route: Route, path: dict[str, str]
+        self,
+        fault: Fault,
+        request: Request,
+        raw: bytes,
+        request_id: str,
+        route: Route,
+        path: dict[str, str],
     ) -> Response:
         if fault.kind == "fail":
             error_type, message = _FAULT_TYPES.get(
@@ -149,7 +210,7 @@ class _Dispatcher:
                 fault.status,
                 media_type="application/json",
             )
-        real = await self._serve(request, request_id, route, path)
+        real = self._serve(request, raw, request_id, route, path)
         if fault.kind == "redirect":
             body = bytes(real.body) if fault.body is None else json.dumps(fault.body).encode()
             return Response(
@@ -161,13 +222,13 @@ class _Dispatcher:
             media_type="application/json",
         )
 
-    async def _serve(
-        self, request: Request, request_id: str, route: Route, path: dict[str, str]
+    def _serve(
+        self, request: Request, raw: bytes, request_id: str, route: Route, path: dict[str, str]
     ) -> Response:
         if route.auth and not self._authorized(request):
             return _error(self._unauthorized, request_id)
         try:
-            params = await self._params(request, route, path)
+            params = self._params(request, raw, route, path)
             req = Req(
                 route.method,
                 path,
@@ -185,29 +246,43 @@ class _Dispatcher:
             return _error(exc, request_id)
         except Exception:
             _log.exception("emulator: unexpected error in %s", route.name)
-            return _error(EmulatorError(500, *_FAULT_TYPES[500]), request_id)
+            return _error(_internal_error(), request_id)
         return _json_response(200, {"status_code": 200, "request_id": request_id, **result})
 
     async def handle(self, request: Request) -> Response:
-        """Answer one request."""
-        request_id = f"request-id-test-{uuid.uuid4()}"
-        raw = request.scope.get("raw_path") or request.scope["path"].encode()
-        raw_path = raw.decode("latin-1").partition("?")[0]
+        """Answer one request; whatever goes wrong, the answer is Stytch's envelope."""
+        request_id = _new_request_id()
+        try:
+            return await self._handle(request, request_id)
+        except EmulatorError as exc:
+            return _error(exc, request_id)
+        except HTTPException as exc:
+            return _error(_from_http_exception(exc), request_id)
+        except ClientDisconnect:
+            return Response(status_code=499)  # nobody is left to read it
+        except Exception:
+            _log.exception("emulator: unexpected error answering %s", request.method)
+            return _error(_internal_error(), request_id)
+
+    async def _handle(self, request: Request, request_id: str) -> Response:
+        raw_path_bytes = request.scope.get("raw_path") or request.scope["path"].encode()
+        raw_path = raw_path_bytes.decode("latin-1").partition("?")[0]
         found = self.router.match(request.method, raw_path)
         if found is None:
-            exc = EmulatorError(
-                404, "route_not_found", f"No route for {request.method} {raw_path}."
+            raise EmulatorError(
+                404, "route_not_found", f"No route for {request.method} {raw_path!r}."
             )
-            return _error(exc, request_id)
         route, path = found
         with self.state.lock:
             self.state.requests[route.name] += 1
+        # Read (within the size bound) before anything else: faults and handlers share it.
+        raw = await read_body(request, self.max_request_bytes)
         delay, fault = self.faults.take(route.name)
         if delay:
             await self._wait(request, delay)
         if fault is not None:
-            return await self._answer_fault(fault, request, request_id, route, path)
-        return await self._serve(request, request_id, route, path)
+            return await self._answer_fault(fault, request, raw, request_id, route, path)
+        return self._serve(request, raw, request_id, route, path)
 
 
 def build_app(
@@ -218,10 +293,13 @@ def build_app(
     enforce: Enforcer | None = None,
     on_change: Callable[[], None] | None = None,
     mounts: Sequence[BaseRoute] = (),
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
 ) -> Starlette:
     """The ASGI app serving ``routes`` over ``state``; ``mounts`` (other API families with
     their own dispatchers: the Management API, the frontend SDK's ``/sdk/v1``) are matched
     first."""
-    dispatcher = _Dispatcher(state, faults, Router(routes), enforce, on_change)
-    catch_all = StarletteRoute("/{path:path}", dispatcher.handle, methods=_METHODS)
-    return Starlette(routes=[*mounts, catch_all])
+    dispatcher = _Dispatcher(state, faults, Router(routes), enforce, on_change, max_request_bytes)
+    return Starlette(
+        routes=[*mounts, _EveryRequest(dispatcher.handle)],
+        exception_handlers={Exception: _server_error},
+    )

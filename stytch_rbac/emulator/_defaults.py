@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from ..policy import Policy
+from ..policy import CompiledPolicy, Policy
 
-__all__ = ["default_policy"]
+__all__ = ["compile_policy", "default_policy"]
 
 _ACTIONS: dict[str, list[str]] = {
     "stytch.organization": [
@@ -92,8 +93,13 @@ def _grant(resource: str) -> dict[str, Any]:
     return {"resource_id": resource, "actions": ["*"]}
 
 
+@functools.cache
 def default_policy() -> Policy:
-    """Stytch's default resources (reference 4.7) with ``stytch_member`` and ``stytch_admin``."""
+    """Stytch's default resources (reference 4.7) with ``stytch_member`` and ``stytch_admin``.
+
+    One object per process (a ``Policy`` is immutable), so that its compiled form is
+    built once too (:func:`compile_policy`).
+    """
     return Policy.parse(
         {
             "resources": [
@@ -123,3 +129,16 @@ def default_policy() -> Policy:
             "scopes": [],
         }
     )
+
+
+@functools.cache
+def _compiled_default() -> CompiledPolicy:
+    return CompiledPolicy(default_policy(), strict=False)
+
+
+def compile_policy(policy: Policy) -> CompiledPolicy:
+    """``policy`` compiled as the emulator uses it (not strict); the default policy's
+    compiled form is shared by every emulator of the process (both are immutable)."""
+    if policy is default_policy():
+        return _compiled_default()
+    return CompiledPolicy(policy, strict=False)

@@ -21,10 +21,18 @@ from ..serving import ThreadServer
 from . import _members, _messages, _orgs, _rbac, _scim, _sessions, _sso
 from ._admin import admin_routes
 from ._app import build_app
+from ._body import DEFAULT_MAX_REQUEST_BYTES
 from ._defaults import default_policy
 from ._enforce import enforce
-from ._errors import not_found
+from ._errors import bad_request, not_found
 from ._faults import Faults
+from ._fields import (
+    MEMBER_CREATE_FIELDS,
+    MEMBER_SEED_FIELDS,
+    ORGANIZATION_CREATE_FIELDS,
+    check_fields,
+    check_member_seed_fields,
+)
 from ._management import ROUTE_NAMES as MANAGEMENT_ROUTE_NAMES
 from ._management import Workspace, management_routes
 from ._params import Params
@@ -34,9 +42,9 @@ from ._routing import Route
 from ._sdk_api import SdkApi
 from ._sdk_routes import PREFIX as SDK_PREFIX
 from ._seed import apply_seed
-from ._snapshot import dump, load, read, write_atomic
+from ._snapshot import dump, load, read, remove_orphans, write_atomic
 from ._state import MemberRec, OrgRec, SessionRec, State
-from ._time import ManualClock, ShiftedClock, movable_clock
+from ._time import ManualClock, ShiftedClock, check_advance, movable_clock
 from ._wire import member_json, org_json, session_role_ids
 
 __all__ = ["Emulator"]
@@ -72,7 +80,8 @@ class Emulator:
     gives Stytch's default resources with ``stytch_member`` and ``stytch_admin``.
     ``clock`` (default: the system clock) is the time every expiry is measured
     against; :meth:`advance_time` moves it. Seeding methods may be called from
-    any thread while the app serves requests.
+    any thread while the app serves requests. A request body over
+    ``max_request_bytes`` (default 1 MiB) is refused with a 413 while it is read.
 
     The app also serves the Management API's projects, environments and RBAC
     policy (``/pwa/v3/...``, for ``stytch-rbac pull / plan / push``), authenticated
@@ -84,6 +93,11 @@ class Emulator:
     frontend SDK under ``/sdk/v1``: ``public_token`` (default: derived from the
     project id) and ``allowed_origins`` (default: any port of ``localhost`` and
     ``127.0.0.1``) configure it (docs/guides/fullstack.md).
+
+    Signing keys are shared by the emulators of a process (each under a ``kid`` of
+    its own, and :meth:`rotate_keys` always switches to a key this emulator never
+    held), because generating an RSA key costs more than everything else together;
+    ``fresh_keys=True`` generates keys of this emulator's own instead.
     """
 
     def __init__(
@@ -98,7 +112,14 @@ class Emulator:
         project_slug: str = "emulator",
         public_token: str | None = None,
         allowed_origins: Iterable[str] | None = None,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        fresh_keys: bool = False,
     ) -> None:
+        limit: object = max_request_bytes  # checked at run time: callers may not be typed
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(
+                f"max_request_bytes must be a positive number of bytes, got {max_request_bytes!r}"
+            )
         self.project_id: str = project_id or f"project-test-{uuid.uuid4()}"
         self.secret: str = secret or f"secret-test-{secrets.token_urlsafe(24)}"
         #: The Management API's key (``/pwa/v3/...``), not the project's credentials.
@@ -117,6 +138,7 @@ class Emulator:
             secret=self.secret,
             policy=_load_policy(policy),
             clock=self.clock,
+            fresh_keys=fresh_keys,
         )
         self._state_path: Path | None = None
         self._saved_version = -1
@@ -139,9 +161,12 @@ class Emulator:
             enforce=enforce,
             on_change=self._autosave,
             mounts=[
-                *management_routes(workspace, self._state, self.faults, self._autosave),
+                *management_routes(
+                    workspace, self._state, self.faults, self._autosave, max_request_bytes
+                ),
                 StarletteRoute(SDK_PREFIX + "/{path:path}", sdk.handle, methods=SDK_METHODS),
             ],
+            max_request_bytes=max_request_bytes,
         )
 
     def __repr__(self) -> str:
@@ -238,14 +263,30 @@ class Emulator:
     def create_organization(
         self, name: str, slug: str | None = None, **fields: Any
     ) -> OrganizationRecord:
-        """Create an organization; ``fields`` are any ``organizations.create`` parameters."""
-        fixed_id = fields.pop("organization_id", None)
-        params = {**fields, "organization_name": name, "organization_slug": slug}
+        """Create an organization; ``fields`` are any ``organizations.create`` parameters
+        (plus a fixed ``organization_id``). Any other field is an ``invalid_argument`` error."""
+        return self._create_organization(
+            {**fields, "organization_name": name, "organization_slug": slug}
+        )
+
+    def _create_organization(self, fields: Mapping[str, Any]) -> OrganizationRecord:
+        """Seeding from a field mapping: the Python API, ``/_emulator/organizations``, seeds."""
+        check_fields(fields, ORGANIZATION_CREATE_FIELDS, "an organization")
+        params = dict(fields)
+        fixed_id = params.pop("organization_id", None)
+        if fixed_id is not None and not isinstance(fixed_id, str):
+            raise bad_request("organization_id must be a string.")
         with self._state.lock:
             org = _orgs.create_org(self._state, Params(params), organization_id=fixed_id)
             record = self._org_record(org)
         self._autosave()
         return record
+
+    def organizations(self) -> list[OrganizationRecord]:
+        """Every organization, in creation order."""
+        with self._state.lock:
+            ordered = sorted(self._state.orgs.values(), key=lambda o: o.seq)
+            return [self._org_record(o) for o in ordered]
 
     def get_organization(self, organization_id: str) -> OrganizationRecord:
         """The organization with this id, slug or external id."""
@@ -263,22 +304,36 @@ class Emulator:
         """Create an active member with explicit ``roles`` (``stytch_member`` is implicit).
 
         ``fields`` are ``organizations.members.create`` parameters, plus seed-only
-        ``email_address_verified``, ``status`` and ``member_password_id`` /
-        ``totp_registration_id`` (``True`` generates an id).
+        ``member_id``, ``email_address_verified``, ``mfa_phone_number_verified``,
+        ``status`` and ``member_password_id`` / ``totp_registration_id`` (``True``
+        generates an id). Any other field is an ``invalid_argument`` error.
         """
+        return self._create_member(
+            {
+                **fields,
+                "organization_id": organization_id,
+                "email_address": email_address,
+                "name": name,
+                "roles": list(roles),
+            }
+        )
+
+    def _create_member(self, fields: Mapping[str, Any]) -> MemberRecord:
+        """Seeding from a field mapping: the Python API, ``/_emulator/members``, seeds."""
+        check_fields(fields, MEMBER_CREATE_FIELDS, "a member")
+        check_member_seed_fields(fields)
+        organization_id = Params(dict(fields)).required("organization_id")
+        fixed_id = fields.get("member_id")
         seed_only = {
-            k: fields.pop(k)
-            for k in (
-                "email_address_verified",
-                "status",
-                "member_password_id",
-                "totp_registration_id",
-                "mfa_phone_number_verified",
-            )
-            if k in fields
+            k: v
+            for k, v in fields.items()
+            if k in MEMBER_SEED_FIELDS and k != "member_id" and v is not None
         }
-        fixed_id = fields.pop("member_id", None)
-        params = {**fields, "email_address": email_address, "name": name, "roles": list(roles)}
+        params = {
+            k: v
+            for k, v in fields.items()
+            if k not in MEMBER_SEED_FIELDS and k != "organization_id"
+        }
         state = self._state
         with state.lock:
             org = state.org(organization_id)
@@ -439,8 +494,15 @@ class Emulator:
         return self._state.keys.active_kid
 
     def advance_time(self, seconds: float) -> None:
-        """Move the emulator's clock forward: sessions, JWTs and timed faults expire."""
+        """Move the emulator's clock forward: sessions, JWTs and timed faults expire.
+
+        ``seconds`` must be a finite number >= 0 that keeps the clock before the
+        year 10000 (``ValueError`` otherwise). The move is saved with the state.
+        """
+        check_advance(self.clock.time(), seconds)
         self.clock.advance(seconds)
+        self._state.changed()
+        self._autosave()
 
     # -- seed files and state snapshots -------------------------------------------
 
@@ -454,7 +516,8 @@ class Emulator:
         return apply_seed(self, source)
 
     def save_state(self, path: str | Path) -> None:
-        """Write every record, key and setting to ``path`` atomically (tmp file + rename)."""
+        """Write every record, key and setting, and how far the clock was advanced, to
+        ``path`` atomically (a temporary file beside it, then a rename)."""
         with self._state.lock:
             write_atomic(path, dump(self._state))
             self._saved_version = self._state.version
@@ -468,10 +531,23 @@ class Emulator:
         load(self._state, read(path))
 
     @classmethod
-    def from_state(cls, path: str | Path, *, clock: Clock | None = None) -> Emulator:
-        """An emulator restored from a snapshot, with the snapshot's project id and secret."""
+    def from_state(
+        cls,
+        path: str | Path,
+        *,
+        clock: Clock | None = None,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    ) -> Emulator:
+        """An emulator restored from a snapshot, with the snapshot's project id, secret,
+        keys and clock offset."""
         data = read(path)
-        emu = cls(data["policy"], project_id=data["project_id"], secret=data["secret"], clock=clock)
+        emu = cls(
+            data["policy"],
+            project_id=data["project_id"],
+            secret=data["secret"],
+            clock=clock,
+            max_request_bytes=max_request_bytes,
+        )
         load(emu._state, data)
         return emu
 
@@ -479,9 +555,12 @@ class Emulator:
         """Save the state to ``path`` after every change from now on (``None`` stops it).
 
         Over HTTP the file is written before the response is sent, so a change
-        the client saw acknowledged survives a crash.
+        the client saw acknowledged survives a crash. Temporary files a killed
+        writer left beside ``path`` (its process gone) are removed first.
         """
         self._state_path = None if path is None else Path(path)
+        if self._state_path is not None:
+            remove_orphans(self._state_path)
         self._saved_version = -1
         self._autosave()
 

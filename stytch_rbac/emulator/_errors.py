@@ -81,6 +81,7 @@ ERROR_TYPES: Final[frozenset[str]] = _SEARCH_TYPES | {
     # credentials, routes, envelopes, faults
     "unauthorized_credentials",
     "route_not_found",
+    "method_not_allowed",
     "bad_request",
     "invalid_argument",
     "too_many_requests",

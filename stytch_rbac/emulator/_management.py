@@ -23,7 +23,7 @@ import binascii
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.routing import BaseRoute
@@ -31,7 +31,8 @@ from starlette.routing import Route as StarletteRoute
 
 from ..errors import PolicyError
 from ..policy.management import from_management, management_document, management_problems
-from ._app import _METHODS, _Dispatcher
+from ._app import _Dispatcher
+from ._body import DEFAULT_MAX_REQUEST_BYTES
 from ._errors import bad_request, not_found
 from ._faults import Faults
 from ._routing import Req, Route, Router
@@ -155,6 +156,8 @@ _TABLE = (
     ("GET", _ENV + "/rbac_policy", "management.rbac_policy.get", "get_policy"),
     ("PUT", _ENV + "/rbac_policy", "management.rbac_policy.set", "set_policy"),
 )
+#: Every method is routed here: the dispatcher answers an unknown one with Stytch's envelope.
+_METHODS: Final = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 #: Every endpoint name of these routes (for fault injection).
 ROUTE_NAMES: frozenset[str] = frozenset(name for _, _, name, _ in _TABLE)
 
@@ -186,9 +189,12 @@ def management_routes(
     state: State,
     faults: Faults,
     on_change: Callable[[], None] | None,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
 ) -> list[BaseRoute]:
     """The Starlette route serving ``/pwa/v3/...`` (mounted before the catch-all route)."""
     handlers = _Handlers(workspace)
     routes = [Route(m, p, n, getattr(handlers, h)) for m, p, n, h in _TABLE]
-    dispatcher = _WorkspaceDispatcher(workspace, state, faults, Router(routes), None, on_change)
+    dispatcher = _WorkspaceDispatcher(
+        workspace, state, faults, Router(routes), None, on_change, max_request_bytes
+    )
     return [StarletteRoute(_PREFIX + "/{path:path}", dispatcher.handle, methods=_METHODS)]

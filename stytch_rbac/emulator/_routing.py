@@ -59,12 +59,15 @@ class Router:
     """
 
     def __init__(self, routes: Sequence[Route]) -> None:
-        self._by_shape: dict[tuple[str, int], list[tuple[Route, tuple[str, ...]]]] = {}
+        shapes: dict[tuple[str, int], list[tuple[tuple[bool, ...], Route, tuple[str, ...]]]] = {}
         for route in routes:
             segs = route.segments
-            self._by_shape.setdefault((route.method, len(segs)), []).append((route, segs))
-        for candidates in self._by_shape.values():
-            candidates.sort(key=lambda rs: tuple(s.startswith("{") for s in rs[1]))
+            literal_first = tuple(s.startswith("{") for s in segs)
+            shapes.setdefault((route.method, len(segs)), []).append((literal_first, route, segs))
+        self._by_shape: dict[tuple[str, int], list[tuple[Route, tuple[str, ...]]]] = {
+            shape: [(route, segs) for _, route, segs in sorted(found, key=lambda c: c[0])]
+            for shape, found in shapes.items()
+        }
 
     def match(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
         """The route and its decoded path parameters, or ``None``."""

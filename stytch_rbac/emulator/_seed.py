@@ -10,7 +10,8 @@
 
 An organization takes any ``organizations.create`` field (plus an optional fixed
 ``organization_id``); a member any ``organizations.members.create`` field (plus
-an optional fixed ``member_id``).
+an optional fixed ``member_id`` and the other seed-only fields of
+``Emulator.create_member``). Any other field is an error naming it.
 """
 
 from __future__ import annotations
@@ -62,11 +63,10 @@ def apply_seed(
         if not isinstance(entry, Mapping):
             raise SeedError(f"{where} must be an object")
         fields = {k: v for k, v in entry.items() if k not in ("members", "org_policy")}
-        name = fields.pop("organization_name", None)
-        if not isinstance(name, str):
+        if not isinstance(fields.get("organization_name"), str):
             raise SeedError(f"{where} needs an organization_name")
         try:
-            org = emu.create_organization(name, fields.pop("organization_slug", None), **fields)
+            org = emu._create_organization(fields)
             if entry.get("org_policy") is not None:
                 emu.set_org_policy(org.organization_id, entry["org_policy"])
         except EmulatorError as exc:
@@ -76,16 +76,9 @@ def apply_seed(
             mwhere = f"{where}.members[{j}]"
             if not isinstance(member, Mapping) or not isinstance(member.get("email_address"), str):
                 raise SeedError(f"{mwhere} needs an email_address")
-            extra = {k: v for k, v in member.items() if k not in ("email_address", "roles", "name")}
             try:
                 members.append(
-                    emu.create_member(
-                        org.organization_id,
-                        member["email_address"],
-                        roles=member.get("roles") or (),
-                        name=member.get("name") or "",
-                        **extra,
-                    )
+                    emu._create_member({**member, "organization_id": org.organization_id})
                 )
             except EmulatorError as exc:
                 raise SeedError(f"{mwhere}: {exc.error_message}") from None

@@ -1,32 +1,51 @@
-"""Saving the emulator's state to a JSON file atomically, and loading it back."""
+"""Saving the emulator's state to a JSON file atomically, and loading it back.
+
+A snapshot is written to a temporary file beside the target, named after the
+writing process (``.state.json.<pid>.<random>.tmp``), then renamed over it. A
+process killed between the two leaves that file behind: :func:`remove_orphans`
+deletes the ones whose writer is gone when the next emulator starts on the file.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from ..policy import CompiledPolicy, OrgPolicy, Policy
 from ._state import MemberRec, OrgRec, SessionRec, State
+from ._time import ShiftedClock
 
-__all__ = ["FORMAT", "dump", "load", "read", "write_atomic"]
+__all__ = ["FORMAT", "dump", "load", "read", "remove_orphans", "write_atomic"]
 
 FORMAT = 1
 """Version of the snapshot layout; a file with another version is refused."""
 
 JSON = dict[str, Any]
 
+_ORPHAN_AGE = 60.0
+"""Where no process can be asked whether it lives (not POSIX): a temporary file this many
+seconds old is an orphan (a write takes milliseconds)."""
+
 
 def dump(state: State) -> JSON:
-    """Everything needed to restart the emulator where it stopped (private keys included)."""
+    """Everything needed to restart the emulator where it stopped (private keys included).
+
+    ``clock_offset`` is how far a :class:`ShiftedClock` (the default clock) was
+    advanced; a ``ManualClock`` is the test's own and is not saved.
+    """
     with state.lock:
+        clock = state.clock
         return {
             "format": FORMAT,
             "project_id": state.project_id,
             "secret": state.secret,
+            "clock_offset": clock.offset if isinstance(clock, ShiftedClock) else None,
             "policy": state.policy.to_json(),
             "keys": state.keys.to_json(),
             "organizations": [
@@ -70,7 +89,18 @@ def load(state: State, data: JSON) -> None:
     if data.get("format") != FORMAT:
         raise ValueError(f"not an emulator state file of format {FORMAT}")
     policy = Policy.parse(data["policy"])
+    offset = data.get("clock_offset")
+    if offset is not None and (
+        isinstance(offset, bool)
+        or not isinstance(offset, (int, float))
+        or not math.isfinite(offset)
+    ):
+        raise ValueError("clock_offset in the state file is not a finite number")
     with state.lock:
+        clock = state.clock
+        # The clock only moves forward: it catches up with the saved offset, never goes back.
+        if offset is not None and isinstance(clock, ShiftedClock) and offset > clock.offset:
+            clock.advance(offset - clock.offset)
         state.policy = policy
         state.compiled = CompiledPolicy(policy, strict=False)
         state.keys.load_json(data["keys"])
@@ -124,7 +154,9 @@ def write_atomic(path: str | Path, data: JSON) -> None:
     and replace ``path`` with ``os.replace`` (atomic on POSIX and Windows).
     """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
+    )
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, separators=(",", ":"))
@@ -135,3 +167,46 @@ def write_atomic(path: str | Path, data: JSON) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _writer_alive(pid: int, tmp: Path) -> bool:
+    """Whether the process that named ``tmp`` after itself may still be writing it."""
+    if pid == os.getpid():
+        return True  # another emulator of this process may be mid-write
+    if os.name != "posix":
+        # os.kill(pid, 0) would terminate the process on Windows: judge by age instead.
+        try:
+            return time.time() - tmp.stat().st_mtime < _ORPHAN_AGE
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, as another user
+    return True
+
+
+def remove_orphans(path: str | Path) -> list[Path]:
+    """Delete the temporary files :func:`write_atomic` left beside ``path`` in processes
+    that died mid-write (``kill -9``); return them. A live writer's file is kept."""
+    target = Path(path)
+    prefix = f".{target.name}."
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return []
+    removed: list[Path] = []
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid, _, rest = name[len(prefix) : -len(".tmp")].partition(".")
+        # A name without a pid is the older layout's, which no live writer uses.
+        if pid.isdigit() and rest and _writer_alive(int(pid), entry):
+            continue
+        with contextlib.suppress(OSError):
+            entry.unlink()
+            removed.append(entry)
+    return removed

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import PolicyError
 from ..policy import CompiledPolicy, OrgPolicy, Policy
+from ._defaults import compile_policy
 from ._errors import EmulatorError, not_found
 from ._time import ManualClock, ShiftedClock
 from ._tokens import KeyRing
@@ -85,15 +86,21 @@ class State:
     """All emulator data plus the policy, the signing keys and the request counter."""
 
     def __init__(
-        self, *, project_id: str, secret: str, policy: Policy, clock: ManualClock | ShiftedClock
+        self,
+        *,
+        project_id: str,
+        secret: str,
+        policy: Policy,
+        clock: ManualClock | ShiftedClock,
+        fresh_keys: bool = False,
     ) -> None:
         self.project_id = project_id
         self.secret = secret
         self.clock = clock
         self.lock = threading.RLock()
-        self.keys = KeyRing(clock)
+        self.keys = KeyRing(clock, fresh=fresh_keys)
         self.policy = policy
-        self.compiled = CompiledPolicy(policy, strict=False)
+        self.compiled = compile_policy(policy)
         self.orgs: dict[str, OrgRec] = {}
         self.members: dict[str, MemberRec] = {}
         self.sessions: dict[str, SessionRec] = {}
@@ -129,7 +136,7 @@ class State:
 
     def set_policy(self, policy: Policy) -> None:
         """Replace the project policy; org roles that no longer fit it stop granting."""
-        compiled = CompiledPolicy(policy, strict=False)
+        compiled = compile_policy(policy)
         with self.lock:
             self.policy = policy
             self.compiled = compiled

@@ -1,9 +1,18 @@
-"""Signing keys, the JWKS, session JWT minting and verification, opaque tokens and ids."""
+"""Signing keys, the JWKS, session JWT minting and verification, opaque tokens and ids.
+
+Generating an RSA-2048 key costs 30-60 ms, more than everything else an emulator
+does to start. So the keys come from a per-process pool: every emulator starts
+signing with the pool's first key (under a ``kid`` of its own), and a rotation
+takes the next pool key this emulator has not used, generating it only the
+first time any emulator in the process needs that many. ``fresh=True``
+(``Emulator(fresh_keys=True)``) generates keys of the emulator's own instead.
+"""
 
 from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import hashlib
 import secrets
 import threading
@@ -50,14 +59,22 @@ _CERT_NOT_BEFORE = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
 _CERT_NOT_AFTER = datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC)
 
 
-def _certificate(kid: str, private: rsa.RSAPrivateKey) -> bytes:
-    """A self-signed X.509 certificate (DER) for the key, named after its ``kid``.
+#: The subject (and issuer) of every key's certificate: a key is shared by the emulators of
+#: a process under kids of their own, so its certificate names the key's role, not a kid.
+CERTIFICATE_NAME = "stytch-rbac emulator signing key"
 
-    Deterministic: fixed validity, a serial derived from the ``kid`` and RSA
-    PKCS#1 v1.5 signing, so a key reloaded from a snapshot serves the same bytes.
+
+def _certificate(private: rsa.RSAPrivateKey) -> bytes:
+    """A self-signed X.509 certificate (DER) for the key.
+
+    Deterministic: fixed name and validity, a serial derived from the key's
+    modulus and RSA PKCS#1 v1.5 signing, so a key reloaded from a snapshot
+    serves the same bytes.
     """
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, kid)])
-    serial = int.from_bytes(hashlib.sha256(kid.encode()).digest()[:19], "big") | 1
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CERTIFICATE_NAME)])
+    modulus = private.public_key().public_numbers().n
+    digest = hashlib.sha256(modulus.to_bytes((modulus.bit_length() + 7) // 8, "big")).digest()
+    serial = int.from_bytes(digest[:19], "big") | 1
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -71,6 +88,20 @@ def _certificate(kid: str, private: rsa.RSAPrivateKey) -> bytes:
     return certificate.public_bytes(serialization.Encoding.DER)
 
 
+@functools.lru_cache(maxsize=64)
+def _public_jwk(private: rsa.RSAPrivateKey) -> dict[str, Any]:
+    """The kid-less public part of the key's JWK, computed once per key object (pool keys
+    are the same objects in every emulator: their certificate is signed once)."""
+    public: dict[str, Any] = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
+    der = _certificate(private)
+    return {
+        "x5c": [base64.b64encode(der).decode()],
+        "x5tS256": base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode(),
+        "n": public["n"],
+        "e": public["e"],
+    }
+
+
 def _make_key(kid: str, private: rsa.RSAPrivateKey) -> _Key:
     """The key and its public JWK, shaped as Stytch serves it (reference 3.6).
 
@@ -78,34 +109,65 @@ def _make_key(kid: str, private: rsa.RSAPrivateKey) -> _Key:
     JWT libraries that prefer it to ``n``/``e``; ``x5tS256`` is its SHA-256
     thumbprint, base64url with padding as in Stytch's example (``"FyV...="``).
     """
-    public: dict[str, Any] = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
-    der = _certificate(kid, private)
+    public = _public_jwk(private)
     jwk = {
         "kty": "RSA",
         "use": "sig",
         "key_ops": ["verify"],
         "alg": "RS256",
         "kid": kid,
-        "x5c": [base64.b64encode(der).decode()],
-        "x5tS256": base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode(),
+        "x5c": list(public["x5c"]),
+        "x5tS256": public["x5tS256"],
         "n": public["n"],
         "e": public["e"],
     }
     return _Key(kid, private, jwk)
 
 
-def _generate() -> _Key:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return _make_key(new_id("jwk"), private)
+def _generate_private() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+class _KeyPool:
+    """RSA private keys generated once per process, shared by every emulator's key ring."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: list[rsa.RSAPrivateKey] = []
+
+    def first_unused(self, used: set[int]) -> rsa.RSAPrivateKey:
+        """The first pool key whose modulus is not in ``used`` (generated when none is left)."""
+        with self._lock:
+            for key in self._keys:
+                if key.public_key().public_numbers().n not in used:
+                    return key
+            key = _generate_private()
+            self._keys.append(key)
+            return key
+
+
+_POOL = _KeyPool()
 
 
 class KeyRing:
-    """The project's RS256 keys: one active signing key, retired keys kept for a grace period."""
+    """The project's RS256 keys: one active signing key, retired keys kept for a grace period.
 
-    def __init__(self, clock: Clock) -> None:
+    Keys come from the process's pool unless ``fresh`` (see the module's docstring);
+    either way a rotation never signs with a key this ring holds or held.
+    """
+
+    def __init__(self, clock: Clock, *, fresh: bool = False) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._keys: list[_Key] = [_generate()]
+        self._fresh = fresh
+        self._keys: list[_Key] = [self._new_key(set())]
+
+    def _new_key(self, used: set[int]) -> _Key:
+        private = _generate_private() if self._fresh else _POOL.first_unused(used)
+        return _make_key(new_id("jwk"), private)
+
+    def _moduli(self) -> set[int]:
+        return {k.private.public_key().public_numbers().n for k in self._keys}
 
     @property
     def active_kid(self) -> str:
@@ -114,7 +176,9 @@ class KeyRing:
 
     def rotate(self, grace_seconds: float) -> str:
         """Start signing with a new key; the old ones stay in the JWKS for ``grace_seconds``."""
-        new = _generate()
+        with self._lock:
+            used = self._moduli()
+        new = self._new_key(used)
         with self._lock:
             retire_at = self._clock.time() + grace_seconds
             for key in self._keys:

@@ -20,6 +20,7 @@ from stytch.shared.rbac_local import RBACPermissionError, TenancyError
 from stytch_rbac.auth import ORGANIZATION_CLAIM, SESSION_CLAIM, principal_from_claims
 from stytch_rbac.clock import ManualClock
 from stytch_rbac.emulator import Emulator
+from stytch_rbac.emulator._tokens import CERTIFICATE_NAME
 
 from .conftest import EXAMPLES, Seeded, new_client
 
@@ -290,7 +291,7 @@ def test_jwks_x5c_certificate_verifies_session_jwts(
         assert isinstance(public, rsa.RSAPublicKey)
         numbers = public.public_numbers()
         assert (numbers.n, numbers.e) == (_b64_int(key.n), _b64_int(key.e))
-        assert certificate.subject.rfc4514_string() == f"CN={key.kid}"
+        assert certificate.subject.rfc4514_string() == f"CN={CERTIFICATE_NAME}"
     newest = keys[-1]
     assert jwt.get_unverified_header(token)["kid"] == newest.kid
     certificate = x509.load_der_x509_certificate(base64.b64decode(newest.x5c[0]))
