@@ -27,6 +27,7 @@ after failures, saying how long they failed and how long a stale value was serve
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
@@ -45,6 +46,7 @@ logger: logging.Logger = logging.getLogger("stytch_rbac")
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+D = TypeVar("D")
 
 Spawner = Callable[[Callable[[], Coroutine[Any, Any, None]]], bool]
 """Start a coroutine function in the background; False when no background runner exists."""
@@ -172,6 +174,25 @@ class RefreshingCache(Generic[K, V]):
     def loading(self, key: K) -> bool:
         """Whether a load of ``key`` is in flight."""
         return key in self._flights
+
+    def peek(self, key: K, default: D) -> V | D:
+        """The value for ``key`` if it is cached and fresh, else ``default``: a read that never
+        loads, never starts a refresh and never waits.
+
+        For the blocking facade, whose threads read a warm cache without a hop to the
+        loop: safe from any thread (single dict reads; the LRU bump tolerates a key
+        evicted meanwhile), and a stale or absent value is left to :meth:`get`.
+        Counted as a hit (under threads the counters are approximate).
+        """
+        entry = self._entries.get(key)
+        if entry is None or self._clock.time() - entry.fetched_at >= self.ttl:
+            return default
+        self.stats.hits += 1
+        if self.maxsize is not None:
+            # Evicted by the loop thread since the read: the value is still a fresh one.
+            with contextlib.suppress(KeyError):
+                self._entries.move_to_end(key)
+        return entry.value
 
     async def get(self, key: K) -> V:
         """The value for ``key``: cached if fresh or servable-stale, otherwise loaded."""

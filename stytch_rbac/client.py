@@ -93,6 +93,19 @@ class _OrgPolicyEntry:
         self._org_policy = None  # kept compact inside the merged policy from now on
         return merged
 
+    def merged_now(self, base: CompiledPolicy) -> CompiledPolicy | None:
+        """What :meth:`merged_with` returns when no merge is needed (``base`` itself, or the
+        merge already made with it), else None: for readers on other threads.
+
+        ``_org_policy`` is read before ``_merged``: :meth:`merged_with` sets ``_merged``
+        before it clears ``_org_policy``, so seeing it cleared means seeing the merge.
+        """
+        pending = self._org_policy
+        merged = self._merged
+        if merged is not None:
+            return merged if merged.base is base else None
+        return base if pending is None else None
+
 
 async def _load_policy(conn: Connection, strict: bool, _key: str) -> CompiledPolicy:
     """The project policy from Stytch, compiled: the policy cache's loader."""
@@ -147,6 +160,57 @@ def _check_principal(principal: object) -> Principal:
             f"expected a Principal (from StytchRBAC.authenticate), got {type(principal).__name__}"
         )
     return principal
+
+
+# -- the decision rules, shared by this facade and the blocking one (stytch_rbac.sync) -------
+# Each decision is: check the arguments (_decision_args), then, when it is about the
+# principal's own organization, fetch that organization's policy (awaited here, read from
+# the warm cache or through the loop there), then decide on it; None stands for "about
+# another organization", where no policy is needed.
+
+
+def _decision_args(
+    principal: object, permission: object, action: object, organization_id: str | None
+) -> tuple[Principal, str, str, bool]:
+    """(principal, resource, action, whether it is about the principal's own organization)."""
+    resource, action = _permission_args(permission, action)
+    checked = _check_principal(principal)
+    own = organization_id is None or organization_id == checked.organization_id
+    return checked, resource, action, own
+
+
+def _is_authorized_by(
+    compiled: CompiledPolicy | None, principal: Principal, resource: str, action: str
+) -> bool:
+    return compiled is not None and compiled.allows(principal.roles, resource, action)
+
+
+def _authorize_by(
+    compiled: CompiledPolicy | None,
+    principal: Principal,
+    resource: str,
+    action: str,
+    organization_id: str | None,
+) -> None:
+    if compiled is None:
+        raise TenancyError(
+            principal.organization_id, organization_id, member_id=principal.member_id
+        )
+    if not compiled.allows(principal.roles, resource, action):
+        raise PermissionDenied(
+            resource,
+            action,
+            organization_id=principal.organization_id,
+            member_id=principal.member_id,
+        )
+
+
+def _explain_by(
+    compiled: CompiledPolicy | None, principal: Principal, resource: str, action: str
+) -> Decision:
+    if compiled is None:
+        return Decision(False, str(resource), str(action))
+    return compiled.decide(principal.roles, resource, action)
 
 
 class StytchRBAC:
@@ -436,6 +500,16 @@ class StytchRBAC:
             return await self._authenticate_remote({"session_token": session_token})
         raise Unauthenticated("missing", "no session JWT or session token was presented")
 
+    def _remembered(self, session_jwt: str) -> Principal | None:
+        """The Principal of a session JWT verified before and still valid, else None: the
+        look-up :meth:`authenticate` starts with, synchronous (the blocking facade's warm
+        path)."""
+        digest = hashlib.sha256(session_jwt.encode()).digest()
+        try:
+            return self._verifier.remembered(session_jwt, digest)
+        except KeyError:  # another thread dropped the same expired entry first
+            return None
+
     async def _authenticate_remote(self, body: dict[str, str]) -> Principal:
         self._check_open()
         data = await authenticate_session(self._conn, body)
@@ -462,6 +536,16 @@ class StytchRBAC:
             return project
         org = await self._org_cache.get(organization_id)
         return org.merged_with(project)
+
+    def _policy_now(self, organization_id: str | None) -> CompiledPolicy | None:
+        """What :meth:`policy` would return at once, when every value it needs is cached and
+        fresh; None when it would have to wait, refresh or merge. Synchronous and safe from
+        any thread: the blocking facade's warm path (``stytch_rbac.sync``)."""
+        project = self._policy_cache.peek(_POLICY, None)
+        if project is None or organization_id is None:
+            return project
+        org = self._org_cache.peek(organization_id, None)
+        return None if org is None else org.merged_now(project)
 
     async def refresh_policy(self, organization_id: str | None = None) -> CompiledPolicy:
         """Fetch the project policy now (and ``organization_id``'s, if given), waiting for it.
@@ -526,12 +610,11 @@ class StytchRBAC:
         :class:`UnknownPermission` in strict mode and :class:`StytchUnavailable`
         when no policy young enough is at hand.
         """
-        resource, action = _permission_args(permission, action)
-        principal = _check_principal(principal)
-        if organization_id is not None and organization_id != principal.organization_id:
-            return False
-        compiled = await self.policy(principal.organization_id)
-        return compiled.allows(principal.roles, resource, action)
+        principal, resource, action, own = _decision_args(
+            principal, permission, action, organization_id
+        )
+        compiled = await self.policy(principal.organization_id) if own else None
+        return _is_authorized_by(compiled, principal, resource, action)
 
     @overload
     async def authorize(
@@ -565,20 +648,11 @@ class StytchRBAC:
     ) -> None:
         """Return None if allowed; raise :class:`TenancyError` for another organization,
         :class:`PermissionDenied` when no role grants it."""
-        resource, action = _permission_args(permission, action)
-        principal = _check_principal(principal)
-        if organization_id is not None and organization_id != principal.organization_id:
-            raise TenancyError(
-                principal.organization_id, organization_id, member_id=principal.member_id
-            )
-        compiled = await self.policy(principal.organization_id)
-        if not compiled.allows(principal.roles, resource, action):
-            raise PermissionDenied(
-                resource,
-                action,
-                organization_id=principal.organization_id,
-                member_id=principal.member_id,
-            )
+        principal, resource, action, own = _decision_args(
+            principal, permission, action, organization_id
+        )
+        compiled = await self.policy(principal.organization_id) if own else None
+        _authorize_by(compiled, principal, resource, action, organization_id)
 
     @overload
     async def explain(
@@ -614,12 +688,11 @@ class StytchRBAC:
 
         Another organization than the principal's gives a denial with no granting roles.
         """
-        resource, action = _permission_args(permission, action)
-        principal = _check_principal(principal)
-        if organization_id is not None and organization_id != principal.organization_id:
-            return Decision(False, str(resource), str(action))
-        compiled = await self.policy(principal.organization_id)
-        return compiled.decide(principal.roles, resource, action)
+        principal, resource, action, own = _decision_args(
+            principal, permission, action, organization_id
+        )
+        compiled = await self.policy(principal.organization_id) if own else None
+        return _explain_by(compiled, principal, resource, action)
 
     async def verify(self, module: ModuleType, *, strict: bool = False) -> Drift:
         """Compare a module generated by ``stytch-rbac generate`` with the live policy.
