@@ -54,6 +54,7 @@ from ._member import MemberClient
 
 if TYPE_CHECKING:
     import httpx
+    from rest_framework.permissions import BasePermission
     from stytch import B2BClient
 
     from ..cache import CacheStats
@@ -448,6 +449,27 @@ class StytchRBAC:
             any_of=any_of,
             organization_id=organization_id,
             credentials=credentials,
+        )
+
+    def drf(
+        self,
+        *permissions: Permission | ActionEnum | str,
+        any_of: bool = False,
+        organization_id: OrganizationSpec | None = None,
+        credentials: CredentialConfig | None = None,
+    ) -> type[BasePermission]:
+        """A Django REST framework permission class requiring ``permissions``:
+        ``permission_classes = [rbac.drf(P.documents.edit, organization_id=path("org"))]``
+        (see :func:`stytch_rbac.integrations.django.permission_class`)."""
+        from ..integrations.django import permission_class
+
+        return permission_class(
+            self.require(
+                *permissions,
+                any_of=any_of,
+                organization_id=organization_id,
+                credentials=credentials,
+            )
         )
 
     def as_member(
