@@ -27,7 +27,6 @@ after failures, saying how long they failed and how long a stale value was serve
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
@@ -189,9 +188,10 @@ class RefreshingCache(Generic[K, V]):
             return default
         self.stats.hits += 1
         if self.maxsize is not None:
-            # Evicted by the loop thread since the read: the value is still a fresh one.
-            with contextlib.suppress(KeyError):
+            try:  # noqa: SIM105 (a with-statement costs a µs on this hot path)
                 self._entries.move_to_end(key)
+            except KeyError:  # evicted by the loop thread since the read: still fresh
+                pass
         return entry.value
 
     async def get(self, key: K) -> V:

@@ -283,6 +283,17 @@ class StytchRBAC:
             return compiled
         return self.run(self._aio.policy, organization_id)
 
+    def _policy_for(self, principal: Principal, own: bool) -> CompiledPolicy | None:
+        """The policy a decision about ``principal``'s own organization uses (None when it is
+        about another one): :meth:`policy`, inlined for the warm path."""
+        if not own:
+            return None
+        organization_id = principal.organization_id
+        compiled = self._aio._policy_now(organization_id)
+        if compiled is not None:
+            return compiled
+        return self.run(self._aio.policy, organization_id)
+
     async def apolicy(self, organization_id: str | None = None) -> CompiledPolicy:
         """:meth:`policy` for async code on another event loop."""
         compiled = self._aio._policy_now(organization_id)
@@ -341,7 +352,7 @@ class StytchRBAC:
         principal, resource, action, own = _decision_args(
             principal, permission, action, organization_id
         )
-        compiled = self.policy(principal.organization_id) if own else None
+        compiled = self._policy_for(principal, own)
         return _is_authorized_by(compiled, principal, resource, action)
 
     @overload
@@ -379,7 +390,7 @@ class StytchRBAC:
         principal, resource, action, own = _decision_args(
             principal, permission, action, organization_id
         )
-        compiled = self.policy(principal.organization_id) if own else None
+        compiled = self._policy_for(principal, own)
         _authorize_by(compiled, principal, resource, action, organization_id)
 
     @overload
@@ -416,7 +427,7 @@ class StytchRBAC:
         principal, resource, action, own = _decision_args(
             principal, permission, action, organization_id
         )
-        compiled = self.policy(principal.organization_id) if own else None
+        compiled = self._policy_for(principal, own)
         return _explain_by(compiled, principal, resource, action)
 
     def permissions(self, principal: Principal) -> dict[str, dict[str, bool]]:
