@@ -52,9 +52,9 @@ try:
     from django.conf import settings
     from django.http import HttpRequest, JsonResponse
     from django.utils.module_loading import import_string
-except ImportError as exc:
+except ImportError as _missing:
     raise_missing_extra(
-        exc,
+        _missing,
         extra="django",
         needed_by="stytch_rbac.integrations.django",
         modules={"django", "asgiref"},
@@ -208,7 +208,9 @@ class StytchSessionMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
-        self.rbac, self.credentials = _configured()
+        rbac, credentials = _configured()
+        self.rbac: BlockingAuthorizer = rbac
+        self.credentials: CredentialConfig = credentials
         self._is_async = iscoroutinefunction(get_response)
         if self._is_async:
             markcoroutinefunction(self)
@@ -366,7 +368,13 @@ def _authentication_base() -> type:
     return cast("type", BaseAuthentication)
 
 
-class StytchAuthentication(_authentication_base()):  # type: ignore[misc]  # DRF is untyped
+if TYPE_CHECKING:
+    _AuthenticationBase = object
+else:
+    _AuthenticationBase = _authentication_base()
+
+
+class StytchAuthentication(_AuthenticationBase):
     """DRF authentication over a member session: ``request.user`` is a :class:`StytchUser`,
     ``request.auth`` the :class:`Principal`; no credential is anonymous (``None``), a refused
     one is the table's 401 (503 when Stytch is needed and unreachable).

@@ -46,9 +46,9 @@ from .._extras import raise_missing_extra
 
 try:
     import flask
-except ImportError as exc:
+except ImportError as _missing:
     raise_missing_extra(
-        exc, extra="flask", needed_by="stytch_rbac.integrations.flask", modules={"flask"}
+        _missing, extra="flask", needed_by="stytch_rbac.integrations.flask", modules={"flask"}
     )
 
 from ..errors import StytchRBACError
