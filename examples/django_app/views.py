@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from examples.permissions import P
 from stytch_rbac import path
-from stytch_rbac.integrations.django import principal_of
+from stytch_rbac.integrations.django import StytchAuthentication, principal_of
 from stytch_rbac.sync import StytchRBAC
 
 __all__ = ["Document", "DocumentIn", "DocumentStore", "InviteIn", "urlpatterns_for"]
@@ -169,6 +169,7 @@ def urlpatterns_for(rbac: StytchRBAC, store: DocumentStore | None = None) -> lis
     class Invite(APIView):  # type: ignore[misc]  # DRF ships no types
         """Invite someone by email (``stytch.member:create``, enforced by Stytch as well)."""
 
+        authentication_classes = (StytchAuthentication,)
         permission_classes = (rbac.drf(P.stytch_member.create, organization_id=in_org),)
 
         def post(self, request: Request, organization_id: str) -> Response:
@@ -192,6 +193,7 @@ def urlpatterns_for(rbac: StytchRBAC, store: DocumentStore | None = None) -> lis
         ``not_found``, Stytch down, slow or rate limiting is 503.
         """
 
+        authentication_classes = (StytchAuthentication,)
         permission_classes = (rbac.drf(P.stytch_member.delete, organization_id=in_org),)
 
         def delete(self, request: Request, organization_id: str, member_id: str) -> Response:
