@@ -130,6 +130,11 @@ class DjangoRequest:
         return match.kwargs if match is not None else {}
 
     @property
+    def method(self) -> str:
+        """The HTTP method."""
+        return self._request.method or "GET"
+
+    @property
     def query_params(self) -> Mapping[str, str]:
         """Query-string parameters."""
         return cast("Mapping[str, str]", self._request.GET)

@@ -108,6 +108,11 @@ class FlaskRequest:
         return self._request.view_args or {}
 
     @property
+    def method(self) -> str:
+        """The HTTP method."""
+        return self._request.method
+
+    @property
     def query_params(self) -> Mapping[str, str]:
         """Query-string parameters."""
         return self._request.args
