@@ -12,7 +12,7 @@ MERMAID_JS := docs/js/mermaid.min.js
 # Other Pythons `make test-pythons` runs the test suite on (pyproject's classifiers list them).
 PYTHONS := 3.12 3.13
 
-.PHONY: test demo lint typecheck contracts verifytypes pytest docs bench bench-charts test-pythons clean
+.PHONY: test demo fullstack browser-deps lint typecheck contracts verifytypes pytest docs bench bench-charts test-pythons clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,10 +34,27 @@ typecheck: $(STAMP)
 verifytypes: $(STAMP)
 	$(BIN)/python scripts/verifytypes.py --minimum 98
 
+# Debian's chromium and chromedriver (tests/browser) and node/npm (the page's bundle, the Node
+# SDK conformance test): installed when missing, as root with apt-get. Elsewhere this says
+# what is missing, and tests/browser skips with that reason (-rs prints it in the summary).
+BROWSER_DEPS := chromium:chromium chromedriver:chromium-driver node:nodejs npm:npm
+browser-deps:
+	@missing=; for pair in $(BROWSER_DEPS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian packages:$$missing"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
+	    || echo "apt-get install$$missing failed: tests/browser will skip, saying why"; \
+	else \
+	  echo "not installed:$$missing (needs root and apt-get): tests/browser will skip, saying why"; \
+	fi
+
 # The suite under branch coverage; `coverage report` fails below fail_under (pyproject.toml).
-pytest: $(STAMP)
+pytest: $(STAMP) browser-deps
 	$(BIN)/coverage erase
-	$(BIN)/coverage run -m pytest -q
+	$(BIN)/coverage run -m pytest -q -rs
 	$(BIN)/coverage combine -q
 	$(BIN)/coverage report
 
@@ -56,9 +73,19 @@ test: lint typecheck contracts verifytypes pytest docs
 demo: $(STAMP)
 	$(BIN)/stytch-rbac demo
 
-# Each benchmark writes benchmarks/results/<name>.json; charts.py draws docs/img/bench-*.svg.
+# The full-stack example: the page (Stytch's frontend SDK), the FastAPI backend, one emulator.
+fullstack: $(STAMP) browser-deps
+	$(BIN)/python -m examples.fullstack
+
+# Each benchmark runs BENCH_RUNS times (results/runs/); run_all.py publishes the median and
+# spread in README.md and docs/benchmarks.md; charts.py draws docs/img/bench-*.svg from the
+# last run. wrk is the guard benchmark's load generator: installed here when root.
+BENCH_RUNS ?= 3
 bench: $(STAMP)
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null; } \
+	  || echo "wrk not installed: bench_guard.py uses its Python load generator"
+	$(BIN)/python benchmarks/run_all.py --runs $(BENCH_RUNS)
 	$(BIN)/python benchmarks/charts.py
 
 bench-charts: $(STAMP)

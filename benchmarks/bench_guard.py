@@ -12,21 +12,27 @@ Two FastAPI apps, identical but for the dependency that guards ``GET /doc``
 
 Each app runs in its own process (uvicorn, one worker, asyncio loop) against
 the same Stytch emulator served over loopback HTTP (only reached while
-warming up: JWKS and policy are cached by both). The load generator is this
-process: 16 keep-alive connections of raw HTTP/1.1 over anyio (far cheaper
-than the servers), every response checked for status 200. Series are
+warming up: JWKS and policy are cached by both).
+
+The load generator must not take the servers' CPU: on a machine with two or
+more cores the servers are pinned to one half of the cores and the load
+generator to the other half. The generator is ``wrk`` when it is installed
+(``apt-get install wrk``; one thread, a Lua script cycling the tokens and
+counting wrong statuses), else this script's own raw HTTP/1.1 client over
+anyio. Both keep 16 connections alive and check every status. Series are
 interleaved round by round (order rotated), so load from elsewhere on the
 machine hits both alike; the reported figure is the median round.
 
 Series:
 
 * ``repeated token``: every request carries one of 64 member JWTs. stytch-rbac
-  remembers a verified JWT until its ``exp`` (keyed by its SHA-256), so it
-  skips RSA after the first sight of each token; the SDK verifies every time.
+  remembers a verified JWT until its ``exp``, so it skips RSA after the first
+  sight of each token; the SDK verifies every time.
 * ``memo off``: the same, with stytch-rbac's JWT memo shrunk to one entry
   (an internal knob, set only here), so about 98% of its requests verify RSA:
   the cost when every request brings a JWT not seen before.
 * ``unguarded``: the same app's ``GET /open`` with no dependency, the ceiling.
+  ``guard / unguarded`` is the share of that ceiling each guard keeps.
 
 Run: ``.venv/bin/python benchmarks/bench_guard.py`` (or ``make bench``).
 Exit status 1 if any response is not the expected one.
@@ -39,11 +45,13 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -217,14 +225,72 @@ async def load(
     return done, wrong
 
 
+_WRK_SCRIPT = """
+local tokens = {%(tokens)s}
+local threads = {}
+local i = 0
+wrong = 0
+function setup(thread) table.insert(threads, thread) end
+function request()
+  i = i + 1
+  local token = tokens[(i %% #tokens) + 1]
+  return wrk.format("GET", "%(path)s", {["Authorization"] = "Bearer " .. token})
+end
+function response(status, headers, body)
+  if status ~= %(expected)d then wrong = wrong + 1 end
+end
+function done(summary, latency, requests)
+  local total_wrong = 0
+  for _, t in ipairs(threads) do total_wrong = total_wrong + t:get("wrong") end
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    total_wrong, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def load_wrk(
+    port: int, path: str, tokens: Sequence[str], seconds: float, expected: int = 200
+) -> tuple[int, int, float]:
+    """Run wrk for ``seconds``: (done, wrong, elapsed seconds); socket errors count as wrong."""
+    script = _WRK_SCRIPT % {
+        "tokens": ", ".join(f'"{t}"' for t in tokens),
+        "path": path,
+        "expected": expected,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script)
+    try:
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{round(seconds)}s", "-s", file.name,
+             f"http://127.0.0.1:{port}{path}"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        os.unlink(file.name)
+    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
+    done, micros, wrong, errors = (int(x) for x in line.split()[1:])
+    return done, wrong + errors, micros / 1e6
+
+
+def cpu_halves() -> tuple[set[int], set[int]] | None:
+    """(server cores, load-generator cores), or None on a one-core machine."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None
+    half = len(cores) // 2
+    return set(cores[:half]), set(cores[half:])
+
+
 def _start(
-    kind: str, env: dict[str, str], organization_id: str
+    kind: str, env: dict[str, str], organization_id: str, cores: set[int] | None
 ) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
         [sys.executable, __file__, "--serve", kind, "--organization-id", organization_id],
         env=env,
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -248,6 +314,9 @@ def main() -> int:
     ]
     denied = _requests("/doc", [emulator.create_session(viewer.member_id).session_jwt])
     failures: list[str] = []
+    halves = cpu_halves()
+    server_cores, load_cores = halves if halves else (None, None)
+    generator = "wrk" if shutil.which("wrk") else "python (anyio)"
     with emulator.serve_in_thread() as base_url:
         env = {
             **os.environ,
@@ -255,7 +324,9 @@ def main() -> int:
             "STYTCH_SECRET": emulator.secret,
             "STYTCH_BASE_URL": base_url,
         }
-        servers = {kind: _start(kind, env, acme) for kind in ("ours", "ours-nomemo", "sdk")}
+        servers = {
+            kind: _start(kind, env, acme, server_cores) for kind in ("ours", "ours-nomemo", "sdk")
+        }
         ports = {
             "stytch-rbac": servers["ours"][1],
             "stytch-rbac memo off": servers["ours-nomemo"][1],
@@ -264,6 +335,14 @@ def main() -> int:
         }
         paths = {name: "/open" if name == "unguarded" else "/doc" for name in SERIES}
         payloads = {name: _requests(paths[name], tokens) for name in SERIES}
+
+        def measure(name: str) -> tuple[int, int, float]:
+            if generator == "wrk":
+                return load_wrk(ports[name], paths[name], tokens, ROUND_SECONDS)
+            start = time.perf_counter()
+            done, wrong = anyio.run(load, ports[name], payloads[name], ROUND_SECONDS)
+            return done, wrong, time.perf_counter() - start
+
         rps: dict[str, list[float]] = {name: [] for name in SERIES}
         try:
             for name in SERIES:  # warm caches (JWKS, policy, aiohttp session) and check answers
@@ -274,12 +353,13 @@ def main() -> int:
                     _, allowed = anyio.run(load, ports[name], denied, 0.2, 403)
                     if allowed:
                         failures.append(f"{name}: {allowed} answers to a viewer were not 403")
+            if load_cores:  # the emulator thread is idle from here on: this process only loads
+                os.sched_setaffinity(0, load_cores)
             for r in range(ROUNDS):
                 order = SERIES[r % len(SERIES) :] + SERIES[: r % len(SERIES)]
                 for name in order:
-                    start = time.perf_counter()
-                    done, wrong = anyio.run(load, ports[name], payloads[name], ROUND_SECONDS)
-                    rps[name].append(done / (time.perf_counter() - start))
+                    done, wrong, elapsed = measure(name)
+                    rps[name].append(done / elapsed)
                     if wrong:
                         failures.append(f"{name}: {wrong} of {done} answers were not 200")
         finally:
@@ -299,9 +379,14 @@ def main() -> int:
         f"load average {os.getloadavg()[0]:.2f}; stytch {version('stytch')}, fastapi "
         f"{version('fastapi')}, uvicorn {version('uvicorn')}, aiohttp {version('aiohttp')}"
     )
+    pinning = (
+        f"servers on cores {sorted(server_cores)}, load on cores {sorted(load_cores)}"
+        if server_cores and load_cores
+        else "one core: servers and load share it"
+    )
     print(
-        f"{CONNECTIONS} keep-alive connections, {TOKENS} member JWTs, {ROUNDS} interleaved "
-        f"rounds of {ROUND_SECONDS:.0f} s per series\n"
+        f"load generator {generator}, {CONNECTIONS} keep-alive connections, {TOKENS} member "
+        f"JWTs, {ROUNDS} interleaved rounds of {ROUND_SECONDS:.0f} s per series; {pinning}\n"
     )
     print(f"{'series':<24}{'median req/s':>14}{'min':>10}{'max':>10}")
     median = {name: statistics.median(values) for name, values in rps.items()}
@@ -314,6 +399,11 @@ def main() -> int:
         f"ratio stytch-rbac / stytch SDK (memo off, RSA every request): "
         f"{median['stytch-rbac memo off'] / sdk:.2f}x"
     )
+    ceiling = median["unguarded"]
+    print(
+        f"ceiling ratio guard / unguarded: stytch-rbac {median['stytch-rbac'] / ceiling:.2f}, "
+        f"memo off {median['stytch-rbac memo off'] / ceiling:.2f}, stytch SDK {sdk / ceiling:.2f}"
+    )
     print(
         f"guard overhead vs unguarded: stytch-rbac "
         f"{1e6 / median['stytch-rbac'] - 1e6 / median['unguarded']:.0f} µs/request, "
@@ -323,6 +413,8 @@ def main() -> int:
         "guard",
         {
             "unit": "requests per second",
+            "load_generator": generator,
+            "pinned": bool(server_cores),
             "connections": CONNECTIONS,
             "tokens": TOKENS,
             "rounds": ROUNDS,

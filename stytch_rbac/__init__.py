@@ -11,6 +11,7 @@ from ._version import __version__
 from .client import StytchRBAC
 from .clock import Clock, ManualClock, SystemClock
 from .errors import (
+    CrossSiteRequest,
     Forbidden,
     PermissionDenied,
     PolicyError,
@@ -46,6 +47,7 @@ __all__ = [
     "Clock",
     "CompiledPolicy",
     "CredentialConfig",
+    "CrossSiteRequest",
     "Decision",
     "Forbidden",
     "Guard",

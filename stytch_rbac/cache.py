@@ -10,7 +10,16 @@ Semantics, per key:
 * **too old or absent**: the caller waits for a load; concurrent callers for
   the same key share one load (single flight). A failed load raises
   :class:`~stytch_rbac.errors.StytchUnavailable` (or the
-  :class:`~stytch_rbac.errors.StytchRBACError` the loader raised).
+  :class:`~stytch_rbac.errors.StytchRBACError` the loader raised) in every
+  waiter, and is remembered for ``retry_after_error`` seconds: reads meanwhile
+  raise a copy of that error without loading (an explicit :meth:`load` does
+  load), so a failing Stytch sees one load per key per interval, not one per read.
+
+The load belongs to the cache, not to the caller that happened to start it:
+with a background runner (``spawn``) it runs there and every caller, the first
+included, only waits for it; without one the first caller runs it shielded from
+its own cancellation. Cancelling a caller (a client that went away) therefore
+never abandons a load others wait on, nor makes each of them fetch again.
 
 ``maxsize`` bounds the number of keys (least recently used evicted first).
 A value of ``None`` is a legitimate cached value (a negative entry such as
@@ -27,6 +36,7 @@ after failures, saying how long they failed and how long a stale value was serve
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
@@ -42,6 +52,9 @@ from .errors import StytchRBACError, StytchUnavailable
 __all__ = ["CacheStats", "RefreshingCache", "Spawner"]
 
 logger: logging.Logger = logging.getLogger("stytch_rbac")
+
+#: How many remembered failures a cache without ``maxsize`` keeps.
+_FAILURES_WITHOUT_MAXSIZE = 1024
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -62,6 +75,9 @@ class CacheStats:
     loads: int = 0
     load_errors: int = 0
     evictions: int = 0
+    #: Reads answered with a remembered failure (a failed load younger than
+    #: ``retry_after_error``), without loading.
+    failure_hits: int = 0
 
 
 class _Entry(Generic[V]):
@@ -141,6 +157,8 @@ class RefreshingCache(Generic[K, V]):
         self._on_update = on_update
         self._entries: OrderedDict[K, _Entry[V]] = OrderedDict()
         self._flights: dict[K, _Flight[V]] = {}
+        # key -> (when, error) of its last failed load, for ``retry_after_error`` seconds.
+        self._failures: OrderedDict[K, tuple[float, StytchRBACError]] = OrderedDict()
         self._closed = False
         self._describe_key = describe or (lambda _key: name)
         self.warn_every = float(warn_every)
@@ -168,6 +186,7 @@ class RefreshingCache(Generic[K, V]):
             loads=stats.loads,
             load_errors=stats.load_errors,
             evictions=stats.evictions,
+            failure_hits=stats.failure_hits,
         )
 
     def loading(self, key: K) -> bool:
@@ -223,6 +242,13 @@ class RefreshingCache(Generic[K, V]):
                     _when(self._outage.since if self._outage.since is not None else now),
                 )
         self.stats.misses += 1
+        failure = self._failures.get(key)
+        if failure is not None:
+            failed_at, error = failure
+            if self._clock.time() - failed_at < self.retry_after_error:
+                self.stats.failure_hits += 1
+                raise _copy_error(error, self.name) from error
+            del self._failures[key]
         return await self.load(key)
 
     async def _serve_stale(self, key: K, entry: _Entry[V], now: float) -> V:
@@ -256,16 +282,22 @@ class RefreshingCache(Generic[K, V]):
         while True:
             flight = self._flights.get(key)
             if flight is None:
-                break
+                flight = _Flight[V]()
+                self._flights[key] = flight
+                run = functools.partial(self._refresh_quietly, key, flight)
+                if self._spawn is None or not self._spawn(run):
+                    # No background runner: this caller runs the load, shielded, so that
+                    # its cancellation does not abandon the load others are waiting on
+                    # (the loader's own timeout bounds the wait).
+                    with anyio.CancelScope(shield=True):
+                        return await self._lead(key, flight)
             await flight.event.wait()
             if flight.done:
                 return flight.value  # type: ignore[return-value]  # V may include None
             if flight.error is not None:
                 raise _copy_error(flight.error, self.name) from flight.error
-            # The leader was cancelled before finishing: try again (maybe as leader).
-        flight = _Flight[V]()
-        self._flights[key] = flight
-        return await self._lead(key, flight)
+            # The load was cancelled (shutdown) or the cache closed: try again (maybe
+            # as leader; a closed cache refuses).
 
     async def _lead(self, key: K, flight: _Flight[V]) -> V:
         """Run the load for ``flight`` (already registered in ``_flights``) and settle it."""
@@ -279,12 +311,14 @@ class RefreshingCache(Generic[K, V]):
                 self.stats.load_errors += 1
                 flight.error = exc
                 self._failed(key, exc)
+                self._remember_failure(key, exc)
                 raise
             except Exception as exc:
                 self.stats.load_errors += 1
                 error = StytchUnavailable(f"{self.name}: {_describe(exc)}")
                 flight.error = error
                 self._failed(key, exc)
+                self._remember_failure(key, error)
                 raise error from exc
             self._store(key, value)
             flight.value = value
@@ -294,6 +328,16 @@ class RefreshingCache(Generic[K, V]):
             if self._flights.get(key) is flight:
                 del self._flights[key]
             flight.event.set()
+
+    def _remember_failure(self, key: K, error: StytchRBACError) -> None:
+        """Keep ``error`` for ``retry_after_error`` seconds (bounded like the entries)."""
+        if self._closed or self.retry_after_error <= 0:
+            return  # a closed cache refuses by itself; 0 disables remembering
+        self._failures[key] = (self._clock.time(), error)
+        self._failures.move_to_end(key)
+        limit = self.maxsize if self.maxsize is not None else _FAILURES_WITHOUT_MAXSIZE
+        while len(self._failures) > limit:
+            self._failures.popitem(last=False)
 
     # -- logging failures -----------------------------------------------------------------------
 
@@ -389,6 +433,7 @@ class RefreshingCache(Generic[K, V]):
     def _store(self, key: K, value: V) -> None:
         old = self._entries.get(key)
         now = self._clock.time()
+        self._failures.pop(key, None)
         self._recovered(key, old, now)
         self._entries[key] = _Entry(value, now)
         self._entries.move_to_end(key)
@@ -415,8 +460,10 @@ class RefreshingCache(Generic[K, V]):
         """Forget ``key`` (or everything): the next read waits for a load."""
         if key is None:
             self._entries.clear()
+            self._failures.clear()
         else:
             self._entries.pop(key, None)
+            self._failures.pop(key, None)
 
 
 def _describe(exc: BaseException) -> str:
@@ -433,17 +480,13 @@ def _when(timestamp: float) -> str:
 
 
 def _copy_error(error: BaseException, name: str) -> BaseException:
-    """A fresh exception for each waiter of a failed flight (tracebacks are per raise)."""
-    if isinstance(error, StytchUnavailable):
-        # Every waiter keeps what Stytch said (a 503 answers each with its Retry-After).
-        return StytchUnavailable(
-            error.message,
-            error_type=error.error_type,
-            error_message=error.error_message,
-            request_id=error.request_id,
-            stytch_status=error.stytch_status,
-            retry_after=error.retry_after,
-        )
+    """A fresh exception for each waiter of a failed flight, and each read answered with a
+    remembered failure: raising one object many times would pile every raise onto its
+    traceback (and chain it to itself)."""
     if isinstance(error, StytchRBACError):
-        return error
+        # Every attribute kept: what Stytch said (a 503 answers each with its Retry-After).
+        clone = type(error).__new__(type(error))
+        clone.args = error.args
+        clone.__dict__.update(error.__dict__)
+        return clone
     return StytchUnavailable(f"{name}: {_describe(error)}")

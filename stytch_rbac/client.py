@@ -14,7 +14,6 @@ refreshes it while concurrent callers keep using the stale one.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -35,6 +34,12 @@ from ._stytch import (
     resolve_base_url,
 )
 from .auth import JWKSCache, SessionJWTVerifier, StaleJWT, principal_from_member_session
+from .auth.remote import (
+    DEFAULT_FAILURE_CACHE_SIZE,
+    DEFAULT_FAILURE_TTL,
+    DEFAULT_REMOTE_AUTH_CONCURRENCY,
+    RemoteAuthenticator,
+)
 from .cache import CacheStats, RefreshingCache
 from .clock import Clock, SystemClock
 from .errors import (
@@ -62,6 +67,9 @@ __all__ = ["Principal", "StytchRBAC"]
 logger: logging.Logger = logging.getLogger("stytch_rbac")
 
 _POLICY: Final = "policy"
+#: Connections of our own pool for everything but remote authentication (policy, org
+#: policies, JWKS, the SDK's calls); remote authentication gets its own on top.
+_POOL_CONNECTIONS: Final = 100
 _T = TypeVar("_T")
 
 
@@ -149,6 +157,18 @@ class _Link:
         return call
 
 
+class _Sealed:
+    """A secret held where a traceback printed with locals shows only ``<secret>``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+
 def _require_text(value: object, name: str) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{name} must be a non-empty string")
@@ -225,9 +245,18 @@ class StytchRBAC:
     re-checked with Stytch. ``leeway``: seconds of clock skew allowed on
     ``exp``/``nbf``/``iat``. ``timeout``: the bound on every network
     exchange, retries included. ``org_cache_size``: how many organizations'
-    policies are kept. ``strict``: raise :class:`UnknownPermission` for a
+    policies are kept. ``jwt_memo_size``: how many verified session JWTs are
+    remembered until they expire, so that a repeated one skips RSA (0: none;
+    docs/caching.md says how to size it). ``strict``: raise :class:`UnknownPermission` for a
     resource or action the policy does not define. ``http_client``: your own
     ``httpx.AsyncClient`` (not closed by us). ``clock``: time source, for tests.
+
+    ``remote_auth_concurrency``: at most this many ``sessions/authenticate`` calls (session
+    tokens, expired JWTs) in flight; more wait for a slot, within ``timeout``. Our own pool
+    has that many connections on top of the 100 everything else uses, so a flood of bogus
+    credentials never delays a policy or JWKS fetch (size your own ``http_client``'s pool
+    above it). ``remote_auth_failure_ttl``: seconds a credential Stytch refused is answered
+    from memory (by SHA-256, at most ``remote_auth_failure_cache_size`` of them; 0: off).
     """
 
     def __init__(
@@ -242,12 +271,18 @@ class StytchRBAC:
         leeway: float = 0,
         timeout: float = DEFAULT_TIMEOUT,
         org_cache_size: int = 10_000,
+        jwt_memo_size: int = 10_000,
         strict: bool = True,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
+        remote_auth_concurrency: int = DEFAULT_REMOTE_AUTH_CONCURRENCY,
+        remote_auth_failure_ttl: float = DEFAULT_FAILURE_TTL,
+        remote_auth_failure_cache_size: int = DEFAULT_FAILURE_CACHE_SIZE,
     ) -> None:
         _require_text(project_id, "project_id")
         _require_text(secret, "secret")
+        self.__secret = secret
+        del secret  # out of this frame: a traceback printed with locals must not show it
         if not timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
         if not policy_ttl > 0:
@@ -256,8 +291,11 @@ class StytchRBAC:
             raise ValueError(f"max_stale ({max_stale!r}) must be >= policy_ttl ({policy_ttl!r})")
         if isinstance(org_cache_size, bool) or org_cache_size < 1:
             raise ValueError(f"org_cache_size must be a positive int, got {org_cache_size!r}")
+        if type(jwt_memo_size) is not int or jwt_memo_size < 0:
+            raise ValueError(
+                f"jwt_memo_size must be an int >= 0 (0 turns the memo off), got {jwt_memo_size!r}"
+            )
         self.project_id = project_id
-        self.__secret = secret
         self.base_url: str = resolve_base_url(project_id, base_url)
         self._given_base_url = base_url
         self.policy_ttl: float = float(policy_ttl)
@@ -265,15 +303,23 @@ class StytchRBAC:
         self.timeout: float = float(timeout)
         self.strict = strict
         self.clock: Clock = clock or SystemClock()
-        from ._stytch.http import RetryPolicy, make_http_client
+        self._remote = RemoteAuthenticator(
+            self._sessions_authenticate,
+            timeout=self.timeout,
+            clock=self.clock,
+            concurrency=remote_auth_concurrency,
+            failure_ttl=remote_auth_failure_ttl,
+            failure_cache_size=remote_auth_failure_cache_size,
+        )
+        from ._stytch.http import RetryPolicy
 
         self.retry: RetryPolicy = RetryPolicy()
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else make_http_client(timeout=timeout)
+        self._http = http_client if http_client is not None else self._new_pool()
         self._link = _Link(
             Connection(
                 self._http,
-                Credentials(project_id, secret, self.base_url),
+                Credentials(project_id, self.__secret, self.base_url),
                 timeout=self.timeout,
                 retry=self.retry,
             )
@@ -311,7 +357,7 @@ class StytchRBAC:
             max_stale=max_stale,
             clock=self.clock,
             spawn=self._spawn,
-            on_rotate=lambda: self._verifier.forget(),
+            on_rotate=lambda withdrawn: self._verifier.forget(withdrawn),
         )
         self._verifier = SessionJWTVerifier(
             project_id=project_id,
@@ -320,6 +366,7 @@ class StytchRBAC:
             clock=self.clock,
             leeway=leeway,
             max_age=jwt_max_age,
+            memo_size=jwt_memo_size,
         )
 
     @classmethod
@@ -330,13 +377,20 @@ class StytchRBAC:
         """
         source = os.environ if env is None else env
         missing = [k for k in ("STYTCH_PROJECT_ID", "STYTCH_SECRET") if not source.get(k)]
+        project_id = source.get("STYTCH_PROJECT_ID", "")
+        options.setdefault("base_url", source.get("STYTCH_BASE_URL") or None)
+        secret = _Sealed(source.get("STYTCH_SECRET", ""))
+        # Neither the environment nor the secret stays a local of this frame in clear: a
+        # traceback printed with locals (a bad option raises in the constructor) shows neither.
+        del source, env
         if missing:
             raise ValueError(f"environment variable(s) not set: {', '.join(missing)}")
-        options.setdefault("base_url", source.get("STYTCH_BASE_URL") or None)
-        return cls(source["STYTCH_PROJECT_ID"], source["STYTCH_SECRET"], **options)
+        return cls(project_id, secret.value, **options)
 
     def __repr__(self) -> str:
-        return f"<StytchRBAC project_id={self.project_id!r} base_url={self.base_url!r}>"
+        # getattr: a traceback printed with locals may show one still being constructed.
+        project_id, base_url = getattr(self, "project_id", None), getattr(self, "base_url", None)
+        return f"<StytchRBAC project_id={project_id!r} base_url={base_url!r}>"
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -395,17 +449,24 @@ class StytchRBAC:
                 "StytchRBAC(..., http_client=<an open httpx.AsyncClient>)"
             )
         if self._owns_http:
-            from ._stytch.http import make_http_client
-
-            self._http = make_http_client(timeout=self.timeout)
+            self._http = self._new_pool()
             old = self._link.conn
             self._link.conn = Connection(
                 self._http, old.credentials, timeout=old.timeout, retry=old.retry
             )
         self._stytch = None  # the SDK client is bound to the old pool: rebuilt on first use
+        self._remote.reset()
         for cache in (self._policy_cache, self._org_cache, self._jwks.cache):
             cache.reopen()
         self._closed = False
+
+    def _new_pool(self) -> httpx.AsyncClient:
+        """Our own pooled client: 100 connections, plus one per remote-authentication slot."""
+        from ._stytch.http import make_http_client
+
+        return make_http_client(
+            timeout=self.timeout, max_connections=_POOL_CONNECTIONS + self._remote.concurrency
+        )
 
     def _spawn(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> bool:
         if self._tg is None or self._closed:
@@ -488,12 +549,11 @@ class StytchRBAC:
         if session_jwt and session_token:
             raise ValueError("pass session_jwt or session_token, not both")
         if session_jwt:
-            digest = hashlib.sha256(session_jwt.encode()).digest()
-            principal = self._verifier.remembered(session_jwt, digest)
+            principal = self._verifier.remembered(session_jwt)
             if principal is not None:
                 return principal
             try:
-                return await self._verifier.verify(session_jwt, digest=digest)
+                return await self._verifier.verify(session_jwt)
             except StaleJWT:
                 return await self._authenticate_remote({"session_jwt": session_jwt})
         if session_token:
@@ -504,15 +564,22 @@ class StytchRBAC:
         """The Principal of a session JWT verified before and still valid, else None: the
         look-up :meth:`authenticate` starts with, synchronous (the blocking facade's warm
         path)."""
-        digest = hashlib.sha256(session_jwt.encode()).digest()
         try:
-            return self._verifier.remembered(session_jwt, digest)
-        except KeyError:  # another thread dropped the same expired entry first
+            return self._verifier.remembered(session_jwt)
+        except KeyError:  # the memo was changed by another thread meanwhile: ask the loop
             return None
+
+    async def _sessions_authenticate(
+        self,
+        body: Mapping[str, str],
+        timeout: float,  # noqa: ASYNC109  (what is left of the remote authentication's)
+    ) -> dict[str, Any]:
+        return await authenticate_session(self._conn, body, timeout)
 
     async def _authenticate_remote(self, body: dict[str, str]) -> Principal:
         self._check_open()
-        data = await authenticate_session(self._conn, body)
+        # Bounded concurrency, refusals remembered briefly by hash (auth/remote.py).
+        data = await self._remote.authenticate(body)
         try:
             presented_jwt = body.get("session_jwt")
             new_jwt = data.get("session_jwt") or presented_jwt

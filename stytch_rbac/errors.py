@@ -6,7 +6,8 @@ StytchRBACError                     base: one except clause catches everything w
 ├── Unauthenticated                 .reason: missing | malformed | expired | forged | ...
 ├── Forbidden                       a valid session may not do this
 │   ├── PermissionDenied            .resource, .action, .organization_id, .member_id
-│   └── TenancyError                the member's org is not the org asked about
+│   ├── TenancyError                the member's org is not the org asked about
+│   └── CrossSiteRequest            a cross-site request carried the session cookie (CSRF)
 ├── UnknownPermission (+LookupError) resource/action not in the policy (strict mode)
 ├── StytchUnavailable               nothing fresh enough to decide; Stytch down, slow, 429, 5xx
 └── StytchAPIError                  any other error answer from Stytch (404, 400, ...)
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from .policy.problems import PolicyProblem
 
 __all__ = [
+    "CrossSiteRequest",
     "Forbidden",
     "PermissionDenied",
     "PolicyError",
@@ -166,6 +168,33 @@ class TenancyError(Forbidden):
         super().__init__(
             f"member of organization {member_organization_id} may not act in organization "
             f"{requested_organization_id}",
+            **stytch,
+        )
+
+
+class CrossSiteRequest(Forbidden):
+    """An unsafe request from another origin presented the session cookie (CSRF protection).
+
+    ``reason`` says what showed it: ``sec_fetch_site`` (the browser's
+    ``Sec-Fetch-Site`` header said ``cross-site`` or ``same-site``) or
+    ``origin_mismatch`` (no ``Sec-Fetch-Site``; the ``Origin`` header names
+    another host than the request's ``Host``). ``origin`` is the ``Origin``
+    header as sent, if any (for logs; it is the attacker's text, so it is kept
+    out of the message).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        origin: str | None = None,
+        **stytch: Unpack[StytchErrorFields],
+    ) -> None:
+        self.reason: str = reason
+        self.origin: str | None = origin
+        super().__init__(
+            f"cross-site request refused ({reason}): the session cookie is not accepted from "
+            "another origin on an unsafe method or a WebSocket handshake",
             **stytch,
         )
 

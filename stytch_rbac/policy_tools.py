@@ -1,4 +1,4 @@
-"""Policy tooling behind ``stytch-rbac diff``, ``lint`` and ``test``, usable without the CLI.
+"""The tooling behind ``stytch-rbac diff``, ``lint``, ``test`` and ``plan``, without the CLI.
 
 ```python
 from stytch_rbac import Policy
@@ -11,6 +11,11 @@ for finding in lint_policy(new, admin_roles={"stytch_admin", "owner"}):
     print(finding)
 suite = load_expectations("tests/policy.yaml")
 failures = [r for r in suite.runner(new).run() if not r.passed]
+
+# Policy as code: a Management API document (GET .../rbac_policy) -> Policy, and the
+# plan of pushing `new` over it.
+remote = from_management(management_document(old))
+print(make_plan(new, remote).to_markdown())
 ```
 """
 
@@ -30,6 +35,14 @@ from .policy.expectations import (
     run_expectations,
 )
 from .policy.lint import LINT_CODES, LintFinding, lint_policy
+from .policy.management import (
+    ManagementProblem,
+    from_management,
+    management_document,
+    management_problems,
+    set_request,
+)
+from .policy.plan import Lock, LockedOrg, OrgPlan, Plan, make_plan
 
 __all__ = [
     "EXPECTATION_SUFFIXES",
@@ -41,11 +54,21 @@ __all__ = [
     "ExpectationSuite",
     "Grant",
     "LintFinding",
+    "Lock",
+    "LockedOrg",
+    "ManagementProblem",
+    "OrgPlan",
     "OrganizationSpec",
+    "Plan",
     "PolicyDiff",
     "diff_policies",
+    "from_management",
     "lint_policy",
     "load_expectations",
+    "make_plan",
+    "management_document",
+    "management_problems",
     "parse_expectations",
     "run_expectations",
+    "set_request",
 ]

@@ -162,8 +162,9 @@ async def test_failed_refresh_is_retried_only_after_retry_after_error() -> None:
     assert source.loads == 3
 
 
-async def test_cold_failure_raises_to_every_waiter_and_is_not_cached() -> None:
-    """A failed cold load raises StytchUnavailable in every waiter; the next read tries again."""
+async def test_cold_failure_raises_to_every_waiter() -> None:
+    """A failed cold load raises StytchUnavailable in every waiter; a read after the retry
+    interval tries again."""
     source, clock = Source(), ManualClock()
     source.gate = anyio.Event()
     source.fail = RuntimeError("boom")
@@ -185,6 +186,7 @@ async def test_cold_failure_raises_to_every_waiter_and_is_not_cached() -> None:
     assert len(errors) == 5
     assert source.loads == 1
     source.fail = None
+    clock.advance(cache.retry_after_error)
     assert await cache.get("a") == "a@v1"
 
 
@@ -232,11 +234,66 @@ async def test_loader_errors_of_our_own_kind_pass_through() -> None:
     assert info.value.error_type == "organization_not_found"
 
 
-async def test_cancelled_leader_does_not_strand_waiters() -> None:
-    """If the task doing a load is cancelled, a waiting reader takes over and gets a value."""
+async def test_a_failed_cold_load_is_remembered_for_the_retry_interval() -> None:
+    """50 sequential reads of a key whose cold load fails cause one load, each read raising
+    what Stytch said; after retry_after_error the next read loads again."""
+    source, clock = Source(), ManualClock()
+    source.fail = StytchUnavailable("down", stytch_status=503, request_id="request-id-test-1")
+    cache = make(source, clock, retry_after_error=5)
+    errors: list[StytchUnavailable] = []
+    for _ in range(50):
+        with pytest.raises(StytchUnavailable) as info:
+            await cache.get("a")
+        errors.append(info.value)
+    assert source.loads == 1
+    assert {(e.message, e.stytch_status, e.request_id) for e in errors} == {
+        ("down", 503, "request-id-test-1")
+    }
+    assert len({id(e) for e in errors}) == 50  # a fresh exception per raise
+    assert cache.info().failure_hits == 49
+    clock.advance(4.9)
+    with pytest.raises(StytchUnavailable):
+        await cache.get("a")
+    assert source.loads == 1
+    clock.advance(0.1)
+    source.fail = None
+    assert await cache.get("a") == "a@v1"
+    assert source.loads == 2
+
+
+async def test_a_remembered_failure_is_per_key_and_forgotten_on_invalidate() -> None:
+    """A failure remembered for one key does not stop another key loading; invalidate and an
+    explicit load() (a caller who knows better) bypass it."""
+    source, clock = Source(), ManualClock()
+    source.fail = StytchAPIError(404, error_type="organization_not_found")
+    cache = make(source, clock)
+    with pytest.raises(StytchAPIError):
+        await cache.get("a")
+    source.fail = None
+    assert await cache.get("b") == "b@v1"
+    with pytest.raises(StytchAPIError) as again:
+        await cache.get("a")
+    assert again.value.error_type == "organization_not_found"
+    assert source.loads == 2
+    assert await cache.load("a") == "a@v1"
+    assert source.loads == 3
+    source.fail = StytchUnavailable("down")
+    cache.invalidate("a")
+    with pytest.raises(StytchUnavailable):
+        await cache.get("a")
+    cache.invalidate("a")
+    source.fail = None
+    assert await cache.get("a") == "a@v1"
+
+
+@pytest.mark.parametrize("background", [False, True], ids=["inline", "spawned"])
+async def test_cancelling_the_leader_of_a_cold_load_makes_no_second_fetch(
+    background: bool,
+) -> None:
+    """The load belongs to the cache, not to the caller that started it: with 200 readers
+    waiting, cancelling that caller neither cancels the load nor makes a waiter fetch again."""
     source, clock = Source(), ManualClock()
     source.gate = anyio.Event()
-    cache = make(source, clock)
     got: list[str] = []
 
     async def waiter() -> None:
@@ -249,15 +306,46 @@ async def test_cancelled_leader_does_not_strand_waiters() -> None:
             await cache.get("a")
 
     async with anyio.create_task_group() as tg:
+        cache = make(source, clock, spawn=spawner(tg) if background else None)
         tg.start_soon(leader)
         await source.started.wait()
-        tg.start_soon(waiter)
-        await anyio.sleep(0.01)
+        for _ in range(200):
+            tg.start_soon(waiter)
+        await anyio.wait_all_tasks_blocked()
         leader_scope.cancel()
-        await anyio.sleep(0.01)
+        await anyio.wait_all_tasks_blocked()
         source.gate.set()
-    assert got == ["a@v1"]
-    assert source.loads == 2
+    assert got == ["a@v1"] * 200
+    assert source.loads == 1
+    assert cache.info().loads == 1
+
+
+async def test_waiters_of_a_failed_cold_load_do_not_retry_it() -> None:
+    """When the one load fails, its 200 waiters and the readers after them get the error; no
+    one fetches again within the retry interval."""
+    source, clock = Source(), ManualClock()
+    source.gate = anyio.Event()
+    source.fail = StytchUnavailable("down")
+    cache = make(source, clock)
+    failures = 0
+
+    async def read() -> None:
+        nonlocal failures
+        try:
+            await cache.get("a")
+        except StytchUnavailable:
+            failures += 1
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(201):
+            tg.start_soon(read)
+        await source.started.wait()
+        await anyio.wait_all_tasks_blocked()
+        source.gate.set()
+    for _ in range(10):
+        await read()
+    assert failures == 211
+    assert source.loads == 1
 
 
 async def test_lru_bound_evicts_least_recently_used() -> None:

@@ -6,6 +6,7 @@ Everything runs through the project's own pytest plugin fixtures (``stytch_emula
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -549,6 +550,59 @@ async def test_transient_failures_are_retried(
     assert stytch_emulator.requests["rbac.org_policy"] == 2
 
 
+async def test_a_failing_cold_policy_is_fetched_once_per_retry_interval(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
+) -> None:
+    """With the policy endpoint answering 500 and nothing cached, 50 sequential checks make one
+    load (its 3 GETs, retries included), not 150; past the retry interval a check fetches
+    again and, Stytch back, succeeds."""
+    stytch_emulator.faults.fail("rbac.policy", 500)
+    editor = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    for _ in range(50):
+        with pytest.raises(StytchUnavailable):
+            await stytch_rbac.is_authorized(editor, "documents", "edit")
+    assert stytch_emulator.requests["rbac.policy"] == 3
+    stytch_emulator.faults.clear()
+    stytch_emulator.advance_time(5)
+    assert await stytch_rbac.is_authorized(editor, "documents", "edit")
+    assert stytch_emulator.requests["rbac.policy"] == 4
+
+
+@pytest.mark.parametrize("opened", [True, False], ids=["async-with", "without-async-with"])
+async def test_cancelling_the_first_caller_of_a_cold_fetch_fetches_once(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, opened: bool
+) -> None:
+    """200 checks wait on a cold policy fetch that a first check started; cancelling that first
+    check makes no second fetch: one policy GET, and every waiter is answered."""
+    emu = stytch_emulator
+    editor = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    emu.faults.latency("rbac.policy", 0.2, times=1)
+    rbac = configured(emu, stytch_rbac)
+    answers: list[bool] = []
+
+    async def check() -> None:
+        answers.append(await rbac.is_authorized(editor, "documents", "edit"))
+
+    first = anyio.CancelScope()
+
+    async def first_check() -> None:
+        with first:  # its answer, if any, is not counted: it may or may not come
+            await rbac.is_authorized(editor, "documents", "edit")
+
+    async with contextlib.AsyncExitStack() as stack:
+        if opened:
+            await stack.enter_async_context(rbac)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(first_check)
+            await until(lambda: emu.requests["rbac.policy"] == 1)
+            for _ in range(200):
+                tg.start_soon(check)
+            await anyio.wait_all_tasks_blocked()
+            first.cancel()
+    assert answers == [True] * 200
+    assert emu.requests["rbac.policy"] == 1
+
+
 async def test_sessions_authenticate_is_never_retried(
     stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
 ) -> None:
@@ -718,6 +772,7 @@ async def test_cold_cache_outage_is_logged_as_a_warning(
             for m in warnings
         ), warnings
         stytch_emulator.faults.clear("rbac.policy")
+        stytch_emulator.advance_time(5)  # past the interval a failed load is remembered for
         with pytest.raises(StytchUnavailable):
             await rbac.is_authorized(editor, "documents", "edit")
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -726,6 +781,7 @@ async def test_cold_cache_outage_is_logged_as_a_warning(
             for m in warnings
         ), warnings
         stytch_emulator.faults.clear()
+        stytch_emulator.advance_time(5)
         caplog.clear()
         assert await rbac.is_authorized(editor, "documents", "edit")
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -71,17 +72,20 @@ def test_diagram_pages_render_mermaid_from_the_site_itself(
 
 
 def test_the_decision_flow_answers_401_then_403_tenancy_then_403_permission_or_503() -> None:
-    """The guard guide's diagram names every answer in the guard's order, each once as a node."""
+    """The guard guide's diagram names every answer in the guard's order, each once as a node
+    (the origin of a cookie credential, CSRF, is checked before the session)."""
     text = (DOCS / "guides" / "guards.md").read_text(encoding="utf-8")
     (flow,) = [b for b in re.findall(r"```mermaid\n(.*?)```", text, re.S) if "credential" in b]
     nodes = re.findall(r'(\w+)\["<b>(\d{3})</b> (\w+)"\]', flow)
     assert [(status, name) for _, status, name in nodes] == [
         ("401", "unauthenticated"),
+        ("403", "cross_site_request"),
         ("503", "stytch_unavailable"),
         ("403", "tenancy_error"),
         ("403", "permission_denied"),
     ]
-    order = [flow.index(name) for name in ("credential", "session", "tenancy", "permission")]
+    names = ("credential", "origin", "session", "tenancy", "permission")
+    order = [flow.index(name) for name in names]
     assert order == sorted(order)
 
 
@@ -157,11 +161,61 @@ def test_benchmarks_page_shows_the_charts(site: Path) -> None:
     assert all((site / "img" / Path(src).name).is_file() for _, src in images)
 
 
-def test_make_bench_draws_the_charts() -> None:
-    """``make bench`` runs every benchmark and then draws the charts."""
+def test_make_bench_runs_each_benchmark_three_times_then_draws_the_charts() -> None:
+    """``make bench`` runs every benchmark BENCH_RUNS (default 3) times, then draws the charts."""
+    assert re.search(r"^BENCH_RUNS \?= 3$", MAKEFILE, re.MULTILINE)
     recipe = MAKEFILE.split("\nbench: ", 1)[1].split("\n\n", 1)[0]
-    assert "benchmarks/bench_*.py" in recipe
+    assert "benchmarks/run_all.py --runs $(BENCH_RUNS)" in recipe
     assert recipe.rstrip().endswith("benchmarks/charts.py")
+    run_all = (ROOT / "benchmarks" / "run_all.py").read_text(encoding="utf-8")
+    assert 'glob("bench_*.py")' in run_all
+
+
+# --- published figures: medians of the committed runs -----------------------------------------
+
+
+def load_run_all_module() -> Any:
+    """benchmarks/run_all.py, imported from its file."""
+    spec = importlib.util.spec_from_file_location("run_all", ROOT / "benchmarks" / "run_all.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_summary_is_what_the_committed_runs_give() -> None:
+    """benchmarks/results/summary.json is recomputed exactly from results/runs/*.json, and
+    every figure in it is the median of at least 3 runs."""
+    run_all = load_run_all_module()
+    committed = json.loads(run_all.SUMMARY.read_text(encoding="utf-8"))
+    assert run_all.summarize() == committed
+    assert committed["figures"]
+    for label, entry in committed["figures"].items():
+        assert len(entry["values"]) >= 3, label
+        assert entry["min"] <= entry["median"] <= entry["max"], label
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/benchmarks.md"])
+def test_published_table_is_the_committed_summary(page: str) -> None:
+    """The figures table of README.md and docs/benchmarks.md is the rendering of summary.json:
+    no published figure comes from a single run or from memory."""
+    run_all = load_run_all_module()
+    committed = json.loads(run_all.SUMMARY.read_text(encoding="utf-8"))
+    text = (ROOT / page).read_text(encoding="utf-8")
+    assert run_all.render(committed) in text
+
+
+def test_summary_table_shows_median_and_spread() -> None:
+    """Each figure is printed with its median and its min - max over the runs."""
+    run_all = load_run_all_module()
+    summary = {
+        "figures": {
+            "a ratio": {"format": "x", "values": [2.0, 3.0, 5.0], "median": 3.0, "min": 2.0,
+                        "max": 5.0},
+        }
+    }  # fmt: skip
+    assert "| a ratio | **3.0x** | 2.0x - 5.0x | 3 |" in run_all.render(summary)
 
 
 # --- testing.md's word on anyio's default backend ---------------------------------------------

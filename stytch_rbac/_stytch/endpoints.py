@@ -90,11 +90,19 @@ class Connection:
     credentials: Credentials
     timeout: float = DEFAULT_TIMEOUT
     retry: RetryPolicy | None = None
+    _auth: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
-    def auth(self) -> tuple[str, str]:
-        """HTTP basic auth with the project's id and secret."""
-        return (self.credentials.project_id, self.credentials.secret)
+    def auth(self) -> httpx.Auth:
+        """HTTP basic auth with the project's id and secret, as an ``httpx.Auth`` (made once)
+        whose repr shows neither: what frames hold, never a tuple with the secret in clear."""
+        auth = self._auth
+        if auth is None:
+            from .http import basic_auth
+
+            auth = basic_auth(self.credentials.project_id, self.credentials.secret)
+            object.__setattr__(self, "_auth", auth)
+        return auth  # type: ignore[no-any-return]  # an httpx.Auth, typed Any for the lazy import
 
     def url(self, path: str) -> str:
         """The absolute URL of an API path."""
@@ -115,7 +123,8 @@ async def open_connection(
 
 
 def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
-    if response.status_code >= 400:
+    if not 200 <= response.status_code < 300:
+        # Only a 2xx is a success: a 3xx carrying a policy or a member session is refused.
         raise error_from_response(response)
     try:
         body = response.json()
@@ -174,8 +183,13 @@ async def fetch_jwks(conn: Connection) -> dict[str, Any]:
     )
 
 
-async def authenticate_session(conn: Connection, body: Mapping[str, str]) -> dict[str, Any]:
-    """``POST /v1/b2b/sessions/authenticate`` once (never retried) with a session JWT or token."""
+async def authenticate_session(
+    conn: Connection,
+    body: Mapping[str, str],
+    timeout: float | None = None,  # noqa: ASYNC109  (given to send_once, like conn.timeout)
+) -> dict[str, Any]:
+    """``POST /v1/b2b/sessions/authenticate`` once (never retried) with a session JWT or token,
+    within ``timeout`` seconds (default: the connection's)."""
     from .http import send_once
 
     response = await send_once(
@@ -184,6 +198,6 @@ async def authenticate_session(conn: Connection, body: Mapping[str, str]) -> dic
         conn.url("/v1/b2b/sessions/authenticate"),
         json_body=dict(body),
         auth=conn.auth,
-        timeout=conn.timeout,
+        timeout=conn.timeout if timeout is None else timeout,
     )
     return _json_object(response, "sessions/authenticate")

@@ -21,7 +21,10 @@ unparsable or invalid JWTs, bad session tokens) -> :class:`Unauthenticated`;
 Stytch's ``error_type``, ``error_message``, ``request_id``, HTTP status
 (``stytch_status``) and ``Retry-After`` (``retry_after``) are kept on every
 exception made from a response, and the original exception (the SDK's,
-httpx's, PyJWT's or pydantic's) is the ``__cause__``. An httpx exception
+httpx's, PyJWT's or pydantic's) is the ``__cause__``, an httpx one without the
+credential headers of its request (``Authorization``, the member-session headers; and
+the transport, :mod:`.http`, gives a copy of it with no request at all). A 1xx or 3xx
+answer is an error like any other non-2xx. An httpx exception
 that is no failure of the exchange (an invalid URL, a stream read twice: a bug
 on our side) becomes the base :class:`StytchRBACError`, which web integrations
 leave to the 500.
@@ -138,8 +141,18 @@ def error_from_stytch(
 
     ``body`` is Stytch's JSON error object (``error_type``, ``error_message``,
     ``request_id``, also the OAuth-style ``error`` / ``error_description``); a
-    missing or non-object body falls back on the status code.
+    missing or non-object body falls back on the status code. Only a 2xx is a
+    success: a 1xx or 3xx answer (Stytch never redirects: a proxy, a wrong
+    ``base_url``, or someone in the middle) is a :class:`StytchAPIError` with that
+    status whatever its body claims, and a 2xx here is a body that did not parse.
     """
+    if status_code < 200 or 300 <= status_code < 400:
+        # The body is not Stytch's: nothing of it is kept, not even its error_type.
+        return StytchAPIError(
+            status_code,
+            error_message="an answer that is not a 2xx is never a success (redirects are "
+            "not followed)",
+        )
     data: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
     error_type = _text(data.get("error_type")) or _text(data.get("error"))
     error_message = _text(data.get("error_message")) or _text(data.get("error_description"))
@@ -349,6 +362,7 @@ def _translate_httpx(exc: Exception, context: ErrorContext) -> StytchRBACError:
     """Our exception for any httpx exception (``exc``'s module is httpx's)."""
     import httpx  # already imported: it raised this
 
+    _forget_credentials(exc)
     name = type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
         return StytchUnavailable(f"Stytch did not answer in time ({name})")
@@ -361,6 +375,25 @@ def _translate_httpx(exc: Exception, context: ErrorContext) -> StytchRBACError:
         return error_from_response(exc.response, context)
     # InvalidURL, CookieConflict, StreamError: no exchange failed, our code did.
     return StytchRBACError(f"could not call Stytch ({name})")
+
+
+#: Request headers that carry a credential: the project's Basic auth, a member's session.
+_CREDENTIAL_HEADERS: Final = (
+    "authorization",
+    "x-stytch-member-session",
+    "x-stytch-member-sessionjwt",
+)
+
+
+def _forget_credentials(exc: Exception) -> None:
+    """Drop the credential headers from the request an httpx exception keeps: it becomes the
+    ``__cause__`` of ours, and must not carry the ``Authorization: Basic`` header along."""
+    try:
+        request = exc.request  # type: ignore[attr-defined]  # httpx's RequestError / HTTPStatusError
+    except (AttributeError, RuntimeError):  # no request attached
+        return
+    for name in _CREDENTIAL_HEADERS:
+        request.headers.pop(name, None)
 
 
 def _raised_parsing_a_response(exc: BaseException) -> bool:

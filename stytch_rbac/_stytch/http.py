@@ -7,9 +7,15 @@
 * :func:`send_once` sends a request that changes state exactly once.
 
 Connection failures, timeouts and bodies that do not decode surface as
-:class:`~stytch_rbac.errors.StytchUnavailable` (the httpx exception as its
-``__cause__``); HTTP error statuses are
+:class:`~stytch_rbac.errors.StytchUnavailable`; HTTP error statuses are
 returned to the caller, who maps them (see ``errors``).
+
+Credentials stay out of tracebacks: the project's id and secret travel as an
+``httpx.Auth`` (:func:`basic_auth`, whose repr shows neither), never as a tuple
+in a frame's locals, and the ``__cause__`` of a failure is a copy of httpx's
+exception (same type and message) without the request it failed on, whose
+``Authorization`` header, traceback and chain would otherwise travel with the
+error (and print with pytest ``-l`` or rich's ``show_locals``).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from ..errors import StytchUnavailable
 from .endpoints import DEFAULT_TIMEOUT
 
 __all__ = [
+    "basic_auth",
     "in_process_client",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
@@ -97,6 +104,32 @@ def make_http_client(
     )
 
 
+def basic_auth(project_id: str, secret: str) -> httpx.Auth:
+    """HTTP basic auth as an ``httpx.Auth`` object: its repr shows neither id nor secret."""
+    return httpx.BasicAuth(project_id, secret)
+
+
+def _as_auth(auth: httpx.Auth | tuple[str, str] | None) -> httpx.Auth | None:
+    """``auth`` as an ``httpx.Auth`` (a ``(login, password)`` tuple converted)."""
+    return basic_auth(*auth) if isinstance(auth, tuple) else auth
+
+
+def _detached(exc: BaseException) -> BaseException:
+    """A copy of ``exc`` (same type, same message) without its request (and so its
+    ``Authorization`` header), its traceback (frames holding that request) or its chain."""
+    try:
+        return type(exc)(*exc.args)
+    except Exception:  # a constructor wanting more than its message (none of httpx's here)
+        return Exception(f"{type(exc).__name__}: {exc}")
+
+
+def _caused_by(error: StytchUnavailable, exc: BaseException | None) -> StytchUnavailable:
+    """``error`` with a detached copy of ``exc`` as its ``__cause__``: raised outside the
+    ``except`` block, it has no ``__context__`` holding the original either."""
+    error.__cause__ = None if exc is None else _detached(exc)
+    return error
+
+
 def in_process_client(app: Any, *, base_url: str) -> httpx.AsyncClient:
     """A client whose requests go straight to an ASGI ``app`` (the emulator), no socket."""
     return httpx.AsyncClient(
@@ -137,7 +170,7 @@ async def get_with_retries(
     *,
     params: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
-    auth: tuple[str, str] | None = None,
+    auth: httpx.Auth | tuple[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109  (one deadline across every retry)
     retry: RetryPolicy = DEFAULT_RETRY,
     rand: Callable[[], float] = random.random,
@@ -151,6 +184,7 @@ async def get_with_retries(
     timeouts that outlast the retries or the deadline. ``rand``, ``wall_time``
     and ``sleep`` are injectable for tests.
     """
+    auth = _as_auth(auth)  # rebound: no local of this frame holds the secret in clear
     now = wall_time or _wall_time
     # A little of the budget is kept for unwinding a cancelled request (closing the
     # connection), so that the caller gets its answer within ``timeout`` overall.
@@ -169,6 +203,9 @@ async def get_with_retries(
                     headers=headers,
                     auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
                     timeout=httpx.Timeout(min(timeout, remaining)),
+                    # Never followed, even by a caller's client made to follow them: a 3xx
+                    # is an error answer (see errors.error_from_stytch).
+                    follow_redirects=False,
                 )
                 if response.status_code in RETRY_STATUSES:
                     await response.aread()
@@ -195,10 +232,12 @@ async def get_with_retries(
         )
         await sleep(wait)
     if isinstance(last_error, TimeoutError | httpx.TimeoutException) or last_error is None:
-        raise StytchUnavailable(
-            f"Stytch did not answer GET {_host(url)} within {timeout:g}s"
-        ) from last_error
-    raise _request_failed("GET", url, last_error) from last_error
+        error = StytchUnavailable(f"Stytch did not answer GET {_host(url)} within {timeout:g}s")
+    else:
+        error = _request_failed("GET", url, last_error)
+    error = _caused_by(error, last_error)
+    del last_error, response  # each keeps the request, its Authorization header included
+    raise error
 
 
 async def send_once(
@@ -209,11 +248,13 @@ async def send_once(
     json_body: Any = None,
     form: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
-    auth: tuple[str, str] | None = None,
+    auth: httpx.Auth | tuple[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109  (passed to httpx and fail_after)
 ) -> httpx.Response:
     """Send a state-changing request exactly once (never retried); same deadline rules."""
+    auth = _as_auth(auth)  # rebound: no local of this frame holds the secret in clear
     budget = timeout - min(_UNWIND_MARGIN, timeout / 10)
+    error: StytchUnavailable
     try:
         with anyio.fail_after(budget):
             return await client.request(
@@ -224,14 +265,20 @@ async def send_once(
                 headers=headers,
                 auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
                 timeout=httpx.Timeout(budget),
+                follow_redirects=False,
             )
     except (TimeoutError, httpx.TimeoutException) as exc:
-        raise StytchUnavailable(
-            f"Stytch did not answer {method} {_host(url)} within {timeout:g}s "
-            "(not retried: the call may have taken effect)"
-        ) from exc
+        error = _caused_by(
+            StytchUnavailable(
+                f"Stytch did not answer {method} {_host(url)} within {round(timeout, 3):g}s "
+                "(not retried: the call may have taken effect)"
+            ),
+            exc,
+        )
     except httpx.RequestError as exc:
-        raise _request_failed(method, url, exc) from exc
+        error = _caused_by(_request_failed(method, url, exc), exc)
+    # Raised here, outside the except blocks: httpx's exception is not its __context__.
+    raise error
 
 
 def _request_failed(method: str, url: str, exc: Exception) -> StytchUnavailable:

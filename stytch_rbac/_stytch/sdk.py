@@ -20,8 +20,15 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import note_response
-from .http import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, get_with_retries, send_once
+from .errors import error_from_response, note_response
+from .http import (
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUT,
+    RetryPolicy,
+    basic_auth,
+    get_with_retries,
+    send_once,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -44,11 +51,18 @@ class _Content:
 
 
 class SDKResponse:
-    """What the stytch SDK reads from an aiohttp response: ``status``, ``json()``, ``content``."""
+    """What the stytch SDK reads from an aiohttp response: ``status``, ``json()``, ``content``.
+
+    Made only from a 2xx or an error status (>= 400): the SDK takes anything below 400 for a
+    success, so a 1xx or 3xx answer raises our :class:`~stytch_rbac.errors.StytchAPIError`
+    here instead of reaching it.
+    """
 
     __slots__ = ("content", "headers", "status")
 
     def __init__(self, response: httpx.Response) -> None:
+        if response.status_code < 200 or 300 <= response.status_code < 400:
+            raise error_from_response(response)
         self.status = response.status_code
         self.headers = response.headers
         self.content = _Content(response.content)
@@ -65,14 +79,16 @@ class SDKResponse:
         return f"<SDKResponse status={self.status}>"
 
 
-def _auth(auth: Any) -> tuple[str, str] | None:
-    """``aiohttp.BasicAuth`` (a (login, password, encoding) tuple) to an httpx auth tuple."""
+def _auth(auth: Any) -> httpx.Auth | None:
+    """``aiohttp.BasicAuth`` (a (login, password, encoding) named tuple, whose repr shows the
+    password) to an ``httpx.Auth`` (whose repr does not). Each method rebinds its ``auth``
+    parameter to this at once, so no frame of a failing call holds the secret in clear."""
     if auth is None:
         return None
     login = getattr(auth, "login", None)
     password = getattr(auth, "password", None)
     if isinstance(login, str) and isinstance(password, str):
-        return (login, password)
+        return basic_auth(login, password)
     raise TypeError(f"unsupported auth object {type(auth).__name__}")
 
 
@@ -116,12 +132,13 @@ class SDKSession:
         auth: Any = None,
     ) -> SDKResponse:
         """GET with retries."""
+        auth = _auth(auth)
         response = await get_with_retries(
             self._client,
             url,
             params=params,
             headers=headers,
-            auth=_auth(auth),
+            auth=auth,
             timeout=self._timeout,
             retry=self._retry,
         )
@@ -145,7 +162,7 @@ class SDKSession:
             json_body=json_body,
             form=form,
             headers=headers,
-            auth=_auth(auth),
+            auth=auth,
             timeout=self._timeout,
         )
         note_response(response)
@@ -160,6 +177,7 @@ class SDKSession:
         auth: Any = None,
     ) -> SDKResponse:
         """POST once (JSON body, or a form with ``data=``)."""
+        auth = _auth(auth)
         return await self._send("POST", url, json, data, headers, auth)
 
     async def put(
@@ -170,6 +188,7 @@ class SDKSession:
         auth: Any = None,
     ) -> SDKResponse:
         """PUT once."""
+        auth = _auth(auth)
         return await self._send("PUT", url, json, None, headers, auth)
 
     async def delete(
@@ -179,6 +198,7 @@ class SDKSession:
         auth: Any = None,
     ) -> SDKResponse:
         """DELETE once."""
+        auth = _auth(auth)
         return await self._send("DELETE", url, None, None, headers, auth)
 
 

@@ -12,16 +12,19 @@ from .claims import (
     principal_from_member_session,
     unverified_claims,
 )
-from .jwks import JWKS_REFETCH_INTERVAL, JWKSCache, parse_jwks
+from .jwks import JWKS_REFETCH_INTERVAL, MIN_RSA_BITS, JWKSCache, parse_jwks
+from .memo import TokenMemo
 from .session_jwt import SessionJWTVerifier, StaleJWT
 
 __all__ = [
     "JWKS_REFETCH_INTERVAL",
+    "MIN_RSA_BITS",
     "ORGANIZATION_CLAIM",
     "SESSION_CLAIM",
     "JWKSCache",
     "SessionJWTVerifier",
     "StaleJWT",
+    "TokenMemo",
     "parse_datetime",
     "parse_jwks",
     "principal_from_claims",

@@ -13,7 +13,6 @@ next, the ``exp`` of a JWT Stytch itself just returned).
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 from collections.abc import Mapping
@@ -47,10 +46,31 @@ NON_CUSTOM_CLAIMS: Final = RESERVED_CLAIMS | {SESSION_CLAIM, ORGANIZATION_CLAIM}
 REQUIRED_CLAIMS: Final = ("aud", "iss", "exp", "iat", "nbf")
 
 
+_B64URL_ALPHABET: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# The last character of a segment 2 (or 3) characters past a multiple of 4 carries 4 (or 2)
+# bits beyond the decoded bytes; a canonical encoder writes them as zero, so only these
+# characters may end such a segment.
+_LAST_OF_2: Final = frozenset(b"AQgw")
+_LAST_OF_3: Final = frozenset(b"AEIMQUYcgkosw048")
+
+
 def b64decode(segment: str | bytes) -> bytes:
-    """Decode base64url without padding (JWT segments, JWK numbers)."""
+    """Decode strict, canonical base64url (a JWT segment): ValueError for anything else.
+
+    Only ``[A-Za-z0-9_-]``, no padding, a length that is not 1 more than a multiple
+    of 4, and zero unused trailing bits, so that each byte string has exactly one
+    accepted encoding (a lenient decoder lets ``sig``, ``sig=`` and ``s!ig`` all
+    name the same signature).
+    """
     raw = segment.encode("ascii") if isinstance(segment, str) else segment
-    return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+    if raw.translate(None, _B64URL_ALPHABET):
+        raise ValueError("not base64url: a character outside [A-Za-z0-9_-] (or padding)")
+    rem = len(raw) % 4
+    if rem == 1:
+        raise ValueError("not base64url: the length is 1 more than a multiple of 4")
+    if (rem == 2 and raw[-1] not in _LAST_OF_2) or (rem == 3 and raw[-1] not in _LAST_OF_3):
+        raise ValueError("not canonical base64url: the unused trailing bits are not zero")
+    return base64.urlsafe_b64decode(raw + b"==" if rem == 2 else raw + b"=" if rem else raw)
 
 
 def unverified_claims(token: str) -> dict[str, Any] | None:
@@ -58,7 +78,8 @@ def unverified_claims(token: str) -> dict[str, Any] | None:
     object payload. Never use it to decide who someone is."""
     try:
         payload = json.loads(b64decode(token.split(".")[1]))
-    except (IndexError, ValueError, binascii.Error):
+    except (IndexError, ValueError, RecursionError):
+        # RecursionError: JSON nested deeper than the interpreter's stack allows.
         return None
     return payload if isinstance(payload, dict) else None
 

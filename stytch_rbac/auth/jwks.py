@@ -7,59 +7,82 @@ tokens drive requests to Stytch.
 
 from __future__ import annotations
 
-import binascii
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from ..cache import RefreshingCache, Spawner
 from ..clock import Clock, SystemClock
 from ..errors import StytchUnavailable
-from .claims import b64decode
 
-__all__ = ["JWKS_REFETCH_INTERVAL", "JWKSCache", "parse_jwks"]
+if TYPE_CHECKING:
+    from jwt import PyJWK
+
+__all__ = ["JWKS_REFETCH_INTERVAL", "MIN_RSA_BITS", "JWKSCache", "parse_jwks"]
 
 logger: logging.Logger = logging.getLogger("stytch_rbac")
 
 #: An unknown ``kid`` refetches the JWKS at most this often (seconds).
 JWKS_REFETCH_INTERVAL: Final = 30.0
+#: RSA keys with a shorter modulus are refused (NIST SP 800-131A; Stytch's keys are 2048).
+MIN_RSA_BITS: Final = 2048
 _JWKS_KEY: Final = "jwks"
 
 
-def _b64_int(value: Any, what: str) -> int:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"JWK field {what!r} is missing")
-    return int.from_bytes(b64decode(value), "big")
-
-
 def parse_jwks(document: Any) -> dict[str, RSAPublicKey]:
-    """``{kid: RSA public key}`` from a JWKS document (``{"keys": [...]}``).
+    """``{kid: RSA public key}`` from a JWKS document (``{"keys": [...]}``), parsed by
+    PyJWT's :class:`jwt.PyJWKSet` (the stytch SDK's own parser).
 
-    Keys that are not RSA signing keys, or have no ``kid``, are skipped like
-    PyJWKClient does. Raises ValueError when the document is not a JWKS.
+    Only RS256 signing keys with a ``kid`` and a modulus of at least
+    :data:`MIN_RSA_BITS` bits are kept; the others are skipped (logged), as is a second
+    key with a ``kid`` already seen (the first wins, as in ``PyJWKSet[kid]``). Raises
+    ValueError when the document is not a JWKS or holds no usable key, so that a broken
+    answer never replaces a working key set (the cache keeps serving the old one).
     """
+    # Imported here: PyJWT (with the urllib it pulls in) would add ~60 ms to `import
+    # stytch_rbac`, and a JWKS is parsed once per refresh, never on a request's path.
+    from jwt import PyJWKSet, PyJWTError
+
     if not isinstance(document, Mapping) or not isinstance(document.get("keys"), list):
         raise ValueError("not a JWKS document (no 'keys' list)")
+    try:
+        parsed = PyJWKSet(list(document["keys"]))
+    except PyJWTError as exc:
+        raise ValueError(f"no usable JWK ({exc.__class__.__name__})") from None
     keys: dict[str, RSAPublicKey] = {}
-    for jwk in document["keys"]:
-        if not isinstance(jwk, Mapping):
-            continue
-        kid = jwk.get("kid")
-        if not isinstance(kid, str) or not kid:
-            continue
-        if jwk.get("kty") != "RSA" or jwk.get("use", "sig") != "sig":
-            continue
-        if jwk.get("alg", "RS256") != "RS256":
-            continue
-        try:
-            numbers = RSAPublicNumbers(_b64_int(jwk.get("e"), "e"), _b64_int(jwk.get("n"), "n"))
-            keys[kid] = numbers.public_key()
-        except (ValueError, binascii.Error) as exc:
-            logger.warning("stytch_rbac: skipping unusable JWK %r: %s", kid, exc)
+    for jwk in parsed:
+        kid = jwk.key_id
+        problem = _unusable(jwk)
+        if problem is not None:
+            level, reason = problem
+            logger.log(level, "stytch_rbac: skipping JWK %r: %s", kid, reason)
+        elif isinstance(kid, str) and kid not in keys:
+            assert isinstance(jwk.key, RSAPublicKey)  # checked by _unusable
+            keys[kid] = jwk.key
+    if not keys:
+        raise ValueError("no usable RS256 signing key")
     return keys
+
+
+def _unusable(jwk: PyJWK) -> tuple[int, str] | None:
+    """Why ``jwk`` cannot verify Stytch session JWTs, with the log level to say it at (a
+    WARNING for what looks like a mistake or an attack, DEBUG for another kind of key,
+    which a refresh would otherwise report every few minutes); None when it can."""
+    if not isinstance(jwk.key_id, str) or not jwk.key_id:
+        return logging.DEBUG, "it has no kid"
+    if jwk.key_type != "RSA" or jwk.algorithm_name != "RS256":
+        return logging.DEBUG, f"not RS256 (kty {jwk.key_type!r}, alg {jwk.algorithm_name!r})"
+    if jwk.public_key_use not in (None, "sig"):
+        return logging.DEBUG, f"not a signing key (use {jwk.public_key_use!r})"
+    if not isinstance(jwk.key, RSAPublicKey):
+        return logging.WARNING, "not an RSA public key (a private key in a JWKS is never used)"
+    if jwk.key.key_size < MIN_RSA_BITS:
+        bits = jwk.key.key_size
+        return logging.WARNING, f"an RSA key of {bits} bits (at least {MIN_RSA_BITS} are required)"
+    return None
 
 
 class JWKSCache:
@@ -67,7 +90,10 @@ class JWKSCache:
 
     ``fetch()`` returns the JWKS JSON document. An unknown ``kid`` forces a
     refetch at most once per :data:`JWKS_REFETCH_INTERVAL` seconds; concurrent
-    callers share it.
+    callers share it. ``on_rotate(kids)`` is called with the kids a newly loaded key
+    set no longer holds (whatever happened in between: a refresh, an entry past
+    ``max_stale`` reloaded, an invalidation), for the verifier to forget the tokens
+    it remembers under them.
     """
 
     def __init__(
@@ -78,7 +104,7 @@ class JWKSCache:
         max_stale: float = 3600.0,
         clock: Clock | None = None,
         spawn: Spawner | None = None,
-        on_rotate: Callable[[], None] | None = None,
+        on_rotate: Callable[[frozenset[str]], None] | None = None,
         refetch_interval: float = JWKS_REFETCH_INTERVAL,
     ) -> None:
         self._fetch = fetch
@@ -86,6 +112,7 @@ class JWKSCache:
         self._on_rotate = on_rotate
         self._refetch_interval = refetch_interval
         self._last_forced: float | None = None
+        self._published: frozenset[str] | None = None
         self.cache: RefreshingCache[str, Mapping[str, RSAPublicKey]] = RefreshingCache(
             self._load,
             name="JWKS",
@@ -106,16 +133,25 @@ class JWKSCache:
     def _updated(
         self,
         _key: str,
-        old: Mapping[str, RSAPublicKey] | None,
+        _old: Mapping[str, RSAPublicKey] | None,
         new: Mapping[str, RSAPublicKey],
     ) -> None:
-        if old is None or set(old) == set(new):
+        # Compared with the kids this cache last loaded, not with the cache's old value:
+        # an entry older than max_stale is dropped before it is reloaded (and invalidate()
+        # drops it too), so the cache may see no old value while tokens verified with a
+        # key that is now withdrawn are still remembered by the verifier.
+        kids = frozenset(new)
+        previous, self._published = self._published, kids
+        if previous is None or previous == kids:
             return
         logger.info(
-            "stytch_rbac: JWKS changed: kids %s -> %s", ", ".join(sorted(old)), ", ".join(new)
+            "stytch_rbac: JWKS changed: kids %s -> %s",
+            ", ".join(sorted(previous)),
+            ", ".join(sorted(kids)),
         )
-        if self._on_rotate is not None and set(old) - set(new):
-            self._on_rotate()
+        withdrawn = previous - kids
+        if withdrawn and self._on_rotate is not None:
+            self._on_rotate(withdrawn)
 
     async def keys(self) -> Mapping[str, RSAPublicKey]:
         """The current key set (fetched or refreshed as needed)."""

@@ -1,31 +1,50 @@
 """Session JWTs verified locally, as the stytch SDK does it, and remembered until they expire.
 
-Verification (reference 3.5) accepts a token only if: it has three base64url
-segments; its header says ``alg: RS256`` (``none``, ``HS256`` and everything
-else are refused before any key is looked up) and names a ``kid`` present in
-Stytch's JWKS; the RSA signature verifies; ``aud``, ``iss``, ``exp``, ``iat``
-and ``nbf`` are all present; ``aud`` is (or contains) the project id; ``iss``
-is ``stytch.com/{project_id}`` or the API base URL; ``nbf`` and ``iat`` are
-not in the future and ``exp`` not in the past (each with ``leeway``); and,
-with ``max_age``, ``now - iat < max_age``. Every refusal raises
-:class:`~stytch_rbac.errors.Unauthenticated` with a reason code and makes no
-network call, except an unknown ``kid``, which may refetch the JWKS (at most
-once per 30 s, single flight) to pick up a rotated key.
+Verification (reference 3.5) accepts a token only if: it is three segments of
+strict, canonical base64url (alphabet ``[A-Za-z0-9_-]``, no padding, zero
+unused trailing bits, so one accepted spelling per token); its header is a JSON
+object saying ``alg: RS256`` (``none``, ``HS256`` and everything else are
+refused before any key is looked up) and naming a ``kid`` present in Stytch's
+JWKS; the RSA signature verifies; ``aud``, ``iss``, ``exp``, ``iat`` and
+``nbf`` are all present; ``aud`` is (or is a list of strings containing) the
+project id; ``iss`` is ``stytch.com/{project_id}`` or the API base URL;
+``nbf`` and ``iat`` are not in the future and ``exp`` not in the past (each
+with ``leeway``); and, with ``max_age``, ``now - iat < max_age``. Every refusal
+raises :class:`~stytch_rbac.errors.Unauthenticated` with a reason code (any
+token that does not parse, JSON nested too deep for the stack included, is
+``malformed``) and makes no network call, except an unknown ``kid``, which may
+refetch the JWKS (at most once per 30 s, single flight) to pick up a rotated key.
 
 Only a token that is genuine but expired (or older than ``max_age``) is
 reported as :class:`StaleJWT`, for the caller to send to Stytch's
 ``sessions/authenticate``.
 
-Verified tokens are remembered, keyed by the SHA-256 of the token, until their
-``exp`` (bounded map): a repeated token costs one hash and one dict look-up.
+It is tested against PyJWT's ``jwt.decode`` with the SDK's options as an
+oracle (``tests/auth/test_session_jwt_differential.py``): every token PyJWT
+refuses is refused here. Deliberately stricter than PyJWT:
+
+1. segments must be unpadded (PyJWT 2.15 accepts correct ``=`` padding, so
+   ``sig`` and ``sig==`` verify as one token; it refuses, as this library does,
+   characters outside the alphabet and non-zero trailing bits);
+2. ``exp``, ``iat`` and ``nbf`` must be JSON numbers (PyJWT also takes numeric
+   strings and booleans through ``int()``), and ``exp`` a time ``datetime``
+   can hold;
+3. a ``crit`` header, or a ``b64`` header other than ``true``, is refused
+   (PyJWT understands the ``b64`` extension; Stytch never uses either);
+4. the payload must carry Stytch's session claims (``sub``, the session and
+   organization objects, roles as a list of strings).
+
+Verified tokens are remembered until their ``exp`` (or until ``max_age``), at most
+``memo_size`` of them (0: none), keyed by the token string itself: a repeated token
+costs one dict look-up and one clock read (:mod:`stytch_rbac.auth.memo` says how it
+is keyed and what it evicts).
 """
 
 from __future__ import annotations
 
-import binascii
-import hashlib
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Collection, Mapping
 from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature
@@ -37,6 +56,7 @@ from ..errors import Unauthenticated
 from ..principal import Principal
 from .claims import REQUIRED_CLAIMS, b64decode, principal_from_claims
 from .jwks import JWKSCache
+from .memo import TokenMemo
 
 __all__ = ["SessionJWTVerifier", "StaleJWT"]
 
@@ -60,13 +80,13 @@ def _require_token(token: object) -> None:
         raise Unauthenticated("missing", "no session JWT")
 
 
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
+def _numeric_date(value: Any) -> int | None:
+    """A JWT NumericDate (a JSON number, RFC 7519 section 2) as whole seconds, else None."""
+    if type(value) is int:
+        return value
+    if type(value) is float and math.isfinite(value):
         return int(value)
-    except (ValueError, TypeError, OverflowError):
-        return None
+    return None
 
 
 class SessionJWTVerifier:
@@ -92,33 +112,28 @@ class SessionJWTVerifier:
         self.jwks = jwks
         self.leeway: float = float(leeway)
         self.max_age = max_age
-        self.memo_size = memo_size
         self._clock: Clock = clock or SystemClock()
-        # sha256(token) -> (principal, exp, iat)
-        self._memo: dict[bytes, tuple[Principal, int, int]] = {}
+        self.memo: TokenMemo[Principal] = TokenMemo(memo_size)
 
-    def forget(self) -> None:
-        """Drop every remembered token (e.g. after a signing key was withdrawn)."""
-        self._memo.clear()
+    @property
+    def memo_size(self) -> int:
+        """At most this many verified tokens are remembered (0: none)."""
+        return self.memo.size
 
-    def remembered(self, token: str, digest: bytes | None = None) -> Principal | None:
-        """The Principal of ``token`` if it was verified before and is still valid, else None.
+    @memo_size.setter
+    def memo_size(self, size: int) -> None:
+        self.memo.size = size
 
-        ``digest`` (the token's SHA-256) may be passed when the caller has it already.
-        """
-        if digest is None:
-            digest = hashlib.sha256(token.encode()).digest()
-        hit = self._memo.get(digest)
-        if hit is None:
-            return None
-        principal, exp, iat = hit
-        now = self._clock.time()
-        if exp <= now - self.leeway or (self.max_age is not None and now - iat >= self.max_age):
-            del self._memo[digest]
-            return None
-        return principal
+    def forget(self, kids: Collection[str] | None = None) -> None:
+        """Drop the remembered tokens verified with one of ``kids`` (every one with None),
+        e.g. after those signing keys were withdrawn."""
+        self.memo.forget(kids)
 
-    async def verify(self, token: str, *, digest: bytes | None = None) -> Principal:
+    def remembered(self, token: str) -> Principal | None:
+        """The Principal of ``token`` if it was verified before and is still valid, else None."""
+        return self.memo.get(token, self._clock.time())
+
+    async def verify(self, token: str) -> Principal:
         """The Principal for a valid ``token``.
 
         Raises :class:`Unauthenticated` for anything not genuine and valid,
@@ -126,9 +141,7 @@ class SessionJWTVerifier:
         :class:`StytchUnavailable` when the JWKS cannot be fetched at all.
         """
         _require_token(token)
-        if digest is None:
-            digest = hashlib.sha256(token.encode()).digest()
-        principal = self.remembered(token, digest)
+        principal = self.remembered(token)
         if principal is not None:
             return principal
         header, payload, signing_input, signature = self._split(token)
@@ -147,16 +160,11 @@ class SessionJWTVerifier:
             principal = principal_from_claims(payload, session_jwt=token)
         except (ValueError, TypeError, OverflowError) as exc:
             raise Unauthenticated("malformed", f"session JWT {exc}") from None
-        self._remember(digest, principal, exp, iat)
+        valid_until = exp + self.leeway
+        if self.max_age is not None:
+            valid_until = min(valid_until, iat + self.max_age)
+        self.memo.put(token, principal, valid_until, kid, self._clock.time())
         return principal
-
-    def _remember(self, digest: bytes, principal: Principal, exp: int, iat: int) -> None:
-        memo = self._memo
-        if len(memo) >= self.memo_size:
-            # Drop the oldest tenth: amortized O(1) per insert, and still bounded.
-            for oldest in list(memo)[: max(1, self.memo_size // 10)]:
-                del memo[oldest]
-        memo[digest] = (principal, exp, iat)
 
     @staticmethod
     def _split(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
@@ -170,7 +178,9 @@ class SessionJWTVerifier:
         header_segment, _, payload_segment = signing_input.partition(b".")
         try:
             header = json.loads(b64decode(header_segment))
-        except (ValueError, binascii.Error):
+        except (ValueError, RecursionError):
+            # RecursionError: JSON nested deeper than the stack allows (a 10 KB token can
+            # hold 5,000 levels); it is a malformed token, never a server error.
             raise Unauthenticated("malformed", "the JWT header is not base64url JSON") from None
         if not isinstance(header, dict):
             raise Unauthenticated("malformed", "the JWT header is not a JSON object")
@@ -180,10 +190,15 @@ class SessionJWTVerifier:
             raise Unauthenticated("forged", f"JWT algorithm {shown!r} is not RS256")
         if "crit" in header:
             raise Unauthenticated("malformed", "the JWT header has unsupported 'crit' extensions")
+        if header.get("b64", True) is not True:
+            raise Unauthenticated("malformed", "the JWT header's 'b64' is not true")
+        try:
+            signature = b64decode(crypto)
+        except ValueError:
+            raise Unauthenticated("malformed", "the JWT signature is not base64url") from None
         try:
             payload = json.loads(b64decode(payload_segment))
-            signature = b64decode(crypto)
-        except (ValueError, binascii.Error):
+        except (ValueError, RecursionError):
             raise Unauthenticated("malformed", "the JWT payload is not base64url JSON") from None
         if not isinstance(payload, dict):
             raise Unauthenticated("malformed", "the JWT payload is not a JSON object")
@@ -194,18 +209,24 @@ class SessionJWTVerifier:
         for claim in REQUIRED_CLAIMS:
             if payload.get(claim) is None:
                 raise Unauthenticated("malformed", f"the JWT has no {claim!r} claim")
-        exp = _as_int(payload["exp"])
-        iat = _as_int(payload["iat"])
-        nbf = _as_int(payload["nbf"])
+        exp = _numeric_date(payload["exp"])
+        iat = _numeric_date(payload["iat"])
+        nbf = _numeric_date(payload["nbf"])
         if exp is None or iat is None or nbf is None:
-            raise Unauthenticated("malformed", "the JWT's exp, iat and nbf must be integers")
+            raise Unauthenticated("malformed", "the JWT's exp, iat and nbf must be numbers")
         aud = payload["aud"]
         audiences = [aud] if isinstance(aud, str) else aud
-        if not isinstance(audiences, list) or self.project_id not in audiences:
+        if (
+            not isinstance(audiences, list)
+            or self.project_id not in audiences
+            or not all(isinstance(a, str) for a in audiences)
+        ):
             raise Unauthenticated("invalid_claims", "the JWT audience is not this project")
         iss = payload["iss"]
         if not isinstance(iss, str) or iss not in self.issuers:
             raise Unauthenticated("invalid_claims", "the JWT issuer is not this project's")
+        if "jti" in payload and not isinstance(payload["jti"], str):
+            raise Unauthenticated("malformed", "the JWT's jti is not a string")
         now = self._clock.time()
         if iat > now + self.leeway or nbf > now + self.leeway:
             raise Unauthenticated("invalid_claims", "the JWT is not valid yet (iat/nbf)")

@@ -11,6 +11,7 @@ from . import (
     _generate_cmd,  # noqa: F401  (registers generate, check)
     _lint_cmd,  # noqa: F401  (registers lint)
     _policy_cmds,  # noqa: F401  (registers show, can)
+    _remote_cmds,  # noqa: F401  (registers pull, plan, push)
 )
 from ._common import app
 

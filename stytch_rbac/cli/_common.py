@@ -82,9 +82,13 @@ ERROR_CODES: Final[Mapping[str, str]] = {
     "invalid-policy-test": "a policy-test file that does not have the documented shape",
     "unknown-name": "a role, resource, action or lint code that is not defined",
     "no-match": "--run selects no policy-test row",
-    "credentials-missing": "--from-stytch without STYTCH_PROJECT_ID and STYTCH_SECRET",
+    "credentials-missing": "--from-stytch without STYTCH_PROJECT_ID and STYTCH_SECRET, or "
+    "pull / plan / push without STYTCH_WORKSPACE_KEY_ID and STYTCH_WORKSPACE_KEY_SECRET",
     "stytch-rejected": "Stytch refused the request (4xx), e.g. a wrong secret",
     "stytch-unavailable": "Stytch cannot be reached, answers 5xx or 429, or not a usable policy",
+    "remote-changed": "push: the remote policy is not the one planned or pulled (run plan again)",
+    "push-refused": "push: removals without --allow-removals, or a policy Stytch would refuse",
+    "verify-failed": "push: what Stytch answers after the push is not what was pushed",
     "bad-input": "any other bad input (an output folder that does not exist, a busy port, ...)",
     "internal": "an unexpected error; --debug shows the traceback",
 }
@@ -100,6 +104,9 @@ _COMMAND_ORDER: Final = (
     "lint",
     "test",
     "fetch-policy",
+    "pull",
+    "plan",
+    "push",
     "emulator",
     "demo",
 )
@@ -107,6 +114,8 @@ _COMMAND_ORDER: Final = (
 
 #: Whether the running sub-command was given ``--json`` (errors are then JSON on stderr).
 _json_errors: ContextVar[bool] = ContextVar("_json_errors", default=False)
+#: The exit code of every error while set (``plan``: terraform's 1, as 2 means "changes").
+_error_exit: ContextVar[int | None] = ContextVar("_error_exit", default=None)
 
 
 class _Group(typer.core.TyperGroup):
@@ -224,6 +233,7 @@ def fail(message: str, exit_code: int = EXIT_BAD_INPUT, *, code: str | None = No
     """
     if code is None:
         code = "stytch-unavailable" if exit_code == EXIT_UNREACHABLE else "bad-input"
+    exit_code = _error_exit.get() or exit_code
     assert code in ERROR_CODES, code  # a new code belongs in the table (and docs/cli.md)
     if _json_errors.get():
         error = {"code": code, "message": message, "exit_code": exit_code}

@@ -2,10 +2,14 @@
 
 Besides the human-readable summary it prints shell ``export`` lines to paste
 into another shell (or ``eval``): ``STYTCH_PROJECT_ID``, ``STYTCH_SECRET``,
-``STYTCH_BASE_URL`` (what ``StytchRBAC.from_env()`` reads), ``<ORG>_ID`` per
+``STYTCH_BASE_URL`` (what ``StytchRBAC.from_env()`` reads), ``STYTCH_PUBLIC_TOKEN``
+(for a frontend SDK, docs/guides/fullstack.md), ``<ORG>_ID`` per
 organization and ``<ORG>_<MEMBER>_JWT`` / ``_TOKEN`` per member, named after the
 organization slug and the part of the member's email address before the ``@``
-(``ACME_ID``, ``ACME_EDDIE_JWT``).
+(``ACME_ID``, ``ACME_EDDIE_JWT``), then the Management API's workspace key:
+``STYTCH_WORKSPACE_KEY_ID``, ``STYTCH_WORKSPACE_KEY_SECRET`` and
+``STYTCH_MANAGEMENT_URL`` (what ``pull`` / ``plan`` / ``push`` read; project
+``emulator``, environment ``test``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ def _build(
     state: Path | None,
     project_id: str | None,
     secret: str | None,
+    origins: list[str] | None = None,
 ) -> tuple[Emulator, list[tuple[str, str]]]:
     """The emulator and the (organization slug, member id) pairs to print sessions for."""
     from ..emulator import Emulator, SeedError
@@ -54,6 +59,8 @@ def _build(
             emu = Emulator(policy, project_id=project_id, secret=secret)
             seeded = emu.load_seed(seed) if seed is not None else []
             members = [(o.organization_slug, m.member_id) for o, ms in seeded for m in ms]
+        for origin in origins or ():
+            emu.allow_origin(origin)
     except (PolicyError, SeedError, OSError, ValueError) as exc:
         raise fail(str(exc)) from None
     if state is not None:
@@ -87,6 +94,14 @@ def emulator(
         str | None, typer.Option(help="Fixed project id (default: generated).")
     ] = None,
     secret: Annotated[str | None, typer.Option(help="Fixed secret (default: generated).")] = None,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Another page origin the frontend SDK may call from (repeatable; "
+            "localhost and 127.0.0.1 on any port are always allowed).",
+            show_default=False,
+        ),
+    ] = None,
     session_minutes: Annotated[
         int, typer.Option(help="Lifetime of the printed sessions, in minutes.")
     ] = 60,
@@ -110,7 +125,7 @@ def emulator(
             f"the emulator needs the 'emulator' extra ({exc.name} is not installed): "
             "pip install 'stytch-rbac[emulator]'"
         ) from None
-    emu, members = _build(policy, seed, state, project_id, secret)
+    emu, members = _build(policy, seed, state, project_id, secret, allow_origin)
     try:
         sock = bind(host, port)
     except OSError as exc:
@@ -132,12 +147,17 @@ def emulator(
             }
         )
     organizations = {s["organization_slug"]: s["organization_id"] for s in sessions}
+    env = _environment(base_url, emu.project_id, emu.secret, organizations, sessions)
+    # After the three from_env() reads: what a frontend's build configuration reads.
+    env = {**dict(list(env.items())[:3]), "STYTCH_PUBLIC_TOKEN": emu.public_token, **env}
     info = {
         "base_url": base_url,
         "project_id": emu.project_id,
         "secret": emu.secret,
+        "public_token": emu.public_token,
+        "allowed_origins": emu.allowed_origins,
         "sessions": sessions,
-        "env": _environment(base_url, emu.project_id, emu.secret, organizations, sessions),
+        "env": env | _workspace_environment(emu, base_url),
     }
 
     def ready() -> None:
@@ -178,6 +198,15 @@ def _environment(
     return env
 
 
+def _workspace_environment(emu: Emulator, base_url: str) -> dict[str, str]:
+    """The Management API's variables (what ``pull`` / ``plan`` / ``push`` read)."""
+    return {
+        "STYTCH_WORKSPACE_KEY_ID": emu.workspace_key_id,
+        "STYTCH_WORKSPACE_KEY_SECRET": emu.workspace_key_secret,
+        "STYTCH_MANAGEMENT_URL": base_url,
+    }
+
+
 def _print_text(info: dict[str, Any], state: Path | None) -> None:
     echo = typer.echo
     echo(f"Stytch emulator listening on {info['base_url']}")
@@ -189,6 +218,12 @@ def _print_text(info: dict[str, Any], state: Path | None) -> None:
         f'  SDK        : stytch.B2BClient("{info["project_id"]}", "<secret>", '
         f'environment="{info["base_url"]}")'
     )
+    echo(f"  public token : {info['public_token']}")
+    echo(
+        f'  frontend SDK : createStytchB2BClient("{info["public_token"]}", '
+        f'{{endpoints: {{testAPIURL: "{info["base_url"]}", liveAPIURL: "{info["base_url"]}"}}}})'
+    )
+    echo(f"  allowed page origins: {', '.join(info['allowed_origins'])}")
     for s in info["sessions"]:
         echo("")
         echo(f"{s['organization_slug']} / {s['email_address']} ({', '.join(s['roles'])})")

@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
+from ..codegen import Lang, default_command, header_command, ts_header_command
 from ..codegen import check as check_file
-from ..codegen import default_command, header_command
 from ..codegen import generate as render
 from ..errors import PolicyError
 from ..policy import Policy
@@ -40,6 +40,15 @@ OutputOpt = Annotated[
         show_default=False,
     ),
 ]
+LangOpt = Annotated[
+    Lang | None,
+    typer.Option(
+        "--lang",
+        help="python (a module, or its .pyi stub) or ts (TypeScript for Stytch's frontend SDKs; "
+        "default for a .ts --output).",
+        show_default=False,
+    ),
+]
 StubOpt = Annotated[
     bool, typer.Option("--stub", help="Write the .pyi stub form (types only) instead.")
 ]
@@ -53,13 +62,24 @@ def _load(policy_path: Path | None, from_stytch: bool) -> tuple[Policy, str | No
     return source.policy, shown
 
 
-def _command(shown: str | None, output: Path | None, *, stub: bool) -> str:
+def _command(shown: str | None, output: Path | None, *, stub: bool, lang: Lang = "python") -> str:
     """The regenerate line for the header: the arguments this run was given."""
-    command = default_command(policy=shown, output=output.as_posix() if output else None, stub=stub)
+    command = default_command(
+        policy=shown, output=output.as_posix() if output else None, stub=stub, lang=lang
+    )
     return command if output is not None else command.rsplit(" --output ", 1)[0]
 
 
-def _check_one(policy: Policy, path: Path, *, stub: bool, command: str) -> bool:
+def _lang(lang: Lang | None, path: Path | None) -> Lang:
+    """``--lang``, else TypeScript for a ``.ts`` path, else Python."""
+    if lang is not None:
+        return lang
+    return "ts" if path is not None and path.suffix == ".ts" else "python"
+
+
+def _check_one(
+    policy: Policy, path: Path, *, stub: bool, command: str, lang: Lang = "python"
+) -> bool:
     """Print the diff when ``path`` is stale; True when it is current.
 
     The regenerate line already in the file's header is kept (generating from
@@ -69,9 +89,10 @@ def _check_one(policy: Policy, path: Path, *, stub: bool, command: str) -> bool:
     if path.is_dir():
         raise fail(f"not a file: {path}")
     existing = path.read_bytes().decode("utf-8", errors="replace") if path.exists() else ""
-    command = header_command(existing) or command
+    found = ts_header_command(existing) if lang == "ts" else header_command(existing)
+    command = found or command
     try:
-        result = check_file(path, policy, stub=stub, command=command)
+        result = check_file(path, policy, stub=stub, command=command, lang=lang)
     except PolicyError as exc:
         raise fail(str(exc)) from None
     if result.current:
@@ -90,6 +111,7 @@ def generate(
     from_stytch: FromStytchOpt = False,
     output: OutputOpt = None,
     stub: StubOpt = False,
+    lang: LangOpt = None,
     check: Annotated[
         bool,
         typer.Option(
@@ -100,28 +122,34 @@ def generate(
 ) -> None:
     """Generate typed permissions (Resource, <Name>Action enums, Role, Scope, P) from a policy.
 
+    --lang ts (or a .ts --output) writes the TypeScript module instead: the
+    Permissions type of Stytch's frontend SDKs, a typed can(), const arrays.
+
     The output is byte-stable: the same policy always gives the same file.
     Exit codes: 0 written or current, 1 stale (--check), 2 bad input, 3 Stytch unreachable.
     """
+    language = _lang(lang, output)
+    if language == "ts" and stub:
+        raise fail("--stub is for Python; a TypeScript module has no stub form", code="usage")
     is_stub = stub or (output is not None and output.suffix == ".pyi")
     if check and output is None:
         raise fail("--check needs --output FILE (the generated file to compare)", code="usage")
     policy, shown = _load(policy_path, from_stytch)
-    command = _command(shown, output, stub=is_stub)
+    command = _command(shown, output, stub=is_stub, lang=language)
     if output is None:
         try:
-            typer.echo(render(policy, stub=is_stub, command=command), nl=False)
+            typer.echo(render(policy, stub=is_stub, command=command, lang=language), nl=False)
         except PolicyError as exc:
             raise fail(str(exc)) from None
         return
     if check:
-        if not _check_one(policy, output, stub=is_stub, command=command):
+        if not _check_one(policy, output, stub=is_stub, command=command, lang=language):
             raise typer.Exit(EXIT_DENIED)
         return
     if output.is_dir():
         raise fail(f"output is a directory: {output}")
     try:
-        text = render(policy, stub=is_stub, command=command)
+        text = render(policy, stub=is_stub, command=command, lang=language)
     except PolicyError as exc:
         raise fail(str(exc)) from None
     if output.exists() and output.read_bytes() == text.encode():
@@ -136,7 +164,7 @@ def check_command(
     files: Annotated[
         list[Path],
         typer.Argument(
-            help="Generated files to compare (.pyi files are compared as stubs).",
+            help="Generated files to compare (.pyi as stubs, .ts as TypeScript).",
             show_default=False,
         ),
     ],
@@ -154,7 +182,8 @@ def check_command(
             policy,
             path,
             stub=path.suffix == ".pyi",
-            command=_command(shown, path, stub=path.suffix == ".pyi"),
+            command=_command(shown, path, stub=path.suffix == ".pyi", lang=_lang(None, path)),
+            lang=_lang(None, path),
         )
         for path in files
     ]

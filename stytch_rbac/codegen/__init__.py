@@ -25,15 +25,18 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from types import ModuleType
+from typing import Literal, TypeAlias
 
 from ..errors import PolicyError
 from ..permissions import ActionEnum
 from ..policy import CompiledPolicy, Policy
 from ..policy.diff import PolicyIds, diff_ids
 from ._render import build_model, header_command, render
+from ._render_ts import render_typescript_module, ts_header_command
 
 __all__ = [
     "Drift",
+    "Lang",
     "PolicyDriftError",
     "Staleness",
     "check",
@@ -44,7 +47,13 @@ __all__ = [
     "header_command",
     "render_module",
     "render_stub",
+    "render_typescript",
+    "ts_header_command",
 ]
+
+
+Lang: TypeAlias = Literal["python", "ts"]
+"""The language of a generated module: Python (``.py`` / ``.pyi``) or TypeScript (``.ts``)."""
 
 
 def generator_version() -> str:
@@ -56,10 +65,16 @@ def generator_version() -> str:
 
 
 def default_command(
-    *, policy: str | None = None, output: str | None = None, stub: bool = False
+    *,
+    policy: str | None = None,
+    output: str | None = None,
+    stub: bool = False,
+    lang: Lang = "python",
 ) -> str:
     """The ``stytch-rbac generate ...`` line the header shows for regenerating the file."""
     source = "--from-stytch" if policy is None else f"--policy {policy}"
+    if lang == "ts":
+        return f"stytch-rbac generate --lang ts {source} --output {output or 'permissions.ts'}"
     target = output or ("permissions.pyi" if stub else "permissions.py")
     return f"stytch-rbac generate {source}{' --stub' if stub else ''} --output {target}"
 
@@ -93,10 +108,28 @@ def render_stub(policy: Policy | CompiledPolicy, *, command: str | None = None) 
     return render(model, stub=True)
 
 
+def render_typescript(policy: Policy | CompiledPolicy, *, command: str | None = None) -> str:
+    """The TypeScript module (``permissions.ts``) for Stytch's frontend SDKs: ``Permissions``
+    (what ``allPermissions<Permissions>()`` takes), a typed ``can(client, resource, action)``,
+    const arrays of resources, roles and scopes, and the policy's sha256 in the header."""
+    return render_typescript_module(
+        _as_policy(policy),
+        version=generator_version(),
+        command=command or default_command(policy="policy.json", lang="ts"),
+    )
+
+
 def generate(
-    policy: Policy | CompiledPolicy, *, stub: bool = False, command: str | None = None
+    policy: Policy | CompiledPolicy,
+    *,
+    stub: bool = False,
+    command: str | None = None,
+    lang: Lang = "python",
 ) -> str:
-    """:func:`render_stub` if ``stub`` else :func:`render_module`."""
+    """:func:`render_typescript` for ``lang="ts"``, else :func:`render_stub` if ``stub`` else
+    :func:`render_module`."""
+    if lang == "ts":
+        return render_typescript(policy, command=command)
     return (render_stub if stub else render_module)(policy, command=command)
 
 
@@ -119,10 +152,12 @@ def check(
     *,
     stub: bool | None = None,
     command: str | None = None,
+    lang: Lang | None = None,
 ) -> Staleness:
     """Compare the file at ``path`` with a fresh rendering of ``policy``.
 
-    ``stub`` defaults to ``path`` ending in ``.pyi``. ``command`` defaults to the
+    ``stub`` defaults to ``path`` ending in ``.pyi``, ``lang`` to ``"ts"`` for a ``.ts``
+    path (else ``"python"``). ``command`` defaults to the
     regenerate line already in the file's header, so the paths a file was
     generated with (relative to another directory, say) do not make it stale;
     everything else must match byte for byte. A missing file is stale (the diff
@@ -130,13 +165,15 @@ def check(
     """
     path = Path(path)
     is_stub = path.suffix == ".pyi" if stub is None else stub
+    if lang is None:
+        lang = "ts" if path.suffix == ".ts" else "python"
     try:
         actual = path.read_bytes().decode("utf-8", errors="replace")
     except FileNotFoundError:
         actual = ""
     if command is None:
-        command = header_command(actual)
-    expected = generate(policy, stub=is_stub, command=command)
+        command = ts_header_command(actual) if lang == "ts" else header_command(actual)
+    expected = generate(policy, stub=is_stub, command=command, lang=lang)
     if actual == expected:
         return Staleness(path, True, "")
     diff = difflib.unified_diff(

@@ -16,6 +16,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 from starlette.routing import Route as StarletteRoute
 
 from ._errors import EmulatorError, bad_request
@@ -149,6 +150,11 @@ class _Dispatcher:
                 media_type="application/json",
             )
         real = await self._serve(request, request_id, route, path)
+        if fault.kind == "redirect":
+            body = bytes(real.body) if fault.body is None else json.dumps(fault.body).encode()
+            return Response(
+                body, fault.status, headers={"Location": "/"}, media_type="application/json"
+            )
         return Response(
             bytes(real.body)[: max(1, len(real.body) // 2)],
             fault.status,
@@ -211,7 +217,11 @@ def build_app(
     *,
     enforce: Enforcer | None = None,
     on_change: Callable[[], None] | None = None,
+    mounts: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The ASGI app serving ``routes`` over ``state``."""
+    """The ASGI app serving ``routes`` over ``state``; ``mounts`` (other API families with
+    their own dispatchers: the Management API, the frontend SDK's ``/sdk/v1``) are matched
+    first."""
     dispatcher = _Dispatcher(state, faults, Router(routes), enforce, on_change)
-    return Starlette(routes=[StarletteRoute("/{path:path}", dispatcher.handle, methods=_METHODS)])
+    catch_all = StarletteRoute("/{path:path}", dispatcher.handle, methods=_METHODS)
+    return Starlette(routes=[*mounts, catch_all])

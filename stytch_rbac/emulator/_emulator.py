@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.routing import Route as StarletteRoute
 
 from ..clock import Clock
 from ..policy import OrgPolicy, Policy
@@ -24,9 +25,14 @@ from ._defaults import default_policy
 from ._enforce import enforce
 from ._errors import not_found
 from ._faults import Faults
+from ._management import ROUTE_NAMES as MANAGEMENT_ROUTE_NAMES
+from ._management import Workspace, management_routes
 from ._params import Params
+from ._public_tokens import PublicTokens
 from ._records import MemberRecord, OrganizationRecord, SessionRecord
 from ._routing import Route
+from ._sdk_api import SdkApi
+from ._sdk_routes import PREFIX as SDK_PREFIX
 from ._seed import apply_seed
 from ._snapshot import dump, load, read, write_atomic
 from ._state import MemberRec, OrgRec, SessionRec, State
@@ -36,6 +42,7 @@ from ._wire import member_json, org_json, session_role_ids
 __all__ = ["Emulator"]
 
 PolicySource = str | Path | Mapping[str, Any] | Policy | None
+SDK_METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
 
 ROUTES: list[Route] = [
     *_rbac.ROUTES,
@@ -66,6 +73,17 @@ class Emulator:
     ``clock`` (default: the system clock) is the time every expiry is measured
     against; :meth:`advance_time` moves it. Seeding methods may be called from
     any thread while the app serves requests.
+
+    The app also serves the Management API's projects, environments and RBAC
+    policy (``/pwa/v3/...``, for ``stytch-rbac pull / plan / push``), authenticated
+    with ``workspace_key_id`` / ``workspace_key_secret`` (generated unless given),
+    never the project secret: one project, ``project_slug``, with one environment,
+    :attr:`environment_slug`, whose runtime project id is :attr:`project_id`.
+
+    The same app serves Stytch's
+    frontend SDK under ``/sdk/v1``: ``public_token`` (default: derived from the
+    project id) and ``allowed_origins`` (default: any port of ``localhost`` and
+    ``127.0.0.1``) configure it (docs/guides/fullstack.md).
     """
 
     def __init__(
@@ -75,9 +93,24 @@ class Emulator:
         project_id: str | None = None,
         secret: str | None = None,
         clock: Clock | None = None,
+        workspace_key_id: str | None = None,
+        workspace_key_secret: str | None = None,
+        project_slug: str = "emulator",
+        public_token: str | None = None,
+        allowed_origins: Iterable[str] | None = None,
     ) -> None:
         self.project_id: str = project_id or f"project-test-{uuid.uuid4()}"
         self.secret: str = secret or f"secret-test-{secrets.token_urlsafe(24)}"
+        #: The Management API's key (``/pwa/v3/...``), not the project's credentials.
+        self.workspace_key_id: str = workspace_key_id or f"workspace-key-test-{uuid.uuid4()}"
+        self.workspace_key_secret: str = (
+            workspace_key_secret or f"workspace-secret-test-{secrets.token_urlsafe(24)}"
+        )
+        #: The Management API's slugs of this emulator's one project and environment.
+        self.project_slug: str = project_slug
+        self.environment_slug: str = (
+            "production" if self.project_id.startswith("project-live-") else "test"
+        )
         self.clock: ManualClock | ShiftedClock = movable_clock(clock)
         self._state = State(
             project_id=self.project_id,
@@ -85,15 +118,30 @@ class Emulator:
             policy=_load_policy(policy),
             clock=self.clock,
         )
-        self.faults: Faults = Faults(self.clock, {r.name for r in ROUTES})
         self._state_path: Path | None = None
         self._saved_version = -1
+        self._public_tokens = PublicTokens(self.project_id, public_token, allowed_origins)
+        sdk = SdkApi(self._state, self._public_tokens, ROUTES, enforce, self._autosave)
+        self._sdk = sdk
+        names = {r.name for r in ROUTES} | {r.name for r in sdk.routes if r.name != "sdk.events"}
+        self.faults: Faults = Faults(self.clock, names | MANAGEMENT_ROUTE_NAMES)
+        sdk.faults = self.faults
+        workspace = Workspace(
+            self.workspace_key_id,
+            self.workspace_key_secret,
+            self.project_slug,
+            self.environment_slug,
+        )
         self.app: Starlette = build_app(
             self._state,
             self.faults,
             [*ROUTES, *admin_routes(self)],
             enforce=enforce,
             on_change=self._autosave,
+            mounts=[
+                *management_routes(workspace, self._state, self.faults, self._autosave),
+                StarletteRoute(SDK_PREFIX + "/{path:path}", sdk.handle, methods=SDK_METHODS),
+            ],
         )
 
     def __repr__(self) -> str:
@@ -105,6 +153,31 @@ class Emulator:
     def requests(self) -> Counter[str]:
         """Requests served so far, by endpoint name (``"rbac.policy"``, ``"sessions.jwks"``...)."""
         return self._state.requests
+
+    @property
+    def public_token(self) -> str:
+        """The public token a frontend SDK is created with (``public-token-test-...``).
+
+        Derived from the project id unless given, so it survives a restart from a
+        state file or with the same ``project_id``.
+        """
+        return self._public_tokens.public_token
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """The page origins the frontend SDK API answers (CORS with credentials).
+
+        Default: ``http://localhost:*`` and ``http://127.0.0.1:*`` (any port).
+        """
+        return self._public_tokens.allowed_origins
+
+    def set_allowed_origins(self, origins: Iterable[str]) -> None:
+        """Replace the allowed page origins (``[]``: no page may call the SDK API)."""
+        self._public_tokens.set_allowed_origins(origins)
+
+    def allow_origin(self, origin: str) -> None:
+        """Let pages served from ``origin`` (``http://host:port``, ``:*`` for any port) call."""
+        self._public_tokens.allow_origin(origin)
 
     @property
     def policy(self) -> Policy:
@@ -217,6 +290,17 @@ class Emulator:
             record = self._member_record(org, member)
         self._autosave()
         return record
+
+    def set_password(self, member_id: str, password: str) -> str:
+        """Give a member a password for the frontend SDK's ``passwords.authenticate``.
+
+        Kept as a salted hash in memory only (not in state snapshots); sets and
+        returns the member's ``member_password_id``. ``ValueError`` under 8 characters.
+        """
+        with self._state.lock:
+            password_id = self._sdk.passwords.set(self._state, self._member(member_id), password)
+        self._autosave()
+        return password_id
 
     def get_member(self, member_id: str) -> MemberRecord:
         """The member with this id (deleted members included)."""

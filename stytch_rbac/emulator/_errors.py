@@ -121,6 +121,13 @@ ERROR_TYPES: Final[frozenset[str]] = _SEARCH_TYPES | {
     "invalid_rbac_role_id",
     "cannot_assign_default_rbac_role_id",
     "invalid_rbac_custom_role",
+    # the frontend SDK's /sdk/v1 (public tokens, origins, magic links)
+    "bad_domain_for_stytch_sdk",
+    "public_token_not_found",
+    "magic_link_not_found",
+    "email_jit_provisioning_not_allowed",
+    "intermediate_session_not_found",
+    "invalid_intermediate_session_token_for_organization",
     # SSO and SCIM
     "saml_connection_not_found",
     "oidc_connection_not_found",

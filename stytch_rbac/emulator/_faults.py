@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from ..clock import Clock
 
 __all__ = ["Fault", "Faults"]
 
-Kind = Literal["fail", "latency", "hang", "garbage", "truncated"]
+Kind = Literal["fail", "latency", "hang", "garbage", "truncated", "redirect"]
 
 ANY_ENDPOINT = "*"
 
@@ -26,6 +26,7 @@ class Fault:
     seconds: float = 0.0
     retry_after: float | None = None
     error_type: str | None = None
+    body: dict[str, Any] | None = None
     remaining: int | None = None
     until: float | None = None
 
@@ -120,6 +121,21 @@ class Faults:
     ) -> Fault:
         """Answer with the real JSON body cut in half."""
         return self._add(Fault("truncated", endpoint, status=status), times, duration)
+
+    def redirect(
+        self,
+        endpoint: str,
+        status: int = 302,
+        *,
+        body: dict[str, Any] | None = None,
+        times: int | None = None,
+        duration: float | None = None,
+    ) -> Fault:
+        """Answer with a 3xx status (``Location: /``) and a JSON body: ``body``, or the real
+        answer's. Stytch never redirects; a client must not read such an answer as a success."""
+        if not 300 <= status <= 399:
+            raise ValueError("a redirection status must be 3xx")
+        return self._add(Fault("redirect", endpoint, status=status, body=body), times, duration)
 
     def clear(self, endpoint: str | None = None) -> None:
         """Remove every fault (or those of one endpoint) and release hanging requests."""

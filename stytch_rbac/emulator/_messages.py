@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import EmulatorError, bad_request, not_found
+from ._magic_links import magic_link_url
 from ._members import (
     check_email,
     check_roles,
@@ -23,6 +24,7 @@ from ._routing import Req, Route
 from ._sessions import resolve_session
 from ._state import MemberRec, OrgRec, State
 from ._time import rfc3339
+from ._tokens import new_token
 
 __all__ = ["ROUTES", "invite", "reset_target", "session_org"]
 
@@ -64,12 +66,16 @@ def invite(state: State, org: OrgRec, p: Params) -> MemberRec:
         else:
             raise duplicate_email()
         now = state.now()
+        # The link in the invite email: magic_links.authenticate spends the token (_magic_links).
+        token = new_token()
         state.outbox.append(
             {
                 "kind": "invite",
                 "organization_id": org.organization_id,
                 "member_id": member.member_id,
                 "email_address": email,
+                "magic_links_token": token,
+                "url": magic_link_url(p.opt_str("invite_redirect_url"), token),
                 "invited_by_member_id": inviter,
                 "roles": list(member.explicit_roles),
                 "invite_redirect_url": p.opt_str("invite_redirect_url"),

@@ -1,6 +1,7 @@
 """Web-framework glue: the framework-free guard core, the HTTP answers, FastAPI and Starlette.
 
 * :mod:`.guard`: ``require()`` guards, credentials, tenancy sources (no framework).
+* :mod:`.csrf`: the cross-site request check of cookie credentials (no framework).
 * :mod:`.responses`: the one table of HTTP statuses, error bodies and headers.
 * :mod:`.fastapi`, :mod:`.starlette`: the only modules that import a web framework.
 

@@ -10,9 +10,8 @@ So :func:`run_unsuspended` drives the guard's own coroutines to their end in the
 calling thread, and every rule (credentials, tenancy, the permissions, one
 authentication per request) is the async guard's code, not a copy of it.
 
-For async views on another event loop (an async Django view), a second guard
-over the facade's ``aauthenticate`` / ``apolicy`` awaits the loop instead of
-blocking it.
+For async views on another event loop (an async Django view), the same guard
+awaits the facade's ``aauthenticate`` / ``apolicy`` instead of blocking.
 
 The framework part, ``@guard`` on a view, is in the glue: a view with a
 ``principal`` parameter is checked against it; one with a ``request`` parameter
@@ -23,8 +22,12 @@ which read ``flask.request``) to :mod:`.flask`.
 from __future__ import annotations
 
 import inspect
+import threading
+import weakref
 from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import sniffio
 
 from ..errors import Unauthenticated
 from ..permissions import ActionEnum, Permission
@@ -42,7 +45,7 @@ from .guard import (
 if TYPE_CHECKING:
     from ..policy import CompiledPolicy
 
-__all__ = ["BlockingAuthorizer", "BlockingGuard", "mark_guarded", "run_unsuspended"]
+__all__ = ["BlockingAuthorizer", "BlockingGuard", "bridge", "mark_guarded", "run_unsuspended"]
 
 _T = TypeVar("_T")
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -98,11 +101,17 @@ class BlockingAuthorizer(Protocol):
         ...
 
 
-class _Blocking:
-    """The blocking facade as a guard's :class:`~.guard.Authorizer`: coroutines that never
-    suspend."""
+class _Bridge:
+    """The blocking facade as a guard's :class:`~.guard.Authorizer`, in either world.
 
-    __slots__ = ("_rbac",)
+    In a thread without a running event loop (a sync view, :func:`run_unsuspended`) its
+    coroutines call the blocking methods and never suspend; under a running loop (an
+    async view) they await the facade's ``aauthenticate`` / ``apolicy``. One per facade
+    (:func:`bridge`): guards key a request's authentication records by authenticator, so
+    the middleware and every guard of one facade share them.
+    """
+
+    __slots__ = ("__weakref__", "_rbac")
 
     def __init__(self, rbac: BlockingAuthorizer) -> None:
         self._rbac = rbac
@@ -110,27 +119,41 @@ class _Blocking:
     async def authenticate(
         self, *, session_jwt: str | None = None, session_token: str | None = None
     ) -> Principal:
+        if _in_event_loop():
+            return await self._rbac.aauthenticate(
+                session_jwt=session_jwt, session_token=session_token
+            )
         return self._rbac.authenticate(session_jwt=session_jwt, session_token=session_token)
 
     async def policy(self, organization_id: str | None = None) -> CompiledPolicy:
+        if _in_event_loop():
+            return await self._rbac.apolicy(organization_id)
         return self._rbac.policy(organization_id)
 
 
-class _Awaiting:
-    """The blocking facade as a guard's :class:`~.guard.Authorizer` on another event loop."""
+def _in_event_loop() -> bool:
+    try:
+        sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        return False
+    return True
 
-    __slots__ = ("_rbac",)
 
-    def __init__(self, rbac: BlockingAuthorizer) -> None:
-        self._rbac = rbac
+_BRIDGES: weakref.WeakKeyDictionary[Any, _Bridge] = weakref.WeakKeyDictionary()
+_BRIDGES_LOCK = threading.Lock()
 
-    async def authenticate(
-        self, *, session_jwt: str | None = None, session_token: str | None = None
-    ) -> Principal:
-        return await self._rbac.aauthenticate(session_jwt=session_jwt, session_token=session_token)
 
-    async def policy(self, organization_id: str | None = None) -> CompiledPolicy:
-        return await self._rbac.apolicy(organization_id)
+def bridge(rbac: BlockingAuthorizer) -> _Bridge:
+    """The one :class:`_Bridge` of ``rbac`` (a new one each time for a facade that cannot
+    be weakly referenced)."""
+    try:
+        found = _BRIDGES.get(rbac)
+    except TypeError:
+        return _Bridge(rbac)
+    if found is None:
+        with _BRIDGES_LOCK:
+            found = _BRIDGES.setdefault(rbac, _Bridge(rbac))
+    return found
 
 
 class BlockingGuard:
@@ -142,7 +165,7 @@ class BlockingGuard:
     with any :class:`~.guard.RequestLike`; in async code, ``await guard.acheck(...)``.
     """
 
-    __slots__ = ("_awaiting", "_core", "_rbac")
+    __slots__ = ("_core", "_rbac")
 
     def __init__(
         self,
@@ -159,9 +182,7 @@ class BlockingGuard:
             "organization_id": organization_id,
             "credentials": credentials,
         }
-        permissions = tuple(permissions)
-        self._core = Guard(_Blocking(rbac), permissions, **options)
-        self._awaiting = Guard(_Awaiting(rbac), permissions, **options)
+        self._core = Guard(bridge(rbac), tuple(permissions), **options)
 
     def __repr__(self) -> str:
         return f"Blocking{self._core!r}"
@@ -226,13 +247,11 @@ class BlockingGuard:
         request: RequestLike | None = None,
     ) -> Principal:
         """:meth:`check` from async code on another event loop, without blocking it."""
-        return await self._awaiting.check(
-            principal, organization_id=organization_id, request=request
-        )
+        return await self._core.check(principal, organization_id=organization_id, request=request)
 
     async def aauthorize_request(self, request: RequestLike) -> Principal:
         """:meth:`authorize_request` from async code on another event loop."""
-        return await self._awaiting.authorize_request(request)
+        return await self._core.authorize_request(request)
 
     def verify(self) -> None:
         """Raise :class:`~stytch_rbac.UnknownPermission` when a permission of this guard is

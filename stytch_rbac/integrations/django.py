@@ -34,8 +34,9 @@ from typed permissions; :class:`StytchAuthentication` sets ``request.user``
 (a :class:`StytchUser`) and ``request.auth`` (the :class:`Principal`). Both
 answer with DRF exceptions carrying the same bodies and headers.
 
-One authentication per request: the outcome is kept in ``request.META`` (under
-:data:`~.guard.SCOPE_KEY`), shared by the middleware, guards and DRF classes.
+One authentication per request: the outcome is kept in ``request.META`` (a scope
+under ``stytch_rbac.scope``), shared by the middleware, guards and DRF classes.
+Cookie credentials get the ASGI integrations' CSRF check (:mod:`.csrf`).
 """
 
 from __future__ import annotations
@@ -65,8 +66,7 @@ from ..principal import Principal
 from .blocking import (
     BlockingAuthorizer,
     BlockingGuard,
-    _Awaiting,
-    _Blocking,
+    bridge,
     mark_guarded,
     run_unsuspended,
 )
@@ -89,6 +89,8 @@ __all__ = [
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
+#: The ``request.META`` key of the request's scope (see :attr:`DjangoRequest.scope`).
+SCOPE_META_KEY = "stytch_rbac.scope"
 #: Setting naming the blocking facade (the object, or its dotted path).
 SETTING = "STYTCH_RBAC"
 #: Optional setting: a :class:`~.guard.CredentialConfig` for the middleware and DRF.
@@ -108,8 +110,13 @@ class DjangoRequest:
 
     @property
     def scope(self) -> MutableMapping[str, Any]:
-        """``request.META``: per request, so the authentication record lives there."""
-        return cast("MutableMapping[str, Any]", self._request.META)
+        """The request's ASGI-like scope, kept in ``request.META`` (so per request): the
+        ``type`` and ``method`` the CSRF check reads, and the authentication records."""
+        meta = self._request.META
+        scope = meta.get(SCOPE_META_KEY)
+        if scope is None:
+            scope = meta[SCOPE_META_KEY] = {"type": "http", "method": self._request.method}
+        return cast("MutableMapping[str, Any]", scope)
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -228,7 +235,7 @@ class StytchSessionMiddleware:
         try:
             principal: Principal | None = run_unsuspended(
                 authenticate_request(
-                    _Blocking(self.rbac), adapted, self.credentials, handled_by_middleware=True
+                    bridge(self.rbac), adapted, self.credentials, handled_by_middleware=True
                 )
             )
         except StytchRBACError:  # stored on the request: guarded views answer it
@@ -242,7 +249,7 @@ class StytchSessionMiddleware:
         adapted = DjangoRequest(request)
         try:
             principal: Principal | None = await authenticate_request(
-                _Awaiting(self.rbac), adapted, self.credentials, handled_by_middleware=True
+                bridge(self.rbac), adapted, self.credentials, handled_by_middleware=True
             )
         except StytchRBACError:
             principal = None
@@ -396,7 +403,7 @@ class StytchAuthentication(_AuthenticationBase):
         config = self.credentials or config
         adapted = DjangoRequest(_django_request(request))
         try:
-            principal = run_unsuspended(authenticate_request(_Blocking(rbac), adapted, config))
+            principal = run_unsuspended(authenticate_request(bridge(rbac), adapted, config))
         except Unauthenticated as exc:
             if exc.reason == "missing":
                 return None

@@ -72,10 +72,12 @@ except ImportError as exc:
 
 from ..errors import StytchRBACError, Unauthenticated
 from ..principal import Principal
+from .csrf import SAFE_METHODS
 from .guard import (
     CredentialConfig,
     Guard,
     RequestAuth,
+    _middleware_auth,
     authenticate_request,
     guards_of,
     request_auth,
@@ -292,7 +294,8 @@ def dependency_for(guard: Guard) -> Callable[..., Coroutine[Any, Any, Principal]
 
 
 def _recorded(connection: HTTPConnection, dependency: str) -> RequestAuth:
-    record = request_auth(connection)
+    # The middleware's record (its credential sources), whatever guard ran before.
+    record = _middleware_auth(connection)
     if record is None:
         raise RuntimeError(
             f"{dependency} needs StytchSessionMiddleware on the app "
@@ -433,11 +436,20 @@ def _statuses(route: object) -> tuple[int, ...]:
     """The statuses the route's guards and principal dependencies can answer with."""
     found: set[int] = set()
     guards = [guard for _, guard in _route_guards(route)]
-    if guards or any(getattr(call, _AUTHENTICATES, False) for call in _route_calls(route)):
+    authenticates = any(getattr(call, _AUTHENTICATES, False) for call in _route_calls(route))
+    if guards or authenticates:
         found |= {401, 503}
     if any(g.permissions or g.organization is not None for g in guards):
         found.add(403)
+    # CSRF protection refuses a cookie credential on an unsafe method from another origin.
+    unsafe = bool(set(getattr(route, "methods", None) or ()) - SAFE_METHODS)
+    if unsafe and (authenticates or any(_reads_cookies_csrf(g.credentials) for g in guards)):
+        found.add(403)
     return tuple(sorted(found))
+
+
+def _reads_cookies_csrf(config: CredentialConfig) -> bool:
+    return config.csrf_protection and (config.jwt_cookie or config.token_cookie) is not None
 
 
 def _add_answers(app: FastAPI, schema: dict[str, Any]) -> None:

@@ -31,8 +31,9 @@ refusing one: public views stay public), puts the principal on
 hands refreshed JWTs back and answers the library's errors raised in views
 (``rbac.authorize(...)``, member calls) as JSON.
 
-One authentication per request: the outcome is kept in the WSGI environ (under
-:data:`~.guard.SCOPE_KEY`), so the hook and every guard share it.
+One authentication per request: the outcome is kept in the WSGI environ (a scope
+under ``stytch_rbac.scope``), so the hook and every guard share it. Cookie
+credentials get the ASGI integrations' CSRF check (:mod:`.csrf`).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from ..principal import Principal
 from .blocking import (
     BlockingAuthorizer,
     BlockingGuard,
-    _Blocking,
+    bridge,
     mark_guarded,
     run_unsuspended,
 )
@@ -74,6 +75,9 @@ __all__ = [
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
+#: The WSGI environ key of the request's scope (see :attr:`FlaskRequest.scope`).
+SCOPE_ENVIRON_KEY: Final = "stytch_rbac.scope"
+
 #: Where :func:`init_app` keeps its settings, in ``app.extensions``.
 EXTENSION: Final = "stytch_rbac"
 
@@ -89,8 +93,13 @@ class FlaskRequest:
 
     @property
     def scope(self) -> MutableMapping[str, Any]:
-        """The WSGI environ: per request, so the authentication record lives there."""
-        return self._request.environ
+        """The request's ASGI-like scope, kept in the WSGI environ (so per request): the
+        ``type`` and ``method`` the CSRF check reads, and the authentication records."""
+        environ = self._request.environ
+        scope = environ.get(SCOPE_ENVIRON_KEY)
+        if scope is None:
+            scope = environ[SCOPE_ENVIRON_KEY] = {"type": "http", "method": self._request.method}
+        return scope
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -213,7 +222,7 @@ def init_app(
     """Authenticate every request once (never refusing it), hand refreshed JWTs back, set
     ``flask.g.stytch_principal``, and answer the library's errors raised in views as JSON."""
     config = credentials if credentials is not None else CredentialConfig()
-    authenticator = _Blocking(rbac)
+    authenticator = bridge(rbac)
     app.extensions[EXTENSION] = rbac
 
     def stytch_rbac_authenticate() -> None:

@@ -30,9 +30,21 @@ Order of evaluation, every step failing closed: credentials (401 when missing
 or invalid), then the organization the request is about (tenancy: 403 when it
 is not the member's own, or cannot be read), then the permissions (403).
 
-One authentication per request: the outcome (the ``Principal`` or the error)
-is stored in the ASGI scope under :data:`SCOPE_KEY`, so several guards on one
-request, and the session middleware, verify the credential once.
+One authentication per request and producer: the outcome (the ``Principal`` or
+the error) is stored in the ASGI scope, keyed by what produced it: the
+``StytchRBAC`` (by identity) and the credential it read (where it came from,
+JWT or session token, the value). Several guards on one request, and the
+session middleware, verify a credential once; a guard reading other sources
+(bearer only, ``bearer="session_token"``) or built on another project's
+``StytchRBAC`` authenticates itself and never uses a principal produced from a
+credential it does not accept. :data:`SCOPE_KEY` holds the record used last
+(a guard's, once it ran; else the middleware's).
+
+Cookie credentials are checked against cross-site request forgery before they
+are authenticated (:mod:`.csrf`; ``CredentialConfig(csrf_protection=...,
+trusted_origins=...)``): an unsafe request or a WebSocket handshake from
+another origin is refused with :class:`~stytch_rbac.CrossSiteRequest`. Bearer
+credentials are not subject to it.
 """
 
 from __future__ import annotations
@@ -56,6 +68,7 @@ from typing import (
 )
 
 from ..errors import (
+    CrossSiteRequest,
     PermissionDenied,
     StytchRBACError,
     StytchUnavailable,
@@ -65,6 +78,7 @@ from ..errors import (
 )
 from ..permissions import ActionEnum, Permission
 from ..principal import Principal
+from .csrf import cross_site_refusal, normalize_origins
 
 if TYPE_CHECKING:
     from ..policy import CompiledPolicy
@@ -94,8 +108,11 @@ logger = logging.getLogger("stytch_rbac")
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
-#: Key of the per-request :class:`RequestAuth` record in the ASGI scope.
+#: Key of the request's last used :class:`RequestAuth` record in the ASGI scope.
 SCOPE_KEY: Final = "stytch_rbac.auth"
+
+#: Key of the request's records by producer (:class:`_Records`) in the ASGI scope.
+_RECORDS_KEY: Final = "stytch_rbac.auth.records"
 
 #: Attribute of a ``@guard``-decorated function: the guards on it, outermost last.
 _GUARDS_ATTRIBUTE: Final = "__stytch_guards__"
@@ -148,6 +165,13 @@ class CredentialConfig:
     ``"auto"`` answers on the channel the credential came in (a ``Set-Cookie``
     for a cookie, the ``handback_header`` response header for a bearer
     token); ``"cookie"``, ``"header"``, ``"both"`` or ``"none"`` force it.
+
+    CSRF protection (on by default) refuses a cookie credential on an unsafe
+    request (not ``GET``/``HEAD``/``OPTIONS``) or a WebSocket handshake made by
+    a page of another origin (``Sec-Fetch-Site``, else ``Origin`` against
+    ``Host``), unless its ``Origin`` is in ``trusted_origins``
+    (``"https://app.example.com"``; normalized, invalid ones raise
+    ``ValueError``). ``csrf_protection=False`` turns it off. See :mod:`.csrf`.
     """
 
     #: What a bearer credential is: a session JWT (Stytch's guides) or a session token.
@@ -168,10 +192,18 @@ class CredentialConfig:
     cookie_samesite: Literal["lax", "strict", "none"] = "lax"
     cookie_path: str = "/"
     cookie_domain: str | None = None
+    #: Refuse a cookie credential on unsafe cross-origin requests and WebSocket handshakes.
+    csrf_protection: bool = True
+    #: Origins (``scheme://host[:port]``) whose pages may use the cookie credential anyway.
+    trusted_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.bearer is None and self.jwt_cookie is None and self.token_cookie is None:
             raise ValueError("CredentialConfig reads no credential: enable bearer or a cookie")
+        if not isinstance(cast(object, self.csrf_protection), bool):
+            raise TypeError("csrf_protection takes True or False")
+        # Stored normalized (the form browsers send in Origin), so a look-up is one comparison.
+        object.__setattr__(self, "trusted_origins", normalize_origins(self.trusted_origins))
         if self.handback not in ("auto", "cookie", "header", "both", "none"):
             raise ValueError(f"unknown handback {self.handback!r}")
         if not self.handback_header.strip():
@@ -312,18 +344,83 @@ class RequestAuth:
 
 
 def request_auth(request: RequestLike) -> RequestAuth | None:
-    """The request's authentication record, if a guard or the middleware made one."""
+    """The request's last used authentication record, if a guard or the middleware made one:
+    the record of the guard that ran last (its principal is the one it approved), else the
+    middleware's."""
     record = request.scope.get(SCOPE_KEY)
     return record if isinstance(record, RequestAuth) else None
 
 
-async def _run_authentication(
-    rbac: _Authenticator, request: RequestLike, config: CredentialConfig
-) -> RequestAuth:
-    try:
-        credentials = extract_credentials(request.headers, request.cookies, config)
-    except Unauthenticated as exc:
-        return RequestAuth(error=exc)
+def _middleware_auth(request: RequestLike) -> RequestAuth | None:
+    """The session middleware's record of the request, else :func:`request_auth`'s.
+
+    ``CurrentPrincipal`` and ``OptionalPrincipal`` read this one: the principal of the
+    middleware's credential sources, whatever guards ran before them.
+    """
+    records = request.scope.get(_RECORDS_KEY)
+    if isinstance(records, _Records) and records.middleware is not None:
+        return records.middleware
+    return request_auth(request)
+
+
+#: A credential's producer: the authenticator (``id``), the source, the JWT, the token.
+_ProducerKey: TypeAlias = tuple[int, str, str | None, str | None]
+
+
+#: What :func:`extract_credentials` reads of a config: the sources.
+_SourcesKey: TypeAlias = tuple[str | None, str | None, str | None]
+
+
+class _Records:
+    """The request's authentication records by producer, the middleware's, and the
+    credentials read per set of sources (a request's headers and cookies do not change,
+    and checking a credential's characters costs more than the rest of a reused guard)."""
+
+    __slots__ = ("by_producer", "cross_site", "extracted", "middleware")
+
+    def __init__(self) -> None:
+        # The authenticator is kept with its record: its id cannot be reused meanwhile.
+        self.by_producer: dict[_ProducerKey, tuple[_Authenticator, RequestAuth]] = {}
+        self.extracted: dict[_SourcesKey, Credentials | Unauthenticated] = {}
+        # The CSRF decision by trusted origins (it reads only the method and headers).
+        self.cross_site: dict[tuple[str, ...], CrossSiteRequest | None] = {}
+        self.middleware: RequestAuth | None = None
+
+    def credentials(self, request: RequestLike, config: CredentialConfig) -> Credentials:
+        """:func:`extract_credentials` for ``config``, once per request and set of sources."""
+        key = (config.bearer, config.jwt_cookie, config.token_cookie)
+        found = self.extracted.get(key)
+        if found is None:
+            try:
+                found = extract_credentials(request.headers, request.cookies, config)
+            except Unauthenticated as exc:
+                found = exc
+            self.extracted[key] = found
+        if isinstance(found, Unauthenticated):
+            raise found.with_traceback(None)
+        return found
+
+    def cross_site_refusal(
+        self, request: RequestLike, config: CredentialConfig
+    ) -> CrossSiteRequest | None:
+        """:func:`~.csrf.cross_site_refusal` for ``config``, once per request and origins."""
+        trusted = config.trusted_origins
+        if trusted in self.cross_site:
+            return self.cross_site[trusted]
+        refusal = self.cross_site[trusted] = cross_site_refusal(
+            request.scope, request.headers, trusted
+        )
+        return refusal
+
+
+def _records(scope: MutableMapping[str, Any]) -> _Records:
+    records = scope.get(_RECORDS_KEY)
+    if not isinstance(records, _Records):
+        records = scope[_RECORDS_KEY] = _Records()
+    return records
+
+
+async def _authenticated(rbac: _Authenticator, credentials: Credentials) -> RequestAuth:
     try:
         # The JWT when there is one (verified locally; Stytch refreshes an expired one),
         # the session token otherwise. Never both: a refused JWT is not retried as a token.
@@ -336,6 +433,38 @@ async def _run_authentication(
     return RequestAuth(principal=principal, credentials=credentials)
 
 
+async def _run_authentication(
+    rbac: _Authenticator,
+    request: RequestLike,
+    config: CredentialConfig,
+    records: _Records,
+    handled_by_middleware: bool,
+) -> RequestAuth:
+    """The record for ``config``'s credential on ``request``: a stored one of the same
+    producer, or a new one (stored when authentication ran)."""
+    try:
+        credentials = records.credentials(request, config)
+    except Unauthenticated as exc:
+        return RequestAuth(error=exc, handled_by_middleware=handled_by_middleware)
+    if credentials.source == "cookie" and config.csrf_protection:
+        # Before authenticating: a forged cross-site request costs no call to Stytch.
+        refusal = records.cross_site_refusal(request, config)
+        if refusal is not None:
+            return RequestAuth(
+                error=refusal, credentials=credentials, handled_by_middleware=handled_by_middleware
+            )
+    # Only what authentication reads: the JWT when there is one, else the token.
+    token = credentials.session_token if credentials.session_jwt is None else None
+    key = (id(rbac), credentials.source, credentials.session_jwt, token)
+    stored = records.by_producer.get(key)
+    if stored is not None and stored[0] is rbac:
+        return stored[1]
+    record = await _authenticated(rbac, credentials)
+    record.handled_by_middleware = handled_by_middleware
+    records.by_producer[key] = (rbac, record)
+    return record
+
+
 async def authenticate_request(
     rbac: _Authenticator,
     request: RequestLike,
@@ -343,17 +472,20 @@ async def authenticate_request(
     *,
     handled_by_middleware: bool = False,
 ) -> Principal:
-    """Authenticate the request once: reuse the stored outcome, or run and store it.
+    """Authenticate the request once per producer: reuse the stored outcome of the same
+    ``rbac`` and credential, or run and store it.
 
-    Returns the :class:`Principal`, or raises what authentication raised
-    (:class:`Unauthenticated`, :class:`StytchUnavailable`, ...) every time it
-    is asked again for the same request.
+    The credential is the one ``config`` reads; a cookie one is first checked for
+    cross-site forgery (``config.csrf_protection``). The record becomes the request's
+    :func:`request_auth`. Returns the :class:`Principal`, or raises what authentication
+    raised (:class:`Unauthenticated`, :class:`~stytch_rbac.CrossSiteRequest`,
+    :class:`StytchUnavailable`, ...) every time it is asked again for the same request.
     """
-    record = request_auth(request)
-    if record is None:
-        record = await _run_authentication(rbac, request, config)
-        record.handled_by_middleware = handled_by_middleware
-        request.scope[SCOPE_KEY] = record
+    records = _records(request.scope)
+    record = await _run_authentication(rbac, request, config, records, handled_by_middleware)
+    if handled_by_middleware:
+        records.middleware = record
+    request.scope[SCOPE_KEY] = record
     return record.unwrap()
 
 
@@ -369,10 +501,15 @@ class OrganizationSource:
             raise ValueError(f"{self.kind}() takes a non-empty parameter name")
 
     def resolve(self, request: RequestLike) -> str | None:
-        """The organization id in ``request``, or None when the request does not carry one.
+        """The organization id in ``request``, or None when the request does not carry one
+        (or carries an empty one).
 
-        A route without the named path parameter is a programming error
-        (:class:`LookupError`), not a request to deny.
+        The value is returned exactly as the handler receives it, never stripped
+        or normalized: the guard decides on the value the handler acts on, so
+        ``"org-A\\u00a0"`` is another organization than ``"org-A"`` (403). A route
+        without the named path parameter is a programming error (:class:`LookupError`),
+        and so is a path parameter converted to something else than ``str``
+        (:class:`TypeError`: organization ids are strings).
         """
         if self.kind == "path":
             if self.name not in request.path_params:
@@ -387,8 +524,12 @@ class OrganizationSource:
             value = request.query_params.get(self.name)
         if value is None:
             return None
-        text = str(value).strip()
-        return text or None
+        if not isinstance(value, str):
+            raise TypeError(
+                f"the organization id in {self.kind} parameter {self.name!r} is a "
+                f"{type(value).__name__}, not str: read it with a str path convertor"
+            )
+        return value or None
 
 
 def path(name: str) -> OrganizationSource:
@@ -511,9 +652,8 @@ class Guard:
             raise TypeError(
                 f"the organization_id callable returned {type(value).__name__}, not str"
             )
-        if value is None:
-            return None
-        return value.strip() or None
+        # Exactly the callable's value (never stripped): it is what the route acts on.
+        return value or None
 
     async def check(
         self,

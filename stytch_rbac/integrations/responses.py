@@ -12,6 +12,7 @@ error                                       status  body ``detail.error``
 :class:`Unauthenticated`                    401     ``unauthenticated``
 :class:`PermissionDenied`                   403     ``permission_denied``
 :class:`TenancyError`                       403     ``tenancy_error``
+:class:`CrossSiteRequest` (CSRF)            403     ``cross_site_request``
 :class:`Forbidden` (any other refusal)      403     ``forbidden``
 :class:`StytchUnavailable`                  503     ``stytch_unavailable``
 :class:`StytchAPIError`, Stytch said 400    400     ``bad_request``
@@ -57,6 +58,7 @@ from email.utils import format_datetime
 from typing import Any, Final
 
 from ..errors import (
+    CrossSiteRequest,
     Forbidden,
     PermissionDenied,
     StytchAPIError,
@@ -104,6 +106,15 @@ ANSWERS: Final[tuple[tuple[type[StytchRBACError], HTTPAnswer], ...]] = (
             403,
             "tenancy_error",
             "the member's organization is not the organization this request is about",
+        ),
+    ),
+    (
+        CrossSiteRequest,
+        HTTPAnswer(
+            403,
+            "cross_site_request",
+            "a request from another origin may not use the session cookie for this; "
+            "send the credential as a bearer token or list the origin in trusted_origins",
         ),
     ),
     (Forbidden, HTTPAnswer(403, "forbidden", "forbidden")),
@@ -177,6 +188,9 @@ def error_body(exc: StytchRBACError, secrets: tuple[str, ...] = ()) -> dict[str,
         detail.update(resource=exc.resource, action=exc.action, organization_id=exc.organization_id)
     elif isinstance(exc, TenancyError):
         detail["organization_id"] = exc.requested_organization_id
+    elif isinstance(exc, CrossSiteRequest):
+        # The reason only: the Origin header is the other site's text.
+        detail["reason"] = exc.reason if _REASON.fullmatch(exc.reason) else "cross_site"
     elif isinstance(exc, StytchUnavailable):
         if exc.request_id:
             detail["request_id"] = exc.request_id
@@ -271,14 +285,15 @@ def websocket_close_reason(exc: StytchRBACError) -> str:
 _OPENAPI_DESCRIPTIONS: Final[Mapping[int, str]] = {
     401: "Not authenticated: the member session credential is missing, malformed, expired, "
     "forged or revoked.",
-    403: "Forbidden: the member's roles do not grant the permission, or the request is about "
-    "another organization than the member's.",
+    403: "Forbidden: the member's roles do not grant the permission, the request is about "
+    "another organization than the member's, or a request from another origin used the "
+    "session cookie (CSRF protection).",
     503: "Stytch is unavailable and nothing cached is fresh enough to decide with; retry later.",
 }
 
 _OPENAPI_EXTRA_FIELDS: Final[Mapping[int, tuple[str, ...]]] = {
     401: ("reason",),
-    403: ("resource", "action", "organization_id"),
+    403: ("resource", "action", "organization_id", "reason"),
     503: ("request_id",),
 }
 

@@ -17,10 +17,13 @@ guard on the app's routes against the policy before the app serves
 (:func:`verify_routes`).
 
 :class:`StytchSessionMiddleware` authenticates each request once, stores the
-outcome on it (guards reuse it; :func:`principal_of` reads it) and hands a
-refreshed session JWT back on the response. It never refuses a request
-itself: public routes stay public, guarded ones answer 401/403/503 (the
-table in :mod:`.responses`).
+outcome on it (guards reading the same credential with the same ``StytchRBAC``
+reuse it; :func:`principal_of` reads it) and hands a refreshed session JWT back
+on the response. A session cookie on an unsafe request from another origin is
+not authenticated but recorded as a :class:`~stytch_rbac.CrossSiteRequest`
+(CSRF protection, :mod:`.csrf`). It never refuses a request itself: public
+routes stay public, guarded ones answer 401/403/503 (the table in
+:mod:`.responses`).
 
 WebSocket routes: ``@guard`` on a ``websocket`` endpoint authenticates the
 handshake; with :func:`exception_handlers` installed a refusal closes the
@@ -158,7 +161,8 @@ class StytchSessionMiddleware:
 
 
 def principal_of(request: HTTPConnection) -> Principal:
-    """The request's :class:`Principal`, as authenticated by the middleware or a guard.
+    """The request's :class:`Principal`, as authenticated by the guard that ran last (the
+    principal it approved) or else the middleware.
 
     Raises :class:`Unauthenticated` when the request is not authenticated and
     ``RuntimeError`` when nothing authenticated it (no middleware, no guard).

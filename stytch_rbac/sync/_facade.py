@@ -36,6 +36,11 @@ from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .._stytch import DEFAULT_TIMEOUT
+from ..auth.remote import (
+    DEFAULT_FAILURE_CACHE_SIZE,
+    DEFAULT_FAILURE_TTL,
+    DEFAULT_REMOTE_AUTH_CONCURRENCY,
+)
 from ..client import (
     StytchRBAC as AsyncStytchRBAC,
 )
@@ -89,9 +94,13 @@ class StytchRBAC:
         leeway: float = 0,
         timeout: float = DEFAULT_TIMEOUT,
         org_cache_size: int = 10_000,
+        jwt_memo_size: int = 10_000,
         strict: bool = True,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
+        remote_auth_concurrency: int = DEFAULT_REMOTE_AUTH_CONCURRENCY,
+        remote_auth_failure_ttl: float = DEFAULT_FAILURE_TTL,
+        remote_auth_failure_cache_size: int = DEFAULT_FAILURE_CACHE_SIZE,
         backend: Backend = "asyncio",
     ) -> None:
         if backend not in ("asyncio", "trio"):
@@ -107,9 +116,13 @@ class StytchRBAC:
                 leeway=leeway,
                 timeout=timeout,
                 org_cache_size=org_cache_size,
+                jwt_memo_size=jwt_memo_size,
                 strict=strict,
                 http_client=http_client,
                 clock=clock,
+                remote_auth_concurrency=remote_auth_concurrency,
+                remote_auth_failure_ttl=remote_auth_failure_ttl,
+                remote_auth_failure_cache_size=remote_auth_failure_cache_size,
             ),
             backend,
         )

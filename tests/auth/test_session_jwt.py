@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -13,138 +12,24 @@ import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stytch_rbac.auth import (
     ORGANIZATION_CLAIM,
     SESSION_CLAIM,
-    JWKSCache,
-    SessionJWTVerifier,
     StaleJWT,
     parse_datetime,
     parse_jwks,
     principal_from_member_session,
 )
-from stytch_rbac.auth.claims import unverified_expiry
+from stytch_rbac.auth.claims import b64decode, unverified_claims, unverified_expiry
 from stytch_rbac.clock import ManualClock
 from stytch_rbac.errors import StytchUnavailable, Unauthenticated
 from stytch_rbac.integrations.responses import status_for
 
-PROJECT = "project-test-11111111-2222-3333-4444-555555555555"
-BASE_URL = "http://127.0.0.1:8765"
-NOW = 1_800_000_000.0
-
-
-def _b64(value: int) -> str:
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def jwk(key: rsa.RSAPrivateKey, kid: str, **extra: Any) -> dict[str, Any]:
-    """The public JWK of ``key`` in Stytch's JWKS layout."""
-    numbers = key.public_key().public_numbers()
-    doc = {
-        "kty": "RSA",
-        "use": "sig",
-        "alg": "RS256",
-        "kid": kid,
-        "key_ops": ["verify"],
-        "x5c": [],
-        "x5tS256": "",
-        "n": _b64(numbers.n),
-        "e": _b64(numbers.e),
-    }
-    doc.update(extra)
-    return doc
-
-
-@pytest.fixture(scope="module")
-def keys() -> dict[str, rsa.RSAPrivateKey]:
-    """Three RSA keys: the published one, its successor, and an attacker's."""
-    return {
-        name: rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        for name in ("k1", "k2", "evil")
-    }
-
-
-def claims(**overrides: Any) -> dict[str, Any]:
-    """A valid Stytch session payload at NOW; keyword overrides (None deletes a claim)."""
-    payload: dict[str, Any] = {
-        "iss": f"stytch.com/{PROJECT}",
-        "aud": [PROJECT],
-        "sub": "member-test-1",
-        "iat": int(NOW),
-        "nbf": int(NOW),
-        "exp": int(NOW) + 300,
-        SESSION_CLAIM: {
-            "id": "session-test-1",
-            "started_at": "2027-01-15T08:00:00Z",
-            "last_accessed_at": "2027-01-15T08:00:00Z",
-            "expires_at": "2027-01-15T09:00:00Z",
-            "authentication_factors": [
-                {"type": "magic_link", "delivery_method": "email", "email_factor": {}}
-            ],
-            "roles": ["stytch_member", "editor"],
-        },
-        ORGANIZATION_CLAIM: {"organization_id": "organization-test-1", "slug": "acme"},
-        "plan": "pro",
-    }
-    for name, value in overrides.items():
-        if value is None:
-            payload.pop(name, None)
-        else:
-            payload[name] = value
-    return payload
-
-
-class Issuer:
-    """Signs tokens and serves the JWKS, counting fetches (a stand-in for Stytch's keys)."""
-
-    def __init__(self, keys: dict[str, rsa.RSAPrivateKey]) -> None:
-        self.keys = keys
-        self.published = ["k1"]
-        self.fetches = 0
-        self.fail = False
-
-    async def fetch(self) -> dict[str, Any]:
-        self.fetches += 1
-        if self.fail:
-            raise StytchUnavailable("JWKS endpoint down")
-        return {"keys": [jwk(self.keys[k], k) for k in self.published]}
-
-    def mint(self, payload: dict[str, Any] | None = None, *, kid: str = "k1", key: str = "") -> str:
-        return pyjwt.encode(
-            claims() if payload is None else payload,
-            self.keys[key or kid],
-            algorithm="RS256",
-            headers={"kid": kid},
-        )
-
-
-def make_verifier(issuer: Issuer, clock: ManualClock, **kw: Any) -> SessionJWTVerifier:
-    """A verifier for PROJECT at BASE_URL on ``clock``."""
-    verifier: SessionJWTVerifier
-    jwks = JWKSCache(issuer.fetch, clock=clock, on_rotate=lambda: verifier.forget())
-    verifier = SessionJWTVerifier(
-        project_id=PROJECT, base_url=BASE_URL, jwks=jwks, clock=clock, **kw
-    )
-    return verifier
-
-
-@pytest.fixture
-def issuer(keys: dict[str, rsa.RSAPrivateKey]) -> Issuer:
-    """A fresh issuer publishing k1."""
-    return Issuer(keys)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    """A manual clock at NOW."""
-    return ManualClock(NOW)
-
-
-def _segment(obj: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
+from .tokens import BASE_URL, NOW, PROJECT, Issuer, claims, jwk, make_verifier, signed
+from .tokens import segment as _segment
 
 # -- valid tokens ------------------------------------------------------------------------------
 
@@ -287,6 +172,24 @@ REJECTIONS: list[Any] = [
         True,
         id="roles-not-list",
     ),
+    pytest.param(
+        lambda i: i.mint(claims(exp=str(int(NOW) + 300))),
+        "malformed",
+        True,
+        id="exp-numeric-string",
+    ),
+    pytest.param(lambda i: i.mint(claims(iat=True)), "malformed", True, id="iat-bool"),
+    pytest.param(lambda i: i.mint(claims(exp=10**20)), "malformed", True, id="exp-beyond-datetime"),
+    pytest.param(
+        lambda i: i.mint(claims(aud=[PROJECT, 1])), "invalid_claims", True, id="aud-non-string"
+    ),
+    pytest.param(lambda i: i.mint(claims(jti=5)), "malformed", True, id="jti-not-string"),
+    pytest.param(
+        lambda i: signed(i, {"alg": "RS256", "kid": "k1", "b64": False}, claims()),
+        "malformed",
+        False,
+        id="b64-false",
+    ),
     pytest.param(lambda i: "not-a-jwt", "malformed", False, id="one-segment"),
     pytest.param(lambda i: "a.b.c.d", "malformed", False, id="four-segments"),
     pytest.param(lambda i: "!!!.@@@.###", "malformed", False, id="not-base64-json"),
@@ -421,7 +324,7 @@ async def test_memo_is_bounded(issuer: Issuer, clock: ManualClock) -> None:
     verifier = make_verifier(issuer, clock, memo_size=10)
     for n in range(25):
         await verifier.verify(issuer.mint(claims(sub=f"member-{n}")))
-        assert len(verifier._memo) <= 10
+        assert len(verifier.memo) <= 10
 
 
 # -- key rotation ------------------------------------------------------------------------------
@@ -632,4 +535,110 @@ async def test_memo_eviction_never_maps_a_token_to_another_member(
             assert (await verifier.verify(token)).member_id == member_id
             remembered = verifier.remembered(token)
             assert remembered is None or remembered.member_id == member_id
-    assert len(verifier._memo) <= verifier.memo_size
+    assert len(verifier.memo) <= verifier.memo_size
+
+
+# -- malformed and malleable tokens ------------------------------------------------------------
+
+
+def _nested(levels: int) -> str:
+    """A JSON object holding ``levels`` nested arrays (2 bytes per level)."""
+    return '{"deep": ' + "[" * levels + "]" * levels + "}"
+
+
+def _raw_segment(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("where", ["header", "payload"])
+async def test_deeply_nested_json_is_malformed(
+    issuer: Issuer, clock: ManualClock, where: str
+) -> None:
+    """A 10 KB token nesting 5,000 levels of JSON is Unauthenticated('malformed'), never a
+    RecursionError (which guards and the middleware turned into 500)."""
+    header, payload, sig = issuer.mint().split(".")
+    if where == "header":
+        header = _raw_segment(_nested(5000)[:-1] + ', "alg": "RS256", "kid": "k1"}')
+    else:
+        payload = _raw_segment(_nested(5000))
+    token = f"{header}.{payload}.{sig}"
+    assert len(token) > 10_000
+    with pytest.raises(Unauthenticated) as info:
+        await make_verifier(issuer, clock).verify(token)
+    assert info.value.reason == "malformed"
+    assert issuer.fetches == 0
+    if where == "payload":
+        assert unverified_claims(token) is None
+
+
+def _variants(token: str) -> dict[str, str]:
+    """Other spellings of ``token`` that a lenient base64url decoder reads as the same
+    bytes (or as the same signature)."""
+    header, payload, sig = token.split(".")
+    # RS256 signatures are 256 bytes: 342 characters, 2 unused trailing bits in the last.
+    flipped_bits = sig[:-1] + "AEIMQUYcgkosw048"[("AEIMQUYcgkosw048".index(sig[-1]) + 1) % 16]
+    last_value = (
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(sig[-1]) | 1
+    )
+    trailing = (
+        sig[:-1] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last_value]
+    )
+    return {
+        "sig=": f"{header}.{payload}.{sig}=",
+        "sig==": f"{header}.{payload}.{sig}==",
+        "sig!!!!": f"{header}.{payload}.{sig[:100]}!!!!{sig[100:]}",
+        "sig-inner-=": f"{header}.{payload}.{sig[:100]}={sig[100:]}",
+        "sig-space": f"{header}.{payload}.{sig[:100]} {sig[100:]}",
+        "sig-newline": f"{header}.{payload}.{sig[:100]}\n{sig[100:]}",
+        "sig-plus-slash": f"{header}.{payload}.{sig.replace('-', '+').replace('_', '/')}",
+        "sig-trailing-bits": f"{header}.{payload}.{trailing}",
+        "sig-length-1-mod-4": f"{header}.{payload}.{sig}AAA",
+        "header=": f"{header}=.{payload}.{sig}",
+        "payload!": f"{header}.{payload}!.{sig}",
+        "rotated-trailing-bits": f"{header}.{payload}.{flipped_bits}",
+    }
+
+
+@pytest.mark.anyio
+async def test_other_spellings_of_a_token_are_refused_before_rsa(
+    issuer: Issuer, clock: ManualClock
+) -> None:
+    """Padding, characters outside base64url, whitespace and non-zero trailing bits in any
+    segment make a token malformed: no variant verifies as the genuine session, none is
+    remembered (so none can evict another session) and none costs an RSA check."""
+    verifier = make_verifier(issuer, clock)
+    token = issuer.mint()
+    genuine = await verifier.verify(token)
+    variants = _variants(token)
+    assert len(set(variants.values()) | {token}) == len(variants) + 1
+    for name, variant in variants.items():
+        if name == "sig-plus-slash" and variant == token:
+            continue  # this signature happened to hold no '-' or '_'
+        with pytest.raises(Unauthenticated) as info:
+            await verifier.verify(variant)
+        assert info.value.reason == "malformed", name
+        assert verifier.remembered(variant) is None, name
+    assert len(verifier.memo) == 1
+    assert token in verifier.memo
+    assert verifier.remembered(token) is genuine
+
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@given(st.binary(max_size=64))
+def test_b64decode_reads_back_the_canonical_encoding(data: bytes) -> None:
+    """Every byte string's unpadded base64url encoding decodes back to it."""
+    assert b64decode(base64.urlsafe_b64encode(data).rstrip(b"=")) == data
+
+
+@given(st.text(alphabet=_ALPHABET + "=+/! \n.", max_size=24))
+def test_b64decode_accepts_one_spelling_per_byte_string(text: str) -> None:
+    """Whatever b64decode accepts is exactly the canonical encoding of what it returns, so
+    two different strings never decode to the same bytes."""
+    try:
+        data = b64decode(text)
+    except ValueError:
+        return
+    assert base64.urlsafe_b64encode(data).rstrip(b"=").decode() == text

@@ -74,6 +74,9 @@ COMMANDS = [
     "lint",
     "test",
     "fetch-policy",
+    "pull",
+    "plan",
+    "push",
     "emulator",
     "demo",
 ]

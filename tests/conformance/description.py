@@ -34,11 +34,20 @@ from openapi_schema_validator import OAS30ReadValidator, oas30_format_checker
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-__all__ = ["DESCRIPTION", "Description", "Operation", "description"]
+__all__ = [
+    "DESCRIPTION",
+    "MANAGEMENT",
+    "Description",
+    "Operation",
+    "description",
+    "management_description",
+]
 
 JSON = dict[str, Any]
 
 DESCRIPTION = Path(__file__).resolve().parent / "openapi" / "stytch-b2b.openapi.yml"
+#: The Management API's (``/pwa/v3/...``), whose path parameters are written ``:name``.
+MANAGEMENT = Path(__file__).resolve().parent / "openapi" / "stytch-management.openapi.yml"
 _URI = "urn:stytch-b2b-openapi"
 _METHODS = ("get", "put", "post", "delete", "patch")
 _NULL: JSON = {"enum": [None]}
@@ -110,6 +119,8 @@ class Description:
     def __init__(self, path: Path = DESCRIPTION) -> None:
         with path.open("rb") as stream:
             raw: JSON = yaml.load(stream, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        # The Management description writes a path parameter ``:name``; read it as ``{name}``.
+        raw["paths"] = {re.sub(r"/:(\w+)", r"/{\1}", k): v for k, v in raw["paths"].items()}
         self.raw = raw
         document = copy.deepcopy(raw)
         schemas = document["components"]["schemas"]
@@ -205,3 +216,9 @@ class Description:
 def description() -> Description:
     """The description, parsed once per process."""
     return Description()
+
+
+@functools.cache
+def management_description() -> Description:
+    """The Management API's description, parsed once per process."""
+    return Description(MANAGEMENT)

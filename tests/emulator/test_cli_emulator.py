@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import selectors
 import signal
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import stytch
 from typer.testing import CliRunner
@@ -158,3 +160,48 @@ def test_cli_json_has_the_same_variables() -> None:
     assert env["ACME_ID"] == ada["organization_id"]
     assert env["ACME_ADA_JWT"] == ada["session_jwt"]
     assert env["ACME_ADA_TOKEN"] == ada["session_token"]
+    assert env["STYTCH_MANAGEMENT_URL"] == info["base_url"]
+    assert env["STYTCH_WORKSPACE_KEY_ID"].startswith("workspace-key-test-")
+    assert env["STYTCH_WORKSPACE_KEY_SECRET"] != env["STYTCH_SECRET"]
+
+
+def test_cli_prints_the_public_token_and_allowed_origins() -> None:
+    """The frontend SDK's settings: the public token (also as ``STYTCH_PUBLIC_TOKEN``) and
+    the page origins, ``--allow-origin`` added; the served bootstrap answers that token."""
+    proc = _start(
+        "--policy", str(EXAMPLES / "policy.json"), "--allow-origin", "http://app.test:8080"
+    )
+    try:
+        info: dict[str, Any] = json.loads(_first_line(proc))
+        token = info["public_token"]
+        assert token.startswith("public-token-test-")
+        assert info["env"]["STYTCH_PUBLIC_TOKEN"] == token
+        assert list(info["env"])[:4] == [
+            "STYTCH_PROJECT_ID",
+            "STYTCH_SECRET",
+            "STYTCH_BASE_URL",
+            "STYTCH_PUBLIC_TOKEN",
+        ]
+        assert info["allowed_origins"] == [
+            "http://localhost:*",
+            "http://127.0.0.1:*",
+            "http://app.test:8080",
+        ]
+        basic = base64.b64encode(f"{token}:{token}".encode()).decode()
+        response = httpx.get(
+            f"{info['base_url']}/sdk/v1/projects/bootstrap/{token}",
+            headers={"Origin": "http://app.test:8080", "Authorization": f"Basic {basic}"},
+        )
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == "http://app.test:8080"
+        roles = {r["role_id"] for r in response.json()["data"]["rbac_policy"]["roles"]}
+        assert {"editor", "viewer", "stytch_admin"} <= roles
+    finally:
+        _stop(proc, signal.SIGTERM)
+
+
+def test_cli_refuses_a_bad_allowed_origin() -> None:
+    """``--allow-origin`` that is not an origin is a one-line error, exit code 2."""
+    result = CliRunner().invoke(app, ["emulator", "--allow-origin", "app.test:8080"])
+    assert result.exit_code == 2
+    assert "allowed origin 'app.test:8080'" in result.output

@@ -80,6 +80,21 @@ async def test_garbage_and_truncated_bodies(emu: Emulator, http: httpx.AsyncClie
 
 
 @pytest.mark.anyio
+async def test_redirect_answers_a_3xx_with_the_real_or_a_given_body(
+    emu: Emulator, http: httpx.AsyncClient
+) -> None:
+    """redirect answers its 3xx status with a Location and the real JSON body, or the body
+    given; the next request is served normally."""
+    emu.faults.redirect("rbac.policy", 307, times=1)
+    emu.faults.redirect("rbac.policy", body={"injected": True}, times=1)
+    real, given, normal = [await http.get(POLICY) for _ in range(3)]
+    assert (real.status_code, given.status_code, normal.status_code) == (307, 302, 200)
+    assert real.headers["location"] == "/"
+    assert real.json()["policy"] == normal.json()["policy"]
+    assert given.json() == {"injected": True}
+
+
+@pytest.mark.anyio
 async def test_latency_and_hang_make_clients_time_out(emu: Emulator) -> None:
     """Over real HTTP, latency beyond the client timeout and a hang both time out; clear()
     releases the hang and the next call succeeds."""
@@ -117,6 +132,8 @@ def test_fault_arguments_are_checked(emu: Emulator) -> None:
         emu.faults.fail("rbac.polcy")
     with pytest.raises(ValueError, match="4xx or 5xx"):
         emu.faults.fail("rbac.policy", status=200)
+    with pytest.raises(ValueError, match="3xx"):
+        emu.faults.redirect("rbac.policy", status=200)
     with pytest.raises(ValueError, match="times"):
         emu.faults.hang("rbac.policy", times=0)
     assert emu.faults.active == []

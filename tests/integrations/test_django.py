@@ -275,3 +275,19 @@ def test_answers_match_the_asgi_integrations(error: Exception) -> None:
     assert {k.lower(): v for k, v in mine.headers.items() if k.lower() not in skip} == {
         k.lower(): v for k, v in theirs.headers.items() if k.lower() not in skip
     }
+
+
+def test_cookie_credentials_get_the_csrf_check(site: StytchRBAC, member: MemberFactory) -> None:
+    """A cookie credential on an unsafe request from another origin is refused (403
+    cross_site_request); a safe cross-site request passes."""
+    owner = member(["owner"])
+    client = Client()
+    client.cookies["stytch_session_jwt"] = owner.session_jwt
+    doc = f"/orgs/{owner.organization_id}/documents/doc-1"
+    evil = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    refused = client.delete(doc, headers=evil)
+    assert refused.status_code == 403
+    assert detail(refused)["error"] == "cross_site_request"
+    listed = client.get(f"/orgs/{owner.organization_id}/documents", headers=evil)
+    assert listed.status_code == 200
+    assert client.delete(doc, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 204

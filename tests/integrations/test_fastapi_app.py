@@ -170,6 +170,7 @@ def test_openapi_documents_401_403_503_once_the_lifespan_ran(
     assert detail["properties"]["error"]["enum"] == ["unauthenticated"]
     forbidden = _responses(schema, "/documents", "get")["403"]["content"]["application/json"]
     assert forbidden["schema"]["properties"]["detail"]["properties"]["error"]["enum"] == [
+        "cross_site_request",
         "forbidden",
         "permission_denied",
         "tenancy_error",

@@ -271,3 +271,20 @@ def test_guard_misuse_is_a_clear_error(stytch_rbac_sync: StytchRBAC) -> None:
 
     with pytest.raises(TypeError, match="request"):
         stytch_rbac_sync.require(P.documents.read)(view)
+
+
+def test_cookie_credentials_get_the_csrf_check(
+    stytch_rbac_sync: StytchRBAC, member: MemberFactory
+) -> None:
+    """A cookie credential on an unsafe request from another origin is refused (403
+    cross_site_request) before authentication; a safe cross-site request and a bearer one pass."""
+    owner = member(["owner"])
+    client = make_app(stytch_rbac_sync).test_client()
+    client.set_cookie("stytch_session_jwt", owner.session_jwt)
+    docs = f"/orgs/{owner.organization_id}/documents"
+    evil = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    refused = client.delete(f"{docs}/d", headers=evil)
+    assert refused.status_code == 403
+    assert detail(refused)["error"] == "cross_site_request"
+    assert client.get(docs, headers=evil).status_code == 200
+    assert client.delete(f"{docs}/d", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 204

@@ -171,18 +171,21 @@ def test_credentials_repr_hides_secrets() -> None:
 
 
 def test_organization_sources_resolve() -> None:
-    """path(), header() and query() read their parameter; blank or absent reads as None."""
+    """path(), header() and query() read their parameter exactly as the handler gets it
+    (never stripped); empty or absent reads as None."""
     request = PlainRequest(
         headers={"X-Org-Id": " org-h "},
         path_params={"organization_id": "org-p", "n": 7},
         query_params={"org": "org-q", "blank": ""},
     )
     assert path("organization_id").resolve(request) == "org-p"
-    assert path("n").resolve(request) == "7"
-    assert header("x-org-id").resolve(request) == "org-h"
+    assert header("x-org-id").resolve(request) == " org-h "
     assert query("org").resolve(request) == "org-q"
     assert query("blank").resolve(request) is None
     assert header("X-Other").resolve(request) is None
+    # A path convertor turning the id into something else than str is a programming error.
+    with pytest.raises(TypeError, match="'n' is a int, not str"):
+        path("n").resolve(request)
 
 
 def test_path_parameter_the_route_lacks_is_a_programming_error() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from stytch_rbac import (
+    CrossSiteRequest,
     Forbidden,
     PermissionDenied,
     StytchAPIError,
@@ -34,6 +35,7 @@ ROWS: list[tuple[str, StytchRBACError, int, str]] = [
     ("Unauthenticated", Unauthenticated("expired"), 401, "unauthenticated"),
     ("PermissionDenied", PermissionDenied("documents", "edit"), 403, "permission_denied"),
     ("TenancyError", TenancyError("org-a", "org-b"), 403, "tenancy_error"),
+    ("CrossSiteRequest", CrossSiteRequest("sec_fetch_site"), 403, "cross_site_request"),
     ("Forbidden", Forbidden("suspended"), 403, "forbidden"),
     ("StytchUnavailable", StytchUnavailable("down"), 503, "stytch_unavailable"),
     ("StytchAPIError 400", StytchAPIError(400, error_type="invalid_argument"), 400, "bad_request"),

@@ -1,0 +1,1 @@
+"""Tests of credential -> principal: claims, JWKS, the session-JWT verifier and its memo."""
