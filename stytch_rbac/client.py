@@ -129,6 +129,19 @@ class _OrgPolicyEntry:
         self._org_policy = None  # kept compact inside the merged policy from now on
         return merged
 
+    def merged_now(self, base: CompiledPolicy) -> CompiledPolicy | None:
+        """What :meth:`merged_with` returns when no merge is needed (``base`` itself, or the
+        merge already made with it), else None: for readers on other threads.
+
+        ``_org_policy`` is read before ``_merged``: :meth:`merged_with` sets ``_merged``
+        before it clears ``_org_policy``, so seeing it cleared means seeing the merge.
+        """
+        pending = self._org_policy
+        merged = self._merged
+        if merged is not None:
+            return merged if merged.base is base else None
+        return base if pending is None else None
+
 
 async def _load_policy(conn: Connection, strict: bool, _key: str) -> CompiledPolicy:
     """The project policy from Stytch, compiled: the policy cache's loader."""
@@ -212,6 +225,57 @@ def _check_principal(principal: object) -> Principal:
     return principal
 
 
+# -- the decision rules, shared by this facade and the blocking one (stytch_rbac.sync) -------
+# Each decision is: check the arguments (_decision_args), then, when it is about the
+# principal's own organization, fetch that organization's policy (awaited here, read from
+# the warm cache or through the loop there), then decide on it; None stands for "about
+# another organization", where no policy is needed.
+
+
+def _decision_args(
+    principal: object, permission: object, action: object, organization_id: str | None
+) -> tuple[Principal, str, str, bool]:
+    """(principal, resource, action, whether it is about the principal's own organization)."""
+    resource, action = _permission_args(permission, action)
+    checked = _check_principal(principal)
+    own = organization_id is None or organization_id == checked.organization_id
+    return checked, resource, action, own
+
+
+def _is_authorized_by(
+    compiled: CompiledPolicy | None, principal: Principal, resource: str, action: str
+) -> bool:
+    return compiled is not None and compiled.allows(principal.roles, resource, action)
+
+
+def _authorize_by(
+    compiled: CompiledPolicy | None,
+    principal: Principal,
+    resource: str,
+    action: str,
+    organization_id: str | None,
+) -> None:
+    if compiled is None:
+        raise TenancyError(
+            principal.organization_id, organization_id, member_id=principal.member_id
+        )
+    if not compiled.allows(principal.roles, resource, action):
+        raise PermissionDenied(
+            resource,
+            action,
+            organization_id=principal.organization_id,
+            member_id=principal.member_id,
+        )
+
+
+def _explain_by(
+    compiled: CompiledPolicy | None, principal: Principal, resource: str, action: str
+) -> Decision:
+    if compiled is None:
+        return Decision(False, str(resource), str(action))
+    return compiled.decide(principal.roles, resource, action)
+
+
 class StytchRBAC:
     """The facade over Stytch B2B sessions and RBAC (see the module docs).
 
@@ -262,12 +326,12 @@ class StytchRBAC:
         strict: bool = True,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
-        on_decision: Callable[[DecisionEvent], object] | None = None,
-        on_authentication: Callable[[AuthenticationEvent], object] | None = None,
-        decisions: DecisionSampling = "all",
         remote_auth_concurrency: int = DEFAULT_REMOTE_AUTH_CONCURRENCY,
         remote_auth_failure_ttl: float = DEFAULT_FAILURE_TTL,
         remote_auth_failure_cache_size: int = DEFAULT_FAILURE_CACHE_SIZE,
+        on_decision: Callable[[DecisionEvent], object] | None = None,
+        on_authentication: Callable[[AuthenticationEvent], object] | None = None,
+        decisions: DecisionSampling = "all",
     ) -> None:
         _require_text(project_id, "project_id")
         _require_text(secret, "secret")
@@ -692,6 +756,15 @@ class StytchRBAC:
                     now=time.perf_counter(),
                 )
 
+    def _remembered(self, session_jwt: str) -> Principal | None:
+        """The Principal of a session JWT verified before and still valid, else None: the
+        look-up :meth:`authenticate` starts with, synchronous (the blocking facade's warm
+        path)."""
+        try:
+            return self._verifier.remembered(session_jwt)
+        except KeyError:  # the memo was changed by another thread meanwhile: ask the loop
+            return None
+
     async def _sessions_authenticate(
         self,
         body: Mapping[str, str],
@@ -731,6 +804,16 @@ class StytchRBAC:
             return project
         org = await self._org_cache.get(organization_id)
         return org.merged_with(project)
+
+    def _policy_now(self, organization_id: str | None) -> CompiledPolicy | None:
+        """What :meth:`policy` would return at once, when every value it needs is cached and
+        fresh; None when it would have to wait, refresh or merge. Synchronous and safe from
+        any thread: the blocking facade's warm path (``stytch_rbac.sync``)."""
+        project = self._policy_cache.peek(_POLICY, None)
+        if project is None or organization_id is None:
+            return project
+        org = self._org_cache.peek(organization_id, None)
+        return None if org is None else org.merged_now(project)
 
     async def refresh_policy(self, organization_id: str | None = None) -> CompiledPolicy:
         """Fetch the project policy now (and ``organization_id``'s, if given), waiting for it.
@@ -795,24 +878,18 @@ class StytchRBAC:
         :class:`UnknownPermission` in strict mode and :class:`StytchUnavailable`
         when no policy young enough is at hand.
         """
-        resource, action = _permission_args(permission, action)
-        principal = _check_principal(principal)
+        principal, resource, action, own = _decision_args(
+            principal, permission, action, organization_id
+        )
         observer = self.observer
         if observer is not None:
             return bool(
                 await self._observed_decision(
-                    observer,
-                    _IS_AUTHORIZED,
-                    principal,
-                    resource,
-                    action,
-                    organization_id,
+                    observer, _IS_AUTHORIZED, principal, resource, action, organization_id
                 )
             )
-        if organization_id is not None and organization_id != principal.organization_id:
-            return False
-        compiled = await self.policy(principal.organization_id)
-        return compiled.allows(principal.roles, resource, action)
+        compiled = await self.policy(principal.organization_id) if own else None
+        return _is_authorized_by(compiled, principal, resource, action)
 
     @overload
     async def authorize(
@@ -846,33 +923,28 @@ class StytchRBAC:
     ) -> None:
         """Return None if allowed; raise :class:`TenancyError` for another organization,
         :class:`PermissionDenied` when no role grants it."""
-        resource, action = _permission_args(permission, action)
-        principal = _check_principal(principal)
+        principal, resource, action, own = _decision_args(
+            principal, permission, action, organization_id
+        )
         observer = self.observer
         if observer is not None:
             answer = await self._observed_decision(
                 observer, _AUTHORIZE, principal, resource, action, organization_id
             )
-            refused_tenancy = answer is None
-            allowed = bool(answer)
-        else:
-            refused_tenancy = (
-                organization_id is not None and organization_id != principal.organization_id
-            )
-            allowed = not refused_tenancy and (await self.policy(principal.organization_id)).allows(
-                principal.roles, resource, action
-            )
-        if refused_tenancy:
-            raise TenancyError(
-                principal.organization_id, organization_id, member_id=principal.member_id
-            )
-        if not allowed:
-            raise PermissionDenied(
-                resource,
-                action,
-                organization_id=principal.organization_id,
-                member_id=principal.member_id,
-            )
+            if answer is None:
+                raise TenancyError(
+                    principal.organization_id, organization_id, member_id=principal.member_id
+                )
+            if not answer:
+                raise PermissionDenied(
+                    resource,
+                    action,
+                    organization_id=principal.organization_id,
+                    member_id=principal.member_id,
+                )
+            return
+        compiled = await self.policy(principal.organization_id) if own else None
+        _authorize_by(compiled, principal, resource, action, organization_id)
 
     @overload
     async def explain(
@@ -908,8 +980,9 @@ class StytchRBAC:
 
         Another organization than the principal's gives a denial with no granting roles.
         """
-        resource, action = _permission_args(permission, action)
-        principal = _check_principal(principal)
+        principal, resource, action, own = _decision_args(
+            principal, permission, action, organization_id
+        )
         observer = self.observer
         if observer is not None:
             answer = await self._observed_decision(
@@ -917,10 +990,8 @@ class StytchRBAC:
             )
             if answer is None:
                 return Decision(False, str(resource), str(action))
-        if organization_id is not None and organization_id != principal.organization_id:
-            return Decision(False, str(resource), str(action))
-        compiled = await self.policy(principal.organization_id)
-        return compiled.decide(principal.roles, resource, action)
+        compiled = await self.policy(principal.organization_id) if own else None
+        return _explain_by(compiled, principal, resource, action)
 
     async def verify(self, module: ModuleType, *, strict: bool = False) -> Drift:
         """Compare a module generated by ``stytch-rbac generate`` with the live policy.

@@ -26,6 +26,9 @@ Fixtures:
     its clock (``stytch_emulator.advance_time(301)`` expires JWTs for both).
     Async: use it from ``@pytest.mark.anyio`` tests (asyncio and trio) or from tests
     pytest-asyncio runs (auto mode, or ``@pytest.mark.asyncio``), on the test's loop.
+``stytch_rbac_sync``
+    The blocking :class:`stytch_rbac.sync.StytchRBAC`, pointed at the emulator
+    the same way, for plain (sync) test functions: Flask, Django, scripts.
 ``member``
     A factory: ``member(roles=["editor"], organization="Globex")`` creates a
     member with a live session and returns a :class:`SeededMember` (its
@@ -57,7 +60,7 @@ from collections.abc import (
 )
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
 
 import pytest
 
@@ -69,6 +72,7 @@ if TYPE_CHECKING:
     from .policy import Policy
     from .policy.expectations import Expectation, ExpectationRunner
     from .principal import Principal
+    from .sync import StytchRBAC as SyncStytchRBAC
 
 __all__ = [
     "ASGIApp",
@@ -314,6 +318,46 @@ async def _open_rbac(emulator: Emulator, base_url: str) -> AsyncIterator[StytchR
         )
 
 
+@pytest.fixture
+def stytch_rbac_sync(
+    request: pytest.FixtureRequest, stytch_emulator: Emulator, stytch_base_url: str
+) -> Iterator[SyncStytchRBAC]:
+    """A blocking :class:`stytch_rbac.sync.StytchRBAC` pointed at the emulator, sharing its
+    clock; open for the test, closed after it. For sync tests (scripts, Flask, Django).
+
+    Its event loop runs asyncio, or the test's ``anyio_backend`` when the test
+    asks for that fixture (``"asyncio"`` or ``"trio"``).
+    """
+    import anyio
+
+    from ._stytch.http import in_process_client
+    from .sync import StytchRBAC as SyncStytchRBAC
+
+    backend: Literal["asyncio", "trio"] = "asyncio"
+    if "anyio_backend" in request.fixturenames:
+        chosen = request.getfixturevalue("anyio_backend")
+        if (chosen if isinstance(chosen, str) else chosen[0]) == "trio":
+            backend = "trio"
+    http = None
+    if stytch_base_url == IN_PROCESS_URL:
+        http = in_process_client(stytch_emulator.app, base_url=IN_PROCESS_URL)
+    rbac = SyncStytchRBAC(
+        stytch_emulator.project_id,
+        stytch_emulator.secret,
+        base_url=stytch_base_url,
+        http_client=http,
+        clock=stytch_emulator.clock,
+        backend=backend,
+    )
+    try:
+        with rbac:
+            yield rbac
+    finally:
+        rbac.close()
+        if http is not None:
+            anyio.run(http.aclose)
+
+
 _ANYIO_FIXTURE: Final = "_stytch_rbac_anyio"
 _ASYNCIO_FIXTURE: Final = "_stytch_rbac_asyncio_{}"
 _LOOP_SCOPES: Final = ("function", "class", "module", "package", "session")
@@ -345,7 +389,7 @@ def _async_fixture_for(request: pytest.FixtureRequest) -> str:
     raise pytest.UsageError(
         f"{item.name}: the stytch_rbac fixture is async: request it from an async test run "
         "by anyio's plugin (@pytest.mark.anyio) or by pytest-asyncio 0.24+ "
-        "(@pytest.mark.asyncio, or asyncio_mode = auto)"
+        "(@pytest.mark.asyncio, or asyncio_mode = auto); sync tests use stytch_rbac_sync"
     )
 
 

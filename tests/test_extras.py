@@ -32,6 +32,8 @@ def python(code: str, *, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
         ("stytch_rbac.serving", "uvicorn", "emulator"),
         ("stytch_rbac.integrations.fastapi", "fastapi", "fastapi"),
         ("stytch_rbac.integrations.starlette", "starlette", "fastapi"),
+        ("stytch_rbac.integrations.flask", "flask", "flask"),
+        ("stytch_rbac.integrations.django", "django", "django"),
     ],
 )
 def test_import_names_the_extra(module: str, blocked: str, extra: str) -> None:
@@ -115,3 +117,20 @@ def test_cli_names_the_extra(command: list[str], tmp_path: Path) -> None:
     assert "Traceback" not in run.stderr
     assert "needs the 'emulator' extra (starlette is not installed)" in run.stderr
     assert "pip install 'stytch-rbac[emulator]'" in run.stderr
+
+
+def test_drf_classes_name_the_extra() -> None:
+    """Without Django REST framework the Django glue imports, and rbac.drf() names the extra."""
+    code = BLOCK.format(blocked=["rest_framework"]) + textwrap.dedent(
+        """
+        import stytch_rbac.integrations.django
+        from stytch_rbac.sync import StytchRBAC
+        try:
+            StytchRBAC("project-test-x", "secret").drf("documents:read")
+        except ModuleNotFoundError as exc:
+            print(exc)
+        """
+    )
+    run = python(code)
+    assert run.returncode == 0, run.stderr
+    assert "needs the 'django' extra (rest_framework is not installed)" in run.stdout

@@ -166,6 +166,39 @@ def test_bad_marker_is_a_usage_error(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*stytch_policy takes a path*got int*"])
 
 
+@pytest.mark.parametrize("http", [False, True], ids=["in-process", "http"])
+def test_sync_fixture_in_plain_tests(project: pytest.Pytester, http: bool) -> None:
+    """stytch_rbac_sync serves plain (sync) tests, in process or over HTTP, and leaves no
+    loop thread behind; the async stytch_rbac fixture in a sync test names it."""
+    mark = "@pytest.mark.stytch_http" if http else ""
+    project.makepyfile(
+        f"""
+        import threading
+
+        import pytest
+
+        pytestmark = pytest.mark.stytch_policy("policy.json")
+
+        {mark}
+        def test_writer_may_edit(stytch_rbac_sync, member, stytch_emulator):
+            writer = member(roles=["writer"])
+            principal = stytch_rbac_sync.authenticate(session_jwt=writer.session_jwt)
+            assert stytch_rbac_sync.is_authorized(principal, "documents", "edit")
+            stytch_emulator.advance_time(301)
+            assert stytch_rbac_sync.authenticate(session_jwt=writer.session_jwt).jwt_refreshed
+
+        def test_no_loop_thread_is_left():
+            assert "stytch-rbac-loop" not in [t.name for t in threading.enumerate()]
+
+        def test_async_fixture_in_a_sync_test(stytch_rbac):
+            pass
+        """
+    )
+    result = project.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*sync tests use stytch_rbac_sync*"])
+
+
 @pytest.mark.parametrize(
     ("args", "marker"),
     [

@@ -1,0 +1,1 @@
+"""Tests of the Django example, written with the stytch-rbac pytest plugin."""
