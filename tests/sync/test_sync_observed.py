@@ -26,13 +26,16 @@ def test_blocking_decisions_and_flask_guards_are_reported(
     event each, with the same fields the async paths give."""
     editor = member(["editor"])
     seen: list[DecisionEvent] = []
-    with stytch_emulator.serve_in_thread() as base_url, StytchRBAC(
-        stytch_emulator.project_id,
-        stytch_emulator.secret,
-        base_url=base_url,
-        clock=stytch_emulator.clock,
-        on_decision=seen.append,
-    ) as rbac:
+    with (
+        stytch_emulator.serve_in_thread() as base_url,
+        StytchRBAC(
+            stytch_emulator.project_id,
+            stytch_emulator.secret,
+            base_url=base_url,
+            clock=stytch_emulator.clock,
+            on_decision=seen.append,
+        ) as rbac,
+    ):
         principal = rbac.authenticate(session_jwt=editor.session_jwt)
         assert rbac.is_authorized(principal, "documents:edit")
         with pytest.raises(PermissionDenied):
