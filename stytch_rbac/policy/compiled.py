@@ -24,7 +24,7 @@ from .models import (
     PolicyRolePermission,
     Roles,
 )
-from .problems import PolicyProblem, org_problems, raise_first_error, warnings_of
+from .problems import PolicyProblem, org_problems_against, raise_first_error, warnings_of
 
 __all__ = ["CompiledPolicy", "Decision"]
 
@@ -73,6 +73,9 @@ def _allowed_decision(resource: str, action: str, granted_by: frozenset[str]) ->
 _Index: TypeAlias = dict[str, dict[str, frozenset[str]]]
 #: Org custom roles, compact: (role_id, description, ((resource_id, actions), ...)).
 _OrgRoles: TypeAlias = tuple[tuple[str, str, tuple[tuple[str, tuple[str, ...]], ...]], ...]
+#: Org custom roles indexed like the project's, for the resources they grant on only.
+_OrgIndex: TypeAlias = dict[str, dict[str, frozenset[str]]]
+_NO_ROLES: frozenset[str] = frozenset()
 _Entries: TypeAlias = dict[str, dict[str, tuple[frozenset[str], Decision]]]
 #: Every (resource, action-or-"*") a project role names, defined or not: Stytch's own scan.
 _Scan: TypeAlias = dict[str, dict[str, frozenset[str]]]
@@ -168,6 +171,7 @@ class CompiledPolicy:
         "_entries",
         "_index",
         "_org",
+        "_org_index",
         "_policy",
         "_role_ids",
         "_scan",
@@ -192,6 +196,7 @@ class CompiledPolicy:
         self.problems = warnings_of(problems)
         self._policy = policy
         self._org: _OrgRoles | None = None
+        self._org_index: _OrgIndex | None = None
         self._base: CompiledPolicy | None = None
         self.strict = strict
         self._role_ids = frozenset(r.role_id for r in policy.roles)
@@ -271,14 +276,61 @@ class CompiledPolicy:
         """This policy merged with one organization's custom roles (Stytch's merge rule).
 
         Raises :class:`PolicyError` when the org policy breaks Stytch's
-        ``validate_org_policy`` rules (see :meth:`Policy.merged`). Cheap to keep
-        one per organization: the result shares this policy's index and holds
-        the org roles as small interned tuples, consulted only when the project
-        roles alone deny.
+        ``validate_org_policy`` rules (see :meth:`Policy.merged`);
+        :meth:`with_fitting_org_roles` ignores the roles that break them instead.
+        Cheap to keep one per organization: the result shares this policy's index
+        and holds the org roles as small interned tuples with an index of their own,
+        so merging costs in proportion to the org roles, whatever the size of the
+        project policy.
         """
         if org_policy is None or not org_policy.roles:
             return self
-        raise_first_error(org_problems(self.policy, org_policy))
+        raise_first_error(self._org_problems(org_policy))
+        return self._overlay(org_policy.roles)
+
+    def with_fitting_org_roles(
+        self, org_policy: OrgPolicy | None
+    ) -> tuple[CompiledPolicy, tuple[PolicyProblem, ...]]:
+        """Like :meth:`with_org`, but an org role that breaks Stytch's org-policy rules is
+        ignored (it grants nothing) instead of refusing the whole org policy.
+
+        Returns the merged policy and the problems of the ignored roles (``()`` when
+        every role fits). This is what Stytch's own check does with an org policy
+        that no longer fits a changed project policy: it never validates at decision
+        time. Ignoring the role, rather than honouring what Stytch's scan would make
+        of it (an id that is now a project role's would add its grants to that
+        role's), fails closed. A role with a problem is ignored whole, and so is every
+        role sharing the id of a duplicated or blank one.
+        """
+        if org_policy is None or not org_policy.roles:
+            return self, ()
+        problems = self._org_problems(org_policy)
+        if not problems:
+            return self._overlay(org_policy.roles), ()
+        unfit = {problem.subject for problem in problems}
+        fitting = tuple(role for role in org_policy.roles if role.role_id not in unfit)
+        return (self._overlay(fitting) if fitting else self), problems
+
+    def defines_roles(self, roles: Roles) -> bool:
+        """Whether every one of ``roles`` is a role of this policy (org roles included).
+
+        For the project policy, True means no organization's custom roles can change
+        any answer for these roles: an org role grants only to a member holding its
+        id, and Stytch refuses an org role whose id is a project role's (one that
+        became so later is ignored, see :meth:`with_fitting_org_roles`). So the org
+        policy need not even be fetched.
+        """
+        if isinstance(roles, str):
+            raise _not_a_string(roles)
+        return (self._role_ids if self._org is None else self.role_ids).issuperset(roles)
+
+    def _org_problems(self, org_policy: OrgPolicy) -> tuple[PolicyProblem, ...]:
+        """Stytch's org-policy rules against the project policy's own index: O(org roles)."""
+        base = self.base
+        return org_problems_against(base._role_ids, base._index, org_policy)
+
+    def _overlay(self, org_roles: Sequence[PolicyRole]) -> CompiledPolicy:
+        """A copy of this policy with ``org_roles`` (already checked) added."""
         # Interned: thousands of organizations share the same ids and action names.
         roles: _OrgRoles = tuple(
             (
@@ -289,14 +341,33 @@ class CompiledPolicy:
                     for p in role.permissions
                 ),
             )
-            for role in org_policy.roles
+            for role in org_roles
         )
         merged = object.__new__(CompiledPolicy)
         for name in CompiledPolicy.__slots__:
             object.__setattr__(merged, name, getattr(self, name))
         merged._org = roles if self._org is None else self._org + roles
+        merged._org_index = self._build_org_index(merged._org)
         merged._base = self.base
         return merged
+
+    def _build_org_index(self, org: _OrgRoles) -> _OrgIndex:
+        """resource -> action -> the org roles granting it (``"*"`` expanded over the
+        resource's defined actions): touches only the resources the org roles name."""
+        index: dict[str, dict[str, set[str]]] = {}
+        for role_id, _, grants in org:
+            for resource, actions in grants:
+                defined = self._index.get(resource)
+                if defined is None:
+                    continue  # unreachable by any defined question (checked roles never do)
+                row = index.setdefault(resource, {})
+                for action in defined if WILDCARD in actions else actions:
+                    if action in defined:
+                        row.setdefault(action, set()).add(role_id)
+        return {
+            resource: {action: frozenset(owners) for action, owners in row.items()}
+            for resource, row in index.items()
+        }
 
     def _org_grantors(self, roles: Roles, resource: str, action: str) -> frozenset[str]:
         """The held org roles granting a defined ``action`` on ``resource``."""
@@ -327,7 +398,11 @@ class CompiledPolicy:
             if grantors is not None:
                 if not grantors.isdisjoint(roles):
                     return True
-                return self._org is not None and bool(self._org_grantors(roles, resource, action))
+                org = self._org_index
+                if org is None:
+                    return False
+                row = org.get(resource)
+                return row is not None and not row.get(action, _NO_ROLES).isdisjoint(roles)
         return self._unknown(resource, action).allowed
 
     def decide(
@@ -344,8 +419,11 @@ class CompiledPolicy:
             return self._unknown(resource, action)
         grantors, denied = entry
         granted_by = grantors.intersection(roles)
-        if self._org is not None:
-            granted_by |= self._org_grantors(roles, resource, action)
+        org = self._org_index
+        if org is not None:
+            row = org.get(resource)
+            if row is not None:
+                granted_by |= row.get(action, _NO_ROLES).intersection(roles)
         if not granted_by:
             return denied
         decision: Decision = _new_decision(Decision)  # _allowed_decision(), inlined
