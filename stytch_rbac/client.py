@@ -95,13 +95,18 @@ class _OrgPolicyEntry:
     def merged_with(self, base: CompiledPolicy, on_unfit: _OnUnfit) -> CompiledPolicy:
         """``base`` merged with these roles (those that break Stytch's org-policy rules
         left out and passed to ``on_unfit``); ``base`` itself when there are none."""
-        merged = self._merged
-        if merged is not None and self._base is base:
-            return merged
-        org_policy = self._org_policy or (None if merged is None else merged.org_policy)
-        if org_policy is None:
-            return base
-        merged, unfit = base.with_fitting_org_roles(org_policy)
+        previous = self._merged
+        if previous is not None and self._base is base:
+            return previous
+        org_policy = self._org_policy
+        if org_policy is not None:
+            merged, unfit = base.with_fitting_org_roles(org_policy)
+        elif previous is not None:  # every role fitted: they are kept in the merged policy
+            merged, unfit = previous.rebased(base)
+            if unfit:
+                org_policy = previous.org_policy
+        else:
+            return base  # no custom roles
         if unfit:
             on_unfit(self.organization_id, unfit)
             self._org_policy = org_policy  # kept whole: the ignored roles may fit again

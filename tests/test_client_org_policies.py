@@ -130,6 +130,29 @@ async def test_org_roles_fit_again_when_the_project_policy_does(
     assert await stytch_rbac.is_authorized(holder, "projects", "archive")
 
 
+async def test_org_roles_that_stop_fitting_after_a_merge_are_ignored_then_fit_again(
+    stytch_emulator: Emulator,
+    stytch_rbac: StytchRBAC,
+    member: MemberFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Roles merged while they fitted are ignored (and logged) once a project-policy refresh
+    makes them unfit, and grant again after the next refresh makes them fit."""
+    caplog.set_level(logging.WARNING, logger="stytch_rbac")
+    org = member.organization().organization_id
+    stytch_emulator.set_org_policy(org, ORG_ROLES)
+    holder = await stytch_rbac.authenticate(session_jwt=member(["archivist"]).session_jwt)
+    assert await stytch_rbac.is_authorized(holder, "billing", "read")
+    stytch_emulator.set_policy(without_archive())
+    await stytch_rbac.refresh_policy()
+    assert not await stytch_rbac.is_authorized(holder, "billing", "read")
+    assert any("'archivist'" in r.getMessage() for r in caplog.records)
+    stytch_emulator.set_policy(example())
+    await stytch_rbac.refresh_policy()
+    assert await stytch_rbac.is_authorized(holder, "billing", "read")
+    assert await stytch_rbac.is_authorized(holder, "projects", "archive")
+
+
 # -- 13: refreshes off the event loop ------------------------------------------------------------
 
 

@@ -285,6 +285,9 @@ class CompiledPolicy:
         """
         if org_policy is None or not org_policy.roles:
             return self
+        merged = self._fitting_overlay(self._compact(org_policy.roles))
+        if merged is not None:
+            return merged
         raise_first_error(self._org_problems(org_policy))
         return self._overlay(org_policy.roles)
 
@@ -304,6 +307,9 @@ class CompiledPolicy:
         """
         if org_policy is None or not org_policy.roles:
             return self, ()
+        merged = self._fitting_overlay(self._compact(org_policy.roles))
+        if merged is not None:
+            return merged, ()
         problems = self._org_problems(org_policy)
         if not problems:
             return self._overlay(org_policy.roles), ()
@@ -329,20 +335,91 @@ class CompiledPolicy:
         base = self.base
         return org_problems_against(base._role_ids, base._index, org_policy)
 
+    def rebased(self, onto: CompiledPolicy) -> tuple[CompiledPolicy, tuple[PolicyProblem, ...]]:
+        """This merged policy's org roles merged onto ``onto`` (a refreshed project
+        policy) as :meth:`with_fitting_org_roles` merges them; ``onto`` itself for a policy
+        with no org roles. Cheaper than merging the :attr:`org_policy` again: the roles
+        are reused as they are kept, no model is rebuilt.
+        """
+        if self._org is None:
+            return onto, ()
+        merged = onto._fitting_overlay(self._org)
+        if merged is not None:
+            return merged, ()
+        org_policy = self.org_policy
+        assert org_policy is not None
+        return onto.with_fitting_org_roles(org_policy)
+
+    @staticmethod
+    def _compact(org_roles: Sequence[PolicyRole]) -> _OrgRoles:
+        """Org roles as the small tuples a merged policy keeps, their strings interned:
+        thousands of organizations share the same ids and action names."""
+        intern = sys.intern
+        return tuple(
+            [
+                (
+                    intern(role.role_id),
+                    intern(role.description),
+                    tuple(
+                        [
+                            (intern(p.resource_id), tuple([intern(a) for a in p.actions]))
+                            for p in role.permissions
+                        ]
+                    ),
+                )
+                for role in org_roles
+            ]
+        )
+
+    def _fitting_overlay(self, org: _OrgRoles) -> CompiledPolicy | None:
+        """The overlay of the ``org`` roles when every one fits Stytch's org-policy rules,
+        else None (then :func:`org_problems_against` says what does not fit).
+
+        The first check of an organization's member merges its roles, so this is on the
+        request path: one pass checks the rules and indexes the roles, touching only
+        what they name. It accepts nothing the rules refuse
+        (tests/policy/test_sdk_equivalence.py holds it to the SDK's validate_org_policy).
+        """
+        if self._org is not None:
+            return None  # layered merges take the general path
+        project_roles = self._role_ids
+        defined = self._index
+        seen: set[str] = set()
+        index: dict[str, dict[str, set[str]]] = {}
+        for role_id, _, grants in org:
+            if role_id in seen or role_id in project_roles or not role_id.strip():
+                return None
+            seen.add(role_id)
+            for resource, actions in grants:
+                actions_defined = defined.get(resource)
+                if actions_defined is None or not actions:
+                    return None
+                if WILDCARD in actions:
+                    if len(actions) > 1:
+                        return None
+                    granted: Iterable[str] = actions_defined
+                else:
+                    for action in actions:
+                        if action not in actions_defined:  # a blank action never is
+                            return None
+                    granted = actions
+                row = index.setdefault(resource, {})
+                for action in granted:
+                    row.setdefault(action, set()).add(role_id)
+        merged = object.__new__(CompiledPolicy)
+        for name in CompiledPolicy.__slots__:
+            object.__setattr__(merged, name, getattr(self, name))
+        merged._org = org
+        merged._org_index = {
+            resource: {action: frozenset(owners) for action, owners in row.items()}
+            for resource, row in index.items()
+        }
+        merged._base = self
+        return merged
+
     def _overlay(self, org_roles: Sequence[PolicyRole]) -> CompiledPolicy:
         """A copy of this policy with ``org_roles`` (already checked) added."""
-        # Interned: thousands of organizations share the same ids and action names.
-        roles: _OrgRoles = tuple(
-            (
-                sys.intern(role.role_id),
-                sys.intern(role.description),
-                tuple(
-                    (sys.intern(p.resource_id), tuple(sys.intern(a) for a in p.actions))
-                    for p in role.permissions
-                ),
-            )
-            for role in org_roles
-        )
+        roles = self._compact(org_roles)
         merged = object.__new__(CompiledPolicy)
         for name in CompiledPolicy.__slots__:
             object.__setattr__(merged, name, getattr(self, name))
@@ -392,17 +469,18 @@ class CompiledPolicy:
             raise _not_a_string(roles)
         if action is None or not isinstance(resource, str):
             resource, action = _permission_args(resource, action)
+        org = self._org_index
+        if org is not None:  # merged: only members holding an org role decide with it
+            row = org.get(resource)
+            if row is not None:
+                granted = row.get(action)
+                if granted is not None and not granted.isdisjoint(roles):
+                    return True
         actions = self._index.get(resource)
         if actions is not None:
             grantors = actions.get(action)
             if grantors is not None:
-                if not grantors.isdisjoint(roles):
-                    return True
-                org = self._org_index
-                if org is None:
-                    return False
-                row = org.get(resource)
-                return row is not None and not row.get(action, _NO_ROLES).isdisjoint(roles)
+                return not grantors.isdisjoint(roles)
         return self._unknown(resource, action).allowed
 
     def decide(
