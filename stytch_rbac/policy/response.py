@@ -9,9 +9,9 @@ microseconds), and the pure-Python steps between them give the interpreter its
 usual chances to switch threads.
 
 An unchanged policy costs a digest: :func:`response_digest` hashes the response
-without the two envelope members that change on every request (``request_id``,
-``status_code``), and :func:`compile_response` stops there when the digest is the
-one it was given.
+bytes without the two envelope members that change on every request
+(``request_id``, ``status_code``), and :func:`compile_response` stops there when the
+digest is the one it was given.
 """
 
 from __future__ import annotations
@@ -151,14 +151,35 @@ def _hashed_from(text: str) -> int:
     return start if idx == after_brace else idx - 1
 
 
-def response_digest(text: str) -> str:
+#: Bytes of a response read to find its leading envelope members (they are short).
+_HEAD: Final = 4096
+
+
+def _hashed_from_bytes(body: bytes) -> int:
+    """:func:`_hashed_from` as a byte offset, found from the start of the body alone."""
+    if json.detect_encoding(body) != "utf-8":
+        return 0  # Stytch sends UTF-8: anything else is hashed whole
+    head = body[:_HEAD]
+    for cut in range(len(head), max(len(head) - 4, -1), -1):  # a character may be cut off
+        try:
+            text = head[:cut].decode()
+        except UnicodeDecodeError:
+            continue
+        at = _hashed_from(text)
+        return at if text.isascii() else len(text[:at].encode())
+    return 0
+
+
+def response_digest(body: bytes) -> str:
     """SHA-256 of a policy response, leaving out its leading ``request_id`` and
     ``status_code`` members: equal for two answers serving the same policy text.
 
-    Any other difference (another order of the roles, an envelope member after the
-    policy) gives another digest, which only costs a compile.
+    Only the first few KB are decoded (to find those members); the rest is hashed as
+    bytes, without a copy and without holding the GIL. Any other difference (another
+    order of the roles, an envelope member after the policy) gives another digest,
+    which only costs a compile.
     """
-    return hashlib.sha256(text[_hashed_from(text) :].encode()).hexdigest()
+    return hashlib.sha256(memoryview(body)[_hashed_from_bytes(body) :]).hexdigest()
 
 
 def compile_response(
@@ -170,10 +191,10 @@ def compile_response(
     Raises :class:`PolicyError` for a body that is not a usable policy, as
     :meth:`Policy.parse` does. Meant for a worker thread (see the module docs).
     """
-    text = _decode_text(body)
-    digest = response_digest(text)
+    digest = response_digest(body)
     if digest == unless:
         return digest, None
+    text = _decode_text(body)
     try:
         data = loads_in_pieces(text)
     except json.JSONDecodeError as exc:

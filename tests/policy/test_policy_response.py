@@ -80,37 +80,47 @@ def test_loads_in_pieces_refuses_what_json_loads_refuses(value: Any, cut: int, j
     first=st.text(max_size=12),
     second=st.text(max_size=12),
     layout=LAYOUTS,
+    ascii_only=st.booleans(),
 )
 def test_the_digest_ignores_the_envelope_only(
-    first: str, second: str, layout: dict[str, Any]
+    first: str, second: str, layout: dict[str, Any], ascii_only: bool
 ) -> None:
-    """Two answers serving the same policy have one digest, whatever their request ids; a
-    changed policy has another."""
+    """Two answers serving the same policy have one digest, whatever their request ids
+    (non-ASCII ones too, written raw or escaped); a changed policy has another."""
     policy = example()
-    assert response_digest(response(policy, first, **layout).decode()) == response_digest(
-        response(policy, second, **layout).decode()
+    layout = {**layout, "ensure_ascii": ascii_only}
+    assert response_digest(response(policy, first, **layout)) == response_digest(
+        response(policy, second, **layout)
     )
-    policy["roles"][0]["description"] += "!"
-    assert response_digest(response(policy, first, **layout).decode()) != response_digest(
-        response(example(), first, **layout).decode()
+    policy["roles"][0]["description"] += "é"
+    assert response_digest(response(policy, first, **layout)) != response_digest(
+        response(example(), first, **layout)
     )
+
+
+def digest(document: dict[str, Any]) -> str:
+    return response_digest(json.dumps(document, ensure_ascii=False).encode())
 
 
 def test_the_digest_covers_everything_but_the_leading_envelope() -> None:
-    """Members other than request_id and status_code, or envelope members after the policy,
-    are hashed: they can only cost a compile, never hide a change."""
+    """Members other than request_id and status_code, envelope members after the policy,
+    or ones too long to be read at the start, are hashed: they can only cost a compile,
+    never hide a change."""
     policy = example()
-    plain = json.dumps({"policy": policy})
-    assert response_digest(plain) != response_digest(
-        json.dumps({"request_id": "a", "policy": policy})
+    assert digest({"policy": policy}) != digest({"request_id": "a", "policy": policy})
+    assert digest({"policy": policy, "request_id": "a"}) != digest(
+        {"policy": policy, "request_id": "b"}
     )
-    after = json.dumps({"policy": policy, "request_id": "a"})
-    assert response_digest(after) != response_digest(
-        json.dumps({"policy": policy, "request_id": "b"})
+    assert digest({"request_id": "a", "roles_hint": 1, "policy": policy}) != digest(
+        {"request_id": "a", "roles_hint": 2, "policy": policy}
     )
-    extra = json.dumps({"request_id": "a", "roles_hint": 1, "policy": policy})
-    other = json.dumps({"request_id": "a", "roles_hint": 2, "policy": policy})
-    assert response_digest(extra) != response_digest(other)
+    long_a, long_b = "é" * 5000, "ü" * 5000
+    assert digest({"request_id": long_a, "policy": policy}) != digest(
+        {"request_id": long_b, "policy": policy}
+    )
+    assert digest({"request_id": "é" * 100, "policy": policy}) == digest(
+        {"request_id": "ü" * 300, "policy": policy}
+    )
 
 
 def test_compile_response_equals_parse_and_compile() -> None:
