@@ -201,4 +201,6 @@ def compile_response(
         raise PolicyError(f"policy is not valid JSON: {exc}") from None
     except RecursionError:
         raise PolicyError("policy is not valid JSON: nested too deeply") from None
-    return digest, CompiledPolicy(Policy.parse(data), strict=strict)
+    policy = Policy.parse(data)
+    del data  # the decoded document is not needed while compiling: less for the GC to walk
+    return digest, CompiledPolicy(policy, strict=strict)
