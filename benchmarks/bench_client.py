@@ -8,12 +8,14 @@ target is missed:
     authorization_check=...)``: median ratio, target >= 3x.
 (b) the same JWT repeated: median ratio, target >= 20x.
 (c) upstream fetches for 1,000 concurrent checks, on a cold cache and at cache
-    expiry: ours 1 policy + 1 org-policy fetch, the SDK's printed beside.
+    expiry: ours 1 policy fetch and no org-policy fetch (the member holds only project
+    roles, so no org policy can change the answer), the SDK's printed beside.
 (d) policy endpoints hanging: a warm cache past its TTL answers every check
     without waiting (max latency printed), the SDK waits (its aiohttp default is
     300 s; we stop watching after a few seconds); a cold cache fails with
     StytchUnavailable within the default timeout (10 s).
-(e) memory of the org-policy cache after checks for 100,000 organizations
+(e) memory of the org-policy cache after checks for 100,000 organizations (each
+    member holds an org custom role, so that each organization's policy is fetched)
     (growth of the process RSS, each library in its own fresh interpreter): ours
     bounded by ``org_cache_size`` (default 10,000), the SDK unbounded. Both run
     their real code paths (ours: ``is_authorized``; the SDK: its policy cache's
@@ -257,12 +259,14 @@ async def bench_fanout(emu: Emulator, base_url: str, org: str, token: str) -> No
 
     for label, ours, theirs in rows:
         print(f"  {label:<11} ours {ours}   stytch {theirs}")
-        met = ours["rbac.policy"] == 1 and ours["rbac.org_policy"] == 1
+        # The member holds only project roles: no org policy can change an answer, so none
+        # is fetched (issue 14 item 15); the SDK fetches one regardless.
+        met = ours["rbac.policy"] == 1 and ours["rbac.org_policy"] == 0
         record(
             f"(c) fetches, {label}",
             f"ours {ours['rbac.policy']}+{ours['rbac.org_policy']}, "
             f"stytch {theirs['rbac.policy']}+{theirs['rbac.org_policy']} (policy+org policy)",
-            "ours 1+1",
+            "ours 1+0",
             met,
         )
 
@@ -368,7 +372,7 @@ async def ours(client):
         before = rss()
         for i in range(n_orgs):
             principal = Principal(member_id="m", organization_id=f"organization-test-{i}",
-                                  organization_slug="s", roles=frozenset({"viewer"}),
+                                  organization_slug="s", roles=frozenset({"viewer", "org_custom"}),
                                   session_id="s", expires_at=expires)
             await rbac.is_authorized(principal, "documents", "read")
             await asyncio.sleep(0)  # a service yields to its loop between requests

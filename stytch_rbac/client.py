@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping
 from functools import partial
 from time import perf_counter
 from types import ModuleType, TracebackType
@@ -33,7 +34,7 @@ from ._stytch import (
     authenticate_session,
     fetch_jwks,
     fetch_org_policy,
-    fetch_policy,
+    fetch_policy_body,
     resolve_base_url,
 )
 from .auth import JWKSCache, SessionJWTVerifier, StaleJWT, principal_from_member_session
@@ -69,7 +70,9 @@ from .observe.observer import (
     no_grants,
 )
 from .permissions import ActionEnum, Permission, _permission_args
-from .policy import CompiledPolicy, Decision, OrgPolicy, Policy
+from .policy import CompiledPolicy, Decision, OrgPolicy
+from .policy.problems import PolicyProblem
+from .policy.response import compile_response
 from .principal import Principal
 
 if TYPE_CHECKING:
@@ -101,32 +104,50 @@ _POOL_CONNECTIONS: Final = 100
 _T = TypeVar("_T")
 
 
+_OnUnfit = Callable[[str, tuple[PolicyProblem, ...]], None]
+
+
 class _OrgPolicyEntry:
     """One organization's custom roles, as the project policy merged with them.
 
-    ``CompiledPolicy.with_org`` shares the project index and keeps the org
-    roles as small interned tuples, so an organization costs about 1 KB (one
-    with no custom roles nothing but this entry). The merge, which also checks
-    Stytch's org-policy rules, is redone once per project-policy version.
+    ``CompiledPolicy.with_fitting_org_roles`` shares the project index and keeps the
+    org roles as small interned tuples with their own small index, so an organization
+    costs about 1 KB (one with no custom roles nothing but this entry) and a merge
+    costs in proportion to its roles. The merge is made once per project-policy
+    version: an unchanged project policy is the same object after a refresh, so
+    nothing is merged again. Roles that no longer fit the project policy are
+    ignored, as Stytch's own check ignores them, and reported once per merge.
     """
 
-    __slots__ = ("_merged", "_org_policy")
+    __slots__ = ("_base", "_merged", "_org_policy", "organization_id")
 
-    def __init__(self, org_policy: OrgPolicy | None) -> None:
+    def __init__(self, organization_id: str, org_policy: OrgPolicy | None) -> None:
+        self.organization_id = organization_id
         self._org_policy = org_policy if org_policy is not None and org_policy.roles else None
+        self._base: CompiledPolicy | None = None
         self._merged: CompiledPolicy | None = None
 
-    def merged_with(self, base: CompiledPolicy) -> CompiledPolicy:
-        """``base`` merged with these roles (raises :class:`PolicyError` when they break
-        Stytch's org-policy rules); ``base`` itself when there are none."""
-        merged = self._merged
-        if merged is not None and merged.base is base:
-            return merged
-        org_policy = self._org_policy if merged is None else merged.org_policy
-        if org_policy is None:
-            return base
-        self._merged = merged = base.with_org(org_policy)
-        self._org_policy = None  # kept compact inside the merged policy from now on
+    def merged_with(self, base: CompiledPolicy, on_unfit: _OnUnfit) -> CompiledPolicy:
+        """``base`` merged with these roles (those that break Stytch's org-policy rules
+        left out and passed to ``on_unfit``); ``base`` itself when there are none."""
+        previous = self._merged
+        if previous is not None and self._base is base:
+            return previous
+        org_policy = self._org_policy
+        if org_policy is not None:
+            merged, unfit = base.with_fitting_org_roles(org_policy)
+        elif previous is not None:  # every role fitted: they are kept in the merged policy
+            merged, unfit = previous.rebased(base)
+            if unfit:
+                org_policy = previous.org_policy
+        else:
+            return base  # no custom roles
+        if unfit:
+            on_unfit(self.organization_id, unfit)
+            self._org_policy = org_policy  # kept whole: the ignored roles may fit again
+        else:
+            self._org_policy = None  # kept compact inside the merged policy from now on
+        self._base, self._merged = base, merged
         return merged
 
     def merged_now(self, base: CompiledPolicy) -> CompiledPolicy | None:
@@ -143,16 +164,48 @@ class _OrgPolicyEntry:
         return base if pending is None else None
 
 
-async def _load_policy(conn: Connection, strict: bool, _key: str) -> CompiledPolicy:
-    """The project policy from Stytch, compiled: the policy cache's loader."""
-    body = await fetch_policy(conn)
-    try:
-        compiled = CompiledPolicy(Policy.parse(body), strict=strict)
-    except PolicyError as exc:
-        raise StytchUnavailable(f"Stytch returned an unusable RBAC policy: {exc}") from None
-    for problem in compiled.problems:
-        logger.warning("stytch_rbac: RBAC policy: %s (%s)", problem.message, problem.code)
-    return compiled
+class _PolicyLoader:
+    """The policy cache's loader: the project policy from Stytch, compiled off the loop.
+
+    The body is fetched on the event loop (I/O); digesting it and, only when the
+    digest changed, decoding, validating and compiling it run in a worker thread
+    (:mod:`stytch_rbac.policy.response` keeps each step that holds the GIL short).
+    An unchanged policy gives back the very object already cached, so nothing that
+    was derived from it (merged org policies) is redone. The compiled policy is
+    complete before it is returned, and the cache swaps it in with one assignment:
+    no reader ever sees part of one.
+    """
+
+    __slots__ = ("compiled", "digest", "strict")
+
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
+        self.digest: str | None = None
+        self.compiled: CompiledPolicy | None = None
+
+    async def __call__(self, conn: Connection, _key: str) -> CompiledPolicy:
+        body = await fetch_policy_body(conn)
+        previous, current = self.digest, self.compiled
+        compile_body = partial(
+            compile_response, body, strict=self.strict, unless=None if current is None else previous
+        )
+        try:
+            digest, compiled = await anyio.to_thread.run_sync(compile_body)
+        except PolicyError as exc:
+            raise StytchUnavailable(f"Stytch returned an unusable RBAC policy: {exc}") from None
+        if compiled is None and current is not None:
+            return current  # unchanged: the same object, nothing merged or logged again
+        assert compiled is not None  # unless= was None, so compile_response compiled
+        for problem in compiled.problems:
+            logger.warning("stytch_rbac: RBAC policy: %s (%s)", problem.message, problem.code)
+        if previous is None:
+            logger.info("stytch_rbac: RBAC policy loaded (sha256 %s)", digest[:12])
+        else:
+            logger.info(
+                "stytch_rbac: RBAC policy changed (sha256 %s -> %s)", previous[:12], digest[:12]
+            )
+        self.digest, self.compiled = digest, compiled
+        return compiled
 
 
 async def _load_org_policy(conn: Connection, organization_id: str) -> _OrgPolicyEntry:
@@ -164,7 +217,7 @@ async def _load_org_policy(conn: Connection, organization_id: str) -> _OrgPolicy
         raise StytchUnavailable(
             f"Stytch returned an unusable policy for organization {organization_id}: {exc}"
         ) from None
-    return _OrgPolicyEntry(org)
+    return _OrgPolicyEntry(organization_id, org)
 
 
 class _Link:
@@ -384,21 +437,25 @@ class StytchRBAC:
         #: The :class:`~stytch_rbac.observe.Observer` events go through, or None when
         #: nobody observes (then a decision pays one ``is None`` test). Set by observe().
         self.observer: Observer | None = None
-        self._sha_memo: tuple[Policy, str] | None = None
+        self._sha_memo: tuple[object, str] | None = None
         self._decisions: DecisionSampling = check_sampling(decisions)
 
         # The caches call down, never back into this facade: each loader is an endpoint
         # of _stytch on this client's connection (held by _link, which a re-open points at
-        # a new pool), then parsing (see _load_policy).
+        # a new pool), then parsing (see _PolicyLoader).
+        self._policy_loader = _PolicyLoader(strict)
         self._policy_cache: RefreshingCache[str, CompiledPolicy] = RefreshingCache(
-            self._link.bind("rbac.policy", _load_policy, strict),
+            self._link.bind("rbac.policy", self._policy_loader),
             name="RBAC policy",
             ttl=policy_ttl,
             max_stale=max_stale,
             clock=self.clock,
             spawn=self._spawn,
-            on_update=self._policy_updated,
+            on_update=self._policy_swapped,
         )
+        # (organization, project policy digest, problems) already logged: see _org_roles_unfit.
+        self._unfit_logged: OrderedDict[Hashable, None] = OrderedDict()
+        self._unfit_log_size = org_cache_size
         self._org_cache: RefreshingCache[str, _OrgPolicyEntry] = RefreshingCache(
             self._link.bind("rbac.org_policy", _load_org_policy),
             name="organization policy",
@@ -637,7 +694,7 @@ class StytchRBAC:
             )  # fmt: skip
             return None
         try:
-            compiled = await self.policy(principal.organization_id)
+            compiled = await self._policy_for(principal)
             allowed = compiled.allows(principal.roles, resource, action)
         except (UnknownPermission, StytchUnavailable) as exc:
             reason = _UNKNOWN_PERMISSION if isinstance(exc, UnknownPermission) else _UNAVAILABLE
@@ -673,16 +730,37 @@ class StytchRBAC:
                 "stytch_rbac.integrations.fastapi.lifespan(rbac) / .starlette.lifespan(rbac)"
             )
 
-    def _policy_updated(self, _key: str, old: CompiledPolicy | None, new: CompiledPolicy) -> None:
-        new_sha = new.policy.sha256()
-        if old is None:
-            logger.info("stytch_rbac: RBAC policy loaded (sha256 %s)", new_sha[:12])
-        elif old.policy.sha256() != new_sha:
-            logger.info(
-                "stytch_rbac: RBAC policy changed (sha256 %s -> %s)",
-                old.policy.sha256()[:12],
-                new_sha[:12],
-            )
+    def _policy_swapped(self, _key: str, old: CompiledPolicy | None, new: CompiledPolicy) -> None:
+        """Let a replaced project policy be freed in a worker thread, not on the event loop:
+        freeing a 10,000-role policy's objects takes about as long as building them.
+        (A merged org policy still using it frees it when that org is next merged.)"""
+        if old is None or old is new:
+            return
+        retired = [old]
+        del old
+
+        async def free() -> None:
+            await anyio.to_thread.run_sync(retired.clear)
+
+        self._spawn(free)
+
+    def _org_roles_unfit(self, organization_id: str, problems: tuple[PolicyProblem, ...]) -> None:
+        """Log, once per organization, project-policy version and problems, the custom roles
+        that are ignored because they no longer fit the project policy."""
+        key = (organization_id, self._policy_loader.digest, problems)
+        if key in self._unfit_logged:
+            return
+        self._unfit_logged[key] = None
+        if len(self._unfit_logged) > self._unfit_log_size:
+            self._unfit_logged.popitem(last=False)
+        roles = sorted({problem.subject for problem in problems})
+        logger.warning(
+            "stytch_rbac: organization %s: custom role(s) %s no longer fit the project policy "
+            "and grant nothing (as in Stytch's own check) until the org policy is fixed: %s",
+            organization_id,
+            ", ".join(map(repr, roles)),
+            "; ".join(problem.message for problem in problems),
+        )
 
     # -- authentication -------------------------------------------------------------------------
 
@@ -798,12 +876,34 @@ class StytchRBAC:
     # -- policy ---------------------------------------------------------------------------------
 
     async def policy(self, organization_id: str | None = None) -> CompiledPolicy:
-        """The project policy, or merged with ``organization_id``'s custom roles."""
+        """The project policy, or merged with ``organization_id``'s custom roles (those
+        that no longer fit the project policy are ignored and logged, as in Stytch's
+        check). To decide for one member, :meth:`policy_for` fetches less."""
         project = await self._policy_cache.get(_POLICY)
         if organization_id is None:
             return project
         org = await self._org_cache.get(organization_id)
-        return org.merged_with(project)
+        return org.merged_with(project, self._org_roles_unfit)
+
+    async def _policy_for(self, principal: Principal) -> CompiledPolicy:
+        """:meth:`policy_for`, the decision path (the principal already checked)."""
+        project = await self._policy_cache.get(_POLICY)
+        if project.defines_roles(principal.roles):
+            return project
+        org = await self._org_cache.get(principal.organization_id)
+        return org.merged_with(project, self._org_roles_unfit)
+
+    async def policy_for(self, principal: Principal) -> CompiledPolicy:
+        """The policy that decides for ``principal``, in its own organization.
+
+        The project policy when every role the principal holds is a project role:
+        an org custom role grants only to a member holding its id, and Stytch
+        refuses org role ids that are project roles', so no org policy can change
+        an answer for them, and none is fetched. Otherwise the project policy
+        merged with the organization's custom roles, as :meth:`policy` gives it.
+        For the principal's roles, both answer every question alike.
+        """
+        return await self._policy_for(_check_principal(principal))
 
     def _policy_now(self, organization_id: str | None) -> CompiledPolicy | None:
         """What :meth:`policy` would return at once, when every value it needs is cached and
@@ -813,6 +913,15 @@ class StytchRBAC:
         if project is None or organization_id is None:
             return project
         org = self._org_cache.peek(organization_id, None)
+        return None if org is None else org.merged_now(project)
+
+    def _policy_now_for(self, principal: Principal) -> CompiledPolicy | None:
+        """:meth:`policy_for` at once from the caches, or None (as :meth:`_policy_now`):
+        a member holding only project roles needs no org policy, here too."""
+        project = self._policy_cache.peek(_POLICY, None)
+        if project is None or project.defines_roles(principal.roles):
+            return project
+        org = self._org_cache.peek(principal.organization_id, None)
         return None if org is None else org.merged_now(project)
 
     async def refresh_policy(self, organization_id: str | None = None) -> CompiledPolicy:
@@ -826,7 +935,7 @@ class StytchRBAC:
         if organization_id is None:
             return project
         org = await self._org_cache.load(organization_id)
-        return org.merged_with(project)
+        return org.merged_with(project, self._org_roles_unfit)
 
     def invalidate(self, organization_id: str | None = None) -> None:
         """Forget ``organization_id``'s cached policy (or, with None, every cached policy):
@@ -888,7 +997,7 @@ class StytchRBAC:
                     observer, _IS_AUTHORIZED, principal, resource, action, organization_id
                 )
             )
-        compiled = await self.policy(principal.organization_id) if own else None
+        compiled = await self._policy_for(principal) if own else None
         return _is_authorized_by(compiled, principal, resource, action)
 
     @overload
@@ -990,7 +1099,7 @@ class StytchRBAC:
             )
             if answer is None:
                 return Decision(False, str(resource), str(action))
-        compiled = await self.policy(principal.organization_id) if own else None
+        compiled = await self._policy_for(principal) if own else None
         return _explain_by(compiled, principal, resource, action)
 
     async def verify(self, module: ModuleType, *, strict: bool = False) -> Drift:
@@ -1010,7 +1119,7 @@ class StytchRBAC:
     async def permissions(self, principal: Principal) -> dict[str, dict[str, bool]]:
         """``{resource: {action: allowed}}`` for every permission in the principal's policy."""
         principal = _check_principal(principal)
-        compiled = await self.policy(principal.organization_id)
+        compiled = await self._policy_for(principal)
         return compiled.permissions(principal.roles)
 
     def require(

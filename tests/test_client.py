@@ -419,9 +419,8 @@ async def test_org_without_custom_roles_is_cached_as_negative_entry(
     stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
 ) -> None:
     """An organization with no custom roles is fetched once and then answered from cache."""
-    outsider = await stytch_rbac.authenticate(session_jwt=cast.outsider.session_jwt)
     for _ in range(10):
-        await stytch_rbac.is_authorized(outsider, "documents", "edit")
+        assert (await stytch_rbac.policy(cast.other_org)) is await stytch_rbac.policy()
     info = stytch_rbac.cache_info()["org_policies"]
     assert stytch_emulator.requests["rbac.org_policy"] == 1
     assert info.size == 1
@@ -431,12 +430,11 @@ async def test_org_without_custom_roles_is_cached_as_negative_entry(
 async def test_org_cache_is_bounded(
     stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, member: MemberFactory
 ) -> None:
-    """With org_cache_size=2, decisions for three organizations keep at most two cached."""
-    third_jwt = member(["viewer"], organization="Initech").session_jwt
+    """With org_cache_size=2, policies of three organizations keep at most two cached."""
+    third = member.organization("Initech").organization_id
     async with configured(stytch_emulator, stytch_rbac, org_cache_size=2) as rbac:
-        for token in (cast.editor.session_jwt, cast.outsider.session_jwt, third_jwt):
-            p = await rbac.authenticate(session_jwt=token)
-            await rbac.is_authorized(p, "documents", "read")
+        for organization_id in (cast.org, cast.other_org, third):
+            await rbac.policy(organization_id)
         info = rbac.cache_info()["org_policies"]
     assert info.size == 2
     assert info.evictions == 1
@@ -447,14 +445,27 @@ async def test_org_cache_is_bounded(
 
 @both_modes
 async def test_thousand_concurrent_cold_checks_fetch_once(
-    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, mode: str
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast, member: MemberFactory, mode: str
 ) -> None:
-    """1,000 concurrent checks on a cold cache cause one policy and one org-policy fetch."""
-    editor = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
+    """1,000 concurrent checks on a cold cache cause one policy and one org-policy fetch (the
+    member holds an org custom role: a member holding only project roles needs none)."""
+    stytch_emulator.set_org_policy(
+        cast.org,
+        {
+            "roles": [
+                {
+                    "role_id": "reviewer",
+                    "description": "",
+                    "permissions": [{"resource_id": "documents", "actions": ["edit"]}],
+                }
+            ]
+        },
+    )
+    reviewer = await stytch_rbac.authenticate(session_jwt=member(["reviewer"]).session_jwt)
     answers: list[bool] = []
 
     async def check() -> None:
-        answers.append(await stytch_rbac.is_authorized(editor, "documents", "edit"))
+        answers.append(await stytch_rbac.is_authorized(reviewer, "documents", "edit"))
 
     async with anyio.create_task_group() as tg:
         for _ in range(1000):
@@ -541,11 +552,10 @@ async def test_cold_cache_with_hanging_endpoint_fails_within_timeout(
 async def test_transient_failures_are_retried(
     stytch_emulator: Emulator, stytch_rbac: StytchRBAC, cast: Cast
 ) -> None:
-    """Two 500s and a 429 with Retry-After are retried; the check succeeds."""
+    """Two 500s and a 429 with Retry-After are retried; the policies load."""
     stytch_emulator.faults.fail("rbac.policy", 500, times=2)
     stytch_emulator.faults.fail("rbac.org_policy", 429, times=1, retry_after=0.05)
-    editor = await stytch_rbac.authenticate(session_jwt=cast.editor.session_jwt)
-    assert await stytch_rbac.is_authorized(editor, "documents", "edit")
+    assert (await stytch_rbac.policy(cast.org)).allows(["editor"], "documents", "edit")
     assert stytch_emulator.requests["rbac.policy"] == 3
     assert stytch_emulator.requests["rbac.org_policy"] == 2
 
@@ -649,6 +659,7 @@ async def test_refresh_policy_and_invalidate(
     assert not await stytch_rbac.is_authorized(viewer, "documents", "share")
     await stytch_rbac.refresh_policy()
     assert await stytch_rbac.is_authorized(viewer, "documents", "share")
+    assert "deleter" not in (await stytch_rbac.policy(cast.org)).role_ids  # now cached
     stytch_emulator.set_org_policy(
         cast.org,
         {
@@ -773,8 +784,9 @@ async def test_cold_cache_outage_is_logged_as_a_warning(
         ), warnings
         stytch_emulator.faults.clear("rbac.policy")
         stytch_emulator.advance_time(5)  # past the interval a failed load is remembered for
+        assert await rbac.is_authorized(editor, "documents", "edit")  # no org policy needed
         with pytest.raises(StytchUnavailable):
-            await rbac.is_authorized(editor, "documents", "edit")
+            await rbac.policy(cast.org)
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
         assert any(
             m.startswith(f"stytch_rbac: cannot fetch organization policy of {cast.org} (")
@@ -783,7 +795,7 @@ async def test_cold_cache_outage_is_logged_as_a_warning(
         stytch_emulator.faults.clear()
         stytch_emulator.advance_time(5)
         caplog.clear()
-        assert await rbac.is_authorized(editor, "documents", "edit")
+        assert (await rbac.policy(cast.org)).allows(editor.roles, "documents", "edit")
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert any(m.startswith("stytch_rbac: fetched organization policy of ") for m in infos)
 

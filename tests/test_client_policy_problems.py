@@ -32,7 +32,7 @@ def odd_policy() -> dict[str, Any]:
 async def test_policy_problems_are_logged_once_per_load_and_never_warned(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Each warning problem is logged once per policy load on the stytch_rbac logger; no
+    """Each warning problem is logged once per policy version on the stytch_rbac logger; no
     Python warning is emitted (filterwarnings=error) and the warnings filter is untouched."""
     caplog.set_level(logging.WARNING, logger="stytch_rbac")
     emu = Emulator(policy=odd_policy(), clock=ManualClock())
@@ -53,7 +53,12 @@ async def test_policy_problems_are_logged_once_per_load_and_never_warned(
         ]
         await rbac.policy()  # served from the cache: no new load, nothing logged again
         assert len([r for r in caplog.records if r.name == "stytch_rbac"]) == 2
-        await rbac.refresh_policy()  # a second load logs its problems once more
+        await rbac.refresh_policy()  # the same policy again: kept as it was, nothing logged
+        assert len([r for r in caplog.records if r.name == "stytch_rbac"]) == 2
+        changed = odd_policy()
+        changed["roles"][0]["description"] += " (changed)"
+        emu.set_policy(changed)
+        await rbac.refresh_policy()  # a changed policy logs its problems once more
         assert len([r for r in caplog.records if r.name == "stytch_rbac"]) == 4
-    assert emu.requests["rbac.policy"] == 2
+    assert emu.requests["rbac.policy"] == 3
     assert warnings.filters == filters

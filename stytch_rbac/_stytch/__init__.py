@@ -20,6 +20,7 @@ from .endpoints import (
     fetch_jwks,
     fetch_org_policy,
     fetch_policy,
+    fetch_policy_body,
     open_connection,
     resolve_base_url,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "fetch_jwks",
     "fetch_org_policy",
     "fetch_policy",
+    "fetch_policy_body",
     "open_connection",
     "resolve_base_url",
     "translate_errors",

@@ -36,6 +36,7 @@ __all__ = [
     "fetch_jwks",
     "fetch_org_policy",
     "fetch_policy",
+    "fetch_policy_body",
     "open_connection",
     "resolve_base_url",
 ]
@@ -165,6 +166,25 @@ async def _get(
 async def fetch_policy(conn: Connection) -> dict[str, Any]:
     """``GET /v1/b2b/rbac/policy``: the project's RBAC policy response."""
     return await _get(conn, "/v1/b2b/rbac/policy", what="the RBAC policy")
+
+
+async def fetch_policy_body(conn: Connection) -> bytes:
+    """``GET /v1/b2b/rbac/policy``'s body, not decoded: the facade decodes a policy off the
+    event loop (a large one takes longer than any request may wait). Only a 2xx answer is
+    a body; any other status raises as :func:`fetch_policy` does."""
+    from .http import DEFAULT_RETRY, get_with_retries
+
+    response = await get_with_retries(
+        conn.http,
+        conn.url("/v1/b2b/rbac/policy"),
+        params=None,
+        auth=conn.auth,
+        timeout=conn.timeout,
+        retry=conn.retry or DEFAULT_RETRY,
+    )
+    if not response.is_success:
+        raise error_from_response(response)
+    return response.content
 
 
 async def fetch_org_policy(conn: Connection, organization_id: str) -> dict[str, Any]:

@@ -101,6 +101,7 @@ __all__ = [
     "guards_of",
     "header",
     "path",
+    "policy_for",
     "query",
     "request_auth",
     "verify_guards",
@@ -308,6 +309,17 @@ class Authorizer(_Authenticator, Protocol):
     async def policy(self, organization_id: str | None = None) -> CompiledPolicy:
         """The compiled policy in force for ``organization_id``."""
         ...
+
+
+async def policy_for(rbac: Authorizer, principal: Principal) -> CompiledPolicy:
+    """The policy that decides for ``principal``: ``rbac.policy_for(principal)`` when the
+    authorizer has it (``StytchRBAC``: no org-policy fetch for a member holding only
+    project roles), otherwise ``rbac.policy(principal.organization_id)``."""
+    for_principal = getattr(rbac, "policy_for", None)
+    if for_principal is not None:
+        compiled: CompiledPolicy = await for_principal(principal)
+        return compiled
+    return await rbac.policy(principal.organization_id)
 
 
 class RequestAuth:
@@ -752,7 +764,7 @@ class Guard:
         if not self.permissions:
             return principal
         # One policy look-up per check; every permission is then decided on that snapshot.
-        compiled = await self._rbac.policy(principal.organization_id)
+        compiled = await policy_for(self._rbac, principal)
         roles = principal.roles
         missing: Permission | None = None
         for permission in self.permissions:

@@ -76,6 +76,7 @@ from .guard import (
     Guard,
     authenticate_request,
     guards_of,
+    policy_for,
     request_auth,
     verify_guards,
 )
@@ -397,7 +398,7 @@ class StytchAuthBackend(AuthenticationBackend):
         """Authenticate ``conn``: ``None`` when it carries no credential."""
         try:
             principal = await authenticate_request(self.rbac, conn, self.credentials)
-            policy = await self.rbac.policy(principal.organization_id)
+            policy = await policy_for(self.rbac, principal)
         except Unauthenticated as exc:
             if exc.reason == "missing":
                 return None

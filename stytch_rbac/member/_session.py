@@ -149,7 +149,12 @@ class MemberSession:
         principal = await self.principal()
         started = time.perf_counter()
         req = requirement(method, _with_own_org_ids(params, principal))
-        policy = await self._rbac.policy(principal.organization_id)
+        # StytchRBAC.policy_for fetches no org policy for a member holding only project roles.
+        policy_for = getattr(self._rbac, "policy_for", None)
+        if policy_for is not None:
+            policy: CompiledPolicy = await policy_for(principal)
+        else:
+            policy = await self._rbac.policy(principal.organization_id)
         refusal = check(
             req,
             policy=policy,

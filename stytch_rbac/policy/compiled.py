@@ -24,7 +24,7 @@ from .models import (
     PolicyRolePermission,
     Roles,
 )
-from .problems import PolicyProblem, org_problems, raise_first_error, warnings_of
+from .problems import PolicyProblem, org_problems_against, raise_first_error, warnings_of
 
 __all__ = ["CompiledPolicy", "Decision"]
 
@@ -73,6 +73,9 @@ def _allowed_decision(resource: str, action: str, granted_by: frozenset[str]) ->
 _Index: TypeAlias = dict[str, dict[str, frozenset[str]]]
 #: Org custom roles, compact: (role_id, description, ((resource_id, actions), ...)).
 _OrgRoles: TypeAlias = tuple[tuple[str, str, tuple[tuple[str, tuple[str, ...]], ...]], ...]
+#: Org custom roles indexed like the project's, for the resources they grant on only.
+_OrgIndex: TypeAlias = dict[str, dict[str, frozenset[str]]]
+_NO_ROLES: frozenset[str] = frozenset()
 _Entries: TypeAlias = dict[str, dict[str, tuple[frozenset[str], Decision]]]
 #: Every (resource, action-or-"*") a project role names, defined or not: Stytch's own scan.
 _Scan: TypeAlias = dict[str, dict[str, frozenset[str]]]
@@ -98,7 +101,9 @@ def _build_index(
                 explicit[perm.resource_id].setdefault(action, set()).add(owner)
     return {
         r.resource_id: {
-            a: frozenset(explicit[r.resource_id].get(a, set()) | wildcard[r.resource_id])
+            # An action no one is granted shares one empty set: fewer objects to keep.
+            a: frozenset(explicit[r.resource_id].get(a, _NO_ROLES) | wildcard[r.resource_id])
+            or _NO_ROLES
             for a in r.actions
             if a != WILDCARD
         }
@@ -120,15 +125,26 @@ def _build_scan(roles: Iterable[PolicyRole]) -> _Scan:
     }
 
 
-def _entries(index: _Index) -> _Entries:
-    """The index with a prebuilt denial per (resource, action), for decide()."""
-    return {
-        resource: {
+def _entry_row(
+    entries: _Entries, index: _Index, resource: str
+) -> dict[str, tuple[frozenset[str], Decision]] | None:
+    """``resource``'s row of the index with a prebuilt denial per action, for decide().
+
+    Built on first use and kept (in ``entries``, shared by every org merge of the
+    policy): prebuilding them all would make a 10,000-role policy about 400,000 objects
+    larger, which every full collection of the cyclic GC then walks.
+    """
+    row = entries.get(resource)
+    if row is None:
+        actions = index.get(resource)
+        if actions is None:
+            return None
+        row = {
             action: (grantors, Decision(False, resource, action))
             for action, grantors in actions.items()
         }
-        for resource, actions in index.items()
-    }
+        entries[resource] = row
+    return row
 
 
 def _not_a_string(roles: str) -> TypeError:
@@ -168,10 +184,12 @@ class CompiledPolicy:
         "_entries",
         "_index",
         "_org",
+        "_org_index",
         "_policy",
         "_role_ids",
         "_scan",
         "_scope_entries",
+        "_scope_index",
         "problems",
         "scope_ids",
         "strict",
@@ -192,6 +210,7 @@ class CompiledPolicy:
         self.problems = warnings_of(problems)
         self._policy = policy
         self._org: _OrgRoles | None = None
+        self._org_index: _OrgIndex | None = None
         self._base: CompiledPolicy | None = None
         self.strict = strict
         self._role_ids = frozenset(r.role_id for r in policy.roles)
@@ -199,11 +218,12 @@ class CompiledPolicy:
         self._index = _build_index(
             policy.resources, ((r.role_id, r.permissions) for r in policy.roles)
         )
-        self._entries = _entries(self._index)
+        self._entries: _Entries = {}  # rows built on first use: _entry_row()
         self._scan = _build_scan(policy.roles)
-        self._scope_entries = _entries(
-            _build_index(policy.resources, ((s.scope, s.permissions) for s in policy.scopes))
+        self._scope_index = _build_index(
+            policy.resources, ((s.scope, s.permissions) for s in policy.scopes)
         )
+        self._scope_entries: _Entries = {}
         self._actions: dict[str, tuple[str, ...]] = {
             resource: tuple(sorted(actions)) for resource, actions in self._index.items()
         }
@@ -271,32 +291,175 @@ class CompiledPolicy:
         """This policy merged with one organization's custom roles (Stytch's merge rule).
 
         Raises :class:`PolicyError` when the org policy breaks Stytch's
-        ``validate_org_policy`` rules (see :meth:`Policy.merged`). Cheap to keep
-        one per organization: the result shares this policy's index and holds
-        the org roles as small interned tuples, consulted only when the project
-        roles alone deny.
+        ``validate_org_policy`` rules (see :meth:`Policy.merged`);
+        :meth:`with_fitting_org_roles` ignores the roles that break them instead.
+        Cheap to keep one per organization: the result shares this policy's index
+        and holds the org roles as small interned tuples with an index of their own,
+        so merging costs in proportion to the org roles, whatever the size of the
+        project policy.
         """
         if org_policy is None or not org_policy.roles:
             return self
-        raise_first_error(org_problems(self.policy, org_policy))
-        # Interned: thousands of organizations share the same ids and action names.
-        roles: _OrgRoles = tuple(
-            (
-                sys.intern(role.role_id),
-                sys.intern(role.description),
-                tuple(
-                    (sys.intern(p.resource_id), tuple(sys.intern(a) for a in p.actions))
-                    for p in role.permissions
-                ),
-            )
-            for role in org_policy.roles
+        merged = self._fitting_overlay(self._compact(org_policy.roles))
+        if merged is not None:
+            return merged
+        raise_first_error(self._org_problems(org_policy))
+        return self._overlay(org_policy.roles)
+
+    def with_fitting_org_roles(
+        self, org_policy: OrgPolicy | None
+    ) -> tuple[CompiledPolicy, tuple[PolicyProblem, ...]]:
+        """Like :meth:`with_org`, but an org role that breaks Stytch's org-policy rules is
+        ignored (it grants nothing) instead of refusing the whole org policy.
+
+        Returns the merged policy and the problems of the ignored roles (``()`` when
+        every role fits). This is what Stytch's own check does with an org policy
+        that no longer fits a changed project policy: it never validates at decision
+        time. Ignoring the role, rather than honouring what Stytch's scan would make
+        of it (an id that is now a project role's would add its grants to that
+        role's), fails closed. A role with a problem is ignored whole, and so is every
+        role sharing the id of a duplicated or blank one.
+        """
+        if org_policy is None or not org_policy.roles:
+            return self, ()
+        merged = self._fitting_overlay(self._compact(org_policy.roles))
+        if merged is not None:
+            return merged, ()
+        problems = self._org_problems(org_policy)
+        if not problems:
+            return self._overlay(org_policy.roles), ()
+        unfit = {problem.subject for problem in problems}
+        fitting = tuple(role for role in org_policy.roles if role.role_id not in unfit)
+        return (self._overlay(fitting) if fitting else self), problems
+
+    def defines_roles(self, roles: Roles) -> bool:
+        """Whether every one of ``roles`` is a role of this policy (org roles included).
+
+        For the project policy, True means no organization's custom roles can change
+        any answer for these roles: an org role grants only to a member holding its
+        id, and Stytch refuses an org role whose id is a project role's (one that
+        became so later is ignored, see :meth:`with_fitting_org_roles`). So the org
+        policy need not even be fetched.
+        """
+        if isinstance(roles, str):
+            raise _not_a_string(roles)
+        return (self._role_ids if self._org is None else self.role_ids).issuperset(roles)
+
+    def _org_problems(self, org_policy: OrgPolicy) -> tuple[PolicyProblem, ...]:
+        """Stytch's org-policy rules against the project policy's own index: O(org roles)."""
+        base = self.base
+        return org_problems_against(base._role_ids, base._index, org_policy)
+
+    def rebased(self, onto: CompiledPolicy) -> tuple[CompiledPolicy, tuple[PolicyProblem, ...]]:
+        """This merged policy's org roles merged onto ``onto`` (a refreshed project
+        policy) as :meth:`with_fitting_org_roles` merges them; ``onto`` itself for a policy
+        with no org roles. Cheaper than merging the :attr:`org_policy` again: the roles
+        are reused as they are kept, no model is rebuilt.
+        """
+        if self._org is None:
+            return onto, ()
+        merged = onto._fitting_overlay(self._org)
+        if merged is not None:
+            return merged, ()
+        org_policy = self.org_policy
+        assert org_policy is not None
+        return onto.with_fitting_org_roles(org_policy)
+
+    @staticmethod
+    def _compact(org_roles: Sequence[PolicyRole]) -> _OrgRoles:
+        """Org roles as the small tuples a merged policy keeps, their strings interned:
+        thousands of organizations share the same ids and action names."""
+        intern = sys.intern
+        return tuple(
+            [
+                (
+                    intern(role.role_id),
+                    intern(role.description),
+                    tuple(
+                        [
+                            (intern(p.resource_id), tuple([intern(a) for a in p.actions]))
+                            for p in role.permissions
+                        ]
+                    ),
+                )
+                for role in org_roles
+            ]
         )
+
+    def _fitting_overlay(self, org: _OrgRoles) -> CompiledPolicy | None:
+        """The overlay of the ``org`` roles when every one fits Stytch's org-policy rules,
+        else None (then :func:`org_problems_against` says what does not fit).
+
+        The first check of an organization's member merges its roles, so this is on the
+        request path: one pass checks the rules and indexes the roles, touching only
+        what they name. It accepts nothing the rules refuse
+        (tests/policy/test_sdk_equivalence.py holds it to the SDK's validate_org_policy).
+        """
+        if self._org is not None:
+            return None  # layered merges take the general path
+        project_roles = self._role_ids
+        defined = self._index
+        seen: set[str] = set()
+        index: dict[str, dict[str, set[str]]] = {}
+        for role_id, _, grants in org:
+            if role_id in seen or role_id in project_roles or not role_id.strip():
+                return None
+            seen.add(role_id)
+            for resource, actions in grants:
+                actions_defined = defined.get(resource)
+                if actions_defined is None or not actions:
+                    return None
+                if WILDCARD in actions:
+                    if len(actions) > 1:
+                        return None
+                    granted: Iterable[str] = actions_defined
+                else:
+                    for action in actions:
+                        if action not in actions_defined:  # a blank action never is
+                            return None
+                    granted = actions
+                row = index.setdefault(resource, {})
+                for action in granted:
+                    row.setdefault(action, set()).add(role_id)
+        merged = object.__new__(CompiledPolicy)
+        for name in CompiledPolicy.__slots__:
+            object.__setattr__(merged, name, getattr(self, name))
+        merged._org = org
+        merged._org_index = {
+            resource: {action: frozenset(owners) for action, owners in row.items()}
+            for resource, row in index.items()
+        }
+        merged._base = self
+        return merged
+
+    def _overlay(self, org_roles: Sequence[PolicyRole]) -> CompiledPolicy:
+        """A copy of this policy with ``org_roles`` (already checked) added."""
+        roles = self._compact(org_roles)
         merged = object.__new__(CompiledPolicy)
         for name in CompiledPolicy.__slots__:
             object.__setattr__(merged, name, getattr(self, name))
         merged._org = roles if self._org is None else self._org + roles
+        merged._org_index = self._build_org_index(merged._org)
         merged._base = self.base
         return merged
+
+    def _build_org_index(self, org: _OrgRoles) -> _OrgIndex:
+        """resource -> action -> the org roles granting it (``"*"`` expanded over the
+        resource's defined actions): touches only the resources the org roles name."""
+        index: dict[str, dict[str, set[str]]] = {}
+        for role_id, _, grants in org:
+            for resource, actions in grants:
+                defined = self._index.get(resource)
+                if defined is None:
+                    continue  # unreachable by any defined question (checked roles never do)
+                row = index.setdefault(resource, {})
+                for action in defined if WILDCARD in actions else actions:
+                    if action in defined:
+                        row.setdefault(action, set()).add(role_id)
+        return {
+            resource: {action: frozenset(owners) for action, owners in row.items()}
+            for resource, row in index.items()
+        }
 
     def _org_grantors(self, roles: Roles, resource: str, action: str) -> frozenset[str]:
         """The held org roles granting a defined ``action`` on ``resource``."""
@@ -321,13 +484,18 @@ class CompiledPolicy:
             raise _not_a_string(roles)
         if action is None or not isinstance(resource, str):
             resource, action = _permission_args(resource, action)
+        org = self._org_index
+        if org is not None:  # merged: only members holding an org role decide with it
+            row = org.get(resource)
+            if row is not None:
+                granted = row.get(action)
+                if granted is not None and not granted.isdisjoint(roles):
+                    return True
         actions = self._index.get(resource)
         if actions is not None:
             grantors = actions.get(action)
             if grantors is not None:
-                if not grantors.isdisjoint(roles):
-                    return True
-                return self._org is not None and bool(self._org_grantors(roles, resource, action))
+                return not grantors.isdisjoint(roles)
         return self._unknown(resource, action).allowed
 
     def decide(
@@ -338,14 +506,17 @@ class CompiledPolicy:
             raise _not_a_string(roles)
         if action is None or not isinstance(resource, str):
             resource, action = _permission_args(resource, action)
-        actions = self._entries.get(resource)
+        actions = self._entries.get(resource) or _entry_row(self._entries, self._index, resource)
         entry = None if actions is None else actions.get(action)
         if entry is None:
             return self._unknown(resource, action)
         grantors, denied = entry
         granted_by = grantors.intersection(roles)
-        if self._org is not None:
-            granted_by |= self._org_grantors(roles, resource, action)
+        org = self._org_index
+        if org is not None:
+            row = org.get(resource)
+            if row is not None:
+                granted_by |= row.get(action, _NO_ROLES).intersection(roles)
         if not granted_by:
             return denied
         decision: Decision = _new_decision(Decision)  # _allowed_decision(), inlined
@@ -444,7 +615,9 @@ class CompiledPolicy:
         if action is None or not isinstance(resource, str):
             resource, action = _permission_args(resource, action)
         held = scopes.split() if isinstance(scopes, str) else scopes
-        actions = self._scope_entries.get(resource)
+        actions = self._scope_entries.get(resource) or _entry_row(
+            self._scope_entries, self._scope_index, resource
+        )
         entry = None if actions is None else actions.get(action)
         if entry is None:
             return self._unknown(resource, action)

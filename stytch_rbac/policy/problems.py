@@ -39,7 +39,7 @@ permission (``actions``: every undefined action it grants).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
@@ -55,6 +55,7 @@ __all__ = [
     "SubjectKind",
     "errors_of",
     "org_problems",
+    "org_problems_against",
     "project_problems",
     "raise_first_error",
     "warnings_of",
@@ -267,7 +268,10 @@ def project_problems(policy: Policy) -> tuple[PolicyProblem, ...]:
 
 
 def _org_role_problems(
-    n: int, role: PolicyRole, project_roles: set[str], defined: dict[str, set[str]]
+    n: int,
+    role: PolicyRole,
+    project_roles: Container[str],
+    defined: Mapping[str, Container[str]],
 ) -> Iterable[PolicyProblem]:
     """The problems of the org role at index ``n``."""
     role_id = role.role_id
@@ -314,9 +318,20 @@ def _org_role_problems(
 
 def org_problems(project: Policy, org: OrgPolicy) -> tuple[PolicyProblem, ...]:
     """Stytch's ``validate_org_policy`` rules (reference 4.3): every problem is an error."""
+    return org_problems_against(
+        {r.role_id for r in project.roles},
+        {r.resource_id: set(r.actions) for r in project.resources},
+        org,
+    )
+
+
+def org_problems_against(
+    project_roles: Container[str], defined: Mapping[str, Container[str]], org: OrgPolicy
+) -> tuple[PolicyProblem, ...]:
+    """:func:`org_problems` against a project given as its role ids and its defined actions
+    per resource (``"*"`` need not be among them): the work is proportional to the org
+    policy alone, whatever the size of the project policy."""
     out: list[PolicyProblem] = []
-    project_roles = {r.role_id for r in project.roles}
-    defined = {r.resource_id: set(r.actions) for r in project.resources}
     ids = [r.role_id for r in org.roles]
     out.extend(
         PolicyProblem(

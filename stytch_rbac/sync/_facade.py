@@ -339,11 +339,10 @@ class StytchRBAC:
         about another one): :meth:`policy`, inlined for the warm path."""
         if not own:
             return None
-        organization_id = principal.organization_id
-        compiled = self._aio._policy_now(organization_id)
+        compiled = self._aio._policy_now_for(principal)
         if compiled is not None:
             return compiled
-        return self.run(self._aio.policy, organization_id)
+        return self.run(self._aio.policy_for, principal)
 
     async def apolicy(self, organization_id: str | None = None) -> CompiledPolicy:
         """:meth:`policy` for async code on another event loop."""

@@ -64,3 +64,28 @@ def test_overlay_validates_the_org_roles(example_policy: Policy) -> None:
     bad = OrgPolicy.parse({"roles": [{"role_id": "editor", "permissions": []}]})
     with pytest.raises(PolicyError, match="'editor' already exists"):
         example_policy.compile().with_org(bad)
+
+
+def test_rebased_equals_a_fresh_merge_onto_the_new_policy(example_policy: Policy) -> None:
+    """A merged policy rebased onto a changed project policy answers like merging the org
+    policy onto it from scratch, also when a role stopped fitting (then it is ignored and
+    reported)."""
+    merged = example_policy.compile().with_org(ORG)
+    data = example_policy.to_json()
+    for resource in data["resources"]:
+        if resource["resource_id"] == "projects":
+            resource["actions"].remove("archive")
+    for role in data["roles"]:
+        for permission in role["permissions"]:
+            if "archive" in permission["actions"]:
+                permission["actions"].remove("archive")
+    for project in (example_policy.compile(), Policy.parse(data).compile()):
+        rebased, problems = merged.rebased(project)
+        fresh, expected = project.with_fitting_org_roles(ORG)
+        assert problems == expected
+        assert rebased.base is project
+        assert rebased.role_ids == fresh.role_ids
+        for combo in (["doc_lead"], ["archivist"], ["viewer", "archivist"]):
+            assert rebased.permissions(combo) == fresh.permissions(combo)
+    assert [p.subject for p in problems] == ["archivist"]
+    assert project.rebased(project) == (project, ())

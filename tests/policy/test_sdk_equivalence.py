@@ -358,3 +358,91 @@ def test_with_org_equals_sdk_merge(raw: bytes) -> None:
         note(f"question: {question}")
         assert_same_as_sdk(merged, merged_lenient, sdk_merged, defined, question)
         assert_stytch_rule(merged, sdk_merged, question)
+
+
+def fitting_roles(sdk_project: SDKPolicy, org: Doc) -> list[Doc]:
+    """The org roles Stytch's validate_org_policy accepts one by one, and whose id no other
+    org role shares: the reference for what ``with_fitting_org_roles`` keeps."""
+    ids = [role["role_id"] for role in org["roles"]]
+    kept = []
+    for role in org["roles"]:
+        if ids.count(role["role_id"]) > 1:
+            continue
+        try:
+            Organizations.validate_org_policy(
+                sdk_project, SDKOrgPolicy.model_validate({"roles": [role]})
+            )
+        except Exception:  # the SDK raises a bare Exception
+            continue
+        kept.append(role)
+    return kept
+
+
+@PROPERTY
+@given(raw=EXAMPLE_BYTES)
+def test_with_fitting_org_roles_equals_sdk_merge_of_the_roles_that_fit(raw: bytes) -> None:
+    """with_fitting_org_roles() never raises: it reports a problem exactly when
+    validate_org_policy refuses the org policy, and decides like the SDK's merge of the
+    roles that fit alone (issue 14 item 11: unfit org roles are ignored, not fatal)."""
+    r = Reader(raw)
+    doc = read_policy(r)
+    org = read_org_policy(r, doc)
+    note(json.dumps(doc))
+    note(json.dumps(org))
+    strict, lenient = compile_both(Policy.parse(doc))
+    sdk_project = SDKPolicy.model_validate(doc)
+    try:
+        Organizations.validate_org_policy(sdk_project, SDKOrgPolicy.model_validate(org))
+    except Exception:  # the SDK raises a bare Exception
+        sdk_valid = False
+    else:
+        sdk_valid = True
+    org_policy = OrgPolicy.parse(org)
+    merged, problems = strict.with_fitting_org_roles(org_policy)
+    merged_lenient, _ = lenient.with_fitting_org_roles(org_policy)
+    assert (not problems) is sdk_valid
+    kept = fitting_roles(sdk_project, org)
+    event(f"{len(kept)} of {len(org['roles'])} org roles fit")
+    assert {p.subject for p in problems}.isdisjoint(role["role_id"] for role in kept)
+    sdk_merged = rbac_local.policy_from_b2b_policy(
+        _merge_policies(sdk_project, SDKOrgPolicy.model_validate({"roles": kept}))
+    )
+    role_ids = [role["role_id"] for role in [*doc["roles"], *org["roles"]]]
+    defined = defined_pairs(doc)
+    for question in read_questions(r, doc, role_ids):
+        note(f"question: {question}")
+        assert_same_as_sdk(merged, merged_lenient, sdk_merged, defined, question)
+        assert_stytch_rule(merged, sdk_merged, question)
+
+
+@PROPERTY
+@given(raw=EXAMPLE_BYTES)
+def test_the_org_policy_is_needed_only_for_roles_the_project_does_not_define(raw: bytes) -> None:
+    """Deciding with the project policy alone whenever ``defines_roles(roles)`` (what
+    ``StytchRBAC.policy_for`` does, fetching no org policy) answers every question as
+    the fully merged policy compiled from scratch does (issue 14 item 15)."""
+    r = Reader(raw)
+    doc = read_policy(r)
+    org = read_org_policy(r, doc)
+    note(json.dumps(doc))
+    note(json.dumps(org))
+    project_policy = Policy.parse(doc)
+    project = CompiledPolicy(project_policy)
+    kept = OrgPolicy.parse({"roles": fitting_roles(SDKPolicy.model_validate(doc), org)})
+    full = CompiledPolicy(project_policy.merged(kept))
+    role_ids = [role["role_id"] for role in [*doc["roles"], *org["roles"]]]
+    for roles, resource, action in read_questions(r, doc, role_ids):
+        note(f"question: {roles}, {resource}, {action}")
+        if project.defines_roles(roles):
+            event("decided without the org policy")
+            chosen = project
+        else:
+            event("org policy fetched")
+            chosen = project.with_fitting_org_roles(OrgPolicy.parse(org))[0]
+        assert chosen.stytch_decide(roles, resource, action) == full.stytch_decide(
+            roles, resource, action
+        )
+        assert chosen.permissions(roles) == full.permissions(roles)
+        if full.is_known(resource, action):
+            assert chosen.decide(roles, resource, action) == full.decide(roles, resource, action)
+            assert chosen.allows(roles, resource, action) is full.allows(roles, resource, action)

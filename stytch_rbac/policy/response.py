@@ -1,0 +1,225 @@
+"""Stytch's policy response, from its bytes to a :class:`CompiledPolicy`, in small steps.
+
+``StytchRBAC`` compiles a fetched policy in a worker thread so that the event loop
+never waits for it. A worker thread only helps if it lets go of the GIL often:
+``json.loads`` and one pydantic validation of a whole 10,000-role policy are each a
+single C call that holds it for hundreds of milliseconds, so here the document is
+decoded and validated one role, resource or scope at a time (each a few
+microseconds), and the pure-Python steps between them give the interpreter its
+usual chances to switch threads.
+
+An unchanged policy costs a digest: :func:`response_digest` hashes the response
+bytes without the two envelope members that change on every request
+(``request_id``, ``status_code``), and :func:`compile_response` stops there when the
+digest is the one it was given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import json.decoder
+import json.scanner
+import re
+from collections.abc import Callable
+from typing import Any, Final
+
+from ..errors import PolicyError
+from .compiled import CompiledPolicy
+from .models import Policy
+
+__all__ = ["compile_response", "loads_in_pieces", "response_digest"]
+
+#: The envelope members of every Stytch answer, different on each request.
+_ENVELOPE: Final = frozenset({"request_id", "status_code"})
+#: Containers down to this depth are walked here; deeper values are decoded whole.
+#: 3 reaches one role of ``{"policy": {"roles": [role, ...]}}``.
+_DEPTH: Final = 3
+
+_WS: Final = re.compile(r"[ \t\n\r]*")  # JSON's whitespace (json.decoder's own pattern)
+# The json module's own C scanners (typeshed does not describe them): a value at an index,
+# and a string after its opening quote, each returning the index where it ends.
+_scan_once: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(
+    json.JSONDecoder()  # type: ignore[arg-type]
+)
+_scan_string: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+
+
+def _decode_text(body: bytes) -> str:
+    """The response text, in the encoding ``json.loads`` would detect for these bytes."""
+    try:
+        return body.decode(json.detect_encoding(body))
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise PolicyError(f"policy is not valid JSON: {exc}") from None
+
+
+def _skip_ws(text: str, idx: int) -> int:
+    match = _WS.match(text, idx)
+    assert match is not None  # the pattern matches the empty string
+    return match.end()
+
+
+def _expected(what: str, text: str, idx: int) -> json.JSONDecodeError:
+    return json.JSONDecodeError(f"Expecting {what}", text, idx)
+
+
+def _value(text: str, idx: int, depth: int) -> tuple[Any, int]:
+    if depth > 0 and idx < len(text):
+        if text[idx] == "{":
+            return _object(text, idx + 1, depth - 1)
+        if text[idx] == "[":
+            return _array(text, idx + 1, depth - 1)
+    try:
+        value, end = _scan_once(text, idx)
+    except StopIteration as exc:
+        raise _expected("value", text, exc.value) from None
+    return value, end
+
+
+def _object(text: str, idx: int, depth: int) -> tuple[dict[str, Any], int]:
+    out: dict[str, Any] = {}
+    idx = _skip_ws(text, idx)
+    if text.startswith("}", idx):
+        return out, idx + 1
+    while True:
+        if not text.startswith('"', idx):
+            raise _expected("property name enclosed in double quotes", text, idx)
+        key, idx = _scan_string(text, idx + 1)
+        idx = _skip_ws(text, idx)
+        if not text.startswith(":", idx):
+            raise _expected("':' delimiter", text, idx)
+        out[key], idx = _value(text, _skip_ws(text, idx + 1), depth)
+        idx = _skip_ws(text, idx)
+        if text.startswith("}", idx):
+            return out, idx + 1
+        if not text.startswith(",", idx):
+            raise _expected("',' delimiter", text, idx)
+        idx = _skip_ws(text, idx + 1)
+
+
+def _array(text: str, idx: int, depth: int) -> tuple[list[Any], int]:
+    out: list[Any] = []
+    idx = _skip_ws(text, idx)
+    if text.startswith("]", idx):
+        return out, idx + 1
+    while True:
+        value, idx = _value(text, idx, depth)
+        out.append(value)
+        idx = _skip_ws(text, idx)
+        if text.startswith("]", idx):
+            return out, idx + 1
+        if not text.startswith(",", idx):
+            raise _expected("',' delimiter", text, idx)
+        idx = _skip_ws(text, idx + 1)
+
+
+def loads_in_pieces(text: str) -> Any:
+    """``json.loads(text)``, with objects and arrays of the top three levels decoded one
+    member at a time: the same value, and a :class:`json.JSONDecodeError` for the same
+    documents (the message may differ)."""
+    value, idx = _value(text, _skip_ws(text, 0), _DEPTH)
+    idx = _skip_ws(text, idx)
+    if idx != len(text):
+        raise json.JSONDecodeError("Extra data", text, idx)
+    return value
+
+
+def _hashed_from(text: str) -> int:
+    """Where the hashed part of a response starts: after its leading envelope members."""
+    start = idx = _skip_ws(text, 0)
+    if not text.startswith("{", idx):
+        return start
+    idx = _skip_ws(text, idx + 1)
+    after_brace = idx
+    while text.startswith('"', idx):
+        try:
+            key, end = _scan_string(text, idx + 1)
+            end = _skip_ws(text, end)
+            if key not in _ENVELOPE or not text.startswith(":", end):
+                break
+            end = _skip_ws(text, end + 1)
+            if end < len(text) and text[end] in "{[":
+                break
+            _, end = _scan_once(text, end)
+        except (ValueError, StopIteration):
+            break
+        end = _skip_ws(text, end)
+        if not text.startswith(",", end):
+            break
+        idx = _skip_ws(text, end + 1)
+    # The brace is hashed too, so that "{" + rest and rest never collide.
+    return start if idx == after_brace else idx - 1
+
+
+#: Bytes of a response read to find its leading envelope members (they are short).
+_HEAD: Final = 4096
+
+
+def _hashed_from_bytes(body: bytes) -> int:
+    """:func:`_hashed_from` as a byte offset, found from the start of the body alone."""
+    if json.detect_encoding(body) != "utf-8":
+        return 0  # Stytch sends UTF-8: anything else is hashed whole
+    head = body[:_HEAD]
+    for cut in range(len(head), max(len(head) - 4, -1), -1):  # a character may be cut off
+        try:
+            text = head[:cut].decode()
+        except UnicodeDecodeError:
+            continue
+        at = _hashed_from(text)
+        return at if text.isascii() else len(text[:at].encode())
+    return 0
+
+
+def response_digest(body: bytes) -> str:
+    """SHA-256 of a policy response, leaving out its leading ``request_id`` and
+    ``status_code`` members: equal for two answers serving the same policy text.
+
+    Only the first few KB are decoded (to find those members); the rest is hashed as
+    bytes, without a copy and without holding the GIL. Any other difference (another
+    order of the roles, an envelope member after the policy) gives another digest,
+    which only costs a compile.
+    """
+    return hashlib.sha256(memoryview(body)[_hashed_from_bytes(body) :]).hexdigest()
+
+
+def compile_response(
+    body: bytes, *, strict: bool = True, unless: str | None = None
+) -> tuple[str, CompiledPolicy | None]:
+    """The digest of a ``GET /v1/b2b/rbac/policy`` response body and its compiled policy;
+    ``None`` for the policy when the digest is ``unless`` (the policy did not change).
+
+    Raises :class:`PolicyError` for a body that is not a usable policy, as
+    :meth:`Policy.parse` does. Meant for a worker thread (see the module docs).
+    """
+    digest = response_digest(body)
+    if digest == unless:
+        return digest, None
+    text = _decode_text(body)
+    try:
+        data = loads_in_pieces(text)
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"policy is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise PolicyError("policy is not valid JSON: nested too deeply") from None
+    policy = Policy.parse(data)
+    _free_in_pieces(data, _DEPTH)  # not needed to compile: less for the GC to walk
+    del data
+    return digest, CompiledPolicy(policy, strict=strict)
+
+
+def _free_in_pieces(value: Any, depth: int) -> None:
+    """Empty the containers of a decoded document one member at a time.
+
+    Dropping the last reference to a 10,000-role document frees its hundreds of
+    thousands of objects in one cascade of C calls, which holds the GIL the whole
+    time; freed member by member, the interpreter can switch threads in between.
+    Only for a document nothing else refers to.
+    """
+    if depth <= 0:
+        return
+    if isinstance(value, dict):
+        while value:
+            _free_in_pieces(value.popitem()[1], depth - 1)
+    elif isinstance(value, list):
+        while value:
+            _free_in_pieces(value.pop(), depth - 1)
