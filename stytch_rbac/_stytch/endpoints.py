@@ -11,6 +11,7 @@ is sent once.
 from __future__ import annotations
 
 import os
+import re
 import urllib.parse
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -184,7 +185,15 @@ async def fetch_policy_body(conn: Connection) -> bytes:
     )
     if not response.is_success:
         raise error_from_response(response)
-    return response.content
+    body = response.content
+    # Stytch's request_id for the span around this call, read off the head of the body
+    # (Stytch sends it first) without decoding a policy that may be megabytes long.
+    found = _REQUEST_ID.search(body, 0, 512)
+    STYTCH_REQUEST_ID.set(found.group(1).decode("ascii") if found else None)
+    return body
+
+
+_REQUEST_ID: Final = re.compile(rb'"request_id"\s*:\s*"([A-Za-z0-9_.:-]{1,200})"')
 
 
 async def fetch_org_policy(conn: Connection, organization_id: str) -> dict[str, Any]:

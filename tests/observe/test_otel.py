@@ -68,6 +68,7 @@ async def test_spans_for_remote_calls_carry_the_request_id(
     async with http, rbac:
         principal = await rbac.authenticate(session_jwt=admin.session_jwt)
         await rbac.is_authorized(principal, "documents:read")
+        await rbac.policy(admin.organization_id)  # project roles need no org policy: ask for it
         await rbac.authenticate(session_token=admin.session_token)
         await rbac.as_member(principal).organizations.update(
             admin.organization_id, organization_name="Acme Traced"
