@@ -161,7 +161,7 @@ class RefreshingCache(Generic[K, V]):
         self._failures: OrderedDict[K, tuple[float, StytchRBACError]] = OrderedDict()
         self._closed = False
         self._describe_key = describe or (lambda _key: name)
-        self.warn_every = float(warn_every)
+        self.warn_every: float = float(warn_every)
         self._outage = _Outage()
 
     def __repr__(self) -> str:

@@ -86,10 +86,10 @@ class RemoteAuthenticator:
             raise ValueError(f"remote_auth_failure_ttl must be >= 0 seconds, got {failure_ttl!r}")
         self._call = call
         self._clock = clock
-        self.timeout = timeout
-        self.concurrency = concurrency
-        self.failure_ttl = float(failure_ttl)
-        self.failure_cache_size = failure_cache_size
+        self.timeout: float = timeout
+        self.concurrency: int = concurrency
+        self.failure_ttl: float = float(failure_ttl)
+        self.failure_cache_size: int = failure_cache_size
         # Made on first use, inside an event loop (anyio's limiter needs one), and again
         # after reset() (a facade opened again, perhaps on another loop).
         self._limiter: anyio.CapacityLimiter | None = None

@@ -115,7 +115,7 @@ _TENANCY: Final = DenialReason.TENANCY
 _UNAVAILABLE: Final = DenialReason.UNAVAILABLE
 _UNKNOWN_PERMISSION: Final = DenialReason.UNKNOWN_PERMISSION
 
-logger = logging.getLogger("stytch_rbac")
+logger: logging.Logger = logging.getLogger("stytch_rbac")
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")

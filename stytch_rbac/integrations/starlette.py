@@ -376,7 +376,9 @@ class StytchAuthBackend(AuthenticationBackend):
 
     def __init__(self, rbac: StytchRBAC, *, credentials: CredentialConfig | None = None) -> None:
         self.rbac = rbac
-        self.credentials = credentials if credentials is not None else CredentialConfig()
+        self.credentials: CredentialConfig = (
+            credentials if credentials is not None else CredentialConfig()
+        )
         # Scopes by (policy, role set): listing every grant costs tens of microseconds, and a
         # few role sets make up most requests. Keyed by identity: a refreshed policy is a new
         # object (the old entries age out); bounded, oldest dropped first.

@@ -30,7 +30,7 @@ class AuditLog:
 
     def __init__(self, logger: logging.Logger | None = None, *, level: int = logging.INFO) -> None:
         self.logger: logging.Logger = logger or logging.getLogger("stytch_rbac.audit")
-        self.level = level
+        self.level: int = level
 
     def __repr__(self) -> str:
         return f"AuditLog({self.logger.name!r}, level={logging.getLevelName(self.level)})"

@@ -242,7 +242,8 @@ class DecisionEvent:
             return NotImplemented
         return self.as_dict() == other.as_dict()
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, name) for name in DECISION_FIELDS))
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in DECISION_FIELDS)

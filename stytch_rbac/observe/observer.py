@@ -146,8 +146,8 @@ class Observer:
         self._now = now
         self._rate = rate
         self._sha_memo: tuple[object, str] | None = None
-        self.policy_ttl = float(policy_ttl)
-        self.strict = strict
+        self.policy_ttl: float = float(policy_ttl)
+        self.strict: bool = strict
 
     def __repr__(self) -> str:
         return (

@@ -29,8 +29,14 @@ from .events import AuthenticationEvent, DecisionEvent
 from .observer import STYTCH_REQUEST_ID
 
 if TYPE_CHECKING:
-    from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
-    from opentelemetry.trace import TracerProvider
+    from opentelemetry.metrics import (
+        CallbackOptions,
+        Counter,
+        Histogram,
+        MeterProvider,
+        Observation,
+    )
+    from opentelemetry.trace import Tracer, TracerProvider
 
     from ..client import StytchRBAC
 
@@ -67,27 +73,27 @@ class Telemetry:
 
         self._trace = trace
         self._rbac = rbac
-        self.tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider=tracer_provider)
+        self.tracer: Tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider=tracer_provider)
         meter = metrics.get_meter(_SCOPE, __version__, meter_provider=meter_provider)
-        self.decisions = meter.create_counter(
+        self.decisions: Counter = meter.create_counter(
             "stytch_rbac.decisions", unit="{decision}", description="Permission decisions."
         )
-        self.decision_duration = meter.create_histogram(
+        self.decision_duration: Histogram = meter.create_histogram(
             "stytch_rbac.decision.duration",
             unit="s",
             description="Time of one decision, the policy look-up included.",
         )
-        self.authentications = meter.create_counter(
+        self.authentications: Counter = meter.create_counter(
             "stytch_rbac.authentications",
             unit="{authentication}",
             description="Authentications of a session credential, by outcome.",
         )
-        self.remote_duration = meter.create_histogram(
+        self.remote_duration: Histogram = meter.create_histogram(
             "stytch_rbac.remote.duration",
             unit="s",
             description="Time of one call to Stytch (retries included), by operation.",
         )
-        self.remote_failures = meter.create_counter(
+        self.remote_failures: Counter = meter.create_counter(
             "stytch_rbac.remote.failures",
             unit="{call}",
             description="Calls to Stytch that failed, by operation and error.type.",
