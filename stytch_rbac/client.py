@@ -653,6 +653,7 @@ class StytchRBAC:
                 now=self.clock.time,
                 policy_ttl=self.policy_ttl,
                 strict=self.strict,
+                sha256_of=self._policy_sha256,
                 decisions=self._decisions,
             )
         return self.observer
@@ -666,12 +667,17 @@ class StytchRBAC:
         if held is None:
             return None, None, False
         compiled, fetched_at = held
+        age = max(0.0, self.clock.time() - fetched_at)
+        return self._policy_sha256(compiled), age, age > cache.ttl
+
+    def _policy_sha256(self, compiled: CompiledPolicy) -> str:
+        """The canonical sha256 of ``compiled``'s policy, remembered for the last policy (the
+        one place it is computed: :meth:`policy_facts` and every observed decision)."""
         policy = compiled.policy
         memo = self._sha_memo
         if memo is None or memo[0] is not policy:
             memo = self._sha_memo = (policy, policy.sha256())
-        age = max(0.0, self.clock.time() - fetched_at)
-        return memo[1], age, age > cache.ttl
+        return memo[1]
 
     async def _observed_decision(
         self,

@@ -58,6 +58,10 @@ DecisionSampling = Literal["denials", "all"] | float
 PolicyFacts = tuple[str | None, float | None, bool]
 
 
+def _sha256_of(compiled: CompiledPolicy) -> str:
+    return compiled.policy.sha256()
+
+
 #: ``granted_by`` of a denial.
 no_grants: Final[tuple[str, ...]] = ()
 
@@ -109,7 +113,8 @@ class Observer:
     facade's clock, ``now`` its current time), or None; ``policy_ttl`` is the age past
     which it is stale; ``strict`` is the facade's strict mode. ``rate`` picks the allows
     reported when ``decisions`` is a sampling rate (a function returning [0, 1), for
-    tests).
+    tests). ``sha256_of`` gives a policy's canonical hash (the facade passes its
+    memoized one, also behind ``policy_facts()``).
     """
 
     __slots__ = (
@@ -120,8 +125,8 @@ class Observer:
         "_now",
         "_policy_snapshot",
         "_rate",
-        "_sha_memo",
         "policy_ttl",
+        "sha256_of",
         "strict",
     )
 
@@ -134,6 +139,7 @@ class Observer:
         strict: bool,
         decisions: DecisionSampling = "all",
         rate: Callable[[], float] = random.random,
+        sha256_of: Callable[[CompiledPolicy], str] | None = None,
     ) -> None:
         sampling = check_sampling(decisions)
         self._allow_rate: float = (
@@ -145,7 +151,8 @@ class Observer:
         self._policy_snapshot = policy_snapshot
         self._now = now
         self._rate = rate
-        self._sha_memo: tuple[object, str] | None = None
+        #: The canonical sha256 of a compiled policy's policy (the facade's, remembered).
+        self.sha256_of: Callable[[CompiledPolicy], str] = sha256_of or _sha256_of
         self.policy_ttl: float = float(policy_ttl)
         self.strict: bool = strict
 
@@ -192,14 +199,6 @@ class Observer:
                 "and its further failures are counted, not logged",
                 sink,
             )
-
-    def sha256_of(self, compiled: CompiledPolicy) -> str:
-        """The canonical sha256 of ``compiled``'s policy, remembered for the last policy."""
-        policy = compiled.policy
-        memo = self._sha_memo
-        if memo is None or memo[0] is not policy:
-            memo = self._sha_memo = (policy, policy.sha256())
-        return memo[1]
 
     # -- decisions ----------------------------------------------------------------------------
 
