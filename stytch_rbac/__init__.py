@@ -37,7 +37,13 @@ from .policy import (
     PolicyScope,
     PolicyScopePermission,
 )
-from .principal import Principal
+from .principal import (
+    AgentPrincipal,
+    AnyPrincipal,
+    Principal,
+    PrincipalKind,
+    ServicePrincipal,
+)
 
 if TYPE_CHECKING:
     from .member import MemberClient
@@ -45,6 +51,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ActionEnum",
+    "AgentPrincipal",
+    "AnyPrincipal",
     "AuditLog",
     "AuthenticationEvent",
     "Clock",
@@ -70,6 +78,8 @@ __all__ = [
     "PolicyScopePermission",
     "PolicyWarning",
     "Principal",
+    "PrincipalKind",
+    "ServicePrincipal",
     "StrEnum",
     "StytchAPIError",
     "StytchRBAC",

@@ -1,4 +1,6 @@
-"""``Principal``: who a verified Stytch member session says the caller is."""
+"""Who a verified credential says the caller is: a member session (:class:`Principal`), a
+member acting through a Connected App (:class:`AgentPrincipal`) or a machine holding an M2M
+token (:class:`ServicePrincipal`). The kind is explicit (``kind``), never inferred later."""
 
 from __future__ import annotations
 
@@ -6,9 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar, Literal, TypeAlias
 
-__all__ = ["Principal"]
+__all__ = ["AgentPrincipal", "AnyPrincipal", "Principal", "PrincipalKind", "ServicePrincipal"]
+
+#: What produced a principal: a member session, a Connected-App access token, an M2M token.
+PrincipalKind: TypeAlias = Literal["session", "agent", "service"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -24,6 +29,9 @@ class Principal:
     ``jwt_max_age``) and Stytch returned a fresh one, now in ``session_jwt``:
     hand it back to the client (web guards do).
     """
+
+    #: Always ``"session"``: decided by its roles.
+    kind: ClassVar[PrincipalKind] = "session"
 
     member_id: str
     organization_id: str
@@ -60,3 +68,82 @@ class Principal:
     def has_role(self, role_id: str) -> bool:
         """Whether the session holds ``role_id`` (a plain membership test, not a decision)."""
         return str(role_id) in self.roles
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class AgentPrincipal:
+    """A member acting through a Connected App (an AI agent, an MCP client): an OAuth access
+    token Stytch issued to ``client_id`` for ``member_id`` in ``organization_id``.
+
+    Decided by the policy's ``scopes`` named in ``scopes`` (Stytch's rule), optionally
+    intersected with the member's current roles. ``repr()`` never shows the token.
+    """
+
+    #: Always ``"agent"``: decided by the policy's scopes.
+    kind: ClassVar[PrincipalKind] = "agent"
+
+    member_id: str
+    organization_id: str
+    organization_slug: str
+    client_id: str
+    #: The token's ``scope`` claim split on whitespace (OIDC scopes included).
+    scopes: frozenset[str]
+    expires_at: datetime
+    issued_at: datetime
+    issuer: str
+    #: Claims other than the registered ones, ``scope`` and the organization claim.
+    custom_claims: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, compare=False)
+    access_token: str | None = field(default=None, compare=False)
+
+    def __repr__(self) -> str:
+        scopes = " ".join(sorted(self.scopes))
+        return (
+            f"AgentPrincipal(member_id={self.member_id!r}, "
+            f"organization_id={self.organization_id!r}, client_id={self.client_id!r}, "
+            f"scopes=[{scopes}], expires_at={self.expires_at.isoformat()!r})"
+        )
+
+    __str__ = __repr__
+
+    def has_scope(self, scope: str) -> bool:
+        """Whether the token names ``scope`` (a plain membership test, not a decision)."""
+        return str(scope) in self.scopes
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ServicePrincipal:
+    """A machine holding an M2M (client-credentials) access token for ``client_id``.
+
+    It belongs to no organization: a guard on an organization's route refuses it unless the
+    application says how clients map to organizations. ``repr()`` never shows the token.
+    """
+
+    #: Always ``"service"``: decided by its scopes.
+    kind: ClassVar[PrincipalKind] = "service"
+
+    client_id: str
+    #: The token's ``scope`` claim split on spaces.
+    scopes: frozenset[str]
+    expires_at: datetime
+    issued_at: datetime
+    issuer: str
+    #: Claims other than the registered ones and ``scope`` (the client's custom claims).
+    custom_claims: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, compare=False)
+    access_token: str | None = field(default=None, compare=False)
+
+    def __repr__(self) -> str:
+        scopes = " ".join(sorted(self.scopes))
+        return (
+            f"ServicePrincipal(client_id={self.client_id!r}, scopes=[{scopes}], "
+            f"expires_at={self.expires_at.isoformat()!r})"
+        )
+
+    __str__ = __repr__
+
+    def has_scope(self, scope: str) -> bool:
+        """Whether the token names ``scope`` (a plain membership test, not a decision)."""
+        return str(scope) in self.scopes
+
+
+#: Any principal a decision accepts.
+AnyPrincipal: TypeAlias = Principal | AgentPrincipal | ServicePrincipal
