@@ -12,8 +12,8 @@ from typing import Any, ClassVar, Literal, TypeAlias
 
 __all__ = ["AgentPrincipal", "AnyPrincipal", "Principal", "PrincipalKind", "ServicePrincipal"]
 
-#: What produced a principal: a member session, a Connected-App access token, an M2M token.
 PrincipalKind: TypeAlias = Literal["session", "agent", "service"]
+"""What produced a principal: a member session, a Connected-App access token, an M2M token."""
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -145,5 +145,5 @@ class ServicePrincipal:
         return str(scope) in self.scopes
 
 
-#: Any principal a decision accepts.
 AnyPrincipal: TypeAlias = Principal | AgentPrincipal | ServicePrincipal
+"""Any principal a decision accepts."""
