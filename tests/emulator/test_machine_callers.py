@@ -7,6 +7,9 @@ skips them), so their shapes are checked here against the ``stytch`` SDK's own m
 
 from __future__ import annotations
 
+import functools
+import json
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,8 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stytch.consumer.models.connected_apps_clients import (
     CreateResponse as AppCreateResponse,
 )
@@ -623,3 +628,112 @@ async def test_m2m_routes_need_project_credentials(
         "unauthorized_credentials",
     )
     assert (await public.post("/v1/connected_apps/clients/search", json={})).status_code == 401
+
+
+@pytest.mark.anyio
+async def test_consent_helper_over_http(seeded: Seeded, http: httpx.AsyncClient) -> None:
+    """``POST /_emulator/connected_apps/tokens`` mints like ``mint_connected_app_token`` and
+    refuses the same scopes."""
+    emu = seeded.emu
+    app = emu.create_connected_app("Agent")
+    body = {"member_id": seeded.viewer.member_id, "client_id": app.client_id}
+    ok = await http.post("/_emulator/connected_apps/tokens", json={**body, "scopes": ["openid"]})
+    assert ok.status_code == 200, ok.text
+    assert emu.introspect(ok.json()["access_token"])["sub"] == seeded.viewer.member_id
+    refused = await http.post(
+        "/_emulator/connected_apps/tokens", json={**body, "scopes": ["write:documents"]}
+    )
+    assert (refused.status_code, refused.json()["error_type"]) == (
+        400,
+        "oauth_invalid_scope_requested",
+    )
+
+
+def _property_policy() -> dict[str, Any]:
+    """The example policy plus roles that split its scopes' permissions and a scope
+    granting ``*``, so partial coverage is reachable."""
+    policy: dict[str, Any] = json.loads((EXAMPLES / "policy.json").read_text())
+    documents = next(r for r in policy["resources"] if r["resource_id"] == "documents")
+    policy["roles"] += [
+        {
+            "role_id": "doc_reader",
+            "description": "",
+            "permissions": [{"resource_id": "documents", "actions": ["read", "download"]}],
+        },
+        {
+            "role_id": "proj_reader",
+            "description": "",
+            "permissions": [{"resource_id": "projects", "actions": ["read"]}],
+        },
+        {
+            "role_id": "doc_every",
+            "description": "",
+            "permissions": [{"resource_id": "documents", "actions": list(documents["actions"])}],
+        },
+    ]
+    policy["scopes"].append(
+        {
+            "scope": "all:documents",
+            "description": "",
+            "permissions": [{"resource_id": "documents", "actions": ["*"]}],
+        }
+    )
+    return policy
+
+
+_POLICY = _property_policy()
+_ROLE_IDS = sorted(r["role_id"] for r in _POLICY["roles"] if not r["role_id"].startswith("stytch"))
+_SCOPES = [*sorted(s["scope"] for s in _POLICY["scopes"]), "openid", "email", "unknown:scope"]
+
+
+def _covered(roles: set[str], scope: str) -> bool:
+    """An oracle read straight from the policy JSON: every action of every permission of
+    the scope (``*``: each action the resource defines) is granted by one of the roles
+    (the action, or ``*``, in its list)."""
+    if scope in {"openid", "email", "profile", "phone", "offline_access"}:
+        return True
+    spec = next((s for s in _POLICY["scopes"] if s["scope"] == scope), None)
+    if spec is None:
+        return False
+    defined = {r["resource_id"]: r["actions"] for r in _POLICY["resources"]}
+    held = [r for r in _POLICY["roles"] if r["role_id"] in roles]
+    return all(
+        any(
+            p["resource_id"] == permission["resource_id"]
+            and (action in p["actions"] or "*" in p["actions"])
+            for role in held
+            for p in role["permissions"]
+        )
+        for permission in spec["permissions"]
+        for wanted in permission["actions"]
+        for action in (defined[permission["resource_id"]] if wanted == "*" else [wanted])
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    roles=st.sets(st.sampled_from(_ROLE_IDS), max_size=3),
+    scopes=st.lists(st.sampled_from(_SCOPES), min_size=1, max_size=4, unique=True),
+)
+def test_consent_refuses_exactly_the_uncovered_scopes(roles: set[str], scopes: list[str]) -> None:
+    """For any roles and scopes, minting succeeds iff every scope is covered (the oracle),
+    and a refusal names each uncovered scope."""
+    emu, app_id = _property_world()
+    org_id = emu.organizations()[0].organization_id
+    member = emu.create_member(org_id, f"m{uuid.uuid4().hex}@acme.test", roles=sorted(roles))
+    uncovered = [s for s in scopes if not _covered(roles, s)]
+    if not uncovered:
+        token = emu.mint_connected_app_token(member.member_id, app_id, scopes)
+        assert _claims(token)["scope"].split(" ") == scopes
+        return
+    with pytest.raises(EmulatorError) as info:
+        emu.mint_connected_app_token(member.member_id, app_id, scopes)
+    assert all(s in info.value.error_message for s in uncovered)
+
+
+@functools.cache
+def _property_world() -> tuple[Emulator, str]:
+    """One emulator and app for every example (members are added per example)."""
+    emu = Emulator(policy=_POLICY)
+    emu.create_organization("Acme", slug="acme")
+    return emu, emu.create_connected_app("Agent").client_id
