@@ -114,6 +114,12 @@ class Emulator:
     project id) and ``allowed_origins`` (default: any port of ``localhost`` and
     ``127.0.0.1``) configure it (docs/guides/fullstack.md).
 
+    ``project_domain`` (a host; default derived from the project id) is the
+    domain Connected-App access tokens name as issuer (:attr:`access_token_issuer`).
+    M2M clients, Connected Apps, the client-credentials token endpoint,
+    introspection and the ``/.well-known`` documents are served beside the B2B
+    API (docs/emulator.md, "Machine callers").
+
     Signing keys are shared by the emulators of a process (each under a ``kid`` of
     its own, and :meth:`rotate_keys` always switches to a key this emulator never
     held), because generating an RSA key costs more than everything else together;
