@@ -282,7 +282,7 @@ def mint_agent_token(
         raise bad_request("expires_in must be a whole number of seconds.")
     if not 1 <= expires_in <= _MAX_EXPIRY_SECONDS:
         raise bad_request(f"expires_in must be between 1 and {_MAX_EXPIRY_SECONDS} seconds.")
-    requested = scope_list(list(scopes))
+    requested = scope_list(list(scopes), error_type="invalid_argument")
     with state.lock:
         member = state.members.get(member_id)
         if member is None:

@@ -48,16 +48,18 @@ def _new_secret() -> str:
     return secrets.token_urlsafe(36)
 
 
-def scope_list(value: Any, *, field: str = "scopes") -> list[str]:
+def scope_list(
+    value: Any, *, field: str = "scopes", error_type: str = "invalid_m2m_client_scope"
+) -> list[str]:
     """A checked list of scopes: strings, none empty or holding whitespace, no repeats kept."""
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise bad_request(f"{field} must be a list of strings.", "invalid_m2m_client_scope")
+        raise bad_request(f"{field} must be a list of strings.", error_type)
     out: list[str] = []
     for scope in value:
         if not scope or scope != scope.strip() or any(c.isspace() for c in scope):
             raise bad_request(
                 f"{field}: {scope!r} is not a scope (empty or holding whitespace).",
-                "invalid_m2m_client_scope",
+                error_type,
             )
         if scope not in out:
             out.append(scope)

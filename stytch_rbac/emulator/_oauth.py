@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from ._connected_apps import OIDC_SCOPES, ORGANIZATION_CLAIM, check_app_secret
 from ._errors import OAuthError
-from ._m2m import check_secret, require_client
+from ._m2m import check_secret
 from ._params import Params
 from ._routing import Req, Route
 from ._state import State
@@ -164,11 +164,8 @@ def _authenticate_caller(state: State, client_id: str | None, secret: str | None
         if secret is not None and check_app_secret(app, secret):
             return
         raise _invalid_client()
-    try:
-        client = require_client(state, client_id)
-    except Exception:
-        raise _invalid_client() from None
-    if secret is None or not check_secret(client, secret):
+    client = state.m2m_clients.get(client_id)
+    if client is None or secret is None or not check_secret(client, secret):
         raise _invalid_client()
 
 

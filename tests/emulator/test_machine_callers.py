@@ -737,3 +737,13 @@ def _property_world() -> tuple[Emulator, str]:
     emu = Emulator(policy=_POLICY)
     emu.create_organization("Acme", slug="acme")
     return emu, emu.create_connected_app("Agent").client_id
+
+
+def test_mint_refuses_malformed_scopes(seeded: Seeded) -> None:
+    """A scope holding whitespace, or an empty one, is a 400 invalid_argument naming it."""
+    app = seeded.emu.create_connected_app("Agent")
+    for bad in ("read docs", "", " openid"):
+        with pytest.raises(EmulatorError) as info:
+            seeded.emu.mint_connected_app_token(seeded.editor.member_id, app, [bad])
+        assert info.value.error_type == "invalid_argument"
+        assert repr(bad) in info.value.error_message
