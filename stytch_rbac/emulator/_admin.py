@@ -130,6 +130,19 @@ def admin_routes(emu: Emulator) -> list[Route]:
         emu.faults.clear()
         return {"faults": 0}
 
+    def agent_token(state: State, req: Req) -> JSON:
+        p = req.params
+        scopes = p.opt_str_list("scopes")
+        expires_in = p.opt_int("expires_in")
+        token = emu.mint_connected_app_token(
+            p.required("member_id"),
+            p.required("client_id"),
+            scopes or [],
+            expires_in=3600 if expires_in is None else expires_in,
+            issuer=p.opt_str("issuer"),
+        )
+        return {"access_token": token, "token_type": "bearer"}
+
     def requests(state: State, req: Req) -> JSON:
         with state.lock:
             return {"requests": dict(state.requests)}
@@ -148,6 +161,12 @@ def admin_routes(emu: Emulator) -> list[Route]:
         Route("POST", base + "/time/advance", "_emulator.time.advance", advance),
         Route("POST", base + "/faults", "_emulator.faults.add", add_fault),
         Route("DELETE", base + "/faults", "_emulator.faults.clear", clear_faults),
+        Route(
+            "POST",
+            base + "/connected_apps/tokens",
+            "_emulator.connected_apps.tokens",
+            agent_token,
+        ),
         Route("GET", base + "/requests", "_emulator.requests", requests),
         Route("GET", base + "/outbox", "_emulator.outbox", outbox),
     ]

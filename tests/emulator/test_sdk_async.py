@@ -167,3 +167,24 @@ async def test_async_sdk_local_jwt_check(seeded: Seeded) -> None:
         session = await client.sessions.authenticate_jwt_async(seeded.editor_session.session_jwt)
         assert session is not None
         assert session.member_session.member_id == seeded.editor.member_id
+
+
+async def test_async_m2m_token_and_clients(emu: Emulator) -> None:
+    """``m2m.token_async``, ``m2m.authenticate_token_async`` and the clients API's async
+    twins, over real HTTP."""
+    async with _served(emu) as client:
+        created = (
+            await client.m2m.clients.create_async(scopes=["read:documents"], client_name="svc")
+        ).m2m_client
+        got = await client.m2m.token_async(created.client_id, created.client_secret)
+        claims = await client.m2m.authenticate_token_async(got.access_token)
+        assert claims is not None
+        assert (claims.client_id, claims.scopes) == (created.client_id, ["read:documents"])
+        started = await client.m2m.clients.secrets.rotate_start_async(created.client_id)
+        assert started.m2m_client.next_client_secret
+        found = await client.m2m.clients.search_async()
+        assert [c.client_id for c in found.m2m_clients] == [created.client_id]
+        await client.m2m.clients.delete_async(created.client_id)
+        with pytest.raises(StytchError) as refused:
+            await client.m2m.token_async(created.client_id, created.client_secret)
+        assert refused.value.details.error_type == "invalid_client"
