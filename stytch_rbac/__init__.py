@@ -36,6 +36,7 @@ from .policy import (
     PolicyRolePermission,
     PolicyScope,
     PolicyScopePermission,
+    m2m_scopes_allow,
 )
 from .principal import (
     AgentPrincipal,
@@ -91,6 +92,7 @@ __all__ = [
     "UnknownPermission",
     "__version__",
     "header",
+    "m2m_scopes_allow",
     "path",
     "query",
 ]

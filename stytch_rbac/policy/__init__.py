@@ -73,6 +73,7 @@ from .models import (
     PolicyScope,
     PolicyScopePermission,
 )
+from .scopes import m2m_scopes_allow
 
 __all__ = [
     "CompiledPolicy",
@@ -84,4 +85,5 @@ __all__ = [
     "PolicyRolePermission",
     "PolicyScope",
     "PolicyScopePermission",
+    "m2m_scopes_allow",
 ]
