@@ -437,7 +437,6 @@ class StytchRBAC:
         #: The :class:`~stytch_rbac.observe.Observer` events go through, or None when
         #: nobody observes (then a decision pays one ``is None`` test). Set by observe().
         self.observer: Observer | None = None
-        self._sha_memo: tuple[object, str] | None = None
         self._decisions: DecisionSampling = check_sampling(decisions)
 
         # The caches call down, never back into this facade: each loader is an endpoint
@@ -671,13 +670,9 @@ class StytchRBAC:
         return self._policy_sha256(compiled), age, age > cache.ttl
 
     def _policy_sha256(self, compiled: CompiledPolicy) -> str:
-        """The canonical sha256 of ``compiled``'s policy, remembered for the last policy (the
-        one place it is computed: :meth:`policy_facts` and every observed decision)."""
-        policy = compiled.policy
-        memo = self._sha_memo
-        if memo is None or memo[0] is not policy:
-            memo = self._sha_memo = (policy, policy.sha256())
-        return memo[1]
+        """The canonical sha256 of ``compiled``'s policy (:meth:`policy_facts` and every
+        observed decision): computed once per policy, by the policy, with no model built."""
+        return compiled.sha256()
 
     async def _observed_decision(
         self,

@@ -59,7 +59,7 @@ PolicyFacts = tuple[str | None, float | None, bool]
 
 
 def _sha256_of(compiled: CompiledPolicy) -> str:
-    return compiled.policy.sha256()
+    return compiled.sha256()
 
 
 #: ``granted_by`` of a denial.

@@ -7,10 +7,13 @@ from Stytch are written out in :mod:`stytch_rbac.policy`.
 
 from __future__ import annotations
 
+import hashlib
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain, islice
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeAlias
 
 from ..errors import UnknownPermission
@@ -19,12 +22,22 @@ from .models import (
     WILDCARD,
     OrgPolicy,
     Policy,
-    PolicyResource,
     PolicyRole,
     PolicyRolePermission,
     Roles,
+    canonical_json_of,
 )
-from .problems import PolicyProblem, org_problems_against, raise_first_error, warnings_of
+from .problems import (
+    Owner,
+    PolicyProblem,
+    Resource,
+    flat_owner,
+    grants_of,
+    org_problems_against,
+    project_problems_of,
+    raise_first_error,
+    warnings_of,
+)
 
 __all__ = ["CompiledPolicy", "Decision"]
 
@@ -70,81 +83,106 @@ def _allowed_decision(resource: str, action: str, granted_by: frozenset[str]) ->
     return decision
 
 
-_Index: TypeAlias = dict[str, dict[str, frozenset[str]]]
+_Row: TypeAlias = dict[str, frozenset[str]]
+#: resource -> action -> every grantor (role or scope) of that action, wildcards folded in.
+_Index: TypeAlias = dict[str, _Row]
 #: Org custom roles, compact: (role_id, description, ((resource_id, actions), ...)).
 _OrgRoles: TypeAlias = tuple[tuple[str, str, tuple[tuple[str, tuple[str, ...]], ...]], ...]
 #: Org custom roles indexed like the project's, for the resources they grant on only.
 _OrgIndex: TypeAlias = dict[str, dict[str, frozenset[str]]]
 _NO_ROLES: frozenset[str] = frozenset()
-_Entries: TypeAlias = dict[str, dict[str, tuple[frozenset[str], Decision]]]
+_EntryRow: TypeAlias = dict[str, tuple[frozenset[str], Decision]]
+_Entries: TypeAlias = dict[str, _EntryRow]
 #: Every (resource, action-or-"*") a project role names, defined or not: Stytch's own scan.
-_Scan: TypeAlias = dict[str, dict[str, frozenset[str]]]
+_Scan: TypeAlias = dict[str, _Row]
+_NO_SCAN: Mapping[str, frozenset[str]] = MappingProxyType({})
+#: resource -> every grantor naming it with its actions, in policy order and flat
+#: (``(owner, actions, owner, actions, ...)``, see :data:`Owner`): what rows are built from.
+_Grants: TypeAlias = dict[str, tuple[Any, ...]]
 
 
-def _build_index(
-    resources: Sequence[PolicyResource],
-    grantors: Iterable[tuple[str, Sequence[PolicyRolePermission]]],
-) -> _Index:
-    """resource -> action -> every grantor (role or scope) of that action, wildcards folded in.
+def _pairs(flat: tuple[Any, ...]) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """The (owner, actions) of one resource's :data:`_Grants`."""
+    return zip(islice(flat, 0, None, 2), islice(flat, 1, None, 2), strict=True)
 
-    Only defined (resource, action) pairs are keys: anything else is unknown.
+
+def _group(owners: Sequence[Owner]) -> _Grants:
+    """Every (owner, actions) of ``owners``' grants, grouped by resource.
+
+    Only flat tuples of strings are kept, which the cyclic GC soon stops tracking: a
+    10,000-role policy adds a few objects for it to walk, not a few hundred
+    thousand (every full collection walks them all, and stops every thread
+    meanwhile). Grouped with a counting sort into one list rather than one list
+    per resource, so that no tracked container per resource survives even the build.
     """
-    explicit: dict[str, dict[str, set[str]]] = {r.resource_id: {} for r in resources}
-    wildcard: dict[str, set[str]] = {r.resource_id: set() for r in resources}
-    for owner, permissions in grantors:
-        for perm in permissions:
-            if perm.resource_id not in explicit:
-                continue  # an undefined-resource problem: unreachable by any defined question
-            if WILDCARD in perm.actions:
-                wildcard[perm.resource_id].add(owner)
-            for action in perm.actions:
-                explicit[perm.resource_id].setdefault(action, set()).add(owner)
+    counts: dict[str, int] = {}
+    for owner in owners:
+        for resource, _ in grants_of(owner):
+            counts[resource] = counts.get(resource, 0) + 2
+    starts: dict[str, int] = {}
+    total = 0
+    for resource, count in counts.items():
+        starts[resource] = total
+        total += count
+    slots: list[Any] = [None] * total
+    free = dict(starts)
+    for owner in owners:
+        owner_id = owner[0]
+        for resource, actions in grants_of(owner):
+            at = free[resource]
+            slots[at] = owner_id
+            slots[at + 1] = actions
+            free[resource] = at + 2
     return {
-        r.resource_id: {
-            # An action no one is granted shares one empty set: fewer objects to keep.
-            a: frozenset(explicit[r.resource_id].get(a, _NO_ROLES) | wildcard[r.resource_id])
-            or _NO_ROLES
-            for a in r.actions
-            if a != WILDCARD
-        }
-        for r in resources
+        resource: tuple(slots[start : start + counts[resource]])
+        for resource, start in starts.items()
     }
 
 
-def _build_scan(roles: Iterable[PolicyRole]) -> _Scan:
-    """resource -> action (``"*"`` too) -> the roles naming it, whatever the resources define."""
-    scan: dict[str, dict[str, set[str]]] = {}
-    for role in roles:
-        for perm in role.permissions:
-            actions = scan.setdefault(perm.resource_id, {})
-            for action in perm.actions:
-                actions.setdefault(action, set()).add(role.role_id)
-    return {
-        resource: {action: frozenset(owners) for action, owners in actions.items()}
-        for resource, actions in scan.items()
-    }
+def _index_row(defined: tuple[str, ...], grants: tuple[Any, ...]) -> _Row:
+    """One resource's row of the index: defined action -> every grantor, ``"*"`` folded in."""
+    explicit: dict[str, set[str]] = {}
+    wildcard: set[str] = set()
+    for owner, actions in _pairs(grants):
+        if WILDCARD in actions:
+            wildcard.add(owner)
+        for action in actions:
+            explicit.setdefault(action, set()).add(owner)
+    # An action no one is granted shares one empty set: fewer objects to keep.
+    return {a: frozenset(explicit.get(a, _NO_ROLES) | wildcard) or _NO_ROLES for a in defined}
 
 
-def _entry_row(
-    entries: _Entries, index: _Index, resource: str
-) -> dict[str, tuple[frozenset[str], Decision]] | None:
-    """``resource``'s row of the index with a prebuilt denial per action, for decide().
-
-    Built on first use and kept (in ``entries``, shared by every org merge of the
-    policy): prebuilding them all would make a 10,000-role policy about 400,000 objects
-    larger, which every full collection of the cyclic GC then walks.
-    """
-    row = entries.get(resource)
+def _with_denials(entries: _Entries, resource: str, row: _Row | None) -> _EntryRow | None:
+    """``row`` (``resource``'s) with a prebuilt denial per action, kept in ``entries``."""
     if row is None:
-        actions = index.get(resource)
-        if actions is None:
-            return None
-        row = {
+        return None
+    entry_row = entries.get(resource)
+    if entry_row is None:
+        entry_row = {
             action: (grantors, Decision(False, resource, action))
-            for action, grantors in actions.items()
+            for action, grantors in row.items()
         }
-        entries[resource] = row
-    return row
+        entries[resource] = entry_row
+    return entry_row
+
+
+def _owner_json(key: str, owner: Owner) -> dict[str, Any]:
+    return {
+        key: owner[0],
+        "description": owner[1],
+        "permissions": [
+            {"resource_id": rid, "actions": actions} for rid, actions in grants_of(owner)
+        ],
+    }
+
+
+def _owners(items: Iterable[tuple[str, str, Sequence[PolicyRolePermission]]]) -> tuple[Owner, ...]:
+    return tuple(
+        [
+            flat_owner(owner, description, [(p.resource_id, p.actions) for p in perms])
+            for owner, description, perms in items
+        ]
+    )
 
 
 def _not_a_string(roles: str) -> TypeError:
@@ -182,19 +220,27 @@ class CompiledPolicy:
         "_actions",
         "_base",
         "_entries",
+        "_grants",
         "_index",
         "_org",
         "_org_index",
         "_policy",
+        "_resources",
         "_role_ids",
+        "_roles",
         "_scan",
         "_scope_entries",
+        "_scope_grants",
         "_scope_index",
+        "_scopes",
+        "_sha256",
         "problems",
         "scope_ids",
         "strict",
     )
 
+    _policy: Policy | None  # None until first built (see the policy property)
+    _sha256: str | None
     strict: bool
     scope_ids: frozenset[str]
     problems: tuple[PolicyProblem, ...]
@@ -207,26 +253,65 @@ class CompiledPolicy:
     def __init__(self, policy: Policy, *, strict: bool = True) -> None:
         problems = policy.problems
         raise_first_error(problems)
-        self.problems = warnings_of(problems)
+        self._setup(
+            tuple([(r.resource_id, r.description, r.actions) for r in policy.resources]),
+            _owners((r.role_id, r.description, r.permissions) for r in policy.roles),
+            _owners((s.scope, s.description, s.permissions) for s in policy.scopes),
+            warnings_of(problems),
+            strict,
+        )
         self._policy = policy
+
+    @classmethod
+    def _from_parts(
+        cls,
+        resources: tuple[Resource, ...],
+        roles: tuple[Owner, ...],
+        scopes: tuple[Owner, ...],
+        *,
+        strict: bool = True,
+    ) -> CompiledPolicy:
+        """The policy of these plain tuples (:mod:`.response` reads them from Stytch's
+        answer), compiled without building its model: :attr:`policy` builds it on first
+        use. Raises :class:`PolicyError` for a policy with errors, as ``Policy.parse``."""
+        problems = project_problems_of(resources, roles, scopes)
+        raise_first_error(problems)
+        compiled: CompiledPolicy = object.__new__(cls)
+        compiled._setup(resources, roles, scopes, warnings_of(problems), strict)
+        return compiled
+
+    def _setup(
+        self,
+        resources: tuple[Resource, ...],
+        roles: tuple[Owner, ...],
+        scopes: tuple[Owner, ...],
+        warnings: tuple[PolicyProblem, ...],
+        strict: bool,
+    ) -> None:
+        # What is kept is strings, tuples of them and a few dicts of them: nothing the cyclic
+        # GC keeps tracking per role or resource (see _group). The index rows, which hold
+        # frozensets, are built on a resource's first question (_row) and kept.
+        self.problems = warnings
+        self.strict = strict
+        self._policy = None
+        self._sha256 = None
+        self._resources, self._roles, self._scopes = resources, roles, scopes
         self._org: _OrgRoles | None = None
         self._org_index: _OrgIndex | None = None
         self._base: CompiledPolicy | None = None
-        self.strict = strict
-        self._role_ids = frozenset(r.role_id for r in policy.roles)
-        self.scope_ids = frozenset(s.scope for s in policy.scopes)
-        self._index = _build_index(
-            policy.resources, ((r.role_id, r.permissions) for r in policy.roles)
-        )
-        self._entries: _Entries = {}  # rows built on first use: _entry_row()
-        self._scan = _build_scan(policy.roles)
-        self._scope_index = _build_index(
-            policy.resources, ((s.scope, s.permissions) for s in policy.scopes)
-        )
-        self._scope_entries: _Entries = {}
+        self._role_ids = frozenset([role[0] for role in roles])
+        self.scope_ids = frozenset([scope[0] for scope in scopes])
         self._actions: dict[str, tuple[str, ...]] = {
-            resource: tuple(sorted(actions)) for resource, actions in self._index.items()
+            rid: tuple(sorted({a for a in actions if a != WILDCARD}))
+            for rid, _, actions in resources
         }
+        self._grants = _group(roles)
+        self._scope_grants = _group(scopes)
+        self._index: _Index = {}
+        self._entries: _Entries = {}
+        self._scan: _Scan = {}
+        self._scope_index: _Index = {}
+        self._scope_entries: _Entries = {}
 
     @classmethod
     def parse(
@@ -237,7 +322,7 @@ class CompiledPolicy:
 
     def __repr__(self) -> str:
         return (
-            f"<CompiledPolicy roles={len(self.role_ids)} resources={len(self._index)} "
+            f"<CompiledPolicy roles={len(self.role_ids)} resources={len(self._actions)} "
             f"scopes={len(self.scope_ids)} strict={self.strict}>"
         )
 
@@ -248,13 +333,41 @@ class CompiledPolicy:
 
     @property
     def policy(self) -> Policy:
-        """The policy this answers for (for ``with_org()``: the merged one, rebuilt on access)."""
+        """The policy this answers for (for ``with_org()``: the merged one, rebuilt on access).
+
+        A policy compiled from Stytch's answer by the client keeps no model of it (a
+        10,000-role one is some 200,000 objects): it is built on first access and kept.
+        """
+        base = self.base
+        policy = base._policy
+        if policy is None:
+            policy = base._policy = Policy.parse(
+                {
+                    "resources": [
+                        {"resource_id": rid, "description": description, "actions": actions}
+                        for rid, description, actions in base._resources
+                    ],
+                    "roles": [_owner_json("role_id", role) for role in base._roles],
+                    "scopes": [_owner_json("scope", scope) for scope in base._scopes],
+                }
+            )
         org = self.org_policy
         return (
-            self._policy
-            if org is None
-            else self._policy.model_copy(update={"roles": self._policy.roles + org.roles})
+            policy if org is None else policy.model_copy(update={"roles": policy.roles + org.roles})
         )
+
+    def sha256(self) -> str:
+        """:meth:`Policy.sha256` of :attr:`policy`, computed once, without building the model."""
+        sha = self._sha256
+        if sha is None:
+            base = self.base
+            roles: Iterable[Owner] = base._roles
+            if self._org is not None:
+                org = [flat_owner(*role) for role in self._org]
+                roles = chain(roles, org)
+            canonical = canonical_json_of(base._resources, roles, base._scopes)
+            sha = self._sha256 = hashlib.sha256(canonical.encode()).hexdigest()
+        return sha
 
     @property
     def org_policy(self) -> OrgPolicy | None:
@@ -348,7 +461,7 @@ class CompiledPolicy:
     def _org_problems(self, org_policy: OrgPolicy) -> tuple[PolicyProblem, ...]:
         """Stytch's org-policy rules against the project policy's own index: O(org roles)."""
         base = self.base
-        return org_problems_against(base._role_ids, base._index, org_policy)
+        return org_problems_against(base._role_ids, base._actions, org_policy)
 
     def rebased(self, onto: CompiledPolicy) -> tuple[CompiledPolicy, tuple[PolicyProblem, ...]]:
         """This merged policy's org roles merged onto ``onto`` (a refreshed project
@@ -398,7 +511,7 @@ class CompiledPolicy:
         if self._org is not None:
             return None  # layered merges take the general path
         project_roles = self._role_ids
-        defined = self._index
+        defined = self._actions
         seen: set[str] = set()
         index: dict[str, dict[str, set[str]]] = {}
         for role_id, _, grants in org:
@@ -424,6 +537,7 @@ class CompiledPolicy:
         merged = object.__new__(CompiledPolicy)
         for name in CompiledPolicy.__slots__:
             object.__setattr__(merged, name, getattr(self, name))
+        merged._sha256 = None
         merged._org = org
         merged._org_index = {
             resource: {action: frozenset(owners) for action, owners in row.items()}
@@ -438,6 +552,7 @@ class CompiledPolicy:
         merged = object.__new__(CompiledPolicy)
         for name in CompiledPolicy.__slots__:
             object.__setattr__(merged, name, getattr(self, name))
+        merged._sha256 = None
         merged._org = roles if self._org is None else self._org + roles
         merged._org_index = self._build_org_index(merged._org)
         merged._base = self.base
@@ -449,7 +564,7 @@ class CompiledPolicy:
         index: dict[str, dict[str, set[str]]] = {}
         for role_id, _, grants in org:
             for resource, actions in grants:
-                defined = self._index.get(resource)
+                defined = self._actions.get(resource)
                 if defined is None:
                     continue  # unreachable by any defined question (checked roles never do)
                 row = index.setdefault(resource, {})
@@ -472,6 +587,60 @@ class CompiledPolicy:
             if granted == resource and (action in actions or WILDCARD in actions)
         )
 
+    # -- rows, built on a resource's first question and kept (shared by every org merge) --
+
+    def _row(self, resource: str) -> _Row | None:
+        """``resource``'s row of the index; None for a resource the policy does not define."""
+        row = self._index.get(resource)
+        if row is None:
+            defined = self._actions.get(resource)
+            if defined is None:
+                return None
+            row = self._index[resource] = _index_row(defined, self._grants.get(resource, ()))
+        return row
+
+    def _defined_row(self, resource: str) -> _Row:
+        row = self._row(resource)
+        assert row is not None  # resource is one of self._actions
+        return row
+
+    def _scope_row(self, resource: str) -> _Row | None:
+        """:meth:`_row` of the scopes' index."""
+        row = self._scope_index.get(resource)
+        if row is None:
+            defined = self._actions.get(resource)
+            if defined is None:
+                return None
+            row = _index_row(defined, self._scope_grants.get(resource, ()))
+            self._scope_index[resource] = row
+        return row
+
+    def _entry_row(self, resource: str) -> _EntryRow | None:
+        """``resource``'s row of the index with a prebuilt denial per action, for decide().
+
+        Prebuilding every row would make a 10,000-role policy about 400,000 objects
+        larger, which every full collection of the cyclic GC then walks.
+        """
+        return _with_denials(self._entries, resource, self._row(resource))
+
+    def _scope_entry_row(self, resource: str) -> _EntryRow | None:
+        return _with_denials(self._scope_entries, resource, self._scope_row(resource))
+
+    def _scan_row(self, resource: str) -> Mapping[str, frozenset[str]]:
+        """Stytch's scan of ``resource``: action (``"*"`` too) -> the roles naming it."""
+        row = self._scan.get(resource)
+        if row is None:
+            grants = self._grants.get(resource)
+            if grants is None:
+                return _NO_SCAN  # not kept: any string may be asked about
+            named: dict[str, set[str]] = {}
+            for owner, actions in _pairs(grants):
+                for action in actions:
+                    named.setdefault(action, set()).add(owner)
+            row = {action: frozenset(owners) for action, owners in named.items()}
+            self._scan[resource] = row
+        return row
+
     def _unknown(self, resource: str, action: str) -> Decision:
         """Strict: raise for an undefined resource or action. Otherwise: a denial."""
         if self.strict:
@@ -492,6 +661,8 @@ class CompiledPolicy:
                 if granted is not None and not granted.isdisjoint(roles):
                     return True
         actions = self._index.get(resource)
+        if actions is None:
+            actions = self._row(resource)  # first question about it: None if undefined
         if actions is not None:
             grantors = actions.get(action)
             if grantors is not None:
@@ -506,7 +677,7 @@ class CompiledPolicy:
             raise _not_a_string(roles)
         if action is None or not isinstance(resource, str):
             resource, action = _permission_args(resource, action)
-        actions = self._entries.get(resource) or _entry_row(self._entries, self._index, resource)
+        actions = self._entries.get(resource) or self._entry_row(resource)
         entry = None if actions is None else actions.get(action)
         if entry is None:
             return self._unknown(resource, action)
@@ -543,7 +714,7 @@ class CompiledPolicy:
             raise _not_a_string(roles)
         held = roles if isinstance(roles, (set, frozenset)) else frozenset(roles)
         resource, action = str(resource), str(action)
-        named = self._scan.get(resource, {})
+        named = self._scan.get(resource) or self._scan_row(resource)
         granted_by = named.get(action, frozenset()) | named.get(WILDCARD, frozenset())
         granted_by = granted_by.intersection(held)
         if self._org is not None:
@@ -554,14 +725,14 @@ class CompiledPolicy:
         """Whether the policy defines ``action`` on ``resource``."""
         if action is None or not isinstance(resource, str):
             resource, action = _permission_args(resource, action)
-        actions = self._index.get(resource)
+        actions = self._actions.get(resource)
         return actions is not None and action in actions
 
     def check_known(self, resource: _PermissionLike, action: str | None = None) -> None:
         """Raise :class:`UnknownPermission` unless the policy defines the permission."""
         if action is None or not isinstance(resource, str):
             resource, action = _permission_args(resource, action)
-        actions = self._index.get(resource)
+        actions = self._actions.get(resource)
         if actions is None:
             raise UnknownPermission(resource)
         if action not in actions:
@@ -575,9 +746,9 @@ class CompiledPolicy:
         table = {
             resource: {
                 action: not grantors.isdisjoint(held)
-                for action, grantors in sorted(actions.items())
+                for action, grantors in sorted(self._defined_row(resource).items())
             }
-            for resource, actions in sorted(self._index.items())
+            for resource in sorted(self._actions)
         }
         for role_id, _, grants in self._org or ():
             if role_id in held:
@@ -615,9 +786,7 @@ class CompiledPolicy:
         if action is None or not isinstance(resource, str):
             resource, action = _permission_args(resource, action)
         held = scopes.split() if isinstance(scopes, str) else scopes
-        actions = self._scope_entries.get(resource) or _entry_row(
-            self._scope_entries, self._scope_index, resource
-        )
+        actions = self._scope_entries.get(resource) or self._scope_entry_row(resource)
         entry = None if actions is None else actions.get(action)
         if entry is None:
             return self._unknown(resource, action)

@@ -19,7 +19,17 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from ..errors import PolicyError
-from .problems import PolicyProblem, org_problems, project_problems, raise_first_error
+from .problems import (
+    Grant,
+    Owner,
+    PolicyProblem,
+    Resource,
+    flat_owner,
+    grants_of,
+    org_problems,
+    project_problems,
+    raise_first_error,
+)
 
 if TYPE_CHECKING:
     from stytch.b2b.models.rbac import OrgPolicy as SDKOrgPolicy
@@ -240,6 +250,44 @@ class OrgPolicy(_Model):
         return self.model_dump(mode="json")
 
 
+def canonical_json_of(
+    resources: Iterable[Resource], roles: Iterable[Owner], scopes: Iterable[Owner]
+) -> str:
+    """:meth:`Policy.canonical_json` of a policy given as plain tuples (the form a
+    :class:`~stytch_rbac.CompiledPolicy` keeps), so that no model need be built for it."""
+
+    def grants(owner: Owner) -> list[dict[str, Any]]:
+        rows = [
+            {"resource_id": rid, "actions": sorted(actions)} for rid, actions in grants_of(owner)
+        ]
+        return sorted(rows, key=lambda row: json.dumps(row, sort_keys=True))
+
+    doc = {
+        "resources": sorted(
+            (
+                {"resource_id": rid, "description": description, "actions": sorted(actions)}
+                for rid, description, actions in resources
+            ),
+            key=lambda row: str(row["resource_id"]),
+        ),
+        "roles": sorted(
+            (
+                {"role_id": role[0], "description": role[1], "permissions": grants(role)}
+                for role in roles
+            ),
+            key=lambda row: str(row["role_id"]),
+        ),
+        "scopes": sorted(
+            (
+                {"scope": scope[0], "description": scope[1], "permissions": grants(scope)}
+                for scope in scopes
+            ),
+            key=lambda row: str(row["scope"]),
+        ),
+    }
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 _ITEM_MODELS: Final[tuple[tuple[str, type[_Model]], ...]] = (
     ("roles", PolicyRole),
     ("resources", PolicyResource),
@@ -323,37 +371,14 @@ class Policy(_Model):
     def canonical_json(self) -> str:
         """A byte-stable JSON form: every list sorted, so order in the source does not matter."""
 
-        def grants(items: Sequence[PolicyRolePermission]) -> list[dict[str, Any]]:
-            rows = [{"resource_id": p.resource_id, "actions": sorted(p.actions)} for p in items]
-            return sorted(rows, key=lambda row: json.dumps(row, sort_keys=True))
+        def grants(items: Sequence[PolicyRolePermission]) -> list[Grant]:
+            return [(p.resource_id, p.actions) for p in items]
 
-        doc = {
-            "resources": sorted(
-                (
-                    {"resource_id": r.resource_id, "description": r.description}
-                    | {"actions": sorted(r.actions)}
-                    for r in self.resources
-                ),
-                key=lambda row: str(row["resource_id"]),
-            ),
-            "roles": sorted(
-                (
-                    {"role_id": r.role_id, "description": r.description}
-                    | {"permissions": grants(r.permissions)}
-                    for r in self.roles
-                ),
-                key=lambda row: str(row["role_id"]),
-            ),
-            "scopes": sorted(
-                (
-                    {"scope": s.scope, "description": s.description}
-                    | {"permissions": grants(s.permissions)}
-                    for s in self.scopes
-                ),
-                key=lambda row: str(row["scope"]),
-            ),
-        }
-        return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return canonical_json_of(
+            [(r.resource_id, r.description, r.actions) for r in self.resources],
+            [flat_owner(r.role_id, r.description, grants(r.permissions)) for r in self.roles],
+            [flat_owner(s.scope, s.description, grants(s.permissions)) for s in self.scopes],
+        )
 
     def sha256(self) -> str:
         """SHA-256 of :meth:`canonical_json`: equal for equal policies, whatever the order."""

@@ -39,9 +39,10 @@ permission (``actions``: every undefined action it grants).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal, TypeAlias
+from itertools import chain, islice
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from ..errors import PolicyError, PolicyWarning
 
@@ -57,6 +58,7 @@ __all__ = [
     "org_problems",
     "org_problems_against",
     "project_problems",
+    "project_problems_of",
     "raise_first_error",
     "warnings_of",
 ]
@@ -166,10 +168,13 @@ def _blank(actions: Sequence[str]) -> tuple[str, ...]:
 
 
 def _grant_problems(
-    kind: SubjectKind, owner: str, perm: PolicyRolePermission, defined: dict[str, set[str]]
+    kind: SubjectKind,
+    owner: str,
+    rid: str,
+    actions: tuple[str, ...],
+    defined: Mapping[str, Container[str]],
 ) -> Iterable[PolicyProblem]:
-    """The problems of one project permission of a role or scope."""
-    rid = perm.resource_id
+    """The problems of one project permission (``actions`` on ``rid``) of a role or scope."""
     where = f"{kind} {owner!r} on resource {rid!r}"
 
     def problem(
@@ -177,27 +182,28 @@ def _grant_problems(
     ) -> PolicyProblem:
         return PolicyProblem(severity, code, kind, owner, text, rid, actions)
 
-    blank = _blank(perm.actions)
+    blank = _blank(actions)
     if blank:
         yield problem("error", "blank-action", f"{where} grants a blank action", blank)
-    if not perm.actions:
+    if not actions:
         yield problem("warning", "empty-permission", f"{where} grants no actions", ())
-    elif WILDCARD in perm.actions and len(perm.actions) > 1:
+    elif WILDCARD in actions and len(actions) > 1:
         yield problem(
             "warning",
             "wildcard-with-others",
             f"{where} lists '*' next to other actions",
-            perm.actions,
+            actions,
         )
-    if rid not in defined:
+    known = defined.get(rid)
+    if known is None:
         yield problem(
             "warning",
             "undefined-resource",
             f"{where}: that resource is not defined in the policy",
-            perm.actions,
+            actions,
         )
         return
-    undefined = tuple(sorted(set(perm.actions) - defined[rid] - {WILDCARD}))
+    undefined = tuple(sorted({a for a in actions if a != WILDCARD and a not in known}))
     if undefined:
         shown = ", ".join(map(repr, undefined))
         yield problem(
@@ -205,16 +211,57 @@ def _grant_problems(
         )
 
 
+#: A permission as plain data: (resource id, actions).
+Grant: TypeAlias = tuple[str, tuple[str, ...]]
+#: A role or scope as plain data, flat: ``(id, description, resource_id, actions,
+#: resource_id, actions, ...)``. Flat, because the cyclic GC stops tracking a tuple only
+#: once it has seen that what the tuple holds is untracked, one level of nesting per
+#: collection: a flat one is untracked at its second at the latest, a deeper one may
+#: reach the oldest generation first, where every full collection walks it.
+Owner: TypeAlias = tuple[Any, ...]
+#: A resource as plain data: (id, description, actions).
+Resource: TypeAlias = tuple[str, str, tuple[str, ...]]
+
+
+def flat_owner(owner: str, description: str, grants: Iterable[Grant]) -> Owner:
+    """An :data:`Owner` of these grants."""
+    return (owner, description, *chain.from_iterable(grants))
+
+
+def grants_of(owner: Owner) -> Iterator[Grant]:
+    """The (resource id, actions) of an :data:`Owner`, in order."""
+    return zip(islice(owner, 2, None, 2), islice(owner, 3, None, 2), strict=True)
+
+
 def project_problems(policy: Policy) -> tuple[PolicyProblem, ...]:
     """Every problem of a project policy, errors and warnings, in a stable order.
 
     Prefer ``policy.problems``: it is computed once per policy.
     """
+
+    def owners(items: Iterable[tuple[str, Sequence[PolicyRolePermission]]]) -> list[Owner]:
+        return [
+            flat_owner(owner, "", [(p.resource_id, p.actions) for p in perms])
+            for owner, perms in items
+        ]
+
+    return project_problems_of(
+        [(r.resource_id, "", r.actions) for r in policy.resources],
+        owners((r.role_id, r.permissions) for r in policy.roles),
+        owners((s.scope, s.permissions) for s in policy.scopes),
+    )
+
+
+def project_problems_of(
+    resources: Sequence[Resource], roles: Sequence[Owner], scopes: Sequence[Owner]
+) -> tuple[PolicyProblem, ...]:
+    """:func:`project_problems` of a policy given as plain tuples, the form a
+    :class:`~stytch_rbac.CompiledPolicy` keeps (no model needed)."""
     out: list[PolicyProblem] = []
     kinds: tuple[tuple[SubjectKind, str, list[str]], ...] = (
-        ("resource", "resources", [r.resource_id for r in policy.resources]),
-        ("role", "roles", [r.role_id for r in policy.roles]),
-        ("scope", "scopes", [s.scope for s in policy.scopes]),
+        ("resource", "resources", [r[0] for r in resources]),
+        ("role", "roles", [r[0] for r in roles]),
+        ("scope", "scopes", [s[0] for s in scopes]),
     )
     for kind, key, ids in kinds:
         out.extend(
@@ -230,10 +277,10 @@ def project_problems(policy: Policy) -> tuple[PolicyProblem, ...]:
             )
             for d in _duplicates(ids)
         )
-    defined = {r.resource_id: set(r.actions) for r in policy.resources}
-    for resource in policy.resources:
-        rid = resource.resource_id
-        blank = _blank(resource.actions)
+    # Later duplicates win, as they did in a dict: a duplicated id is an error anyway.
+    defined: dict[str, tuple[str, ...]] = {rid: actions for rid, _, actions in resources}
+    for rid, _, actions in resources:
+        blank = _blank(actions)
         if blank:
             out.append(
                 PolicyProblem(
@@ -246,7 +293,7 @@ def project_problems(policy: Policy) -> tuple[PolicyProblem, ...]:
                     blank,
                 )
             )
-        if WILDCARD in resource.actions:
+        if WILDCARD in actions:
             out.append(
                 PolicyProblem(
                     "warning",
@@ -258,12 +305,11 @@ def project_problems(policy: Policy) -> tuple[PolicyProblem, ...]:
                     (WILDCARD,),
                 )
             )
-    for role in policy.roles:
-        for perm in role.permissions:
-            out.extend(_grant_problems("role", role.role_id, perm, defined))
-    for scope in policy.scopes:
-        for perm in scope.permissions:
-            out.extend(_grant_problems("scope", scope.scope, perm, defined))
+    grantors: tuple[tuple[SubjectKind, Sequence[Owner]], ...] = (("role", roles), ("scope", scopes))
+    for kind, owners in grantors:
+        for owner in owners:
+            for rid, actions in grants_of(owner):
+                out.extend(_grant_problems(kind, owner[0], rid, actions, defined))
     return tuple(out)
 
 

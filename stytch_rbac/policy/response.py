@@ -21,12 +21,14 @@ import json
 import json.decoder
 import json.scanner
 import re
+import sys
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from ..errors import PolicyError
 from .compiled import CompiledPolicy
 from .models import Policy
+from .problems import Owner, Resource
 
 __all__ = ["compile_response", "loads_in_pieces", "response_digest"]
 
@@ -196,6 +198,17 @@ def compile_response(
         return digest, None
     text = _decode_text(body)
     try:
+        resources, roles, scopes = _policy_parts(text)
+    except (_Irregular, KeyError, ValueError, StopIteration, RecursionError):
+        # Not the shape Stytch sends (or not valid at all): the general path, whose
+        # errors name the problem.
+        return digest, _compile_document(text, strict)
+    return digest, CompiledPolicy._from_parts(resources, roles, scopes, strict=strict)
+
+
+def _compile_document(text: str, strict: bool) -> CompiledPolicy:
+    """The policy of any document :meth:`Policy.parse` accepts, compiled; its error if not."""
+    try:
         data = loads_in_pieces(text)
     except json.JSONDecodeError as exc:
         raise PolicyError(f"policy is not valid JSON: {exc}") from None
@@ -204,7 +217,168 @@ def compile_response(
     policy = Policy.parse(data)
     _free_in_pieces(data, _DEPTH)  # not needed to compile: less for the GC to walk
     del data
-    return digest, CompiledPolicy(policy, strict=strict)
+    return CompiledPolicy(policy, strict=strict)
+
+
+# -- the fast path: Stytch's answer read one role, resource or scope at a time -----------------
+#
+# Each item is decoded, checked and reduced to tuples of (interned) strings before the next
+# is read, so neither the decoded document nor a model of it ever exists whole: the
+# objects the cyclic GC tracks come and go one item at a time, and a full collection
+# (which walks every tracked object of the process, stopping every thread) finds no
+# new crowd of survivors to walk. An item is accepted only in exactly the form
+# Policy.parse accepts it with the same values; anything else (another type, a
+# missing field, a repeated key) is _Irregular, and the general path decides.
+
+
+class _Irregular(Exception):
+    """Not the plain shape the fast path reads: the general path decides."""
+
+
+_POLICY_KEYS: Final = frozenset({"roles", "resources", "scopes"})
+_intern = sys.intern
+
+
+def _str(value: object) -> str:
+    if type(value) is not str:
+        raise _Irregular
+    return value
+
+
+def _strs(value: object) -> tuple[str, ...]:
+    if type(value) is not list:
+        raise _Irregular
+    for item in value:
+        if type(item) is not str:
+            raise _Irregular
+    return tuple([_intern(item) for item in value])
+
+
+def _owner(value: object, key: str) -> Owner:
+    """A role or scope (its id under ``key``), flat (see :data:`Owner`)."""
+    if type(value) is not dict:
+        raise _Irregular
+    out: list[Any] = [_intern(_str(value[key])), _str(value.get("description", ""))]
+    permissions = value.get("permissions", [])
+    if type(permissions) is not list:
+        raise _Irregular
+    for perm in permissions:
+        if type(perm) is not dict:
+            raise _Irregular
+        out.append(_intern(_str(perm["resource_id"])))
+        out.append(_strs(perm["actions"]))
+    return tuple(out)
+
+
+def _role(value: object) -> Owner:
+    return _owner(value, "role_id")
+
+
+def _scope(value: object) -> Owner:
+    return _owner(value, "scope")
+
+
+def _resource(value: object) -> Resource:
+    if type(value) is not dict:
+        raise _Irregular
+    return (
+        _intern(_str(value["resource_id"])),
+        _str(value.get("description", "")),
+        _strs(value.get("actions", [])),
+    )
+
+
+_READERS: Final[dict[str, Callable[[object], Any]]] = {
+    "roles": _role,
+    "resources": _resource,
+    "scopes": _scope,
+}
+
+
+def _walk_object(text: str, idx: int, member: Callable[[str, int], int]) -> int:
+    """Call ``member(key, index of its value)`` for each member of the object at ``idx``
+    (it returns the index after the value); the index after the object."""
+    if not text.startswith("{", idx):
+        raise _Irregular
+    seen: set[str] = set()
+    idx = _skip_ws(text, idx + 1)
+    if text.startswith("}", idx):
+        raise _Irregular  # an empty envelope or policy: the general path's error
+    while True:
+        if not text.startswith('"', idx):
+            raise _Irregular
+        key, idx = _scan_string(text, idx + 1)
+        if key in seen:
+            raise _Irregular  # json.loads keeps the last one: the general path does
+        seen.add(key)
+        idx = _skip_ws(text, idx)
+        if not text.startswith(":", idx):
+            raise _Irregular
+        idx = _skip_ws(text, member(key, _skip_ws(text, idx + 1)))
+        if text.startswith("}", idx):
+            return idx + 1
+        if not text.startswith(",", idx):
+            raise _Irregular
+        idx = _skip_ws(text, idx + 1)
+
+
+def _items(text: str, idx: int, read: Callable[[object], Any]) -> tuple[tuple[Any, ...], int]:
+    """``read`` of every item of the array at ``idx``, and the index after the array."""
+    if not text.startswith("[", idx):
+        raise _Irregular
+    out: list[Any] = []
+    idx = _skip_ws(text, idx + 1)
+    if text.startswith("]", idx):
+        return (), idx + 1
+    while True:
+        value, idx = _scan_once(text, idx)
+        out.append(read(value))
+        del value
+        idx = _skip_ws(text, idx)
+        if text.startswith("]", idx):
+            return tuple(out), idx + 1
+        if not text.startswith(",", idx):
+            raise _Irregular
+        idx = _skip_ws(text, idx + 1)
+
+
+_Parts: TypeAlias = tuple[tuple[Resource, ...], tuple[Owner, ...], tuple[Owner, ...]]
+
+
+def _policy_object(text: str, idx: int) -> tuple[_Parts, int]:
+    parts: dict[str, tuple[Any, ...]] = {}
+
+    def member(key: str, at: int) -> int:
+        read = _READERS.get(key)
+        if read is None:
+            return _scan_once(text, at)[1]
+        parts[key], end = _items(text, at, read)
+        return end
+
+    end = _walk_object(text, idx, member)
+    if not parts:
+        raise _Irregular  # no roles, resources or scopes: the general path's error
+    return (parts.get("resources", ()), parts.get("roles", ()), parts.get("scopes", ())), end
+
+
+def _policy_parts(text: str) -> _Parts:
+    """The resources, roles and scopes of a response ``{..., "policy": {...}}`` as plain
+    tuples, read one item at a time; :class:`_Irregular` for any other shape."""
+    found: list[_Parts] = []
+
+    def member(key: str, at: int) -> int:
+        if key in _POLICY_KEYS:
+            raise _Irregular  # a bare policy (Policy.parse's rule on which object to read)
+        if key != "policy":
+            return _scan_once(text, at)[1]
+        parts, end = _policy_object(text, at)
+        found.append(parts)
+        return end
+
+    end = _walk_object(text, _skip_ws(text, 0), member)
+    if not found or _skip_ws(text, end) != len(text):
+        raise _Irregular
+    return found[0]
 
 
 def _free_in_pieces(value: Any, depth: int) -> None:
