@@ -18,7 +18,7 @@ import logging
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Hashable, Mapping
 from functools import partial
 from time import perf_counter
 from types import ModuleType, TracebackType
@@ -1155,6 +1155,49 @@ class StytchRBAC:
             organization_id=organization_id,
             credentials=credentials,
             explain=explain,
+        )
+
+    async def protected_resource_metadata(
+        self,
+        resource_url: str,
+        *,
+        authorization_servers: Collection[str] | None = None,
+        extra_scopes: Collection[str] = (),
+        resource_name: str | None = None,
+        resource_documentation: str | None = None,
+    ) -> dict[str, Any]:
+        """The RFC 9728 protected resource metadata of ``resource_url`` (an MCP server's URL,
+        say): serve it at :func:`~stytch_rbac.auth.resource_metadata.metadata_url`
+        and name that URL in the guards' ``resource_metadata=``.
+
+        ``authorization_servers`` defaults to the project domain's issuer
+        (``https://{project_domain}``, where Stytch publishes the Connected Apps'
+        authorization server metadata); ``scopes_supported`` is the project policy's scopes
+        plus ``extra_scopes`` (OIDC ones such as ``openid``, ``offline_access``);
+        ``bearer_methods_supported`` is ``["header"]``. Raises ``ValueError`` for a
+        ``resource_url`` that is not https, and when no authorization server is known.
+        """
+        from .auth.resource_metadata import issuer_url, protected_resource_metadata
+
+        if authorization_servers is None:
+            domain = getattr(self, "project_domain", None)
+            if not domain:
+                raise ValueError(
+                    "protected_resource_metadata() needs the project domain: build StytchRBAC "
+                    "with project_domain=... or pass authorization_servers=[...]"
+                )
+            authorization_servers = [issuer_url(str(domain))]
+        elif isinstance(authorization_servers, str):
+            raise TypeError("authorization_servers takes a collection of issuer URLs")
+        if isinstance(extra_scopes, str):
+            raise TypeError("extra_scopes takes a collection of scope names, not one string")
+        compiled = await self.policy()
+        return protected_resource_metadata(
+            resource_url,
+            authorization_servers=authorization_servers,
+            scopes_supported=[*compiled.scope_ids, *extra_scopes],
+            resource_name=resource_name,
+            resource_documentation=resource_documentation,
         )
 
     def as_member(
