@@ -73,7 +73,7 @@ from .permissions import ActionEnum, Permission, _permission_args
 from .policy import CompiledPolicy, Decision, OrgPolicy
 from .policy.problems import PolicyProblem
 from .policy.response import compile_response
-from .principal import Principal
+from .principal import Principal, PrincipalKind
 
 if TYPE_CHECKING:
     import httpx
@@ -327,6 +327,12 @@ def _explain_by(
     if compiled is None:
         return Decision(False, str(resource), str(action))
     return compiled.decide(principal.roles, resource, action)
+
+
+#: Who a guard admits unless told otherwise: member sessions (nothing widens silently).
+_SESSIONS_ONLY: Final[tuple[PrincipalKind, ...]] = ("session",)
+#: Who ``require_scopes`` admits by default: access tokens (sessions hold no scopes).
+_TOKENS_ONLY: Final[tuple[PrincipalKind, ...]] = ("agent", "service")
 
 
 class StytchRBAC:
@@ -1135,16 +1141,22 @@ class StytchRBAC:
         organization_id: OrganizationSpec | None = None,
         credentials: CredentialConfig | None = None,
         explain: bool = False,
+        accept: Collection[PrincipalKind] = _SESSIONS_ONLY,
+        resource_metadata: str | None = None,
     ) -> Guard:
         """A guard requiring ``permissions`` (all of them; one with ``any_of=True``).
 
         Use it as a FastAPI dependency (``Depends(guard)``, resolving to the
-        :class:`Principal`), as ``@guard`` on an async function, or as
+        principal), as ``@guard`` on an async function, or as
         ``await guard.check(principal)``. ``organization_id``: a constant, or
         ``path(...)``/``header(...)``/``query(...)``/a callable of the request
         (tenancy). ``explain=True`` puts the reason of a 403 and the roles that would
         grant it in the body (``application/problem+json``): for development and internal
-        APIs, off by default. See :mod:`stytch_rbac.integrations.guard`.
+        APIs, off by default. ``accept``: the principal kinds admitted, member sessions
+        only by default; ``{"session", "agent", "service"}`` also takes Connected-App and
+        M2M access tokens (``Authorization: Bearer``), each decided by its own rule.
+        ``resource_metadata``: the RFC 9728 metadata URL the 401 and 403 challenges name
+        (MCP servers). See :mod:`stytch_rbac.integrations.guard`.
         """
         from .integrations.guard import Guard
 
@@ -1155,6 +1167,32 @@ class StytchRBAC:
             organization_id=organization_id,
             credentials=credentials,
             explain=explain,
+            accept=accept,
+            resource_metadata=resource_metadata,
+        )
+
+    def require_scopes(
+        self,
+        *scopes: str,
+        accept: Collection[PrincipalKind] = _TOKENS_ONLY,
+        organization_id: OrganizationSpec | None = None,
+        resource_metadata: str | None = None,
+    ) -> Guard:
+        """A guard requiring an access token holding every one of ``scopes`` by name
+        (generated ``Scope`` members, or strings): a 403 ``insufficient_scope`` naming them
+        otherwise. ``accept`` may name ``"agent"`` and ``"service"`` (sessions hold no
+        scopes). Tenancy and ``resource_metadata`` as in :meth:`require`."""
+        from .integrations.guard import Guard
+
+        if not scopes:
+            raise ValueError("require_scopes() needs at least one scope")
+        return Guard(
+            self,
+            (),
+            organization_id=organization_id,
+            accept=accept,
+            scopes=scopes,
+            resource_metadata=resource_metadata,
         )
 
     async def protected_resource_metadata(

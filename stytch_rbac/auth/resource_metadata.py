@@ -16,7 +16,13 @@ from collections.abc import Iterable
 from typing import Any, Final, cast
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["WELL_KNOWN_PATH", "issuer_url", "metadata_url", "protected_resource_metadata"]
+__all__ = [
+    "WELL_KNOWN_PATH",
+    "check_url",
+    "issuer_url",
+    "metadata_url",
+    "protected_resource_metadata",
+]
 
 #: RFC 9728 section 3: the well-known path segment of the metadata document.
 WELL_KNOWN_PATH: Final = "/.well-known/oauth-protected-resource"
@@ -24,20 +30,21 @@ WELL_KNOWN_PATH: Final = "/.well-known/oauth-protected-resource"
 _LOCAL_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
-def _resource_url(resource_url: str) -> str:
-    """``resource_url`` checked: an https URL (http only on a loopback host, for
-    development) with a host and no query or fragment (RFC 9728 section 1.2)."""
-    if not isinstance(cast(object, resource_url), str):  # untyped callers
-        raise TypeError(f"resource_url must be a str, got {type(resource_url).__name__}")
-    parts = urlsplit(resource_url.strip())
+def check_url(url: str, name: str = "resource_url") -> str:
+    """``url`` checked: an https URL (http only on a loopback host, for development) with
+    a host, no query or fragment (RFC 9728 section 1.2) and only visible ASCII (it goes
+    into ``WWW-Authenticate`` headers). ``ValueError`` / ``TypeError`` name ``name``."""
+    if not isinstance(cast(object, url), str):  # untyped callers
+        raise TypeError(f"{name} must be a str, got {type(url).__name__}")
+    if not url.isascii() or not url.isprintable() or " " in url:
+        raise ValueError(f"{name} must be a URL of visible ASCII characters, got {url!r}")
+    parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError(f"resource_url must be an https URL with a host, got {resource_url!r}")
+        raise ValueError(f"{name} must be an https URL with a host, got {url!r}")
     if parts.scheme == "http" and parts.hostname not in _LOCAL_HOSTS:
-        raise ValueError(
-            f"resource_url must use https (http is accepted for localhost only): {resource_url!r}"
-        )
+        raise ValueError(f"{name} must use https (http is accepted for localhost only): {url!r}")
     if parts.query or parts.fragment:
-        raise ValueError(f"resource_url must have no query or fragment: {resource_url!r}")
+        raise ValueError(f"{name} must have no query or fragment: {url!r}")
     return urlunsplit(parts)
 
 
@@ -61,7 +68,7 @@ def metadata_url(resource_url: str) -> str:
     oauth-protected-resource/mcp``; ``https://api.example.com`` ->
     ``https://api.example.com/.well-known/oauth-protected-resource``.
     """
-    parts = urlsplit(_resource_url(resource_url))
+    parts = urlsplit(check_url(resource_url))
     path = parts.path.rstrip("/")
     return urlunsplit((parts.scheme, parts.netloc, WELL_KNOWN_PATH + path, "", ""))
 
@@ -87,7 +94,7 @@ def protected_resource_metadata(
     if not servers:
         raise ValueError("protected resource metadata needs at least one authorization server")
     document: dict[str, Any] = {
-        "resource": _resource_url(resource_url),
+        "resource": check_url(resource_url),
         "authorization_servers": servers,
         "scopes_supported": sorted(set(scopes_supported)),
         "bearer_methods_supported": list(bearer_methods_supported),
