@@ -134,7 +134,8 @@ async def test_require_scopes_checks_literal_scopes(stytch_rbac: StytchRBAC) -> 
 async def test_an_agent_is_held_to_its_token_organization(stytch_rbac: StytchRBAC) -> None:
     """Tenancy for agents comes from the token's organization claim."""
     guard = stytch_rbac.require_scopes("read:documents", organization_id="org-a")
-    assert await guard.check(agent(organization_id="org-a"))
+    a = agent(organization_id="org-a")
+    assert await guard.check(a) is a
     with pytest.raises(TenancyError) as caught:
         await guard.check(agent(organization_id="org-b"))
     assert caught.value.requested_organization_id == "org-a"
@@ -149,7 +150,8 @@ async def test_a_service_is_refused_on_an_organization_route_without_a_mapping(
     with pytest.raises(TenancyError):
         await guard.check(service())
     # The same service on a project-wide route is admitted by its scopes.
-    assert await stytch_rbac.require_scopes("read:documents").check(service())
+    machine = service()
+    assert await stytch_rbac.require_scopes("read:documents").check(machine) is machine
 
 
 async def test_the_decorator_takes_a_machine_principal(stytch_rbac: StytchRBAC) -> None:
