@@ -66,4 +66,4 @@ async def rejected(rbac: StytchRBAC, principal: Principal) -> None:
     rbac.require(bad)
     await rbac.is_authorized(principal, P.documents)  # E: No overload variant [call-overload]
     rbac.require_scopes(Scope.WRITE_BILLING)  # E: has no attribute "WRITE_BILLING" [attr-defined]
-    rbac.require(P.documents.read, accept={"robot"})  # E: Argument 1 to <set> has incompatible type [arg-type]
+    rbac.require(P.documents.read, accept={"robot"})  # E: incompatible type [arg-type]
