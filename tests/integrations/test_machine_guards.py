@@ -7,8 +7,10 @@ tokens minted by the emulator is in test_fastapi_machine_callers.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -22,6 +24,10 @@ from stytch_rbac import (
     Unauthenticated,
 )
 from stytch_rbac.integrations.responses import error_headers
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
+    from starlette.types import ASGIApp
 
 POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy.json"
 pytestmark = [pytest.mark.anyio, pytest.mark.stytch_policy(POLICY)]
@@ -164,3 +170,34 @@ async def test_the_decorator_takes_a_machine_principal(stytch_rbac: StytchRBAC) 
     assert await handler(service()) == "m2m-client-test-1"
     with pytest.raises(InsufficientScope):
         await handler(agent("write:documents"))
+
+
+def test_a_websocket_refusal_of_an_access_token_is_an_http_denial_with_the_challenge(
+    app_rbac: StytchRBAC, make_client: Callable[[ASGIApp], TestClient]
+) -> None:
+    """Where the server supports the ASGI denial response, the handshake is refused with the
+    403 and its WWW-Authenticate (a close code could not carry the scopes)."""
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.testclient import WebSocketDenialResponse
+    from starlette.websockets import WebSocket
+
+    from stytch_rbac.integrations.starlette import exception_handlers
+
+    guard = app_rbac.require_scopes("write:documents", resource_metadata=METADATA)
+
+    async def socket(websocket: WebSocket) -> None:
+        await guard.check(service("read:documents"))
+        await websocket.accept()  # pragma: no cover - refused above
+
+    app = Starlette(
+        routes=[WebSocketRoute("/ws", socket)], exception_handlers=dict(exception_handlers())
+    )
+    with make_client(app) as client, pytest.raises(WebSocketDenialResponse) as caught:
+        client.websocket_connect("/ws").__enter__()
+    assert caught.value.status_code == 403
+    assert caught.value.headers["www-authenticate"] == (
+        f'Bearer error="insufficient_scope", scope="write:documents", '
+        f'resource_metadata="{METADATA}"'
+    )
+    assert caught.value.json()["detail"]["error"] == "insufficient_scope"
