@@ -35,6 +35,18 @@ Fixtures:
     ``principal``, ``session_jwt``, ``session_token``, ready ``headers`` and
     ``cookies``). ``organization`` is an organization id, a record, or a name
     (created on first use); by default every member joins one organization.
+``agent``
+    A factory: ``agent(["read:documents"], roles=["editor"])`` creates a member
+    (or takes ``member=`` one the ``member`` fixture made) and a Connected App,
+    and mints the app's access token for the member with those scopes, refusing
+    scopes the member's roles do not cover, as Stytch's consent screen does.
+    Returns a :class:`SeededAgent` (``access_token``, ``headers``, ids, scopes,
+    its ``principal``).
+``service``
+    A factory: ``service(["read:documents"])`` creates an M2M client and mints
+    its client-credentials token; returns a :class:`SeededService`
+    (``access_token``, ``headers``, ``client_id``, ``client_secret``, scopes,
+    its ``principal``).
 
 Policy-test files (the ``stytch-rbac test`` format, docs/guides/policy-tests.md)
 are collected as test items, one per expectation, when the project opts in by
@@ -47,6 +59,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import itertools
 import re
 from collections.abc import (
@@ -68,18 +81,22 @@ from ._extras import raise_missing_extra
 
 if TYPE_CHECKING:
     from .client import StytchRBAC
-    from .emulator import Emulator, OrganizationRecord
+    from .emulator import ConnectedAppRecord, Emulator, OrganizationRecord
     from .policy import Policy
     from .policy.expectations import Expectation, ExpectationRunner
-    from .principal import Principal
+    from .principal import AgentPrincipal, Principal, ServicePrincipal
     from .sync import StytchRBAC as SyncStytchRBAC
 
 __all__ = [
     "ASGIApp",
+    "AgentFactory",
     "MemberFactory",
     "PolicyTestFile",
     "PolicyTestItem",
+    "SeededAgent",
     "SeededMember",
+    "SeededService",
+    "ServiceFactory",
     "serve_app",
 ]
 
@@ -603,6 +620,205 @@ class MemberFactory:
 def member(stytch_emulator: Emulator) -> MemberFactory:
     """``member(roles=[...], organization=...)``: a member with a live session in the emulator."""
     return MemberFactory(stytch_emulator)
+
+
+#: Claims of an access token that are not its custom claims.
+_REGISTERED_CLAIMS: Final = frozenset(
+    {"aud", "exp", "iat", "iss", "jti", "nbf", "sub", "scope", "client_id"}
+    | {"https://stytch.com/organization"}
+)
+
+
+def _access_token_claims(token: str) -> dict[str, Any]:
+    import jwt
+
+    # The emulator just minted this token: reading it unverified is reading our own output.
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return claims
+
+
+def _scope_set(claims: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(s for s in str(claims.get("scope", "")).split(" ") if s)
+
+
+def _timestamp(value: Any) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(int(value), tz=datetime.UTC)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
+class SeededAgent:
+    """A Connected-App access token the ``agent`` fixture minted for a member.
+
+    ``principal`` is the :class:`~stytch_rbac.AgentPrincipal` the token's
+    claims describe (read from the emulator's own output, unverified).
+    ``repr()`` shows no credential.
+    """
+
+    member_id: str
+    organization_id: str
+    client_id: str
+    scopes: frozenset[str]
+    access_token: str
+    principal: AgentPrincipal
+
+    def __repr__(self) -> str:
+        return (
+            f"SeededAgent(member_id={self.member_id!r}, client_id={self.client_id!r}, "
+            f"scopes={sorted(self.scopes)!r})"
+        )
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``{"Authorization": "Bearer <access_token>"}``."""
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
+class SeededService:
+    """An M2M client the ``service`` fixture created, with a client-credentials token.
+
+    ``principal`` is the :class:`~stytch_rbac.ServicePrincipal` the token's claims
+    describe. ``repr()`` shows no credential.
+    """
+
+    client_id: str
+    client_secret: str
+    scopes: frozenset[str]
+    custom_claims: Mapping[str, Any]
+    access_token: str
+    principal: ServicePrincipal
+
+    def __repr__(self) -> str:
+        return f"SeededService(client_id={self.client_id!r}, scopes={sorted(self.scopes)!r})"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``{"Authorization": "Bearer <access_token>"}``."""
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+class AgentFactory:
+    """Mints Connected-App access tokens for members (the ``agent`` fixture)."""
+
+    def __init__(self, emulator: Emulator, members: MemberFactory) -> None:
+        self._emulator = emulator
+        self._members = members
+        self._app: ConnectedAppRecord | None = None
+
+    def client(self) -> ConnectedAppRecord:
+        """The Connected App tokens are minted for unless one is given (created on first use)."""
+        if self._app is None:
+            self._app = self._emulator.create_connected_app("Test agent")
+        return self._app
+
+    def __call__(
+        self,
+        scopes: Iterable[str],
+        *,
+        roles: Iterable[str] = (),
+        member: SeededMember | None = None,
+        organization: str | _HasOrganizationId | None = None,
+        client: str | ConnectedAppRecord | None = None,
+        expires_in: int = 3600,
+        issuer: str | None = None,
+    ) -> SeededAgent:
+        """A token ``client`` (default: one test app) holds for ``member`` (default: a new
+        member holding ``roles``, in ``organization``), granted ``scopes``.
+
+        Scopes the member's roles do not cover are refused (``EmulatorError``).
+        ``issuer`` defaults to the emulator's ``access_token_issuer``.
+        """
+        if isinstance(scopes, str):
+            raise TypeError("scopes takes a list of scopes, not one string")
+        if member is None:
+            member = self._members(roles, organization=organization)
+        elif roles or organization is not None:
+            raise ValueError("give either member= or roles=/organization=, not both")
+        app = client if client is not None else self.client()
+        client_id = app if isinstance(app, str) else app.client_id
+        token = self._emulator.mint_connected_app_token(
+            member.member_id, client_id, list(scopes), expires_in=expires_in, issuer=issuer
+        )
+        from .principal import AgentPrincipal
+
+        claims = _access_token_claims(token)
+        organization_claim = claims["https://stytch.com/organization"]
+        granted = _scope_set(claims)
+        principal = AgentPrincipal(
+            member_id=member.member_id,
+            organization_id=organization_claim["organization_id"],
+            organization_slug=organization_claim["slug"],
+            client_id=client_id,
+            scopes=granted,
+            expires_at=_timestamp(claims["exp"]),
+            issued_at=_timestamp(claims["iat"]),
+            issuer=claims["iss"],
+            custom_claims={k: v for k, v in claims.items() if k not in _REGISTERED_CLAIMS},
+            access_token=token,
+        )
+        return SeededAgent(
+            member.member_id, member.organization_id, client_id, granted, token, principal
+        )
+
+
+class ServiceFactory:
+    """Creates M2M clients and their access tokens (the ``service`` fixture)."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._emulator = emulator
+        self._counter = itertools.count(1)
+
+    def __call__(
+        self,
+        scopes: Iterable[str],
+        *,
+        custom_claims: Mapping[str, Any] | None = None,
+        client_name: str | None = None,
+        token_scopes: Iterable[str] | None = None,
+    ) -> SeededService:
+        """A new M2M client holding ``scopes`` and a token for ``token_scopes`` (default:
+        all of them, as the client-credentials endpoint mints without ``scope``)."""
+        if isinstance(scopes, str):
+            raise TypeError("scopes takes a list of scopes, not one string")
+        record = self._emulator.create_m2m_client(
+            client_name or f"service{next(self._counter)}", list(scopes), custom_claims
+        )
+        token = self._emulator.m2m_token(
+            record.client_id, None if token_scopes is None else list(token_scopes)
+        )
+        from .principal import ServicePrincipal
+
+        claims = _access_token_claims(token)
+        granted = _scope_set(claims)
+        principal = ServicePrincipal(
+            client_id=record.client_id,
+            scopes=granted,
+            expires_at=_timestamp(claims["exp"]),
+            issued_at=_timestamp(claims["iat"]),
+            issuer=claims["iss"],
+            custom_claims={k: v for k, v in claims.items() if k not in _REGISTERED_CLAIMS},
+            access_token=token,
+        )
+        return SeededService(
+            record.client_id,
+            record.client_secret,
+            granted,
+            dict(record.custom_claims),
+            token,
+            principal,
+        )
+
+
+@pytest.fixture
+def agent(stytch_emulator: Emulator, member: MemberFactory) -> AgentFactory:
+    """``agent(scopes, roles=[...])``: a Connected-App access token for a (new) member."""
+    return AgentFactory(stytch_emulator, member)
+
+
+@pytest.fixture
+def service(stytch_emulator: Emulator) -> ServiceFactory:
+    """``service(scopes)``: an M2M client and its client-credentials access token."""
+    return ServiceFactory(stytch_emulator)
 
 
 @contextlib.contextmanager

@@ -24,15 +24,23 @@ except ImportError as exc:
     )
 from ._errors import EmulatorError
 from ._faults import Fault, Faults
-from ._records import MemberRecord, OrganizationRecord, SessionRecord
+from ._records import (
+    ConnectedAppRecord,
+    M2MClientRecord,
+    MemberRecord,
+    OrganizationRecord,
+    SessionRecord,
+)
 from ._seed import SeedError
 from ._time import ShiftedClock
 
 __all__ = [
+    "ConnectedAppRecord",
     "Emulator",
     "EmulatorError",
     "Fault",
     "Faults",
+    "M2MClientRecord",
     "MemberRecord",
     "OrganizationRecord",
     "SeedError",

@@ -61,6 +61,23 @@ _HTTP_TYPES: Final = {
 }
 
 
+def _is_form(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").partition(";")[0]
+    return media_type.strip().lower() == "application/x-www-form-urlencoded"
+
+
+def _parse_form(raw: bytes) -> dict[str, str]:
+    """A form body's fields; a repeated field is refused rather than silently collapsed."""
+    try:
+        pairs = parse_qsl(raw.decode(), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        raise bad_request("The request body is not a valid form.", "bad_request") from None
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        raise bad_request("A form field is repeated.", "bad_request")
+    return fields
+
+
 def _json_response(status: int, body: JSON, headers: dict[str, str] | None = None) -> Response:
     return Response(
         json.dumps(body, separators=(",", ":")).encode(),
@@ -160,6 +177,8 @@ class _Dispatcher:
             return Params({**query, **path}, from_query=True)
         if not raw.strip():
             return Params(dict(path))
+        if route.form and _is_form(request):
+            return Params({**_parse_form(raw), **path}, from_query=True)
         body = parse_json(raw)
         if not isinstance(body, dict):
             raise bad_request("The request body must be a JSON object.", "bad_request")
@@ -235,6 +254,7 @@ class _Dispatcher:
                 params,
                 session_token=request.headers.get("x-stytch-member-session"),
                 session_jwt=request.headers.get("x-stytch-member-sessionjwt"),
+                base_url=str(request.base_url),
             )
             if self.enforce is not None:
                 self.enforce(self.state, route, req)

@@ -18,7 +18,18 @@ from starlette.routing import Route as StarletteRoute
 from ..clock import Clock
 from ..policy import OrgPolicy, Policy
 from ..serving import ThreadServer
-from . import _members, _messages, _orgs, _rbac, _scim, _sessions, _sso
+from . import (
+    _connected_apps,
+    _m2m,
+    _members,
+    _messages,
+    _oauth,
+    _orgs,
+    _rbac,
+    _scim,
+    _sessions,
+    _sso,
+)
 from ._admin import admin_routes
 from ._app import build_app
 from ._body import DEFAULT_MAX_REQUEST_BYTES
@@ -37,7 +48,13 @@ from ._management import ROUTE_NAMES as MANAGEMENT_ROUTE_NAMES
 from ._management import Workspace, management_routes
 from ._params import Params
 from ._public_tokens import PublicTokens
-from ._records import MemberRecord, OrganizationRecord, SessionRecord
+from ._records import (
+    ConnectedAppRecord,
+    M2MClientRecord,
+    MemberRecord,
+    OrganizationRecord,
+    SessionRecord,
+)
 from ._routing import Route
 from ._sdk_api import SdkApi
 from ._sdk_routes import PREFIX as SDK_PREFIX
@@ -60,6 +77,9 @@ ROUTES: list[Route] = [
     *_messages.ROUTES,
     *_sso.ROUTES,
     *_scim.ROUTES,
+    *_m2m.ROUTES,
+    *_connected_apps.ROUTES,
+    *_oauth.ROUTES,
 ]
 
 
@@ -114,6 +134,7 @@ class Emulator:
         allowed_origins: Iterable[str] | None = None,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         fresh_keys: bool = False,
+        project_domain: str | None = None,
     ) -> None:
         limit: object = max_request_bytes  # checked at run time: callers may not be typed
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -139,6 +160,7 @@ class Emulator:
             policy=_load_policy(policy),
             clock=self.clock,
             fresh_keys=fresh_keys,
+            project_domain=_check_domain(project_domain),
         )
         self._state_path: Path | None = None
         self._saved_version = -1
@@ -173,6 +195,18 @@ class Emulator:
         return f"<Emulator project_id={self.project_id!r}>"
 
     # -- introspection -------------------------------------------------------------
+
+    @property
+    def project_domain(self) -> str:
+        """The project's domain (a host such as ``1234.customers.stytch.dev``): Connected-App
+        tokens name ``https://{project_domain}`` as issuer. Derived from the project id
+        unless given."""
+        return self._state.project_domain
+
+    @property
+    def access_token_issuer(self) -> str:
+        """The ``iss`` of Connected-App access tokens: ``https://`` + :attr:`project_domain`."""
+        return self._state.access_token_issuer
 
     @property
     def requests(self) -> Counter[str]:
@@ -422,34 +456,147 @@ class Emulator:
         description: str = "",
         client_type: str = "third_party",
         logo_url: str | None = None,
-    ) -> str:
-        """Register a Connected App in the project; returns its ``connected_app_id``."""
-        app_id = f"connected-app-test-{uuid.uuid4()}"
-        with self._state.lock:
-            self._state.connected_apps[app_id] = {
-                "connected_app_id": app_id,
-                "name": name,
-                "description": description,
-                "client_type": client_type,
+        **fields: Any,
+    ) -> ConnectedAppRecord:
+        """Register a Connected App (as ``connected_apps.clients.create`` would).
+
+        ``client_type`` is ``first_party``, ``first_party_public``, ``third_party`` or
+        ``third_party_public``; ``fields`` are other ``ConnectedApp`` client fields
+        (``redirect_urls``, ``access_token_expiry_minutes``...). The record's
+        ``client_id`` is the id the organization and member routes use.
+        """
+        params = Params(
+            {
+                **fields,
+                "client_name": name,
+                "client_description": description,
                 "logo_url": logo_url,
             }
-            self._state.changed()
+        )
+        unknown = set(fields) - set(_connected_apps.CLIENT_FIELDS)
+        if unknown:
+            raise bad_request(f"Unknown Connected App fields: {', '.join(sorted(unknown))}.")
+        wire = _connected_apps.create_app(
+            self._state, client_type, _connected_apps.client_fields(params)
+        )
         self._autosave()
-        return app_id
+        return _app_record(wire)
 
     def grant_connected_app(
-        self, member_id: str, connected_app_id: str, scopes: Iterable[str] = ()
+        self,
+        member_id: str,
+        connected_app_id: str | ConnectedAppRecord,
+        scopes: Iterable[str] = (),
     ) -> None:
-        """Record that ``member_id`` authorized ``connected_app_id`` with ``scopes``."""
+        """Record that ``member_id`` authorized ``connected_app_id`` with ``scopes`` (as they
+        are: use :meth:`mint_connected_app_token` for a consent that checks them)."""
+        app_id = _app_id(connected_app_id)
         state = self._state
         with state.lock:
             member = self._member(member_id)
-            if connected_app_id not in state.connected_apps:
+            if app_id not in state.connected_apps:
                 raise not_found("connected_app_not_found", "Connected app could not be found.")
             grants = state.connected_grants.setdefault(member.organization_id, {})
-            grants.setdefault(member_id, {})[connected_app_id] = list(scopes)
+            grants.setdefault(member_id, {})[app_id] = list(scopes)
             state.changed()
         self._autosave()
+
+    def mint_connected_app_token(
+        self,
+        member_id: str,
+        client_id: str | ConnectedAppRecord,
+        scopes: Iterable[str],
+        *,
+        expires_in: int = 3600,
+        issuer: str | None = None,
+    ) -> str:
+        """A Connected-App access token ``client_id`` holds for ``member_id``, as if the member
+        consented to ``scopes`` (the grant is recorded: ``connected_apps.revoke`` ends it).
+
+        Refuses (``EmulatorError`` 400 ``oauth_invalid_scope_requested``, naming them) the
+        custom scopes the member's roles do not cover: a policy scope is covered iff the
+        member's roles, the organization's custom roles included, grant every permission
+        it lists. OIDC scopes (``openid``, ``email``, ``profile``, ``phone``,
+        ``offline_access``) are always allowed. ``issuer`` defaults to
+        :attr:`access_token_issuer`; ``expires_in`` is in seconds (at most a day).
+        """
+        token = _connected_apps.mint_agent_token(
+            self._state,
+            member_id,
+            _app_id(client_id),
+            list(scopes),
+            expires_in=expires_in,
+            issuer=issuer,
+        )
+        self._autosave()
+        return token
+
+    def revoke_connected_app(self, member_id: str, client_id: str | ConnectedAppRecord) -> None:
+        """End ``member_id``'s grant to a Connected App (``members.connected_apps.revoke``):
+        its access tokens are inactive at introspection from now on."""
+        app_id = _app_id(client_id)
+        state = self._state
+        with state.lock:
+            member = self._member(member_id)
+            grants = state.connected_grants.get(member.organization_id, {}).get(member_id, {})
+            if grants.pop(app_id, None) is None:
+                raise not_found("connected_app_not_found", "Connected app could not be found.")
+            state.revoke_agent_tokens(member_id, app_id)
+        self._autosave()
+
+    def create_m2m_client(
+        self,
+        client_name: str = "",
+        scopes: Iterable[str] = (),
+        custom_claims: Mapping[str, Any] | None = None,
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        client_description: str = "",
+        trusted_metadata: Mapping[str, Any] | None = None,
+    ) -> M2MClientRecord:
+        """Create an active M2M client (as ``m2m.clients.create`` would); the record holds
+        its secret, which no later call shows.
+
+        ``custom_claims`` are put at the top level of every access token minted for it
+        (Stytch's custom-claims template); the registered claims, ``scope``,
+        ``client_id`` and Stytch's session and organization claims are refused.
+        """
+        claims = dict(custom_claims or {})
+        reserved = sorted(set(claims) & _oauth.RESERVED_CLAIMS)
+        if reserved:
+            raise bad_request(f"custom_claims may not set {', '.join(reserved)}.")
+        with self._state.lock:
+            wire = _m2m.create_client(
+                self._state,
+                scopes=list(scopes),
+                client_id=client_id,
+                client_secret=client_secret,
+                client_name=client_name,
+                client_description=client_description,
+                trusted_metadata=trusted_metadata,
+            )
+            self._state.m2m_clients[wire["client_id"]]["custom_claims"] = claims
+        self._autosave()
+        return M2MClientRecord(
+            wire["client_id"],
+            wire["client_name"],
+            tuple(wire["scopes"]),
+            claims,
+            wire["client_secret"],
+            {k: v for k, v in wire.items() if k != "client_secret"},
+        )
+
+    def m2m_token(self, client_id: str, scopes: Iterable[str] | None = None) -> str:
+        """An M2M access token for an active client, as the client-credentials endpoint
+        mints it (all of the client's scopes unless ``scopes``, which must be among them;
+        ``EmulatorError`` 401 ``invalid_client`` / 400 ``invalid_scope`` otherwise)."""
+        return _oauth.mint_m2m(self._state, client_id, None if scopes is None else list(scopes))
+
+    def introspect(self, token: str) -> dict[str, Any]:
+        """What ``oauth2/introspect`` answers for ``token``: ``{"active": False}``, or its
+        claims with ``active: True``."""
+        return _oauth.introspect(self._state, token)
 
     def add_scim_group(
         self, organization_id: str, connection_id: str, group_name: str
@@ -546,6 +693,7 @@ class Emulator:
             project_id=data["project_id"],
             secret=data["secret"],
             clock=clock,
+            project_domain=data.get("project_domain"),
             max_request_bytes=max_request_bytes,
         )
         load(emu._state, data)
@@ -599,6 +747,34 @@ class Emulator:
             self.faults.release_hangs()
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(server.stop)
+
+
+def _check_domain(domain: str | None) -> str | None:
+    """A project domain is a bare host: ``https://`` and a trailing ``/`` are dropped."""
+    if domain is None:
+        return None
+    if not isinstance(domain, str):
+        raise TypeError(f"project_domain must be a host name, got {domain!r}")
+    host = domain.removeprefix("https://").rstrip("/")
+    if not host or any(c.isspace() or c in "/?#@" for c in host) or "://" in host:
+        raise ValueError(
+            f"project_domain must be a host such as acme.customers.stytch.dev, got {domain!r}"
+        )
+    return host
+
+
+def _app_id(app: str | ConnectedAppRecord) -> str:
+    return app.client_id if isinstance(app, ConnectedAppRecord) else app
+
+
+def _app_record(wire: Mapping[str, Any]) -> ConnectedAppRecord:
+    return ConnectedAppRecord(
+        wire["client_id"],
+        wire["client_name"],
+        wire["client_type"],
+        wire.get("client_secret"),
+        {k: v for k, v in wire.items() if k != "client_secret"},
+    )
 
 
 def _new_secondary_id(key: str) -> str:

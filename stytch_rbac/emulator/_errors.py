@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-__all__ = ["ERROR_TYPES", "EmulatorError", "bad_request", "not_found"]
+__all__ = ["ERROR_TYPES", "OAUTH_ERRORS", "EmulatorError", "OAuthError", "bad_request", "not_found"]
 
 _ERROR_URL = "https://stytch.com/docs/api-reference/b2b/api/errors/{status}#{error_type}"
 
@@ -118,6 +118,27 @@ ERROR_TYPES: Final[frozenset[str]] = _SEARCH_TYPES | {
     "retired_email_missing_email_identifiers",
     "email_not_found",
     "connected_app_not_found",
+    # M2M and Connected-App clients (_m2m.py, _connected_apps.py)
+    "m2m_client_not_found",
+    "duplicate_m2m_client_id",
+    "m2m_client_invalid_client_id",
+    "m2m_client_invalid_client_secret",
+    "m2m_client_invalid_client_name",
+    "m2m_client_invalid_client_description",
+    "m2m_client_invalid_status",
+    "invalid_m2m_client_scope",
+    "m2m_client_already_rotating_secret",
+    "m2m_client_not_rotating_secret",
+    "m2m_search_expected_array_of_strings",
+    "m2m_search_filter_name_must_be_string",
+    "m2m_search_filter_name_not_recognized",
+    "m2m_search_missing_filter_name",
+    "m2m_search_missing_filter_value",
+    "invalid_connected_app_type",
+    "connected_app_already_rotating_secret",
+    "connected_app_not_rotating_secret",
+    "idp_invalid_access_token_expiry_minutes",
+    "oauth_invalid_scope_requested",
     # RBAC
     "invalid_rbac_role_id",
     "cannot_assign_default_rbac_role_id",
@@ -179,3 +200,42 @@ def bad_request(message: str, error_type: str = "invalid_argument") -> EmulatorE
 def not_found(error_type: str, message: str) -> EmulatorError:
     """A 404 error such as ``member_not_found``."""
     return EmulatorError(404, error_type, message)
+
+
+#: RFC 6749 section 5.2 (and RFC 7662) error codes the OAuth endpoints answer with.
+OAUTH_ERRORS: Final[frozenset[str]] = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+    }
+)
+
+_OAUTH_URL = "https://stytch.com/docs/api-reference/b2b/api/errors/{status}"
+
+
+class OAuthError(EmulatorError):
+    """An error of the OAuth endpoints (``/v1/public/{project_id}/oauth2/...``).
+
+    They answer RFC 6749's envelope (``error``, ``error_description``,
+    ``error_uri``) beside Stytch's own fields: the ``stytch`` SDK reads either
+    shape into its ``StytchError``. The code is one of :data:`OAUTH_ERRORS`.
+    """
+
+    def __init__(self, status_code: int, error: str, description: str) -> None:
+        if error not in OAUTH_ERRORS:
+            raise ValueError(f"{error!r} is not an OAuth error code")
+        super().__init__(status_code, error, description, injected=True)
+
+    def body(self, request_id: str) -> dict[str, Any]:
+        """RFC 6749's error envelope beside Stytch's (``error_type``...): OAuth clients read
+        the first, the ``stytch`` SDK and the emulator's callers the second."""
+        return {
+            **super().body(request_id),
+            "error": self.error_type,
+            "error_description": self.error_message,
+            "error_uri": _OAUTH_URL.format(status=self.status_code),
+        }

@@ -477,7 +477,7 @@ def _revoke_connected_app(state: State, req: Req) -> JSON:
         grants = state.connected_grants.get(org.organization_id, {}).get(member.member_id, {})
         if grants.pop(req.path["connected_app_id"], None) is None:
             raise not_found("connected_app_not_found", "Connected app could not be found.")
-        state.changed()
+        state.revoke_agent_tokens(member.member_id, req.path["connected_app_id"])
         return {}
 
 

@@ -6,7 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MemberRecord", "OrganizationRecord", "SessionRecord"]
+__all__ = [
+    "ConnectedAppRecord",
+    "M2MClientRecord",
+    "MemberRecord",
+    "OrganizationRecord",
+    "SessionRecord",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +47,38 @@ class SessionRecord:
     roles: tuple[str, ...]
     session_token: str = field(repr=False)
     session_jwt: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class M2MClientRecord:
+    """A new M2M client: its id, scopes and its secret (shown this once, never by ``repr``).
+
+    ``json`` is its ``M2MClient`` wire object (without the secret).
+    """
+
+    client_id: str
+    client_name: str
+    scopes: tuple[str, ...]
+    custom_claims: Mapping[str, Any] = field(compare=False)
+    client_secret: str = field(repr=False)
+    json: Mapping[str, Any] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectedAppRecord:
+    """A new Connected App: ``client_id`` is also the B2B routes' ``connected_app_id``.
+
+    ``client_secret`` is ``None`` for the public client types; ``json`` is its
+    ``ConnectedApp`` wire object (without the secret).
+    """
+
+    client_id: str
+    client_name: str
+    client_type: str
+    client_secret: str | None = field(repr=False)
+    json: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def connected_app_id(self) -> str:
+        """The id the organization and member routes name the app by (``client_id``)."""
+        return self.client_id

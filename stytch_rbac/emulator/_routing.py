@@ -24,6 +24,9 @@ class Req:
     params: Params
     session_token: str | None = None
     session_jwt: str | None = None
+    #: Where the request reached the emulator (``http://127.0.0.1:8765/``): discovery
+    #: documents point their endpoints here.
+    base_url: str = ""
 
     @property
     def has_session_header(self) -> bool:
@@ -43,6 +46,8 @@ class Route:
     name: str
     handler: Handler
     auth: bool = True
+    #: Also accept an ``application/x-www-form-urlencoded`` body (the OAuth endpoints).
+    form: bool = False
 
     @property
     def segments(self) -> tuple[str, ...]:

@@ -81,6 +81,9 @@ def dump(state: State) -> JSON:
             "scim_groups": state.scim_groups,
             "connected_apps": state.connected_apps,
             "connected_grants": state.connected_grants,
+            "project_domain": state.project_domain,
+            "m2m_clients": state.m2m_clients,
+            "agent_tokens": state.agent_tokens,
         }
 
 
@@ -134,8 +137,17 @@ def load(state: State, data: JSON) -> None:
         state.scim_groups = dict(data["scim_groups"])
         state.connected_apps = dict(data["connected_apps"])
         state.connected_grants = dict(data["connected_grants"])
+        # Absent from the snapshots written before M2M clients and agent tokens existed.
+        state.m2m_clients = dict(data.get("m2m_clients", {}))
+        state.agent_tokens = dict(data.get("agent_tokens", {}))
         top = max(
-            [0, *(o.seq for o in state.orgs.values()), *(m.seq for m in state.members.values())]
+            [
+                0,
+                *(o.seq for o in state.orgs.values()),
+                *(m.seq for m in state.members.values()),
+                *(int(c.get("seq", 0)) for c in state.m2m_clients.values()),
+                *(int(a.get("seq", 0)) for a in state.connected_apps.values()),
+            ]
         )
         state.reset_seq(top + 1)
         state.changed()

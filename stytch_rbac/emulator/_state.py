@@ -64,6 +64,24 @@ class SessionRec:
     factors: list[JSON] = field(default_factory=list)
 
 
+_B2B_APP_FIELDS: tuple[str, ...] = (
+    "connected_app_id",
+    "name",
+    "description",
+    "client_type",
+    "logo_url",
+)
+
+
+def default_project_domain(project_id: str) -> str:
+    """A Stytch-shaped project domain derived from the project id (stable across restarts):
+    ``project-test-1234abcd...`` -> ``1234abcd....customers.stytch.dev``."""
+    live = project_id.startswith("project-live-")
+    tail = project_id.removeprefix("project-live-").removeprefix("project-test-")
+    label = "".join(c for c in tail.lower() if c.isalnum() or c == "-").strip("-")[:63]
+    return f"{label or 'project'}.customers.stytch.{'com' if live else 'dev'}"
+
+
 def encode_cursor(seq: int) -> str:
     """An opaque pagination cursor pointing after the record numbered ``seq``."""
     return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode()
@@ -93,8 +111,11 @@ class State:
         policy: Policy,
         clock: ManualClock | ShiftedClock,
         fresh_keys: bool = False,
+        project_domain: str | None = None,
     ) -> None:
         self.project_id = project_id
+        #: The host Connected-App tokens name as issuer (``https://{project_domain}``).
+        self.project_domain = project_domain or default_project_domain(project_id)
         self.secret = secret
         self.clock = clock
         self.lock = threading.RLock()
@@ -112,6 +133,10 @@ class State:
         self.connected_apps: dict[str, JSON] = {}
         # organization id -> member id -> connected app id -> granted scopes
         self.connected_grants: dict[str, dict[str, dict[str, list[str]]]] = {}
+        # client id -> stored M2M client (secrets as hashes only; see _m2m.py)
+        self.m2m_clients: dict[str, JSON] = {}
+        # jti -> {"member_id", "client_id", "exp", "revoked"} of each minted agent token
+        self.agent_tokens: dict[str, JSON] = {}
         self.requests: Counter[str] = Counter()
         self._seq = itertools.count(1)
         self.version = 0
@@ -203,8 +228,21 @@ class State:
         return list(self.connected_grants.get(org.organization_id, {}).values())
 
     def app_json(self, app_id: str) -> JSON:
-        """A connected app's wire fields."""
-        return dict(self.connected_apps[app_id])
+        """A connected app's B2B wire fields (the organization and member routes' shape)."""
+        app = self.connected_apps[app_id]
+        return {key: app.get(key) for key in _B2B_APP_FIELDS}
+
+    @property
+    def access_token_issuer(self) -> str:
+        """The ``iss`` of Connected-App access tokens: ``https://{project_domain}``."""
+        return f"https://{self.project_domain}"
+
+    def revoke_agent_tokens(self, member_id: str, client_id: str) -> None:
+        """Make every access token ``client_id`` holds for ``member_id`` inactive."""
+        for token in self.agent_tokens.values():
+            if token["member_id"] == member_id and token["client_id"] == client_id:
+                token["revoked"] = True
+        self.changed()
 
     def live_session(self, session: SessionRec | None) -> SessionRec | None:
         """``session`` if it has not expired; an expired one is dropped."""

@@ -237,6 +237,34 @@ class KeyRing:
             raise _unparsable("the session JWT lacks the Stytch session claims") from None
         return claims
 
+    def decode(self, token: str, *, audience: str) -> dict[str, Any] | None:
+        """The claims of an RS256 JWT a live key of this ring signed for ``audience``, with
+        ``exp``, ``iat`` and ``nbf`` present; ``None`` for anything else (forged, malformed,
+        another project's, signed with a retired key). Time and issuer are the caller's."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            return None
+        key = next((k for k in self._live() if k.kid == header.get("kid")), None)
+        if key is None:
+            return None
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.private.public_key(),
+                algorithms=["RS256"],
+                audience=audience,
+                options={
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "require": ["exp", "iat", "nbf", "sub", "aud", "iss"],
+                },
+            )
+        except jwt.PyJWTError:
+            return None
+        return claims
+
     def to_json(self) -> list[dict[str, Any]]:
         """Every key with its private part, for a state snapshot."""
         return [

@@ -23,7 +23,7 @@ from stytch_rbac.emulator import Emulator
 from stytch_rbac.emulator._emulator import ROUTES
 
 from .description import Description, Operation, description
-from .recorder import ResponseLog, recording
+from .recorder import UNDESCRIBED_ROUTES, ResponseLog, recording
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "emulator.md"
@@ -64,7 +64,7 @@ PENDING: dict[str, str] = {}
 
 
 def _served() -> list[Any]:
-    return [r for r in ROUTES if not r.name.startswith("_emulator")]
+    return [r for r in ROUTES if not r.name.startswith(("_emulator", *UNDESCRIBED_ROUTES))]
 
 
 def _shape(template: str) -> str:
@@ -190,7 +190,7 @@ def world() -> Iterator[World]:
         )
         session = emu.create_session(ada.member_id)
         spare = emu.create_session(ada.member_id)
-        app = emu.create_connected_app("Reports")
+        app = emu.create_connected_app("Reports").client_id
         emu.grant_connected_app(ada.member_id, app, ["openid"])
         saml = w.ok("POST", f"/v1/b2b/sso/saml/{org}", {"display_name": "SAML"})["connection"]
         saml = w.ok(

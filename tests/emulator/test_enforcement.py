@@ -446,7 +446,7 @@ def world() -> Iterator[World]:
         external_id="t-ext",
     )
     target_session = emu.create_session(target.member_id)
-    app_id = emu.create_connected_app("Reporter")
+    app_id = emu.create_connected_app("Reporter").client_id
     emu.grant_connected_app(target.member_id, app_id, ["read"])
     with emu.serve_in_thread() as url, requests.Session() as http:
         client = new_client(emu.project_id, emu.secret, url, http)

@@ -221,7 +221,7 @@ def test_email_change_retires_the_old_address(client: stytch.B2BClient, seeded: 
 def test_connected_apps(client: stytch.B2BClient, seeded: Seeded) -> None:
     """Seeded connected-app grants are listed per organization and member, and revocable."""
     emu, org_id = seeded.emu, seeded.acme.organization_id
-    app_id = emu.create_connected_app("Reporter", description="reads reports")
+    app_id = emu.create_connected_app("Reporter", description="reads reports").client_id
     emu.grant_connected_app(seeded.editor.member_id, app_id, ["read:reports"])
     assert [
         a.connected_app_id for a in client.organizations.connected_apps(org_id).connected_apps

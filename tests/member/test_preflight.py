@@ -207,7 +207,7 @@ async def _retired_email(emu: Emulator, rbac: StytchRBAC, ids: Ids) -> None:
 
 
 async def _connected_app(emu: Emulator, rbac: StytchRBAC, ids: Ids) -> None:
-    ids["app"] = emu.create_connected_app("Reporting")
+    ids["app"] = emu.create_connected_app("Reporting").client_id
     emu.grant_connected_app(ids["target"], ids["app"], ["openid"])
 
 
@@ -770,7 +770,7 @@ async def test_star_grants_actions_the_policy_does_not_list(preflight: bool) -> 
     org = emu.create_organization("Acme", slug="acme").organization_id
     admin = emu.create_member(org, "admin@acme.test", roles=["stytch_admin"])
     target = emu.create_member(org, "target@acme.test")
-    app = emu.create_connected_app("Reporting")
+    app = emu.create_connected_app("Reporting").client_id
     emu.grant_connected_app(target.member_id, app, ["openid"])
     emu.create_session(target.member_id)
     session = emu.create_session(admin.member_id)
