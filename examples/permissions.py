@@ -5,8 +5,9 @@
 
 ``Resource``, ``Role`` and ``Scope`` enumerate the policy's ids; each resource has an
 action enum (``DocumentsAction``); ``P.<resource>.<action>`` is a typed ``Permission``
-and ``permission(resource, action)`` builds one, rejecting (under mypy) an action of
-another resource. The enum values are the policy's ids, byte for byte.
+(its ``scopes``: the ``Scope`` members granting it) and ``permission(resource, action)``
+builds one, rejecting (under mypy) an action of another resource. The enum values are
+the policy's ids, byte for byte.
 """
 
 from typing import Final, Literal, final, overload
@@ -332,7 +333,7 @@ class _BillingPermissions:
     __slots__ = ()
 
     export: Final = Permission(Resource.BILLING, BillingAction.EXPORT)
-    read: Final = Permission(Resource.BILLING, BillingAction.READ)
+    read: Final = Permission(Resource.BILLING, BillingAction.READ, scopes=(Scope.READ_BILLING,))
     update: Final = Permission(Resource.BILLING, BillingAction.UPDATE)
 
 
@@ -342,11 +343,27 @@ class _DocumentsPermissions:
 
     __slots__ = ()
 
-    create: Final = Permission(Resource.DOCUMENTS, DocumentsAction.CREATE)
+    create: Final = Permission(
+        Resource.DOCUMENTS,
+        DocumentsAction.CREATE,
+        scopes=(Scope.WRITE_DOCUMENTS,),
+    )
     delete: Final = Permission(Resource.DOCUMENTS, DocumentsAction.DELETE)
-    download: Final = Permission(Resource.DOCUMENTS, DocumentsAction.DOWNLOAD)
-    edit: Final = Permission(Resource.DOCUMENTS, DocumentsAction.EDIT)
-    read: Final = Permission(Resource.DOCUMENTS, DocumentsAction.READ)
+    download: Final = Permission(
+        Resource.DOCUMENTS,
+        DocumentsAction.DOWNLOAD,
+        scopes=(Scope.READ_DOCUMENTS,),
+    )
+    edit: Final = Permission(
+        Resource.DOCUMENTS,
+        DocumentsAction.EDIT,
+        scopes=(Scope.WRITE_DOCUMENTS,),
+    )
+    read: Final = Permission(
+        Resource.DOCUMENTS,
+        DocumentsAction.READ,
+        scopes=(Scope.READ_DOCUMENTS,),
+    )
     share: Final = Permission(Resource.DOCUMENTS, DocumentsAction.SHARE)
 
 
@@ -359,7 +376,7 @@ class _ProjectsPermissions:
     archive: Final = Permission(Resource.PROJECTS, ProjectsAction.ARCHIVE)
     create: Final = Permission(Resource.PROJECTS, ProjectsAction.CREATE)
     delete: Final = Permission(Resource.PROJECTS, ProjectsAction.DELETE)
-    read: Final = Permission(Resource.PROJECTS, ProjectsAction.READ)
+    read: Final = Permission(Resource.PROJECTS, ProjectsAction.READ, scopes=(Scope.READ_DOCUMENTS,))
     update: Final = Permission(Resource.PROJECTS, ProjectsAction.UPDATE)
 
 

@@ -96,6 +96,25 @@ export const ACTIONS: { readonly [R in Resource]: readonly Permissions[R][] } = 
   "webhooks": ["create", "delete", "read", "update"],
 };
 
+/** The policy scopes granting each permission: an access token needs one of them. */
+export const SCOPES_GRANTING: {
+  readonly [R in Resource]: { readonly [A in Permissions[R]]: readonly Scope[] };
+} = {
+  "api_keys": { "create": [], "read": [], "revoke": [], "rotate": [] },
+  "audit_logs": { "export": [], "read": [] },
+  "billing": { "export": [], "read": ["read:billing"], "update": [] },
+  "documents": { "create": ["write:documents"], "delete": [], "download": ["read:documents"], "edit": ["write:documents"], "read": ["read:documents"], "share": [] },
+  "projects": { "archive": [], "create": [], "delete": [], "read": ["read:documents"], "update": [] },
+  "reports": { "create": [], "delete": [], "schedule": [], "view": [] },
+  "stytch.custom-org-roles": { "create": [], "delete": [], "get": [], "update": [] },
+  "stytch.member": { "create": [], "delete": [], "get.connected-apps": [], "revoke-sessions": [], "revoke.connected-app": [], "search": [], "update.info.delete.mfa-phone": [], "update.info.delete.mfa-totp": [], "update.info.delete.password": [], "update.info.email": [], "update.info.mfa-phone": [], "update.info.name": [], "update.info.unlink.retired-email": [], "update.info.untrusted-metadata": [], "update.settings.default-mfa-method": [], "update.settings.is-breakglass": [], "update.settings.mfa-enrolled": [], "update.settings.roles": [] },
+  "stytch.organization": { "delete": [], "update.info.logo-url": [], "update.info.name": [], "update.info.slug": [], "update.settings.allowed-auth-methods": [], "update.settings.allowed-domains": [], "update.settings.allowed-mfa-methods": [], "update.settings.allowed-oauth-tenants": [], "update.settings.default-sso-connection": [], "update.settings.email-invites": [], "update.settings.email-jit-provisioning": [], "update.settings.implicit-roles": [], "update.settings.mfa-policy": [], "update.settings.oauth-tenant-jit-provisioning": [], "update.settings.sso-jit-provisioning": [] },
+  "stytch.scim": { "create": [], "delete": [], "get": [], "update": [] },
+  "stytch.self": { "delete": [], "get.connected-apps": [], "revoke-sessions": [], "revoke.connected-app": [], "update.info.delete.mfa-phone": [], "update.info.delete.mfa-totp": [], "update.info.delete.password": [], "update.info.email": [], "update.info.mfa-phone": [], "update.info.name": [], "update.info.unlink.retired-email": [], "update.info.untrusted-metadata": [], "update.settings.default-mfa-method": [], "update.settings.mfa-enrolled": [] },
+  "stytch.sso": { "create": [], "delete": [], "get": [], "update": [] },
+  "webhooks": { "create": [], "delete": [], "read": [], "update": [] },
+};
+
 /** The part of a Stytch B2B client used here (`StytchB2BClient`, the headless one). */
 export interface RBACClient {
   readonly rbac: {

@@ -13,6 +13,7 @@ from .clock import Clock, ManualClock, SystemClock
 from .errors import (
     CrossSiteRequest,
     Forbidden,
+    InsufficientScope,
     PermissionDenied,
     PolicyError,
     PolicyWarning,
@@ -65,6 +66,7 @@ __all__ = [
     "DenialReason",
     "Forbidden",
     "Guard",
+    "InsufficientScope",
     "ManualClock",
     "MemberClient",
     "OrgPolicy",

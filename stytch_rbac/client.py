@@ -18,7 +18,7 @@ import logging
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Hashable, Mapping
 from functools import partial
 from time import perf_counter
 from types import ModuleType, TracebackType
@@ -73,7 +73,7 @@ from .permissions import ActionEnum, Permission, _permission_args
 from .policy import CompiledPolicy, Decision, OrgPolicy
 from .policy.problems import PolicyProblem
 from .policy.response import compile_response
-from .principal import Principal
+from .principal import Principal, PrincipalKind
 
 if TYPE_CHECKING:
     import httpx
@@ -327,6 +327,12 @@ def _explain_by(
     if compiled is None:
         return Decision(False, str(resource), str(action))
     return compiled.decide(principal.roles, resource, action)
+
+
+#: Who a guard admits unless told otherwise: member sessions (nothing widens silently).
+_SESSIONS_ONLY: Final[tuple[PrincipalKind, ...]] = ("session",)
+#: Who ``require_scopes`` admits by default: access tokens (sessions hold no scopes).
+_TOKENS_ONLY: Final[tuple[PrincipalKind, ...]] = ("agent", "service")
 
 
 class StytchRBAC:
@@ -1130,16 +1136,22 @@ class StytchRBAC:
         organization_id: OrganizationSpec | None = None,
         credentials: CredentialConfig | None = None,
         explain: bool = False,
+        accept: Collection[PrincipalKind] = _SESSIONS_ONLY,
+        resource_metadata: str | None = None,
     ) -> Guard:
         """A guard requiring ``permissions`` (all of them; one with ``any_of=True``).
 
         Use it as a FastAPI dependency (``Depends(guard)``, resolving to the
-        :class:`Principal`), as ``@guard`` on an async function, or as
+        principal), as ``@guard`` on an async function, or as
         ``await guard.check(principal)``. ``organization_id``: a constant, or
         ``path(...)``/``header(...)``/``query(...)``/a callable of the request
         (tenancy). ``explain=True`` puts the reason of a 403 and the roles that would
         grant it in the body (``application/problem+json``): for development and internal
-        APIs, off by default. See :mod:`stytch_rbac.integrations.guard`.
+        APIs, off by default. ``accept``: the principal kinds admitted, member sessions
+        only by default; ``{"session", "agent", "service"}`` also takes Connected-App and
+        M2M access tokens (``Authorization: Bearer``), each decided by its own rule.
+        ``resource_metadata``: the RFC 9728 metadata URL the 401 and 403 challenges name
+        (MCP servers). See :mod:`stytch_rbac.integrations.guard`.
         """
         from .integrations.guard import Guard
 
@@ -1150,6 +1162,75 @@ class StytchRBAC:
             organization_id=organization_id,
             credentials=credentials,
             explain=explain,
+            accept=accept,
+            resource_metadata=resource_metadata,
+        )
+
+    def require_scopes(
+        self,
+        *scopes: str,
+        accept: Collection[PrincipalKind] = _TOKENS_ONLY,
+        organization_id: OrganizationSpec | None = None,
+        resource_metadata: str | None = None,
+    ) -> Guard:
+        """A guard requiring an access token holding every one of ``scopes`` by name
+        (generated ``Scope`` members, or strings): a 403 ``insufficient_scope`` naming them
+        otherwise. ``accept`` may name ``"agent"`` and ``"service"`` (sessions hold no
+        scopes). Tenancy and ``resource_metadata`` as in :meth:`require`."""
+        from .integrations.guard import Guard
+
+        if not scopes:
+            raise ValueError("require_scopes() needs at least one scope")
+        return Guard(
+            self,
+            (),
+            organization_id=organization_id,
+            accept=accept,
+            scopes=scopes,
+            resource_metadata=resource_metadata,
+        )
+
+    async def protected_resource_metadata(
+        self,
+        resource_url: str,
+        *,
+        authorization_servers: Collection[str] | None = None,
+        extra_scopes: Collection[str] = (),
+        resource_name: str | None = None,
+        resource_documentation: str | None = None,
+    ) -> dict[str, Any]:
+        """The RFC 9728 protected resource metadata of ``resource_url`` (an MCP server's URL,
+        say): serve it at :func:`~stytch_rbac.auth.resource_metadata.metadata_url`
+        and name that URL in the guards' ``resource_metadata=``.
+
+        ``authorization_servers`` defaults to the project domain's issuer
+        (``https://{project_domain}``, where Stytch publishes the Connected Apps'
+        authorization server metadata); ``scopes_supported`` is the project policy's scopes
+        plus ``extra_scopes`` (OIDC ones such as ``openid``, ``offline_access``);
+        ``bearer_methods_supported`` is ``["header"]``. Raises ``ValueError`` for a
+        ``resource_url`` that is not https, and when no authorization server is known.
+        """
+        from .auth.resource_metadata import issuer_url, protected_resource_metadata
+
+        if authorization_servers is None:
+            domain = getattr(self, "project_domain", None)
+            if not domain:
+                raise ValueError(
+                    "protected_resource_metadata() needs the project domain: build StytchRBAC "
+                    "with project_domain=... or pass authorization_servers=[...]"
+                )
+            authorization_servers = [issuer_url(str(domain))]
+        elif isinstance(authorization_servers, str):
+            raise TypeError("authorization_servers takes a collection of issuer URLs")
+        if isinstance(extra_scopes, str):
+            raise TypeError("extra_scopes takes a collection of scope names, not one string")
+        compiled = await self.policy()
+        return protected_resource_metadata(
+            resource_url,
+            authorization_servers=authorization_servers,
+            scopes_supported=[*compiled.scope_ids, *extra_scopes],
+            resource_name=resource_name,
+            resource_documentation=resource_documentation,
         )
 
     def as_member(

@@ -7,6 +7,7 @@ StytchRBACError                     base: one except clause catches everything w
 ├── Forbidden                       a valid session may not do this
 │   ├── PermissionDenied            .resource, .action, .organization_id, .member_id
 │   ├── TenancyError                the member's org is not the org asked about
+│   ├── InsufficientScope           an access token lacks scopes a route requires (.missing)
 │   └── CrossSiteRequest            a cross-site request carried the session cookie (CSRF)
 ├── UnknownPermission (+LookupError) resource/action not in the policy (strict mode)
 ├── StytchUnavailable               nothing fresh enough to decide; Stytch down, slow, 429, 5xx
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CrossSiteRequest",
     "Forbidden",
+    "InsufficientScope",
     "PermissionDenied",
     "PolicyError",
     "PolicyWarning",
@@ -121,6 +123,10 @@ class Unauthenticated(StytchRBACError):
         message = f"not authenticated ({reason})" + (f": {detail}" if detail else "")
         super().__init__(message, **stytch)
 
+    #: Set by a guard built with ``resource_metadata=``: the URL of the RFC 9728 protected
+    #: resource metadata, answered in the 401's ``WWW-Authenticate`` (MCP clients read it).
+    resource_metadata: str | None = None
+
 
 class Forbidden(StytchRBACError):
     """The session is valid but may not do what it asked."""
@@ -129,6 +135,12 @@ class Forbidden(StytchRBACError):
     #: roles that would grant the permission, answered in the 403 body
     #: (``application/problem+json``). None otherwise.
     explanation: Mapping[str, Any] | None = None
+    #: Set by a guard refusing an access token (an agent or a service): the scopes that would
+    #: grant what it refused, answered as ``WWW-Authenticate: Bearer
+    #: error="insufficient_scope", scope="..."`` (RFC 6750 section 3.1). None otherwise.
+    scopes: frozenset[str] | None = None
+    #: As :attr:`Unauthenticated.resource_metadata`, on a refusal of an access token.
+    resource_metadata: str | None = None
 
 
 class PermissionDenied(Forbidden):
@@ -175,6 +187,26 @@ class TenancyError(Forbidden):
             f"{requested_organization_id}",
             **stytch,
         )
+
+
+class InsufficientScope(Forbidden):
+    """An access token (a Connected App's or an M2M client's) lacks scopes a route requires
+    by name (``rbac.require_scopes(...)``): ``missing`` are the ones it does not hold."""
+
+    def __init__(
+        self,
+        missing: Sequence[str],
+        *,
+        required: Sequence[str] = (),
+        client_id: str | None = None,
+        **stytch: Unpack[StytchErrorFields],
+    ) -> None:
+        self.missing: tuple[str, ...] = tuple(sorted(str(s) for s in missing))
+        self.required: tuple[str, ...] = tuple(str(s) for s in required) or self.missing
+        self.client_id: str | None = client_id
+        self.scopes = frozenset(self.required)
+        who = f"client {client_id}" if client_id else "the access token"
+        super().__init__(f"{who} lacks scope {' '.join(self.missing)}", **stytch)
 
 
 class CrossSiteRequest(Forbidden):

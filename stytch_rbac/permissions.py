@@ -22,17 +22,24 @@ what ``Permission.parse``, guards, ``StytchRBAC.is_authorized`` / ``authorize``
 
 Hence ``Permission.parse(str(p)) == p`` for every permission whose resource
 and action contain no ``:``.
+
+A generated constant also knows the policy's Connected-Apps / M2M scopes that grant
+it: ``P.documents.read.scopes`` (generated ``Scope`` members). They describe the
+policy the module was generated from; they take no part in equality or hashing, so
+``P.documents.read == Permission("documents", "read")``.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from enum import StrEnum
-from typing import Any, ClassVar, Final, final
+from typing import Any, ClassVar, Final, cast, final
 
 __all__ = ["ActionEnum", "Permission", "StrEnum"]
 
 _SEPARATOR: Final = ":"
+_NO_SCOPES: Final[frozenset[str]] = frozenset()
 _FORMS: Final = (
     "a Permission (P.documents.edit), an action enum member (DocumentsAction.EDIT), "
     "a 'resource:action' string, or a resource and an action"
@@ -45,14 +52,20 @@ class Permission:
 
     Immutable and hashable; ``str(p)`` is ``"documents:edit"``. Generated code
     exposes typed constants of this class (``P.documents.edit``).
+
+    ``scopes`` are the policy scopes that grant the permission (any one of them
+    does), as the generated module records them; empty for a permission built by
+    hand. They are not part of the permission's value (equality, hash, order).
     """
 
-    __slots__ = ("action", "resource")
+    __slots__ = ("action", "resource", "scopes")
 
     resource: str
     action: str
+    #: The policy scopes granting this permission (generated ``Scope`` members), or empty.
+    scopes: frozenset[str]
 
-    def __init__(self, resource: str, action: str) -> None:
+    def __init__(self, resource: str, action: str, *, scopes: Iterable[str] = ()) -> None:
         for value in (resource, action):
             if not isinstance(value, str):
                 raise TypeError(
@@ -63,6 +76,15 @@ class Permission:
         # str() reduces a StrEnum member to its plain value: one canonical form.
         object.__setattr__(self, "resource", str(resource))
         object.__setattr__(self, "action", str(action))
+        if isinstance(scopes, str):
+            raise TypeError(
+                f"scopes takes a collection of scope names, not one string ({scopes!r})"
+            )
+        held = frozenset(scopes) if scopes else _NO_SCOPES
+        for scope in held:
+            if not isinstance(cast(object, scope), str) or not scope:
+                raise TypeError(f"each scope must be a non-empty string, got {scope!r}")
+        object.__setattr__(self, "scopes", held)
 
     @classmethod
     def parse(cls, text: str) -> Permission:
@@ -106,8 +128,16 @@ class Permission:
     def __repr__(self) -> str:
         return f"Permission({self.resource!r}, {self.action!r})"
 
-    def __reduce__(self) -> tuple[type[Permission], tuple[str, str]]:
-        return (Permission, (self.resource, self.action))
+    def __reduce__(self) -> tuple[Any, ...]:
+        if not self.scopes:
+            return (Permission, (self.resource, self.action))
+        # Plain strings: unpickling must not need the generated module importable.
+        return (_with_scopes, (self.resource, self.action, tuple(sorted(map(str, self.scopes)))))
+
+
+def _with_scopes(resource: str, action: str, scopes: tuple[str, ...]) -> Permission:
+    """Unpickle a :class:`Permission` carrying scopes (``__reduce__`` passes no keywords)."""
+    return Permission(resource, action, scopes=scopes)
 
 
 class ActionEnum(StrEnum):

@@ -194,3 +194,38 @@ def test_pickle_and_copy_preserve_value() -> None:
     for other in (pickle.loads(pickle.dumps(p)), copy.copy(p), copy.deepcopy(p)):
         assert other == p
         assert type(other.resource) is str
+
+
+def test_scopes_describe_the_permission_without_changing_its_value() -> None:
+    """scopes (what generated constants carry) take no part in equality, hash or order."""
+    plain = Permission("documents", "read")
+    scoped = Permission("documents", "read", scopes=["read:documents", "docs:all"])
+    assert plain.scopes == frozenset()
+    assert scoped.scopes == {"read:documents", "docs:all"}
+    assert scoped == plain
+    assert hash(scoped) == hash(plain)
+    assert {scoped, plain} == {plain}
+    with pytest.raises(AttributeError):
+        scoped.scopes = frozenset()
+
+
+def test_scopes_survive_pickle_and_copy_as_plain_strings() -> None:
+    """A copied or unpickled constant keeps its scopes (as str: no generated module needed)."""
+    scoped = Permission("documents", "read", scopes=[Resource.DOCUMENTS, "read:documents"])
+    for other in (pickle.loads(pickle.dumps(scoped)), copy.copy(scoped), copy.deepcopy(scoped)):
+        assert other.scopes == {"documents", "read:documents"}
+        assert all(type(s) is str for s in other.scopes)
+
+
+@pytest.mark.parametrize(
+    ("scopes", "message"),
+    [
+        ("read:documents", "not one string"),
+        ([""], "non-empty string"),
+        ([3], "non-empty string"),
+    ],
+)
+def test_bad_scopes_are_refused(scopes: Any, message: str) -> None:
+    """One string (which would iterate into characters), blanks and non-strings raise TypeError."""
+    with pytest.raises(TypeError, match=message):
+        Permission("documents", "read", scopes=scopes)

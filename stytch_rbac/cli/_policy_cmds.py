@@ -30,7 +30,16 @@ from ._common import (
     resolve_policy,
 )
 
-__all__ = ["View", "actions_table", "grants", "matrix_table", "render_policy", "roles_table"]
+__all__ = [
+    "View",
+    "actions_table",
+    "grants",
+    "matrix_table",
+    "render_policy",
+    "roles_table",
+    "scope_grants",
+    "scopes_table",
+]
 
 _YES = Text("✓", style="green")
 _NO = Text("·", style="dim")
@@ -148,6 +157,48 @@ def actions_table(
     return table
 
 
+def scope_grants(
+    compiled: CompiledPolicy, resources: Sequence[str]
+) -> dict[str, dict[str, list[str]]]:
+    """scope -> resource -> the actions it grants (sorted), every scope in policy order."""
+    out: dict[str, dict[str, list[str]]] = {
+        s.scope: {resource: [] for resource in resources} for s in compiled.policy.scopes
+    }
+    for resource in resources:
+        for action in compiled.resources[resource]:
+            for scope in compiled.scopes_granting(resource, action):
+                out[scope][resource].append(action)
+    return out
+
+
+def scopes_table(
+    policy: Policy | CompiledPolicy, *, resources: Sequence[str] | None = None
+) -> Table:
+    """One block per Connected-Apps / M2M scope: each resource it grants and the actions."""
+    compiled = policy if isinstance(policy, CompiledPolicy) else compile_quietly(policy)
+    _, resource_ids = _select(compiled, None, resources)
+    table = Table(title="What each scope grants", title_justify="left")
+    table.add_column("scope", style="bold", no_wrap=True)
+    table.add_column("resource", no_wrap=True)
+    table.add_column("actions", ratio=1, overflow="fold")
+    if not compiled.scope_ids:
+        table.add_row(Text("(the policy defines no scopes)", style="dim"), "", "")
+    for scope, by_resource in scope_grants(compiled, resource_ids).items():
+        rows = [(res, acts) for res, acts in by_resource.items() if acts]
+        if not rows:
+            table.add_row(scope, Text("(nothing)", style="dim"), "", end_section=True)
+            continue
+        for i, (resource, actions) in enumerate(rows):
+            total = len(compiled.resources[resource])
+            cell = (
+                Text(f"all {total}", style="green")
+                if len(actions) == total and total > 1
+                else Text(", ".join(actions))
+            )
+            table.add_row(scope if i == 0 else "", resource, cell, end_section=i == len(rows) - 1)
+    return table
+
+
 def render_policy(
     out: Console,
     policy: Policy | CompiledPolicy,
@@ -189,17 +240,33 @@ def show(
             "each action; auto: the matrix if it fits the terminal, else roles.",
         ),
     ] = View.AUTO,
+    scopes: Annotated[
+        bool,
+        typer.Option(
+            "--scopes",
+            help="Show what each Connected-Apps / M2M scope grants instead of each role.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Print what each role of a policy may do, as a table or JSON.
+    """Print what each role (or, with --scopes, each scope) of a policy may do, as a table
+    or JSON.
 
-    --json prints {role: ["resource:action", ...]} with the filters applied.
+    --json prints {role: ["resource:action", ...]} ({scope: [...]} with --scopes) with the
+    filters applied.
     """
+    if scopes and role:
+        raise fail("--role does not apply to --scopes: scopes grant on their own")
+    if scopes and view is not View.AUTO:
+        raise fail("--view does not apply to --scopes")
     source = resolve_policy(
         policy, from_stytch, organization=organization, org_policy_path=org_policy
     )
     compiled = source.compiled
     require_known(compiled, roles=role or [], resources=resource or [])
+    if scopes:
+        _show_scopes(source.label, compiled, resource, as_json=as_json)
+        return
     if as_json:
         role_ids, resource_ids = _select(compiled, role, resource)
         print_json(
@@ -213,6 +280,29 @@ def show(
     console.print(table)
     console.print(
         f"{source.label} · {len(compiled.role_ids)} roles · {len(compiled.resources)} resources"
+        f" · sha256 {compiled.policy.sha256()[:12]}",
+        style="dim",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _show_scopes(
+    label: str, compiled: CompiledPolicy, resources: Sequence[str] | None, *, as_json: bool
+) -> None:
+    if as_json:
+        _, resource_ids = _select(compiled, None, resources)
+        print_json(
+            {
+                s: [f"{res}:{a}" for res, acts in by_res.items() for a in acts]
+                for s, by_res in scope_grants(compiled, resource_ids).items()
+            }
+        )
+        return
+    console.print(scopes_table(compiled, resources=resources))
+    console.print(
+        f"{label} · {len(compiled.scope_ids)} scopes · {len(compiled.resources)} resources"
         f" · sha256 {compiled.policy.sha256()[:12]}",
         style="dim",
         highlight=False,

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..errors import PolicyError
-from ..policy import Policy
+from ..policy import CompiledPolicy, Policy
 from ..policy.models import WILDCARD
 from ._names import Names, assign
 
@@ -33,6 +33,8 @@ class ResourceModel:
     names: Names
     description: str
     actions: tuple[Names, ...]
+    #: Per action (same order): the names of the policy scopes granting it, sorted by id.
+    scopes: tuple[tuple[Names, ...], ...]
 
     @property
     def action_class(self) -> str:
@@ -62,18 +64,28 @@ def build_model(policy: Policy, *, version: str, command: str) -> Model:
     if not policy.resources:
         raise PolicyError("the policy defines no resources: nothing to generate")
     resource_names = assign(r.resource_id for r in policy.resources)
+    role_names = assign(r.role_id for r in policy.roles)
+    scope_names = assign(s.scope for s in policy.scopes)
+    # The decision rule's own answer (wildcards folded in), not a second reading of the policy.
+    compiled = CompiledPolicy(policy, strict=False)
     resources = []
     for resource in sorted(policy.resources, key=lambda r: r.resource_id):
         action_names = assign(a for a in resource.actions if a != WILDCARD)
+        actions = sorted(action_names)
         resources.append(
             ResourceModel(
                 names=resource_names[resource.resource_id],
                 description=resource.description,
-                actions=tuple(action_names[a] for a in sorted(action_names)),
+                actions=tuple(action_names[a] for a in actions),
+                scopes=tuple(
+                    tuple(
+                        scope_names[s]
+                        for s in sorted(compiled.scopes_granting(resource.resource_id, a))
+                    )
+                    for a in actions
+                ),
             )
         )
-    role_names = assign(r.role_id for r in policy.roles)
-    scope_names = assign(s.scope for s in policy.scopes)
     return Model(
         sha256=policy.sha256(),
         version=version,
@@ -200,14 +212,45 @@ def _assign(indent: str, target: str, value: str) -> list[str]:
     return [flat]
 
 
-def _assign_call(indent: str, target: str, func: str, args: Sequence[str]) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class TupleArg:
+    """A keyword argument whose value is a tuple: ``name=(a, b)``, split as ruff splits it."""
+
+    name: str
+    items: tuple[str, ...]
+
+    @property
+    def flat(self) -> str:
+        """``name=(a,)`` / ``name=(a, b)``: a one-tuple's comma is not a magic one for ruff."""
+        inner = ", ".join(self.items) + ("," if len(self.items) == 1 else "")
+        return f"{self.name}=({inner})"
+
+    def lines(self, indent: str) -> list[str]:
+        """The argument on its line(s) inside an exploded call, each ending in a comma."""
+        flat = f"{indent}{self.flat},"
+        if len(flat) <= LINE_LENGTH:
+            return [flat]
+        # The magic trailing comma keeps ruff from joining the items again.
+        return [
+            f"{indent}{self.name}=(",
+            *(f"{indent}{_INDENT}{item}," for item in self.items),
+            f"{indent}),",
+        ]
+
+
+def _arg_lines(indent: str, arg: str | TupleArg) -> list[str]:
+    return arg.lines(indent) if isinstance(arg, TupleArg) else [f"{indent}{arg},"]
+
+
+def _assign_call(indent: str, target: str, func: str, args: Sequence[str | TupleArg]) -> list[str]:
     """``target = func(args)``: one line, or one argument per line with a magic comma.
 
     ruff's choice when the line is too long: split the call's own brackets, unless
     that leaves the head too long while parenthesising the whole right-hand side
     makes every line fit.
     """
-    flat = f"{indent}{target} = {func}({', '.join(args)})"
+    texts = [a.flat if isinstance(a, TupleArg) else a for a in args]
+    flat = f"{indent}{target} = {func}({', '.join(texts)})"
     if len(flat) <= LINE_LENGTH:
         return [flat]
     inner = indent + _INDENT
@@ -215,13 +258,13 @@ def _assign_call(indent: str, target: str, func: str, args: Sequence[str]) -> li
     parenthesised = [
         f"{indent}{target} = (",
         f"{inner}{func}(",
-        *(f"{inner}{_INDENT}{arg}," for arg in args),
+        *(line for arg in args for line in _arg_lines(inner + _INDENT, arg)),
         f"{inner})",
         f"{indent})",
     ]
     if len(head) > LINE_LENGTH and _fits(parenthesised):
         return parenthesised
-    return [head, *(f"{inner}{arg}," for arg in args), f"{indent})"]
+    return [head, *(line for arg in args for line in _arg_lines(inner, arg)), f"{indent})"]
 
 
 def _exploded(head: str, items: Iterable[str], tail: str) -> list[str]:
@@ -313,8 +356,9 @@ _MODULE_DOC = [
     "",
     "``Resource``, ``Role`` and ``Scope`` enumerate the policy's ids; each resource has an",
     "action enum (``DocumentsAction``); ``P.<resource>.<action>`` is a typed ``Permission``",
-    "and ``permission(resource, action)`` builds one, rejecting (under mypy) an action of",
-    "another resource. The enum values are the policy's ids, byte for byte.",
+    "(its ``scopes``: the ``Scope`` members granting it) and ``permission(resource, action)``",
+    "builds one, rejecting (under mypy) an action of another resource. The enum values are",
+    "the policy's ids, byte for byte.",
     '"""',
 ]
 
@@ -443,19 +487,17 @@ def render(model: Model, *, stub: bool) -> str:
         block = ["@final", *_class_line(resource.namespace_class)]
         block += _docstring(f"Permissions on resource ``{resource.names.id}``.", _INDENT)
         body: list[str] = []
-        for action in resource.actions:
+        for action, scopes in zip(resource.actions, resource.scopes, strict=True):
             if stub:
                 body += _annotated(_INDENT, action.snake, "Final", "Permission")
             else:
-                body += _assign_call(
-                    _INDENT,
-                    f"{action.snake}: Final",
-                    "Permission",
-                    [
-                        f"Resource.{resource.names.upper}",
-                        f"{resource.action_class}.{action.upper}",
-                    ],
-                )
+                args: list[str | TupleArg] = [
+                    f"Resource.{resource.names.upper}",
+                    f"{resource.action_class}.{action.upper}",
+                ]
+                if scopes:
+                    args.append(TupleArg("scopes", tuple(f"Scope.{s.upper}" for s in scopes)))
+                body += _assign_call(_INDENT, f"{action.snake}: Final", "Permission", args)
         if not stub:
             body = [f"{_INDENT}__slots__ = ()", *([""] if body else []), *body]
         if body:

@@ -9,7 +9,8 @@ a map from each resource id to the union of its actions, which is what
 ``isAuthorized(resourceId: string, action: string)`` takes plain strings, so
 the module adds ``can(client, resource, action)`` (and ``canSync``), whose
 ``action`` must be one of ``resource``'s: a misspelt action does not compile.
-``RESOURCES``, ``ROLES``, ``SCOPES`` and ``ACTIONS`` are ``as const`` arrays.
+``RESOURCES``, ``ROLES``, ``SCOPES`` and ``ACTIONS`` are ``as const`` arrays;
+``SCOPES_GRANTING[resource][action]`` lists the scopes granting each permission.
 
 Ids are written as JSON string literals with ASCII escapes (valid TypeScript,
 byte for byte the id at run time); the module needs nothing but TypeScript
@@ -23,7 +24,7 @@ from __future__ import annotations
 import json
 
 from ..errors import PolicyError
-from ..policy import Policy
+from ..policy import CompiledPolicy, Policy
 from ..policy.models import WILDCARD
 
 __all__ = ["TS_REGENERATE", "render_typescript_module", "ts_header_command"]
@@ -118,6 +119,22 @@ def render_typescript_module(policy: Policy, *, version: str, command: str) -> s
     for resource in resources:
         listed = ", ".join(_lit(a) for a in actions[resource.resource_id])
         out.append(f"  {_lit(resource.resource_id)}: [{listed}],")
+    compiled = CompiledPolicy(policy, strict=False)
+    out += [
+        "};",
+        "",
+        "/** The policy scopes granting each permission: an access token needs one of them. */",
+        "export const SCOPES_GRANTING: {",
+        "  readonly [R in Resource]: { readonly [A in Permissions[R]]: readonly Scope[] };",
+        "} = {",
+    ]
+    for resource in resources:
+        rid = resource.resource_id
+        cells = ", ".join(
+            f"{_lit(a)}: [{', '.join(_lit(s) for s in sorted(compiled.scopes_granting(rid, a)))}]"
+            for a in actions[rid]
+        )
+        out.append(f"  {_lit(rid)}: {{{' ' + cells + ' ' if cells else ''}}},")
     out += [
         "};",
         "",

@@ -31,7 +31,7 @@ import sniffio
 
 from ..errors import Unauthenticated
 from ..permissions import ActionEnum, Permission
-from ..principal import Principal
+from ..principal import AnyPrincipal, Principal
 from .guard import (
     _GUARDS_ATTRIBUTE,
     CredentialConfig,
@@ -181,6 +181,7 @@ class BlockingGuard:
         organization_id: OrganizationSpec | None = None,
         credentials: CredentialConfig | None = None,
         explain: bool = False,
+        resource_metadata: str | None = None,
     ) -> None:
         self._rbac = rbac
         options: dict[str, Any] = {
@@ -188,6 +189,7 @@ class BlockingGuard:
             "organization_id": organization_id,
             "credentials": credentials,
             "explain": explain,
+            "resource_metadata": resource_metadata,
         }
         self._core = Guard(bridge(rbac), tuple(permissions), **options)
 
@@ -240,11 +242,11 @@ class BlockingGuard:
 
     def authenticate(self, request: RequestLike) -> Principal:
         """The request's :class:`Principal` (authenticated once per request), unchecked."""
-        return run_unsuspended(self._core.authenticate(request))
+        return _session(run_unsuspended(self._core.authenticate(request)))
 
     def authorize_request(self, request: RequestLike) -> Principal:
         """Authenticate the request, then :meth:`check` it: the whole guard."""
-        return run_unsuspended(self._core.authorize_request(request))
+        return _session(run_unsuspended(self._core.authorize_request(request)))
 
     async def acheck(
         self,
@@ -258,7 +260,7 @@ class BlockingGuard:
 
     async def aauthorize_request(self, request: RequestLike) -> Principal:
         """:meth:`authorize_request` from async code on another event loop."""
-        return await self._core.authorize_request(request)
+        return _session(await self._core.authorize_request(request))
 
     def verify(self) -> None:
         """Raise :class:`~stytch_rbac.UnknownPermission` when a permission of this guard is
@@ -307,3 +309,11 @@ class BlockingGuard:
 
         mark_guarded(checked, fn, self)
         return checked  # type: ignore[return-value]  # same signature as fn
+
+
+def _session(principal: AnyPrincipal) -> Principal:
+    """A blocking guard admits member sessions only (its core is built without ``accept=``):
+    anything else is refused, never passed on as a session."""
+    if not isinstance(principal, Principal):
+        raise Unauthenticated("wrong_kind", "this route does not accept access tokens")
+    return principal

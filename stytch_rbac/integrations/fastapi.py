@@ -72,7 +72,7 @@ except ImportError as exc:
     )
 
 from ..errors import StytchRBACError, Unauthenticated
-from ..principal import Principal
+from ..principal import AnyPrincipal, Principal
 from .csrf import SAFE_METHODS
 from .guard import (
     CredentialConfig,
@@ -300,7 +300,7 @@ def _with_schemes(
 # -- dependencies ----------------------------------------------------------------------------------
 
 
-def dependency_for(guard: Guard) -> Callable[..., Coroutine[Any, Any, Principal]]:
+def dependency_for(guard: Guard) -> Callable[..., Coroutine[Any, Any, AnyPrincipal]]:
     """The FastAPI dependency ``Depends(guard)`` runs (found through ``guard.__wrapped__``).
 
     It takes the connection (so it works on HTTP and WebSocket routes) and the
@@ -310,7 +310,7 @@ def dependency_for(guard: Guard) -> Callable[..., Coroutine[Any, Any, Principal]
 
     async def stytch_guard(
         connection: HTTPConnection, response: Response, **_schemes: None
-    ) -> Principal:
+    ) -> AnyPrincipal:
         try:
             principal = await guard.authorize_request(connection)
         except HTTP_ERRORS as exc:

@@ -40,6 +40,17 @@ session middleware, verify a credential once; a guard reading other sources
 credential it does not accept. :data:`SCOPE_KEY` holds the record used last
 (a guard's, once it ran; else the middleware's).
 
+Machine callers: a guard built with ``accept={"session", "agent", "service"}`` (default
+``{"session"}``: nothing widens silently) also takes OAuth access tokens in the
+``Authorization: Bearer`` header, told apart by their claims
+(``stytch_rbac.auth.access_token.token_kind``): a Connected-App token (an
+:class:`~stytch_rbac.AgentPrincipal`, decided by the policy's scopes in its own
+organization) and an M2M token (a :class:`~stytch_rbac.ServicePrincipal`, refused on
+an organization's route unless the application maps clients to organizations). A token
+of a kind the guard does not accept is a 401 ``invalid_token``; a refused access token
+gets a 403 naming the scopes that would grant it (:attr:`Forbidden.scopes`).
+``rbac.require_scopes(...)`` requires literal scopes instead of permissions.
+
 Cookie credentials are checked against cross-site request forgery before they
 are authenticated (:mod:`.csrf`; ``CredentialConfig(csrf_protection=...,
 trusted_origins=...)``): an unsafe request or a WebSocket handshake from
@@ -50,6 +61,7 @@ credentials are not subject to it.
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import logging
 import time
@@ -70,6 +82,8 @@ from typing import (
 
 from ..errors import (
     CrossSiteRequest,
+    Forbidden,
+    InsufficientScope,
     PermissionDenied,
     StytchRBACError,
     StytchUnavailable,
@@ -80,7 +94,7 @@ from ..errors import (
 from ..observe.events import AuthenticationOutcome, DecisionSource, DenialReason, Lazy
 from ..observe.observer import CREDENTIAL_SOURCE, Observer, no_grants
 from ..permissions import ActionEnum, Permission
-from ..principal import Principal
+from ..principal import AgentPrincipal, AnyPrincipal, Principal, PrincipalKind, ServicePrincipal
 from .csrf import cross_site_refusal, normalize_origins
 
 if TYPE_CHECKING:
@@ -96,6 +110,7 @@ __all__ = [
     "OrganizationSpec",
     "RequestAuth",
     "RequestLike",
+    "authenticate_principal",
     "authenticate_request",
     "extract_credentials",
     "guards_of",
@@ -399,9 +414,14 @@ class _Records:
     credentials read per set of sources (a request's headers and cookies do not change,
     and checking a credential's characters costs more than the rest of a reused guard)."""
 
-    __slots__ = ("by_producer", "cross_site", "extracted", "middleware")
+    __slots__ = ("access", "by_producer", "cross_site", "extracted", "middleware")
 
     def __init__(self) -> None:
+        # Access tokens verified on this request: (authenticator id, token, kinds) -> outcome.
+        self.access: dict[
+            tuple[int, str, frozenset[str]],
+            tuple[object, AgentPrincipal | ServicePrincipal | StytchRBACError],
+        ] = {}
         # The authenticator is kept with its record: its id cannot be reused meanwhile.
         self.by_producer: dict[_ProducerKey, tuple[_Authenticator, RequestAuth]] = {}
         self.extracted: dict[_SourcesKey, Credentials | Unauthenticated] = {}
@@ -558,6 +578,135 @@ async def authenticate_request(
     return record.unwrap()
 
 
+#: The principal kinds an access token (not a session) stands for.
+_ACCESS_KINDS: Final[frozenset[PrincipalKind]] = frozenset({"agent", "service"})
+_KINDS: Final[frozenset[str]] = frozenset({"session", "agent", "service"})
+_SESSIONS: Final[frozenset[PrincipalKind]] = frozenset({"session"})
+
+
+class _AccessAuthenticator(Protocol):
+    """What a guard accepting access tokens also needs (``StytchRBAC`` has it)."""
+
+    async def authenticate_access_token(
+        self, token: str, *, accept: Iterable[PrincipalKind] = ...
+    ) -> AnyPrincipal: ...
+
+
+def _bearer(headers: Mapping[str, str]) -> str | None:
+    """The ``Authorization: Bearer`` value (checked like any credential), or None."""
+    authorization = headers.get("authorization")
+    if authorization is None:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return _credential(value, "Authorization: Bearer header")
+
+
+async def _access_principal(
+    rbac: _Authenticator, token: str, kinds: frozenset[PrincipalKind], records: _Records
+) -> AgentPrincipal | ServicePrincipal:
+    """``rbac.authenticate_access_token(token)``, once per request, authenticator and kinds."""
+    key = (id(rbac), token, cast("frozenset[str]", kinds))
+    stored = records.access.get(key)
+    if stored is None or stored[0] is not rbac:
+        authenticate = getattr(rbac, "authenticate_access_token", None)
+        if authenticate is None:
+            raise TypeError(
+                f"{type(rbac).__name__} cannot verify access tokens (no "
+                "authenticate_access_token): accept only sessions"
+            )
+        outcome: AgentPrincipal | ServicePrincipal | StytchRBACError
+        try:
+            principal = await cast("_AccessAuthenticator", rbac).authenticate_access_token(
+                token, accept=kinds
+            )
+        except StytchRBACError as exc:
+            outcome = exc
+        else:
+            # Fail closed: whatever the authenticator returned must be one of the kinds asked.
+            if not isinstance(principal, (AgentPrincipal, ServicePrincipal)) or (
+                principal.kind not in kinds
+            ):
+                outcome = Unauthenticated("wrong_kind", "the token is not an accepted kind")
+            else:
+                outcome = principal
+        stored = records.access[key] = (rbac, outcome)
+    outcome = stored[1]
+    if isinstance(outcome, StytchRBACError):
+        raise outcome.with_traceback(None)
+    return outcome
+
+
+async def authenticate_principal(
+    rbac: _Authenticator,
+    request: RequestLike,
+    config: CredentialConfig = _DEFAULT_CONFIG,
+    *,
+    accept: Iterable[PrincipalKind] = _SESSIONS,
+) -> AnyPrincipal:
+    """The request's principal of one of the ``accept`` kinds, authenticated once per request.
+
+    A bearer token is dispatched by its claims (``token_kind``, an unverified peek): a
+    Connected-App or M2M access token goes to ``rbac.authenticate_access_token``, a session
+    JWT (and the cookies) to :func:`authenticate_request`. A token of a kind not in
+    ``accept`` raises :class:`Unauthenticated` ``wrong_kind`` before any verification; a
+    bearer value that is no JWT is ``malformed`` (unless sessions are accepted and
+    ``config.bearer`` reads session tokens).
+    """
+    kinds = frozenset(accept)
+    if kinds == _SESSIONS:
+        return await authenticate_request(rbac, request, config)
+    token_kind = importlib.import_module("stytch_rbac.auth.access_token").token_kind
+
+    records = _records(request.scope)
+    token = _bearer(request.headers)
+    if token is None:
+        if "session" in kinds:
+            return await authenticate_request(rbac, request, config)
+        raise Unauthenticated("missing", "the request has no Authorization: Bearer header")
+    kind = token_kind(token)
+    if kind is None and "session" in kinds and config.bearer == "session_token":
+        return await authenticate_request(rbac, request, config)
+    if kind is None:
+        raise Unauthenticated("malformed", "the bearer token is not a JWT")
+    if kind not in kinds:
+        raise Unauthenticated("wrong_kind", f"this route does not accept {kind} tokens")
+    if kind == "session":
+        if config.bearer != "session_jwt":
+            raise Unauthenticated("wrong_kind", "this route reads no session JWT from the header")
+        return await authenticate_request(rbac, request, config)
+    return await _access_principal(rbac, token, kinds & _ACCESS_KINDS, records)
+
+
+def _accepted(accept: object) -> frozenset[PrincipalKind]:
+    if isinstance(accept, str) or not isinstance(accept, Iterable):
+        raise TypeError(
+            f"accept= takes a collection of principal kinds such as {{'session', 'agent'}}, "
+            f"got {accept!r}"
+        )
+    kinds = frozenset(cast("Iterable[object]", accept))
+    unknown = sorted(str(k) for k in kinds - _KINDS)
+    if unknown:
+        raise ValueError(
+            f"accept= names unknown principal kinds {unknown}: use 'session', 'agent', 'service'"
+        )
+    if not kinds:
+        raise ValueError("accept= is empty: the guard would refuse everyone")
+    return cast("frozenset[PrincipalKind]", kinds)
+
+
+def _scope_names(scopes: Iterable[object]) -> tuple[str, ...]:
+    if isinstance(scopes, str):
+        raise TypeError("require_scopes() takes scopes as separate arguments, not one string")
+    names: list[str] = []
+    for scope in scopes:
+        if not isinstance(scope, str) or not scope or scope != scope.strip() or " " in scope:
+            raise ValueError(f"a scope is one non-empty name without spaces, got {scope!r}")
+        names.append(str(scope))  # a generated Scope member is reduced to its value
+    return tuple(dict.fromkeys(names))
+
+
 @dataclass(frozen=True, slots=True)
 class OrganizationSource:
     """Where in the request a multi-tenant route names its organization id."""
@@ -637,7 +786,7 @@ def _as_permission(value: Permission | ActionEnum | str) -> Permission:
 
 
 class Guard:
-    """Requires an authenticated member session holding permissions (``rbac.require``).
+    """Requires an authenticated principal holding permissions (``rbac.require``).
 
     ``any_of=False`` (default): every permission is needed; ``any_of=True``:
     one suffices. With no permission the guard only authenticates (and checks
@@ -646,22 +795,39 @@ class Guard:
     member of another organization is refused with :class:`TenancyError`
     even when a role would allow the action. Without it, permissions are
     decided in the member's own organization.
+
+    ``accept``: the principal kinds admitted, ``{"session"}`` by default; add
+    ``"agent"`` (Connected-App access tokens, decided by the policy's scopes in the
+    token's organization) and ``"service"`` (M2M tokens; on an organization's route only
+    when the application maps clients to organizations) to take bearer access tokens.
+    ``scopes``: literal scopes every accepted token must hold (``rbac.require_scopes``).
+    ``resource_metadata``: the RFC 9728 metadata URL named in the 401 and 403 challenges.
     """
 
     __slots__ = (
         "_dependency",
         "_rbac",
+        "_sessions_only",
+        "accept",
         "any_of",
         "credentials",
         "explain",
         "organization",
         "permissions",
+        "resource_metadata",
+        "scopes",
     )
 
     permissions: tuple[Permission, ...]
     any_of: bool
     organization: OrganizationSpec | None
     credentials: CredentialConfig
+    #: The principal kinds this guard admits.
+    accept: frozenset[PrincipalKind]
+    #: Scopes an access token must hold, all of them (``require_scopes``).
+    scopes: tuple[str, ...]
+    #: The RFC 9728 protected resource metadata URL challenges name, if any.
+    resource_metadata: str | None
 
     def __init__(
         self,
@@ -672,8 +838,24 @@ class Guard:
         organization_id: OrganizationSpec | None = None,
         credentials: CredentialConfig | None = None,
         explain: bool = False,
+        accept: Iterable[PrincipalKind] = _SESSIONS,
+        scopes: Iterable[str] = (),
+        resource_metadata: str | None = None,
     ) -> None:
         self._rbac = rbac
+        self.accept = _accepted(accept)
+        self._sessions_only: bool = self.accept == _SESSIONS
+        self.scopes = _scope_names(scopes)
+        if self.scopes and "session" in self.accept:
+            raise ValueError(
+                "require_scopes() decides access tokens: a member session holds no scopes, so "
+                "accept= may name only 'agent' and 'service'"
+            )
+        if resource_metadata is not None:
+            from ..auth.resource_metadata import check_url
+
+            check_url(resource_metadata, "resource_metadata")
+        self.resource_metadata = resource_metadata
         #: Explain refusals in the 403 body (reason, roles that would grant it).
         self.explain: bool = bool(explain)
         self.permissions = tuple(_as_permission(p) for p in permissions)
@@ -695,13 +877,15 @@ class Guard:
         self.credentials: CredentialConfig = (
             credentials if credentials is not None else _DEFAULT_CONFIG
         )
-        self._dependency: Callable[..., Coroutine[Any, Any, Principal]] | None = None
+        self._dependency: Callable[..., Coroutine[Any, Any, AnyPrincipal]] | None = None
 
     def __repr__(self) -> str:
         perms = ", ".join(str(p) for p in self.permissions)
         mode = ", any_of=True" if self.any_of else ""
         org = "" if self.organization is None else f", organization_id={self.organization!r}"
-        return f"Guard({perms}{mode}{org})"
+        scopes = f"scopes={list(self.scopes)}" if self.scopes else ""
+        accept = "" if self._sessions_only else f", accept={sorted(self.accept)}"
+        return f"Guard({perms}{scopes}{mode}{org}{accept})"
 
     @property
     def rbac(self) -> Authorizer:
@@ -735,14 +919,55 @@ class Guard:
         # Exactly the callable's value (never stripped): it is what the route acts on.
         return value or None
 
+    @overload
     async def check(
         self,
         principal: Principal,
         *,
         organization_id: str | None = None,
         request: RequestLike | None = None,
-    ) -> Principal:
+    ) -> Principal: ...
+
+    @overload
+    async def check(
+        self,
+        principal: AgentPrincipal,
+        *,
+        organization_id: str | None = None,
+        request: RequestLike | None = None,
+    ) -> AgentPrincipal: ...
+
+    @overload
+    async def check(
+        self,
+        principal: ServicePrincipal,
+        *,
+        organization_id: str | None = None,
+        request: RequestLike | None = None,
+    ) -> ServicePrincipal: ...
+
+    @overload
+    async def check(
+        self,
+        principal: AnyPrincipal,
+        *,
+        organization_id: str | None = None,
+        request: RequestLike | None = None,
+    ) -> AnyPrincipal: ...
+
+    async def check(
+        self,
+        principal: AnyPrincipal,
+        *,
+        organization_id: str | None = None,
+        request: RequestLike | None = None,
+    ) -> AnyPrincipal:
         """Allow ``principal`` or raise; returns it unchanged when allowed.
+
+        An :class:`~stytch_rbac.AgentPrincipal` or :class:`~stytch_rbac.ServicePrincipal`
+        is decided by its scopes (:meth:`_check_access`), and refused with
+        :class:`Unauthenticated` ``wrong_kind`` when the guard does not accept its kind
+        (so is a member session by a guard that does not accept ``"session"``).
 
         ``organization_id`` overrides the guard's organization; ``request`` is
         needed when the guard reads the organization from the request. Raises
@@ -753,7 +978,9 @@ class Guard:
         mode) and :class:`StytchUnavailable` when no policy is fresh enough.
         """
         if not isinstance(principal, Principal):
-            raise TypeError(f"check() takes a Principal, got {type(principal).__name__}")
+            return await self._check_access(principal, organization_id, request)
+        if not self._sessions_only and "session" not in self.accept:
+            raise Unauthenticated("wrong_kind", "this route does not accept member sessions")
         org = await self._requested_organization(organization_id, request)
         tenancy = self.organization is not None or organization_id is not None
         observer = getattr(self._rbac, "observer", None)  # inlined observer_of(): hot path
@@ -855,31 +1082,149 @@ class Guard:
             member_id=principal.member_id,
         )
 
-    async def authenticate(self, request: RequestLike) -> Principal:
-        """The request's :class:`Principal` (authenticated once per request), unchecked."""
-        return await authenticate_request(self._rbac, request, self.credentials)
+    async def _check_access(
+        self,
+        principal: object,
+        organization_id: str | None,
+        request: RequestLike | None,
+    ) -> AgentPrincipal | ServicePrincipal:
+        """:meth:`check` for an access token's principal: its kind accepted, tenancy (an
+        agent's organization is its token's; a service needs the application's mapping),
+        the literal scopes, then each permission decided by the facade's rule for its kind.
+        A refusal names the scopes that would grant it (:attr:`Forbidden.scopes`)."""
+        if not isinstance(principal, (AgentPrincipal, ServicePrincipal)):
+            raise TypeError(
+                "check() takes a Principal, an AgentPrincipal or a ServicePrincipal, got "
+                f"{type(principal).__name__}"
+            )
+        try:
+            return await self._decide_access(principal, organization_id, request)
+        except Forbidden as exc:
+            if self.resource_metadata is not None:
+                exc.resource_metadata = self.resource_metadata
+            if exc.scopes is None:
+                exc.scopes = frozenset()
+            raise
 
-    async def authorize_request(self, request: RequestLike) -> Principal:
+    async def _decide_access(
+        self,
+        principal: AgentPrincipal | ServicePrincipal,
+        organization_id: str | None,
+        request: RequestLike | None,
+    ) -> AgentPrincipal | ServicePrincipal:
+        if principal.kind not in self.accept:
+            raise Unauthenticated("wrong_kind", f"this route does not accept {principal.kind}s")
+        org = await self._requested_organization(organization_id, request)
+        tenancy = self.organization is not None or organization_id is not None
+        if tenancy and org is None:
+            raise TenancyError(getattr(principal, "organization_id", None), None)
+        if isinstance(principal, AgentPrincipal) and tenancy and org != principal.organization_id:
+            # The token's organization claim is the agent's tenancy, whatever its scopes.
+            raise TenancyError(principal.organization_id, org, member_id=principal.member_id)
+        if self.scopes:
+            missing = [s for s in self.scopes if s not in principal.scopes]
+            if missing:
+                raise InsufficientScope(
+                    missing, required=self.scopes, client_id=principal.client_id
+                )
+        if not self.permissions:
+            if tenancy and isinstance(principal, ServicePrincipal):
+                # Whether a client may act in an organization is decided with a permission
+                # (service_organizations= on the facade); without one, refuse.
+                raise TenancyError(None, org)
+            return principal
+        authorize = getattr(self._rbac, "authorize", None)
+        if authorize is None:
+            raise TypeError(f"{type(self._rbac).__name__} cannot decide for access tokens")
+        missing_permission: PermissionDenied | None = None
+        for permission in self.permissions:
+            try:
+                await authorize(principal, permission, organization_id=org if tenancy else None)
+            except PermissionDenied as exc:
+                exc.scopes = await self._granting_scopes(principal, permission)
+                if not self.any_of:
+                    raise
+                missing_permission = missing_permission or exc
+            else:
+                if self.any_of:
+                    return principal
+        if missing_permission is not None:
+            raise missing_permission.with_traceback(None)
+        return principal
+
+    async def _granting_scopes(
+        self, principal: AgentPrincipal | ServicePrincipal, permission: Permission
+    ) -> frozenset[str]:
+        """The scopes that would grant ``permission`` to a token of ``principal``'s kind:
+        the policy's (Connected Apps, and M2M by default), or Stytch's ``action:resource``
+        for a facade deciding M2M tokens by Stytch's rule (``m2m_scopes="stytch"``)."""
+        if isinstance(principal, ServicePrincipal) and getattr(self._rbac, "m2m_scopes", None) == (
+            "stytch"
+        ):
+            return frozenset({f"{permission.action}:{permission.resource}"})
+        try:
+            compiled = await self._rbac.policy()
+            return compiled.scopes_granting(permission.resource, permission.action)
+        except StytchRBACError:
+            return frozenset()  # the refusal stands; only the hint is lost
+
+    async def authenticate(self, request: RequestLike) -> AnyPrincipal:
+        """The request's principal (authenticated once per request), unchecked: a
+        :class:`Principal` unless the guard accepts access tokens (``accept=``)."""
+        if self._sessions_only:
+            return await authenticate_request(self._rbac, request, self.credentials)
+        try:
+            return await authenticate_principal(
+                self._rbac, request, self.credentials, accept=self.accept
+            )
+        except Unauthenticated as exc:
+            if self.resource_metadata is not None:
+                exc.resource_metadata = self.resource_metadata
+            raise
+
+    async def authorize_request(self, request: RequestLike) -> AnyPrincipal:
         """Authenticate the request, then :meth:`check` it: the whole guard."""
-        principal = await authenticate_request(self._rbac, request, self.credentials)
+        if self._sessions_only:
+            principal: AnyPrincipal = await authenticate_request(
+                self._rbac, request, self.credentials
+            )
+        else:
+            principal = await self.authenticate(request)
         if not self.explain:
             return await self.check(principal, request=request)
         try:
             return await self.check(principal, request=request)
-        except (PermissionDenied, TenancyError) as exc:
+        except (PermissionDenied, TenancyError, InsufficientScope) as exc:
             exc.explanation = await self._explanation(exc, principal)
             raise
 
     async def _explanation(
-        self, exc: PermissionDenied | TenancyError, principal: Principal
+        self, exc: PermissionDenied | TenancyError | InsufficientScope, principal: AnyPrincipal
     ) -> dict[str, Any]:
         """Why ``exc`` refused, and what would have granted it (``explain=True``)."""
         if isinstance(exc, TenancyError):
             return {
                 "reason": "tenancy",
-                "organization_id": principal.organization_id,
+                "organization_id": getattr(principal, "organization_id", None),
                 "requested_organization_id": exc.requested_organization_id,
             }
+        if not isinstance(principal, Principal):
+            return {
+                "reason": "insufficient_scope"
+                if isinstance(exc, InsufficientScope)
+                else "no_grant",
+                "principal_kind": principal.kind,
+                "permission": (
+                    f"{exc.resource}:{exc.action}" if isinstance(exc, PermissionDenied) else None
+                ),
+                "required": [str(p) for p in self.permissions],
+                "required_scopes": list(self.scopes),
+                "any_of": self.any_of,
+                "token_scopes": sorted(principal.scopes),
+                "granting_scopes": sorted(exc.scopes or ()),
+            }
+        if isinstance(exc, InsufficientScope):  # pragma: no cover - sessions never get here
+            raise exc
         compiled = await self._rbac.policy(principal.organization_id)
         granting = compiled.decide(compiled.role_ids, exc.resource, exc.action).granted_by
         return {
@@ -903,7 +1248,7 @@ class Guard:
     # -- the three ways of using a guard ----------------------------------------------------
 
     @property
-    def __wrapped__(self) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    def __wrapped__(self) -> Callable[..., Coroutine[Any, Any, AnyPrincipal]]:
         """The FastAPI dependency this guard stands for (``Depends(guard)`` finds it here).
 
         Built on first use by ``stytch_rbac.integrations.fastapi``; absent
@@ -923,11 +1268,11 @@ class Guard:
     ) -> Callable[_P, Coroutine[Any, Any, _T]]: ...
 
     @overload
-    def __call__(self, /, **kwargs: Any) -> Coroutine[Any, Any, Principal]: ...
+    def __call__(self, /, **kwargs: Any) -> Coroutine[Any, Any, AnyPrincipal]: ...
 
     def __call__(
         self, fn: Callable[_P, Awaitable[_T]] | None = None, /, **kwargs: Any
-    ) -> Callable[_P, Coroutine[Any, Any, _T]] | Coroutine[Any, Any, Principal]:
+    ) -> Callable[_P, Coroutine[Any, Any, _T]] | Coroutine[Any, Any, AnyPrincipal]:
         """``@guard`` decorates an async function; ``guard(connection=...)`` is FastAPI's call."""
         if fn is None:
             return self.__wrapped__(**kwargs)
@@ -967,7 +1312,7 @@ class Guard:
             if name == "principal":
                 if value is None:
                     raise Unauthenticated("missing", "no principal was passed")
-                if not isinstance(value, Principal):
+                if not isinstance(value, (Principal, AgentPrincipal, ServicePrincipal)):
                     raise TypeError(f"principal must be a Principal, got {type(value).__name__}")
                 await guard.check(value)
             elif value is None:

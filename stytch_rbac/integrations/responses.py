@@ -12,6 +12,7 @@ error                                       status  body ``detail.error``
 :class:`Unauthenticated`                    401     ``unauthenticated``
 :class:`PermissionDenied`                   403     ``permission_denied``
 :class:`TenancyError`                       403     ``tenancy_error``
+:class:`InsufficientScope`                  403     ``insufficient_scope``
 :class:`CrossSiteRequest` (CSRF)            403     ``cross_site_request``
 :class:`Forbidden` (any other refusal)      403     ``forbidden``
 :class:`StytchUnavailable`                  503     ``stytch_unavailable``
@@ -32,11 +33,16 @@ upstream: 502 Bad Gateway, never 401 (it is not the user's session) and never
 up) when Stytch sent one.
 
 Headers: a 401 carries ``WWW-Authenticate: Bearer`` (``error="invalid_token"``
-when a credential was presented and refused); a 503 carries ``Retry-After``
-when known. Bodies carry Stytch's ``request_id`` (for Stytch support) and, for a
-``StytchAPIError``, ``stytch_error_type``; never Stytch's message, which may
-echo what was sent. Any other error (``UnknownPermission``, ``PolicyError``) is
-a server-side bug and is left to the framework's 500.
+when a credential was presented and refused, RFC 6750 section 3.1); a 403 refusing
+an access token (an agent's or a service's, :attr:`Forbidden.scopes` set by the
+guard) carries ``Bearer error="insufficient_scope", scope="<the scopes that would
+grant it>"``; either carries ``resource_metadata="<url>"`` (RFC 9728 section 5.1)
+when the guard was given one. :func:`bearer_challenge` builds these values; a 503
+carries ``Retry-After`` when known. Bodies carry Stytch's ``request_id`` (for
+Stytch support) and, for a ``StytchAPIError``, ``stytch_error_type``; never
+Stytch's message, which may echo what was sent. Any other error
+(``UnknownPermission``, ``PolicyError``) is a server-side bug and is left to the
+framework's 500.
 
 WebSocket handshakes get the same decision as a close code sent before the
 socket is accepted (:func:`websocket_close_code`): 1008 (policy violation) for
@@ -52,7 +58,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Any, Final
@@ -60,6 +66,7 @@ from typing import Any, Final
 from ..errors import (
     CrossSiteRequest,
     Forbidden,
+    InsufficientScope,
     PermissionDenied,
     StytchAPIError,
     StytchRBACError,
@@ -76,6 +83,7 @@ __all__ = [
     "STYTCH_API_ANSWERS",
     "HTTPAnswer",
     "answer_for",
+    "bearer_challenge",
     "error_body",
     "error_headers",
     "handback_headers",
@@ -107,6 +115,10 @@ ANSWERS: Final[tuple[tuple[type[StytchRBACError], HTTPAnswer], ...]] = (
             "tenancy_error",
             "the member's organization is not the organization this request is about",
         ),
+    ),
+    (
+        InsufficientScope,
+        HTTPAnswer(403, "insufficient_scope", "the access token lacks a scope this requires"),
     ),
     (
         CrossSiteRequest,
@@ -188,6 +200,10 @@ def error_body(exc: StytchRBACError, secrets: tuple[str, ...] = ()) -> dict[str,
         detail.update(resource=exc.resource, action=exc.action, organization_id=exc.organization_id)
     elif isinstance(exc, TenancyError):
         detail["organization_id"] = exc.requested_organization_id
+    elif isinstance(exc, InsufficientScope):
+        missing = " ".join(_scope_tokens(exc.missing))
+        detail["message"] = f"the access token lacks scope {missing}"
+        detail["missing_scopes"] = missing
     elif isinstance(exc, CrossSiteRequest):
         # The reason only: the Origin header is the other site's text.
         detail["reason"] = exc.reason if _REASON.fullmatch(exc.reason) else "cross_site"
@@ -234,13 +250,79 @@ def problem_body(exc: StytchRBACError, secrets: tuple[str, ...] = ()) -> dict[st
     }
 
 
+#: RFC 6749 section 3.3 scope-token: visible ASCII but ``"`` and ``\\``.
+_SCOPE_TOKEN: Final = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+#: What an auth-param quoted-string here may hold: visible ASCII and spaces (no CR, LF).
+_QUOTABLE: Final = re.compile(r"[\x20-\x7e]*")
+
+
+def _scope_tokens(scopes: Iterable[str]) -> list[str]:
+    """``scopes`` sorted, without any that is not a scope-token (it could not be requested
+    anyway, and would break the header's quoting)."""
+    return sorted({str(s) for s in scopes if _SCOPE_TOKEN.fullmatch(str(s))})
+
+
+def _quoted(name: str, value: str) -> str:
+    if not _QUOTABLE.fullmatch(value):
+        raise ValueError(f"{name} must be printable ASCII for a WWW-Authenticate header")
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{name}="{escaped}"'
+
+
+def bearer_challenge(
+    *,
+    error: str | None = None,
+    scope: Iterable[str] | None = None,
+    resource_metadata: str | None = None,
+    error_description: str | None = None,
+) -> str:
+    """A ``WWW-Authenticate`` value for the Bearer scheme (RFC 6750 section 3).
+
+    ``error``: ``"invalid_token"`` (a 401 for a refused credential), ``"insufficient_scope"``
+    (a 403), ``"invalid_request"``, or None for a request that sent no credential (RFC 6750
+    says no error code then). ``scope``: the scopes that would grant the request (sorted;
+    any that is not an RFC 6749 scope-token is left out, and the attribute is left out when
+    none remains). ``resource_metadata``: the URL of the RFC 9728 protected resource
+    metadata (section 5.1), for MCP clients to discover the authorization server.
+    ``Bearer error="insufficient_scope", scope="read:documents"``. A value with characters
+    a quoted-string cannot hold (CR, LF, non-ASCII) raises ``ValueError``.
+    """
+    params: list[str] = []
+    if error is not None:
+        if error not in ("invalid_request", "invalid_token", "insufficient_scope"):
+            raise ValueError(f"unknown RFC 6750 error code {error!r}")
+        params.append(f'error="{error}"')
+    if error_description is not None:
+        params.append(_quoted("error_description", error_description))
+    if scope is not None:
+        if isinstance(scope, str):
+            raise TypeError("scope takes a collection of scope names, not one string")
+        tokens = _scope_tokens(scope)
+        if tokens:
+            params.append(_quoted("scope", " ".join(tokens)))
+    if resource_metadata is not None:
+        params.append(_quoted("resource_metadata", resource_metadata))
+    return "Bearer " + ", ".join(params) if params else "Bearer"
+
+
 def error_headers(exc: StytchRBACError) -> dict[str, str]:
-    """Headers answering ``exc``: ``WWW-Authenticate`` on a 401, ``Retry-After`` on a 503
-    when Stytch said how long to wait (whole seconds, rounded up)."""
+    """Headers answering ``exc``: ``WWW-Authenticate`` on a 401 (and on a 403 refusing an
+    access token), ``Retry-After`` on a 503 when Stytch said how long to wait (whole
+    seconds, rounded up)."""
     if isinstance(exc, Unauthenticated):
-        if exc.reason == "missing":
-            return {"WWW-Authenticate": "Bearer"}
-        return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        error = None if exc.reason == "missing" else "invalid_token"
+        return {
+            "WWW-Authenticate": bearer_challenge(
+                error=error, resource_metadata=exc.resource_metadata
+            )
+        }
+    if isinstance(exc, Forbidden):
+        if exc.scopes is None:
+            return {}
+        challenge = bearer_challenge(
+            error="insufficient_scope", scope=exc.scopes, resource_metadata=exc.resource_metadata
+        )
+        return {"WWW-Authenticate": challenge}
     if status_for(exc) == 503 and exc.retry_after is not None:
         return {"Retry-After": str(max(0, math.ceil(exc.retry_after)))}
     return {}
@@ -328,7 +410,15 @@ _OPENAPI_HEADERS: Final[Mapping[int, Mapping[str, object]]] = {
     401: {
         "WWW-Authenticate": {
             "description": 'The challenge: `Bearer`, or `Bearer error="invalid_token"` when a '
-            "credential was presented and refused.",
+            "credential was presented and refused (with `resource_metadata=` when the route "
+            "publishes RFC 9728 metadata).",
+            "schema": {"type": "string"},
+        }
+    },
+    403: {
+        "WWW-Authenticate": {
+            "description": 'On refusing an access token: `Bearer error="insufficient_scope", '
+            'scope="<the scopes that would grant it>"`.',
             "schema": {"type": "string"},
         }
     },

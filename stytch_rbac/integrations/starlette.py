@@ -206,8 +206,29 @@ async def close_websocket(websocket: WebSocket, exc: StytchRBACError) -> None:
     code = websocket_close_code(exc)
     if code is None:
         raise exc
+    if _challenged(exc) and _can_deny(websocket):
+        # An access token's refusal carries a challenge (scopes, metadata URL) that a close
+        # code cannot: answer the handshake with the HTTP response instead, where the server
+        # supports the ASGI WebSocket Denial Response extension.
+        await websocket.send_denial_response(error_response(exc, websocket))
+        return
     if websocket.application_state != WebSocketState.DISCONNECTED:
         await websocket.close(code=code, reason=websocket_close_reason(exc))
+
+
+def _challenged(exc: StytchRBACError) -> bool:
+    """A refusal a guard accepting access tokens made: it names scopes or a metadata URL."""
+    return getattr(exc, "scopes", None) is not None or (
+        getattr(exc, "resource_metadata", None) is not None
+    )
+
+
+def _can_deny(websocket: WebSocket) -> bool:
+    extensions = websocket.scope.get("extensions") or {}
+    return (
+        "websocket.http.response" in extensions
+        and websocket.application_state == WebSocketState.CONNECTING
+    )
 
 
 async def _handle(request: Request, exc: Exception) -> Response:

@@ -795,3 +795,15 @@ class CompiledPolicy:
         if not granted_by:
             return denied
         return _allowed_decision(denied.resource, denied.action, granted_by)
+
+    def scopes_granting(
+        self, resource: _PermissionLike, action: str | None = None
+    ) -> frozenset[str]:
+        """Every policy scope granting the permission (by name or ``"*"``): what a token
+        would need one of; the ``scope=`` of an ``insufficient_scope`` challenge.
+
+        Empty when no scope grants it. An unknown permission raises
+        :class:`UnknownPermission` in strict mode and is granted by no scope otherwise.
+        """
+        # Holding every scope, the granting ones are exactly scope_decide's granted_by.
+        return self.scope_decide(self.scope_ids, resource, action).granted_by

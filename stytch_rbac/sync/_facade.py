@@ -31,7 +31,7 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -55,7 +55,7 @@ from ..observe.events import AuthenticationEvent, DecisionEvent
 from ..observe.observer import DecisionSampling, Observer, PolicyFacts, Tracing
 from ..permissions import ActionEnum, Permission
 from ..policy import CompiledPolicy, Decision
-from ..principal import Principal
+from ..principal import Principal, PrincipalKind
 from ._loop import Backend, LoopThread
 from ._member import MemberClient
 
@@ -73,6 +73,11 @@ if TYPE_CHECKING:
 __all__ = ["StytchRBAC"]
 
 _T = TypeVar("_T")
+
+
+#: The kinds a blocking guard admits by default (the only ones, for now), and require_scopes'.
+_SESSIONS_ONLY: tuple[PrincipalKind, ...] = ("session",)
+_TOKENS_ONLY: tuple[PrincipalKind, ...] = ("agent", "service")
 
 
 class StytchRBAC:
@@ -525,11 +530,19 @@ class StytchRBAC:
         organization_id: OrganizationSpec | None = None,
         credentials: CredentialConfig | None = None,
         explain: bool = False,
+        accept: Collection[PrincipalKind] = _SESSIONS_ONLY,
+        resource_metadata: str | None = None,
     ) -> BlockingGuard:
         """A guard for sync code and sync frameworks (see
         :class:`~stytch_rbac.integrations.blocking.BlockingGuard`): ``@rbac.require(...)``
-        on a Flask or Django view (async Django views too), or ``guard.check(principal)``."""
+        on a Flask or Django view (async Django views too), or ``guard.check(principal)``.
+
+        Blocking guards admit member sessions only: ``accept=`` other than ``{"session"}``
+        raises ``NotImplementedError`` (use the async ``StytchRBAC``'s guards for access
+        tokens); ``resource_metadata`` is named in their 401 challenges."""
         from ..integrations.blocking import BlockingGuard
+
+        _sessions_only(accept)
 
         return BlockingGuard(
             self,
@@ -538,6 +551,38 @@ class StytchRBAC:
             organization_id=organization_id,
             credentials=credentials,
             explain=explain,
+            resource_metadata=resource_metadata,
+        )
+
+    def require_scopes(
+        self,
+        *scopes: str,
+        accept: Collection[PrincipalKind] = _TOKENS_ONLY,
+        organization_id: OrganizationSpec | None = None,
+        resource_metadata: str | None = None,
+    ) -> BlockingGuard:
+        """Not available on the blocking facade yet: access tokens are guarded by the async
+        ``StytchRBAC`` (``rbac.aio.require_scopes(...)``). Raises ``NotImplementedError``."""
+        _sessions_only(accept)
+        raise NotImplementedError("require_scopes() needs access tokens")  # pragma: no cover
+
+    def protected_resource_metadata(
+        self,
+        resource_url: str,
+        *,
+        authorization_servers: Collection[str] | None = None,
+        extra_scopes: Collection[str] = (),
+        resource_name: str | None = None,
+        resource_documentation: str | None = None,
+    ) -> dict[str, Any]:
+        """:meth:`stytch_rbac.StytchRBAC.protected_resource_metadata`, blocking."""
+        return self.run(
+            self._aio.protected_resource_metadata,
+            resource_url,
+            authorization_servers=authorization_servers,
+            extra_scopes=extra_scopes,
+            resource_name=resource_name,
+            resource_documentation=resource_documentation,
         )
 
     def drf(
@@ -578,3 +623,11 @@ class StytchRBAC:
 
     def _run_thunk(self, thunk: Callable[[], Awaitable[_T]]) -> _T:
         return self.run(thunk)
+
+
+def _sessions_only(accept: Collection[PrincipalKind]) -> None:
+    if isinstance(accept, str) or set(accept) != {"session"}:
+        raise NotImplementedError(
+            "the blocking facade's guards admit member sessions only; guard routes taking "
+            "Connected-App or M2M access tokens with the async StytchRBAC (rbac.aio.require)"
+        )

@@ -87,8 +87,18 @@ def policies(draw: st.DrawFn) -> Policy:
         {"role_id": rid, "description": draw(descriptions), "permissions": []}
         for rid in draw(st.lists(ids, max_size=4, unique=True))
     ]
+    # Scopes grant some actions (or "*") of some resources: the constants' ``scopes=``.
+    grants = st.lists(
+        st.sampled_from(resources).flatmap(
+            lambda r: st.builds(
+                lambda actions, rid=r["resource_id"]: {"resource_id": rid, "actions": actions},
+                st.lists(st.sampled_from([*r["actions"], "*"]), min_size=1, max_size=3),
+            )
+        ),
+        max_size=3,
+    )
     scopes = [
-        {"scope": sid, "description": draw(descriptions), "permissions": []}
+        {"scope": sid, "description": draw(descriptions), "permissions": draw(grants)}
         for sid in draw(st.lists(ids, max_size=3, unique=True))
     ]
     return Policy.parse({"resources": resources, "roles": roles, "scopes": scopes})
@@ -104,6 +114,7 @@ def load(source: str, name: str = "generated_permissions") -> types.ModuleType:
 def assert_round_trip(module: types.ModuleType, policy: Policy) -> None:
     """Every id of the policy is reachable under its documented name, byte for byte."""
     resource_names = assign(r.resource_id for r in policy.resources)
+    compiled = policy.compile()
     assert {m.value for m in module.Resource} == set(resource_names)
     for resource in policy.resources:
         names = resource_names[resource.resource_id]
@@ -119,7 +130,10 @@ def assert_round_trip(module: types.ModuleType, policy: Policy) -> None:
             enum_member = getattr(action_enum, action.upper)
             assert enum_member.value == action_id
             expected = Permission(resource.resource_id, action_id)
-            assert getattr(namespace, action.snake) == expected
+            constant = getattr(namespace, action.snake)
+            assert constant == expected
+            assert constant.scopes == compiled.scopes_granting(resource.resource_id, action_id)
+            assert all(isinstance(s, module.Scope) for s in constant.scopes)
             assert enum_member.permission == expected
             assert module.permission(member, enum_member) == expected
     role_ids = [r.role_id for r in policy.roles]

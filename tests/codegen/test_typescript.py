@@ -50,7 +50,7 @@ CLIENT = (
 GOOD = (
     CLIENT
     + """import { ACTIONS, POLICY_SHA256, RESOURCES, ROLES, SCOPES } from "./permissions";
-import { can, canSync } from "./permissions";
+import { SCOPES_GRANTING, can, canSync } from "./permissions";
 import type { Permissions, Resource, Role, Scope } from "./permissions";
 
 export async function check(): Promise<boolean> {
@@ -60,10 +60,11 @@ export async function check(): Promise<boolean> {
   const role: Role = ROLES[0];
   const scope: Scope = SCOPES[0];
   const actions: readonly Permissions["documents"][] = ACTIONS.documents;
+  const granting: readonly Scope[] = SCOPES_GRANTING.documents.read;
   const allowed = await can(stytch, "documents", "edit");
   const search = canSync(stytch, "stytch.member", "search");
   return edit && allowed && search && POLICY_SHA256.length === 64 && !!resource && !!role
-    && !!scope && actions.length > 0;
+    && !!scope && actions.length > 0 && granting.length > 0;
 }
 """
 )
@@ -73,6 +74,7 @@ BAD = {
     'export const otherResources = can(stytch, "billing", "edit");': "TS2345",
     'export const noSuchResource = can(stytch, "documentz", "edit");': "TS2345",
     "export const noSuchKey = (all: PermissionsMap<Permissions>) => all.documents.fly;": "TS2339",
+    "export const noSuchGrant = SCOPES_GRANTING.documents.fly;": "TS2339",
 }
 
 
@@ -137,7 +139,7 @@ def test_a_misspelt_action_does_not_compile(tsc: str, tmp_path: Path) -> None:
     module = render_typescript(Policy.from_file(EXAMPLE))
     head = (
         CLIENT
-        + 'import { can } from "./permissions";\n'
+        + 'import { SCOPES_GRANTING, can } from "./permissions";\n'
         + 'import type { Permissions } from "./permissions";\n'
     )
     lines = list(BAD)

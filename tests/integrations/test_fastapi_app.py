@@ -172,6 +172,7 @@ def test_openapi_documents_401_403_503_once_the_lifespan_ran(
     assert forbidden["schema"]["properties"]["detail"]["properties"]["error"]["enum"] == [
         "cross_site_request",
         "forbidden",
+        "insufficient_scope",
         "permission_denied",
         "tenancy_error",
     ]

@@ -11,6 +11,7 @@ import pytest
 from stytch_rbac import (
     CrossSiteRequest,
     Forbidden,
+    InsufficientScope,
     PermissionDenied,
     StytchAPIError,
     StytchRBACError,
@@ -35,6 +36,7 @@ ROWS: list[tuple[str, StytchRBACError, int, str]] = [
     ("Unauthenticated", Unauthenticated("expired"), 401, "unauthenticated"),
     ("PermissionDenied", PermissionDenied("documents", "edit"), 403, "permission_denied"),
     ("TenancyError", TenancyError("org-a", "org-b"), 403, "tenancy_error"),
+    ("InsufficientScope", InsufficientScope(["read:documents"]), 403, "insufficient_scope"),
     ("CrossSiteRequest", CrossSiteRequest("sec_fetch_site"), 403, "cross_site_request"),
     ("Forbidden", Forbidden("suspended"), 403, "forbidden"),
     ("StytchUnavailable", StytchUnavailable("down"), 503, "stytch_unavailable"),

@@ -35,6 +35,11 @@ resource_id: str = Resource.DOCUMENTS
 action_id: str = DocumentsAction.EDIT
 any_action: ActionEnum = ProjectsAction.READ
 role: Role = Role.STYTCH_ADMIN
+# The scopes granting a permission: Scope members, read as the strings they are.
+assert_type(P.documents.read.scopes, frozenset[str])
+granting: frozenset[str] = P.documents.read.scopes
+scope_id: str = Scope.READ_DOCUMENTS
+assert Scope.READ_DOCUMENTS in P.documents.read.scopes
 
 # Rejected: an action the resource does not have, in every typed form.
 P.documents.fly  # E: has no attribute "fly" [attr-defined]
@@ -42,6 +47,9 @@ P.documentz.edit  # E: has no attribute "documentz" [attr-defined]
 DocumentsAction.FLY  # E: has no attribute "FLY" [attr-defined]
 Resource.IMAGES  # E: has no attribute "IMAGES" [attr-defined]
 Role.INTERN  # E: has no attribute "INTERN" [attr-defined]
+Scope.WRITE_BILLING  # E: has no attribute "WRITE_BILLING" [attr-defined]
+P.documents.read.scopes.add(Scope.READ_DOCUMENTS)  # E: has no attribute "add" [attr-defined]
+scope_enum: Scope = "read:documents"  # E: Incompatible types [assignment]
 P.stytch_member.update_settings_mfa_policy  # E: has no attribute [attr-defined]
 permission(Resource.DOCUMENTS, ProjectsAction.READ)  # E: No overload variant [call-overload]
 permission(Resource.PROJECTS, DocumentsAction.EDIT)  # E: No overload variant [call-overload]

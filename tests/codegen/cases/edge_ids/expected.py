@@ -5,8 +5,9 @@
 
 ``Resource``, ``Role`` and ``Scope`` enumerate the policy's ids; each resource has an
 action enum (``DocumentsAction``); ``P.<resource>.<action>`` is a typed ``Permission``
-and ``permission(resource, action)`` builds one, rejecting (under mypy) an action of
-another resource. The enum values are the policy's ids, byte for byte.
+(its ``scopes``: the ``Scope`` members granting it) and ``permission(resource, action)``
+builds one, rejecting (under mypy) an action of another resource. The enum values are
+the policy's ids, byte for byte.
 """
 
 from typing import Final, Literal, final, overload
@@ -217,7 +218,11 @@ class _DocumentsPermissions:
     edit: Final = Permission(Resource.DOCUMENTS, DocumentsAction.EDIT)
     import_: Final = Permission(Resource.DOCUMENTS, DocumentsAction.IMPORT)
     logo_url: Final = Permission(Resource.DOCUMENTS, DocumentsAction.LOGO_URL)
-    read: Final = Permission(Resource.DOCUMENTS, DocumentsAction.READ)
+    read: Final = Permission(
+        Resource.DOCUMENTS,
+        DocumentsAction.READ,
+        scopes=(Scope.READ_DOCUMENTS,),
+    )
     update_info_name: Final = Permission(Resource.DOCUMENTS, DocumentsAction.UPDATE_INFO_NAME)
     with_space: Final = Permission(Resource.DOCUMENTS, DocumentsAction.WITH_SPACE)
     u6587_u6863: Final = Permission(Resource.DOCUMENTS, DocumentsAction.U6587_U6863)

@@ -5,8 +5,9 @@
 
 ``Resource``, ``Role`` and ``Scope`` enumerate the policy's ids; each resource has an
 action enum (``DocumentsAction``); ``P.<resource>.<action>`` is a typed ``Permission``
-and ``permission(resource, action)`` builds one, rejecting (under mypy) an action of
-another resource. The enum values are the policy's ids, byte for byte.
+(its ``scopes``: the ``Scope`` members granting it) and ``permission(resource, action)``
+builds one, rejecting (under mypy) an action of another resource. The enum values are
+the policy's ids, byte for byte.
 """
 
 from typing import Final, Literal, final
