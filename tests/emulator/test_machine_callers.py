@@ -523,13 +523,14 @@ async def test_introspection_authenticates_the_caller(
     open_app = emu.create_connected_app("SPA", client_type="first_party_public")
     token = emu.mint_connected_app_token(seeded.editor.member_id, app, ["openid"])
     path = _introspect_path(emu)
-    for form, status in [
+    forms: list[tuple[dict[str, str | None], int]] = [
         ({"token": token, "client_id": app.client_id}, 401),
         ({"token": token, "client_id": app.client_id, "client_secret": "nope-nope"}, 401),
         ({"token": token, "client_id": "connected-app-test-nobody"}, 401),
         ({"client_id": app.client_id, "client_secret": app.client_secret}, 400),
         ({"token": token}, 400),
-    ]:
+    ]
+    for form, status in forms:
         response = await public.post(path, data=form)
         assert response.status_code == status, form
         assert response.json()["error"] in ("invalid_client", "invalid_request")

@@ -20,7 +20,7 @@ from fastapi import Depends, FastAPI, Response
 from fastapi.responses import PlainTextResponse
 from starlette.requests import HTTPConnection
 
-from stytch_rbac import Permission, Principal, StytchRBAC
+from stytch_rbac import AnyPrincipal, Permission, Principal, StytchRBAC
 from stytch_rbac.emulator import Emulator
 from stytch_rbac.integrations.fastapi import CurrentPrincipal, StytchSessionMiddleware
 from stytch_rbac.integrations.guard import CredentialConfig, RequestLike, header, path
@@ -584,7 +584,7 @@ def test_guard_is_a_dependency_fastapi_understands(stytch_emulator: Emulator) ->
     for name in ("request", "connection", "kwargs", "_schemes", "stytch_scheme_0"):
         assert f'"name": "{name}"' not in schema
     guard = rbac.require(READ)
-    call: Callable[..., Awaitable[Principal]] = guard.__wrapped__
+    call: Callable[..., Awaitable[AnyPrincipal]] = guard.__wrapped__
     assert call is guard.__wrapped__
     parameters = inspect.signature(guard).parameters
     assert list(parameters)[:2] == ["connection", "response"]

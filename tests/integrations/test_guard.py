@@ -410,6 +410,7 @@ async def test_a_guard_decides_with_any_authorizer(
     guard = Guard(authorizer, [EDIT, "documents:read"])
     request = PlainRequest(headers=editor.headers)
     principal = await guard.authorize_request(request)
+    assert isinstance(principal, Principal)
     assert principal.member_id == editor.member_id
     assert authorizer.asked == [editor.organization_id]
     with pytest.raises(PermissionDenied):
@@ -420,7 +421,7 @@ async def test_a_guard_decides_with_any_authorizer(
 async def test_check_takes_a_principal(stytch_rbac: StytchRBAC) -> None:
     """Anything but a Principal is refused by check()."""
     with pytest.raises(TypeError, match="Principal"):
-        await stytch_rbac.require(EDIT).check("member-1")  # type: ignore[arg-type]  # the point
+        await stytch_rbac.require(EDIT).check("member-1")  # type: ignore[call-overload]  # the point
 
 
 # -- the decorator form ----------------------------------------------------------------------
