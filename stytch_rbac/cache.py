@@ -195,6 +195,12 @@ class RefreshingCache(Generic[K, V]):
         entry = self._entries.get(key)
         return None if entry is None else (entry.value, entry.fetched_at)
 
+    def holder(self, key: K) -> Callable[[], _Entry[V] | None]:
+        """A function returning what :meth:`held` tells, in one C call: the entry itself
+        (``value`` and ``fetched_at``, which never change once it is held: a refresh
+        holds a new entry), or None. For a snapshot taken at every observed decision."""
+        return functools.partial(self._entries.get, key)
+
     def loading(self, key: K) -> bool:
         """Whether a load of ``key`` is in flight."""
         return key in self._flights

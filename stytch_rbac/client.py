@@ -52,7 +52,6 @@ from .errors import (
     StytchUnavailable,
     TenancyError,
     Unauthenticated,
-    UnknownPermission,
 )
 from .observe.events import (
     AuthenticationEvent,
@@ -246,11 +245,20 @@ class _Link:
         return call
 
 
-def _granting_roles(
-    compiled: CompiledPolicy, roles: frozenset[str], resource: str, action: str
-) -> list[str]:
-    """The roles of ``roles`` granting ``resource:action`` in ``compiled``, sorted."""
-    return sorted(compiled.decide(roles, resource, action).granted_by)
+def _report_refusal(
+    observer: Observer,
+    source: DecisionSource,
+    principal: Principal,
+    organization_id: str | None,
+    resource: str,
+    action: str,
+    reason: DenialReason,
+    started: float,
+) -> None:
+    """Report a decision refused before any role was looked at (tenancy, no policy)."""
+    observer.decided(
+        source, principal, organization_id, resource, action, False, reason, no_grants, started
+    )
 
 
 class _Sealed:
@@ -654,8 +662,9 @@ class StytchRBAC:
         :func:`~stytch_rbac.observe.otel.instrument` does."""
         if self.observer is None:
             self.observer = Observer(
-                policy_snapshot=partial(self._policy_cache.held, _POLICY),
-                now=self.clock.time,
+                policy_snapshot=self._policy_cache.holder(_POLICY),
+                # time.time itself for the real clock: one Python call less per decision.
+                now=time.time if type(self.clock) is SystemClock else self.clock.time,
                 policy_ttl=self.policy_ttl,
                 strict=self.strict,
                 sha256_of=self._policy_sha256,
@@ -679,49 +688,6 @@ class StytchRBAC:
         """The canonical sha256 of ``compiled``'s policy (:meth:`policy_facts` and every
         observed decision): computed once per policy, by the policy, with no model built."""
         return compiled.sha256()
-
-    async def _observed_decision(
-        self,
-        observer: Observer,
-        source: DecisionSource,
-        principal: Principal,
-        resource: str,
-        action: str,
-        organization_id: str | None,
-    ) -> bool | None:
-        """Whether it is allowed (None: another organization, refused), reported to
-        ``observer``; what the plain path raises (strict mode, Stytch unreachable) is
-        reported, then raised."""
-        started = perf_counter()
-        resource, action = str(resource), str(action)
-        if organization_id is not None and organization_id != principal.organization_id:
-            observer.decided(
-                source, principal, organization_id, resource, action, False,
-                _TENANCY, no_grants, started,
-            )  # fmt: skip
-            return None
-        try:
-            compiled = await self._policy_for(principal)
-            allowed = compiled.allows(principal.roles, resource, action)
-        except (UnknownPermission, StytchUnavailable) as exc:
-            reason = _UNKNOWN_PERMISSION if isinstance(exc, UnknownPermission) else _UNAVAILABLE
-            observer.decided(
-                source, principal, organization_id, resource, action, False, reason,
-                no_grants, started,
-            )  # fmt: skip
-            raise
-        if allowed:
-            grants = [_granting_roles, compiled, principal.roles, resource, action]
-            observer.decided(
-                source, principal, organization_id, resource, action, True, None, grants,
-                started,
-            )  # fmt: skip
-        else:
-            observer.decided(
-                source, principal, organization_id, resource, action, False,
-                _NO_GRANT, no_grants, started,
-            )  # fmt: skip
-        return allowed
 
     # -- fetching -------------------------------------------------------------------------------
 
@@ -998,14 +964,28 @@ class StytchRBAC:
             principal, permission, action, organization_id
         )
         observer = self.observer
-        if observer is not None:
-            return bool(
-                await self._observed_decision(
-                    observer, _IS_AUTHORIZED, principal, resource, action, organization_id
-                )
-            )
-        compiled = await self._policy_for(principal) if own else None
-        return _is_authorized_by(compiled, principal, resource, action)
+        if observer is None:
+            compiled = await self._policy_for(principal) if own else None
+            return _is_authorized_by(compiled, principal, resource, action)
+        # Observed, inline (a coroutine of its own would cost more than the event).
+        started = perf_counter()
+        if not own:
+            _report_refusal(
+                observer, _IS_AUTHORIZED, principal, organization_id, resource, action,
+                _TENANCY, started,
+            )  # fmt: skip
+            return False
+        try:
+            compiled = await self._policy_for(principal)
+        except StytchUnavailable:
+            _report_refusal(
+                observer, _IS_AUTHORIZED, principal, organization_id, resource, action,
+                _UNAVAILABLE, started,
+            )  # fmt: skip
+            raise
+        return observer.allows(
+            _IS_AUTHORIZED, compiled, principal, resource, action, organization_id, started
+        )
 
     @overload
     async def authorize(
@@ -1043,24 +1023,36 @@ class StytchRBAC:
             principal, permission, action, organization_id
         )
         observer = self.observer
-        if observer is not None:
-            answer = await self._observed_decision(
-                observer, _AUTHORIZE, principal, resource, action, organization_id
-            )
-            if answer is None:
-                raise TenancyError(
-                    principal.organization_id, organization_id, member_id=principal.member_id
-                )
-            if not answer:
-                raise PermissionDenied(
-                    resource,
-                    action,
-                    organization_id=principal.organization_id,
-                    member_id=principal.member_id,
-                )
+        if observer is None:
+            compiled = await self.policy(principal.organization_id) if own else None
+            _authorize_by(compiled, principal, resource, action, organization_id)
             return
-        compiled = await self.policy(principal.organization_id) if own else None
-        _authorize_by(compiled, principal, resource, action, organization_id)
+        started = perf_counter()
+        if not own:
+            _report_refusal(
+                observer, _AUTHORIZE, principal, organization_id, resource, action, _TENANCY,
+                started,
+            )  # fmt: skip
+            raise TenancyError(
+                principal.organization_id, organization_id, member_id=principal.member_id
+            )
+        try:
+            compiled = await self._policy_for(principal)
+        except StytchUnavailable:
+            _report_refusal(
+                observer, _AUTHORIZE, principal, organization_id, resource, action,
+                _UNAVAILABLE, started,
+            )  # fmt: skip
+            raise
+        if not observer.allows(
+            _AUTHORIZE, compiled, principal, resource, action, organization_id, started
+        ):
+            raise PermissionDenied(
+                resource,
+                action,
+                organization_id=principal.organization_id,
+                member_id=principal.member_id,
+            )
 
     @overload
     async def explain(
@@ -1100,13 +1092,25 @@ class StytchRBAC:
             principal, permission, action, organization_id
         )
         observer = self.observer
-        if observer is not None:
-            answer = await self._observed_decision(
-                observer, _EXPLAIN, principal, resource, action, organization_id
-            )
-            if answer is None:
-                return Decision(False, str(resource), str(action))
-        compiled = await self._policy_for(principal) if own else None
+        if observer is None:
+            compiled = await self._policy_for(principal) if own else None
+            return _explain_by(compiled, principal, resource, action)
+        started = perf_counter()
+        if not own:
+            _report_refusal(
+                observer, _EXPLAIN, principal, organization_id, resource, action, _TENANCY,
+                started,
+            )  # fmt: skip
+            return _explain_by(None, principal, resource, action)
+        try:
+            compiled = await self._policy_for(principal)
+        except StytchUnavailable:
+            _report_refusal(
+                observer, _EXPLAIN, principal, organization_id, resource, action,
+                _UNAVAILABLE, started,
+            )  # fmt: skip
+            raise
+        observer.allows(_EXPLAIN, compiled, principal, resource, action, organization_id, started)
         return _explain_by(compiled, principal, resource, action)
 
     async def verify(self, module: ModuleType, *, strict: bool = False) -> Drift:

@@ -67,6 +67,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
+from time import perf_counter
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -91,7 +92,7 @@ from ..errors import (
     Unauthenticated,
     UnknownPermission,
 )
-from ..observe.events import AuthenticationOutcome, DecisionSource, DenialReason, Lazy
+from ..observe.events import AuthenticationOutcome, DecisionSource, DenialReason
 from ..observe.observer import CREDENTIAL_SOURCE, Observer, no_grants
 from ..permissions import ActionEnum, Permission
 from ..principal import AgentPrincipal, AnyPrincipal, Principal, PrincipalKind, ServicePrincipal
@@ -479,14 +480,6 @@ async def _authenticated(rbac: _Authenticator, credentials: Credentials) -> Requ
         if source is not None:
             CREDENTIAL_SOURCE.reset(source)
     return RequestAuth(principal=principal, credentials=credentials)
-
-
-def _granted_by(
-    compiled: CompiledPolicy, principal: Principal, permission: Permission
-) -> list[str]:
-    return sorted(
-        compiled.decide(principal.roles, permission.resource, permission.action).granted_by
-    )
 
 
 def observer_of(rbac: object) -> Observer | None:
@@ -984,18 +977,37 @@ class Guard:
         org = await self._requested_organization(organization_id, request)
         tenancy = self.organization is not None or organization_id is not None
         observer = getattr(self._rbac, "observer", None)  # inlined observer_of(): hot path
-        if observer is not None and isinstance(observer, Observer):
-            return await self._check_observed(observer, principal, org, tenancy, request)
+        if observer is not None and not isinstance(observer, Observer):
+            observer = None
+        # Observed: the same decision, each permission reported as it is decided.
+        started = 0.0 if observer is None else perf_counter()
+        route = None if observer is None or request is None else _route(request)
         if tenancy and (org is None or org != principal.organization_id):
+            if observer is not None:
+                self._report_refusal(observer, principal, org, _TENANCY, started, route)
             raise TenancyError(principal.organization_id, org, member_id=principal.member_id)
         if not self.permissions:
             return principal
         # One policy look-up per check; every permission is then decided on that snapshot.
-        compiled = await policy_for(self._rbac, principal)
+        if observer is None:
+            compiled = await policy_for(self._rbac, principal)
+        else:
+            try:
+                compiled = await policy_for(self._rbac, principal)
+            except StytchUnavailable:
+                self._report_refusal(observer, principal, org, _UNAVAILABLE, started, route)
+                raise
         roles = principal.roles
         missing: Permission | None = None
         for permission in self.permissions:
-            if compiled.allows(roles, permission.resource, permission.action):
+            if observer is None:
+                allowed = compiled.allows(roles, permission.resource, permission.action)
+            else:
+                allowed = observer.allows(
+                    _GUARD, compiled, principal, permission.resource, permission.action, org,
+                    started, route,
+                )  # fmt: skip
+            if allowed:
                 if self.any_of:
                     return principal
             elif missing is None:
@@ -1011,76 +1023,23 @@ class Guard:
             member_id=principal.member_id,
         )
 
-    async def _check_observed(
+    def _report_refusal(
         self,
         observer: Observer,
         principal: Principal,
         org: str | None,
-        tenancy: bool,
-        request: RequestLike | None,
-    ) -> Principal:
-        """:meth:`check`, reporting each permission it decides to ``observer``."""
-        started = time.perf_counter()
-        route = _route(request)
-        # An authentication-only guard still reports its tenancy refusals, as ("", "").
-        permissions: tuple[Permission | None, ...] = self.permissions or (None,)
-
-        def report(
-            permission: Permission | None,
-            allowed: bool,
-            reason: DenialReason | None,
-            granted_by: tuple[str, ...] | Lazy = no_grants,
-        ) -> None:
+        reason: DenialReason,
+        started: float,
+        route: str | None,
+    ) -> None:
+        """Report a refusal made before any role was looked at, once per permission (an
+        authentication-only guard's tenancy refusal once, as ``("", "")``)."""
+        for permission in self.permissions or (None,):
             observer.decided(
-                _GUARD,
-                principal,
-                org,
-                permission.resource if permission else "",
-                permission.action if permission else "",
-                allowed,
-                reason,
-                granted_by,
-                started,
+                _GUARD, principal, org, permission.resource if permission else "",
+                permission.action if permission else "", False, reason, no_grants, started,
                 route,
-            )
-
-        if tenancy and (org is None or org != principal.organization_id):
-            for permission in permissions:
-                report(permission, False, _TENANCY)
-            raise TenancyError(principal.organization_id, org, member_id=principal.member_id)
-        if not self.permissions:
-            return principal
-        try:
-            compiled = await self._rbac.policy(principal.organization_id)
-        except StytchUnavailable:
-            for permission in permissions:
-                report(permission, False, _UNAVAILABLE)
-            raise
-        missing: Permission | None = None
-        for permission in self.permissions:
-            try:
-                allowed = compiled.allows(principal.roles, permission.resource, permission.action)
-            except UnknownPermission:
-                report(permission, False, _UNKNOWN_PERMISSION)
-                raise
-            if allowed:
-                report(permission, True, None, [_granted_by, compiled, principal, permission])
-                if self.any_of:
-                    return principal
-            else:
-                report(permission, False, _NO_GRANT)
-                if missing is None:
-                    missing = permission
-                if not self.any_of:
-                    break
-        if missing is None:
-            return principal
-        raise PermissionDenied(
-            missing.resource,
-            missing.action,
-            organization_id=principal.organization_id,
-            member_id=principal.member_id,
-        )
+            )  # fmt: skip
 
     async def _check_access(
         self,

@@ -70,17 +70,20 @@ class DecisionEvent:
     (``reason`` is then ``unavailable``). ``duration`` is the decision's monotonic
     time in seconds, the policy look-up included.
 
-    Built on the request path, so the fields a sink may never read (the granting
-    roles, the policy hash) are worked out when first read, from values taken at the
-    decision: a sink sees exactly what it would have seen had they been computed then.
+    Built on the request path, so the event keeps what the decision captured and works
+    out each field when a sink first reads it (the granting roles and the policy hash
+    separately, the rest together), from values taken at the decision: a sink sees
+    exactly what it would have seen had they been computed then.
     """
 
-    __slots__ = ("_granted", "_sha", "_v")
+    __slots__ = ("_granted", "_raw", "_sha", "_v")
 
-    _v: tuple[Any, ...]
-    # Set on first read, from _v[15] / _v[16]: the value or a ``Lazy`` to work it out.
+    # Made by the constructor: set at once. Made by the observer (_RAW_FIELDS in _raw):
+    # each is filled on first read, by __getattr__.
+    _v: tuple[Any, ...]  # the fields of DECISION_FIELDS but granted_by and policy_sha256
     _granted: tuple[str, ...]
     _sha: str | None
+    _raw: tuple[Any, ...]
 
     def __init__(
         self,
@@ -103,7 +106,7 @@ class DecisionEvent:
         method: str | None = None,
         duration: float = 0.0,
     ) -> None:
-        set_fields(
+        _set_v(
             self,
             (
                 source,
@@ -122,9 +125,19 @@ class DecisionEvent:
                 method,
                 duration,
             ),
-            granted_by,
-            policy_sha256,
         )
+        _set_granted(self, tuple(granted_by))
+        _set_sha(self, policy_sha256)
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for a slot not filled yet: an observer-made event's first read.
+        if name == "_v":
+            return _work_out_fields(self)
+        if name == "_granted":
+            return _work_out_granted(self)
+        if name == "_sha":
+            return _work_out_sha(self)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"DecisionEvent is immutable (cannot set {name!r})")
@@ -180,28 +193,12 @@ class DecisionEvent:
     @property
     def granted_by(self) -> tuple[str, ...]:
         """The principal's roles granting it, sorted (empty on a denial)."""
-        try:
-            return self._granted
-        except AttributeError:  # first read: work it out from what the decision left
-            granted = self._v[15]
-            if isinstance(granted, list):
-                function, *arguments = granted
-                granted = tuple(function(*arguments))
-            _set_granted(self, granted)
-            return cast("tuple[str, ...]", granted)
+        return self._granted
 
     @property
     def policy_sha256(self) -> str | None:
         """The project policy's canonical sha256."""
-        try:
-            return self._sha
-        except AttributeError:  # first read
-            sha = self._v[16]
-            if isinstance(sha, list):
-                function, *arguments = sha
-                sha = function(*arguments)
-            _set_sha(self, sha)
-            return cast("str | None", sha)
+        return self._sha
 
     @property
     def policy_age(self) -> float | None:
@@ -274,28 +271,90 @@ DECISION_FIELDS: Final = (
 _set_v = DecisionEvent.__dict__["_v"].__set__
 _set_granted = DecisionEvent.__dict__["_granted"].__set__
 _set_sha = DecisionEvent.__dict__["_sha"].__set__
-_new_event = object.__new__
+_set_raw = DecisionEvent.__dict__["_raw"].__set__
 
 
-def set_fields(
-    event: DecisionEvent,
-    values: tuple[Any, ...],
-    granted_by: tuple[str, ...] | Lazy,
-    policy_sha256: str | Lazy | None,
-) -> None:
-    """Fill ``event`` (bypassing immutability, once): ``values`` in the order of
-    :data:`DECISION_FIELDS` without ``granted_by`` and ``policy_sha256``, each given
-    as its value or as a :data:`Lazy` ``[function, *arguments]`` called on first read."""
-    _set_v(event, (*values, granted_by, policy_sha256))
+class _Captured(DecisionEvent):
+    """A :class:`DecisionEvent` made by the observer: the same class to every reader, with
+    the C ``__init__`` of ``object``, so making one is a plain call (``object.__new__``
+    with a class costs half as much again)."""
+
+    __slots__ = ()
+    __init__ = object.__init__
 
 
-def new_decision_event(values: tuple[Any, ...]) -> DecisionEvent:
-    """A :class:`DecisionEvent` without the keyword-argument cost of its constructor (the
-    observer's fast path): ``values`` as for :func:`set_fields`, then ``granted_by`` and
-    ``policy_sha256``."""
-    event: DecisionEvent = _new_event(DecisionEvent)
-    _set_v(event, values)
+_new_event: Final = _Captured
+
+#: What the observer captures at a decision, in this order (see :func:`new_decision_event`).
+_RAW_FIELDS: Final = (
+    "source",
+    "principal_id",
+    "organization_id",
+    "requested_organization_id",
+    "resource",
+    "action",
+    "allowed",
+    "reason",
+    "granted",  # a tuple, a Lazy, or the CompiledPolicy to ask (allows: with roles)
+    "roles",
+    "held",  # the held project policy (.value, .fetched_at, never changed), or None
+    "now",  # the facade clock's time at the decision
+    "started",
+    "ended",
+    "route",
+    "method",
+    "observer",  # its strict, policy_ttl and sha256_of (set once, at its creation)
+)
+
+
+def new_decision_event(raw: tuple[Any, ...]) -> DecisionEvent:
+    """A :class:`DecisionEvent` from what a decision captured (:data:`_RAW_FIELDS`, in
+    order): the observer's fast path, which leaves every computed field to the first read."""
+    event: DecisionEvent = _new_event()
+    _set_raw(event, raw)
     return event
+
+
+def _work_out_fields(event: DecisionEvent) -> tuple[Any, ...]:
+    (
+        source, principal_id, organization_id, requested, resource, action, allowed, reason,
+        _granted, _roles, held, now, started, ended, route, method, observer,
+    ) = event._raw  # fmt: skip
+    if held is None:
+        age: float | None = None
+        stale = False
+    else:
+        age = now - held.fetched_at
+        if age < 0.0:  # a clock moved back: not "fetched in the future"
+            age = 0.0
+        stale = age > observer.policy_ttl
+    values = (
+        source, "member", principal_id, organization_id, requested, str(resource),
+        str(action), allowed, reason, age, stale, observer.strict, route, method,
+        ended - started,
+    )  # fmt: skip
+    _set_v(event, values)
+    return values
+
+
+def _work_out_granted(event: DecisionEvent) -> tuple[str, ...]:
+    raw = event._raw
+    granted = raw[8]
+    if isinstance(granted, list):  # a Lazy
+        function, *arguments = granted
+        granted = tuple(function(*arguments))
+    elif not isinstance(granted, tuple):  # the policy that allowed it, to name the roles
+        granted = tuple(sorted(granted.decide(raw[9], raw[4], raw[5]).granted_by))
+    _set_granted(event, granted)
+    return cast("tuple[str, ...]", granted)
+
+
+def _work_out_sha(event: DecisionEvent) -> str | None:
+    raw = event._raw
+    held = raw[10]
+    sha = None if held is None else raw[16].sha256_of(held.value)
+    _set_sha(event, sha)
+    return cast("str | None", sha)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
+from ..errors import UnknownPermission
 from .events import (
     AuthenticationEvent,
     AuthenticationOutcome,
@@ -27,6 +28,8 @@ from .events import (
     DecisionSource,
     DenialReason,
     Lazy,
+    _new_event,
+    _set_raw,
     new_decision_event,
 )
 
@@ -46,7 +49,9 @@ __all__ = [
 ]
 
 # Enum members read once: a member look-up on the class costs ~100 ns on Python 3.11.
+_NO_GRANT: Final = DenialReason.NO_GRANT
 _UNAVAILABLE: Final = DenialReason.UNAVAILABLE
+_UNKNOWN_PERMISSION: Final = DenialReason.UNKNOWN_PERMISSION
 
 logger: logging.Logger = logging.getLogger("stytch_rbac")
 
@@ -79,6 +84,21 @@ STYTCH_REQUEST_ID: Final[ContextVar[str | None]] = ContextVar(
 )
 
 
+class HeldPolicy(Protocol):
+    """The project policy a cache holds and when it was fetched (by the facade's clock);
+    neither changes once held (a refresh holds a new one)."""
+
+    @property
+    def value(self) -> CompiledPolicy:
+        """The compiled project policy."""
+        ...
+
+    @property
+    def fetched_at(self) -> float:
+        """When it was fetched."""
+        ...
+
+
 class Tracing(Protocol):
     """Spans around remote calls (:class:`stytch_rbac.observe.otel.Telemetry` is one)."""
 
@@ -109,12 +129,12 @@ def check_sampling(decisions: object) -> DecisionSampling:
 class Observer:
     """Delivers events to sinks; see the module docs.
 
-    ``policy_snapshot`` returns the project policy held and when it was fetched (by the
-    facade's clock, ``now`` its current time), or None; ``policy_ttl`` is the age past
-    which it is stale; ``strict`` is the facade's strict mode. ``rate`` picks the allows
-    reported when ``decisions`` is a sampling rate (a function returning [0, 1), for
-    tests). ``sha256_of`` gives a policy's canonical hash (the facade passes its
-    memoized one, also behind ``policy_facts()``).
+    ``policy_snapshot`` returns the project policy held (a :class:`HeldPolicy`: it and
+    when it was fetched by the facade's clock, ``now`` its current time), or None;
+    ``policy_ttl`` is the age past which it is stale; ``strict`` is the facade's strict
+    mode. ``rate`` picks the allows reported when ``decisions`` is a sampling rate (a
+    function returning [0, 1), for tests). ``sha256_of`` gives a policy's canonical hash
+    (the facade passes its memoized one, also behind ``policy_facts()``).
     """
 
     __slots__ = (
@@ -125,6 +145,7 @@ class Observer:
         "_now",
         "_policy_snapshot",
         "_rate",
+        "_sole_sink",
         "policy_ttl",
         "sha256_of",
         "strict",
@@ -133,7 +154,7 @@ class Observer:
     def __init__(
         self,
         *,
-        policy_snapshot: Callable[[], tuple[CompiledPolicy, float] | None],
+        policy_snapshot: Callable[[], HeldPolicy | None],
         now: Callable[[], float],
         policy_ttl: float,
         strict: bool,
@@ -146,6 +167,8 @@ class Observer:
             0.0 if sampling == "denials" else 1.0 if sampling == "all" else float(sampling)
         )
         self._decision_sinks: list[DecisionSink] = []
+        #: The one decision sink when there is exactly one (the common case), else None.
+        self._sole_sink: DecisionSink | None = None
         self._authentication_sinks: list[AuthenticationSink] = []
         self._failures: dict[int, int] = {}
         self._policy_snapshot = policy_snapshot
@@ -169,6 +192,7 @@ class Observer:
         if not callable(sink):
             raise TypeError(f"a decision sink must be callable, got {type(sink).__name__}")
         self._decision_sinks.append(sink)
+        self._sole_sink = sink if len(self._decision_sinks) == 1 else None
 
     def add_authentication_sink(self, sink: AuthenticationSink) -> None:
         """Also deliver every authentication to ``sink``."""
@@ -222,52 +246,92 @@ class Observer:
         only if a sink reads the event's ``granted_by``; ``started`` is the
         ``time.perf_counter()`` at the start of the decision. Positional, for speed."""
         ended = perf_counter()
-        if allowed and self._allow_rate < 1.0 and self._rate() >= self._allow_rate:
-            return
+        if allowed:
+            rate = self._allow_rate
+            if rate < 1.0 and (rate == 0.0 or self._rate() >= rate):
+                return
         sinks = self._decision_sinks
         if not sinks:
             return
-        snapshot = None if reason is _UNAVAILABLE else self._policy_snapshot()
-        if snapshot is None:
-            sha: Lazy | None = None
-            age: float | None = None
-            stale = False
-        else:
-            compiled, fetched_at = snapshot
-            sha = [self.sha256_of, compiled]
-            age = self._now() - fetched_at
-            if age < 0.0:  # a clock moved back: not "fetched in the future"
-                age = 0.0
-            stale = age > self.policy_ttl
-        event = new_decision_event(
+        self._report(
+            sinks,
             (
-                source,
-                "member",
-                principal.member_id,
-                principal.organization_id,
-                requested_organization_id,
-                resource,
-                action,
-                allowed,
-                reason,
-                age,
-                stale,
-                self.strict,
-                route,
-                method,
-                ended - started,
-                granted_by,
-                sha,
-            )
-        )
-        if len(sinks) == 1:
-            sink = sinks[0]
-            try:
-                sink(event)
-            except Exception:
-                self._sink_failed(sink)
+                source, principal.member_id, principal.organization_id,
+                requested_organization_id, resource, action, allowed, reason, granted_by,
+                None, None if reason is _UNAVAILABLE else self._policy_snapshot(),
+                self._now(), started, ended, route, method, self,
+            ),
+        )  # fmt: skip
+
+    def allows(
+        self,
+        source: DecisionSource,
+        compiled: CompiledPolicy,
+        principal: Principal,
+        resource: str,
+        action: str,
+        requested_organization_id: str | None,
+        started: float,
+        route: str | None = None,
+        /,
+    ) -> bool:
+        """``compiled.allows(principal.roles, resource, action)``, reported (subject to
+        sampling): the hot path of every observed decision, which captures what the
+        decision saw and leaves the event's fields to be worked out when a sink reads
+        them. :class:`UnknownPermission` (strict mode) is reported, then raised."""
+        roles = principal.roles
+        try:
+            allowed = compiled.allows(roles, resource, action)
+        except UnknownPermission:
+            self.decided(
+                source, principal, requested_organization_id, resource, action, False,
+                _UNKNOWN_PERMISSION, no_grants, started, route,
+            )  # fmt: skip
+            raise
+        if allowed:
+            rate = self._allow_rate
+            if rate < 1.0 and (rate == 0.0 or self._rate() >= rate):
+                return True
+            ended = perf_counter()
+            reason = None
+            granted: object = compiled  # the event names the roles if a sink asks
+        else:
+            ended = perf_counter()
+            reason = _NO_GRANT
+            granted = no_grants
+        sinks = self._decision_sinks
+        if not sinks:
+            return allowed
+        # new_decision_event() and _report() inlined: this runs for every decision.
+        event: DecisionEvent = _new_event()
+        _set_raw(
+            event,
+            (
+                source, principal.member_id, principal.organization_id,
+                requested_organization_id, resource, action, allowed, reason, granted,
+                roles, self._policy_snapshot(), self._now(), started, ended, route, None, self,
+            ),
+        )  # fmt: skip
+        sink = self._sole_sink
+        if sink is None:
+            self._deliver(sinks, event)
+            return allowed
+        try:
+            sink(event)
+        except Exception:
+            self._sink_failed(sink)
+        return allowed
+
+    def _report(self, sinks: list[DecisionSink], raw: tuple[Any, ...]) -> None:
+        event = new_decision_event(raw)
+        sink = self._sole_sink
+        if sink is None:
+            self._deliver(sinks, event)
             return
-        self._deliver(sinks, event)
+        try:
+            sink(event)
+        except Exception:
+            self._sink_failed(sink)
 
     # -- authentication -----------------------------------------------------------------------
 
