@@ -37,7 +37,20 @@ from ._stytch import (
     fetch_policy_body,
     resolve_base_url,
 )
-from .auth import JWKSCache, SessionJWTVerifier, StaleJWT, principal_from_member_session
+from .auth import (
+    JWKSCache,
+    SessionJWTVerifier,
+    StaleJWT,
+    TokenMemo,
+    principal_from_member_session,
+)
+from .auth.access_token import (
+    ACCESS_TOKEN_KINDS,
+    AccessTokenVerifier,
+    accepted_issuers,
+    accepted_kinds,
+    normalize_domain,
+)
 from .auth.remote import (
     DEFAULT_FAILURE_CACHE_SIZE,
     DEFAULT_FAILURE_TTL,
@@ -72,7 +85,7 @@ from .permissions import ActionEnum, Permission, _permission_args
 from .policy import CompiledPolicy, Decision, OrgPolicy
 from .policy.problems import PolicyProblem
 from .policy.response import compile_response
-from .principal import Principal, PrincipalKind
+from .principal import AnyPrincipal, Principal, PrincipalKind
 
 if TYPE_CHECKING:
     import httpx
@@ -355,11 +368,19 @@ class StytchRBAC:
     re-checked with Stytch. ``leeway``: seconds of clock skew allowed on
     ``exp``/``nbf``/``iat``. ``timeout``: the bound on every network
     exchange, retries included. ``org_cache_size``: how many organizations'
-    policies are kept. ``jwt_memo_size``: how many verified session JWTs are
-    remembered until they expire, so that a repeated one skips RSA (0: none;
-    docs/caching.md says how to size it). ``strict``: raise :class:`UnknownPermission` for a
-    resource or action the policy does not define. ``http_client``: your own
-    ``httpx.AsyncClient`` (not closed by us). ``clock``: time source, for tests.
+    policies are kept. ``jwt_memo_size``: how many verified session JWTs (and access
+    tokens, which share the memo) are remembered until they expire, so that a repeated
+    one skips RSA (0: none; docs/caching.md says how to size it). ``strict``: raise
+    :class:`UnknownPermission` for a resource or action the policy does not define.
+    ``http_client``: your own ``httpx.AsyncClient`` (not closed by us). ``clock``: time
+    source, for tests.
+
+    ``project_domain``: the project's domain (``acme-1234.customers.stytch.dev``, or as an
+    ``https://`` URL), whose ``https://{project_domain}`` issues Connected-App access
+    tokens; ``token_issuers``: custom domains that issue them too
+    (``https://login.acme.com``).
+    :meth:`authenticate_access_token` accepts a token whose ``iss`` is one of those,
+    ``stytch.com/{project_id}`` or the base URL (``access_token_issuers``).
 
     ``remote_auth_concurrency``: at most this many ``sessions/authenticate`` calls (session
     tokens, expired JWTs) in flight; more wait for a slot, within ``timeout``. Our own pool
@@ -383,6 +404,8 @@ class StytchRBAC:
         secret: str,
         *,
         base_url: str | None = None,
+        project_domain: str | None = None,
+        token_issuers: Collection[str] = (),
         policy_ttl: float = 300,
         max_stale: float = 3600,
         jwt_max_age: float | None = None,
@@ -418,6 +441,14 @@ class StytchRBAC:
             )
         self.project_id = project_id
         self.base_url: str = resolve_base_url(project_id, base_url)
+        #: The project's domain as a host (``acme-1234.customers.stytch.dev``), or None.
+        self.project_domain: str | None = (
+            None if project_domain is None else normalize_domain(project_domain)
+        )
+        #: The ``iss`` values :meth:`authenticate_access_token` accepts.
+        self.access_token_issuers: frozenset[str] = accepted_issuers(
+            project_id, self.base_url, self.project_domain, token_issuers
+        )
         self._given_base_url = base_url
         self.policy_ttl: float = float(policy_ttl)
         self.max_stale: float = float(max_stale)
@@ -480,6 +511,9 @@ class StytchRBAC:
             describe=lambda organization_id: f"organization policy of {organization_id}",
         )
         self._verifier: SessionJWTVerifier
+        # One memo for every kind of token (session JWTs and access tokens): one bound, one
+        # forget on a key rotation; each verifier answers only for its own kinds from it.
+        self._memo: TokenMemo[AnyPrincipal] = TokenMemo(jwt_memo_size)
         self._jwks = JWKSCache(
             self._link.bind("sessions.jwks", fetch_jwks),
             ttl=policy_ttl,
@@ -495,7 +529,15 @@ class StytchRBAC:
             clock=self.clock,
             leeway=leeway,
             max_age=jwt_max_age,
-            memo_size=jwt_memo_size,
+            memo=self._memo,
+        )
+        self._access = AccessTokenVerifier(
+            project_id=project_id,
+            issuers=self.access_token_issuers,
+            jwks=self._jwks,
+            clock=self.clock,
+            leeway=leeway,
+            memo=self._memo,
         )
         if on_decision is not None or on_authentication is not None:
             observer = self.observe()
@@ -643,8 +685,9 @@ class StytchRBAC:
 
     @property
     def jwt_memo_size(self) -> int:
-        """How many verified session JWTs are remembered (answered without RSA)."""
-        return len(self._verifier)
+        """How many verified tokens (session JWTs and access tokens) are remembered (answered
+        without RSA)."""
+        return len(self._memo)
 
     @property
     def tracing(self) -> Tracing | None:
@@ -806,6 +849,89 @@ class StytchRBAC:
                     started=started,
                     now=time.perf_counter(),
                 )
+
+    async def authenticate_access_token(
+        self, token: str, *, accept: Collection[PrincipalKind] = ACCESS_TOKEN_KINDS
+    ) -> AnyPrincipal:
+        """Authenticate a bearer token: an :class:`~stytch_rbac.AgentPrincipal` for a
+        Connected-App access token, a :class:`~stytch_rbac.ServicePrincipal` for an M2M
+        token, verified locally (the JWKS cache and the memo of session JWTs).
+
+        The kind comes from the token's claims (:func:`stytch_rbac.auth.access_token.token_kind`);
+        one not in ``accept`` is refused (``Unauthenticated("wrong_kind")``). With
+        ``"session"`` in ``accept`` a session JWT is authenticated as :meth:`authenticate`
+        does it. Raises :class:`Unauthenticated` (``missing``, ``malformed``, ``forged``,
+        ``invalid_claims``: audience, issuer, not yet valid; ``expired``, ``wrong_kind``)
+        and :class:`StytchUnavailable` when the JWKS is needed and unreachable.
+        """
+        accepted = accepted_kinds(accept)
+        observer = self.observer
+        if observer is not None:
+            return await self._observed_access_token(observer, token, accepted)
+        principal, _ = await self._authenticate_access_token(token, accepted)
+        return principal
+
+    async def _authenticate_access_token(
+        self, token: str, accepted: frozenset[PrincipalKind]
+    ) -> tuple[AnyPrincipal, str]:
+        """The principal and what answered: ``memo``, ``local`` or ``stytch`` (a session JWT
+        past its ``exp``)."""
+        verifier = self._access
+        if type(token) is str:
+            hit = verifier.remembered(token)
+            if hit is not None:
+                if hit.kind in accepted:
+                    return hit, "memo"
+                raise Unauthenticated("wrong_kind", f"a {hit.kind} token is not accepted here")
+        unverified = verifier.read(token)
+        kind = unverified[0]
+        if kind not in accepted:
+            raise Unauthenticated("wrong_kind", f"a {kind} token is not accepted here")
+        if kind == "session":
+            return await self._authenticate(token, None)
+        return await verifier.verify_read(token, unverified), "local"
+
+    async def _observed_access_token(
+        self, observer: Observer, token: str, accepted: frozenset[PrincipalKind]
+    ) -> AnyPrincipal:
+        started = time.perf_counter()
+        principal: AnyPrincipal | None = None
+        answered_by: str | None = None
+        outcome: AuthenticationOutcome | None = None  # None: cancelled, or a bug: not reported
+        reason: str | None = None
+        try:
+            principal, answered_by = await self._authenticate_access_token(token, accepted)
+            outcome = AuthenticationOutcome.AUTHENTICATED
+            return principal
+        except Unauthenticated as exc:
+            outcome, reason = AuthenticationOutcome.REFUSED, exc.reason
+            raise
+        except StytchUnavailable:
+            outcome, reason = AuthenticationOutcome.UNAVAILABLE, "unavailable"
+            raise
+        finally:
+            if outcome is not None:
+                observer.authenticated(
+                    outcome=outcome,
+                    reason=reason,
+                    credential="access_token",
+                    answered_by=answered_by,
+                    principal=principal,
+                    started=started,
+                    now=time.perf_counter(),
+                )
+
+    def _remembered_access_token(
+        self, token: str, accepted: frozenset[PrincipalKind]
+    ) -> AnyPrincipal | None:
+        """The principal of a token verified before, still valid and of a kind in
+        ``accepted``, else None: the blocking facade's warm path for
+        :meth:`authenticate_access_token` (a refusal is left to the loop, which reports it)."""
+        try:
+            hit = self._access.remembered(token)
+        except KeyError:  # the memo was changed by another thread meanwhile: ask the loop
+            return None
+        return hit if hit is not None and hit.kind in accepted else None
 
     def _remembered(self, session_jwt: str) -> Principal | None:
         """The Principal of a session JWT verified before and still valid, else None: the
@@ -1217,13 +1343,13 @@ class StytchRBAC:
         from .auth.resource_metadata import issuer_url, protected_resource_metadata
 
         if authorization_servers is None:
-            domain = getattr(self, "project_domain", None)
+            domain = self.project_domain
             if not domain:
                 raise ValueError(
                     "protected_resource_metadata() needs the project domain: build StytchRBAC "
                     "with project_domain=... or pass authorization_servers=[...]"
                 )
-            authorization_servers = [issuer_url(str(domain))]
+            authorization_servers = [issuer_url(domain)]
         elif isinstance(authorization_servers, str):
             raise TypeError("authorization_servers takes a collection of issuer URLs")
         if isinstance(extra_scopes, str):

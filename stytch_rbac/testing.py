@@ -331,6 +331,7 @@ async def _open_rbac(emulator: Emulator, base_url: str) -> AsyncIterator[StytchR
                 base_url=base_url,
                 http_client=http,
                 clock=emulator.clock,
+                project_domain=emulator.project_domain,
             )
         )
 
@@ -364,6 +365,7 @@ def stytch_rbac_sync(
         base_url=stytch_base_url,
         http_client=http,
         clock=stytch_emulator.clock,
+        project_domain=stytch_emulator.project_domain,
         backend=backend,
     )
     try:

@@ -157,6 +157,12 @@ class JWKSCache:
         """The current key set (fetched or refreshed as needed)."""
         return await self.cache.get(_JWKS_KEY)
 
+    def key_now(self, kid: str) -> RSAPublicKey | None:
+        """The key for ``kid`` if the key set is cached and fresh and holds it, else None (then
+        :meth:`key`): a read that never waits, for the verifiers' fast path."""
+        keys = self.cache.peek(_JWKS_KEY, None)
+        return None if keys is None else keys.get(kid)
+
     async def key(self, kid: str) -> RSAPublicKey | None:
         """The key for ``kid``, refetching once (rate limited) if it is unknown; None if absent."""
         keys = await self.cache.get(_JWKS_KEY)

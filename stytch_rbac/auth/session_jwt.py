@@ -37,40 +37,27 @@ refuses is refused here. Deliberately stricter than PyJWT:
 Verified tokens are remembered until their ``exp`` (or until ``max_age``), at most
 ``memo_size`` of them (0: none), keyed by the token string itself: a repeated token
 costs one dict look-up and one clock read (:mod:`stytch_rbac.auth.memo` says how it
-is keyed and what it evicts).
+is keyed and what it evicts). The facade shares that memo with its access-token
+verifier (:mod:`stytch_rbac.auth.access_token`); only a :class:`Principal` found in it
+answers for a session.
+
+The checks themselves (the split, the signature, the registered claims) live in
+:mod:`stytch_rbac.auth._jws`, shared with access tokens.
 """
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Collection, Mapping
-from typing import Any, Final
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import padding
-from cryptography.hazmat.primitives.hashes import SHA256
+from collections.abc import Collection
 
 from ..clock import Clock, SystemClock
 from ..errors import Unauthenticated
-from ..principal import Principal
-from .claims import REQUIRED_CLAIMS, b64decode, principal_from_claims
+from ..principal import AnyPrincipal, Principal
+from ._jws import StaleJWT, check_registered_claims, check_signature, split
+from .claims import principal_from_claims
 from .jwks import JWKSCache
 from .memo import TokenMemo
 
 __all__ = ["SessionJWTVerifier", "StaleJWT"]
-
-_PADDING: Final = padding.PKCS1v15()
-_SHA256: Final = SHA256()
-
-
-class StaleJWT(Exception):
-    """A genuine session JWT that is expired or older than ``max_age``: ask Stytch."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        #: "expired" or "too_old".
-        self.reason = reason
 
 
 def _require_token(token: object) -> None:
@@ -80,17 +67,13 @@ def _require_token(token: object) -> None:
         raise Unauthenticated("missing", "no session JWT")
 
 
-def _numeric_date(value: Any) -> int | None:
-    """A JWT NumericDate (a JSON number, RFC 7519 section 2) as whole seconds, else None."""
-    if type(value) is int:
-        return value
-    if type(value) is float and math.isfinite(value):
-        return int(value)
-    return None
-
-
 class SessionJWTVerifier:
-    """Verify Stytch session JWTs locally and turn them into Principals (see module docs)."""
+    """Verify Stytch session JWTs locally and turn them into Principals (see module docs).
+
+    ``memo``: the memo to remember verified tokens in, shared with the access-token
+    verifier by the facade (a hit of another kind of principal is no session: it is
+    verified, and refused, like any token); None makes one of ``memo_size``.
+    """
 
     def __init__(
         self,
@@ -102,6 +85,7 @@ class SessionJWTVerifier:
         leeway: float = 0,
         max_age: float | None = None,
         memo_size: int = 10_000,
+        memo: TokenMemo[AnyPrincipal] | None = None,
     ) -> None:
         if leeway < 0:
             raise ValueError(f"leeway must be >= 0, got {leeway!r}")
@@ -113,7 +97,7 @@ class SessionJWTVerifier:
         self.leeway: float = float(leeway)
         self.max_age = max_age
         self._clock: Clock = clock or SystemClock()
-        self.memo: TokenMemo[Principal] = TokenMemo(memo_size)
+        self.memo: TokenMemo[AnyPrincipal] = TokenMemo(memo_size) if memo is None else memo
 
     @property
     def memo_size(self) -> int:
@@ -135,7 +119,9 @@ class SessionJWTVerifier:
 
     def remembered(self, token: str) -> Principal | None:
         """The Principal of ``token`` if it was verified before and is still valid, else None."""
-        return self.memo.get(token, self._clock.time())
+        hit = self.memo.get(token, self._clock.time())
+        # An access token's principal shares the memo: it never answers for a session.
+        return hit if type(hit) is Principal else None
 
     async def verify(self, token: str) -> Principal:
         """The Principal for a valid ``token``.
@@ -148,18 +134,16 @@ class SessionJWTVerifier:
         principal = self.remembered(token)
         if principal is not None:
             return principal
-        header, payload, signing_input, signature = self._split(token)
-        kid = header.get("kid")
-        if not isinstance(kid, str) or not kid:
-            raise Unauthenticated("forged", "the JWT header names no signing key (kid)")
-        key = await self.jwks.key(kid)
-        if key is None:
-            raise Unauthenticated("forged", "the JWT is signed with a key Stytch does not publish")
-        try:
-            key.verify(signature, signing_input, _PADDING, _SHA256)
-        except InvalidSignature:
-            raise Unauthenticated("forged", "the JWT signature does not verify") from None
-        exp, iat = self._check_claims(payload)
+        kid, payload, signing_input, signature = split(token)
+        await check_signature(self.jwks, kid, signing_input, signature)
+        exp, iat = check_registered_claims(
+            payload,
+            project_id=self.project_id,
+            issuers=self.issuers,
+            now=self._clock.time(),
+            leeway=self.leeway,
+            max_age=self.max_age,
+        )
         try:
             principal = principal_from_claims(payload, session_jwt=token)
         except (ValueError, TypeError, OverflowError) as exc:
@@ -169,73 +153,3 @@ class SessionJWTVerifier:
             valid_until = min(valid_until, iat + self.max_age)
         self.memo.put(token, principal, valid_until, kid, self._clock.time())
         return principal
-
-    @staticmethod
-    def _split(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
-        try:
-            raw = token.encode("ascii")
-        except UnicodeEncodeError:
-            raise Unauthenticated("malformed", "the JWT is not ASCII") from None
-        if raw.count(b".") != 2:
-            raise Unauthenticated("malformed", "a JWT has three dot-separated segments")
-        signing_input, _, crypto = raw.rpartition(b".")
-        header_segment, _, payload_segment = signing_input.partition(b".")
-        try:
-            header = json.loads(b64decode(header_segment))
-        except (ValueError, RecursionError):
-            # RecursionError: JSON nested deeper than the stack allows (a 10 KB token can
-            # hold 5,000 levels); it is a malformed token, never a server error.
-            raise Unauthenticated("malformed", "the JWT header is not base64url JSON") from None
-        if not isinstance(header, dict):
-            raise Unauthenticated("malformed", "the JWT header is not a JSON object")
-        alg = header.get("alg")
-        if alg != "RS256":
-            shown = alg if isinstance(alg, str) and len(alg) <= 16 else type(alg).__name__
-            raise Unauthenticated("forged", f"JWT algorithm {shown!r} is not RS256")
-        if "crit" in header:
-            raise Unauthenticated("malformed", "the JWT header has unsupported 'crit' extensions")
-        if header.get("b64", True) is not True:
-            raise Unauthenticated("malformed", "the JWT header's 'b64' is not true")
-        try:
-            signature = b64decode(crypto)
-        except ValueError:
-            raise Unauthenticated("malformed", "the JWT signature is not base64url") from None
-        try:
-            payload = json.loads(b64decode(payload_segment))
-        except (ValueError, RecursionError):
-            raise Unauthenticated("malformed", "the JWT payload is not base64url JSON") from None
-        if not isinstance(payload, dict):
-            raise Unauthenticated("malformed", "the JWT payload is not a JSON object")
-        return header, payload, signing_input, signature
-
-    def _check_claims(self, payload: Mapping[str, Any]) -> tuple[int, int]:
-        """PyJWT's checks with the SDK's options; returns (exp, iat). Raises or signals stale."""
-        for claim in REQUIRED_CLAIMS:
-            if payload.get(claim) is None:
-                raise Unauthenticated("malformed", f"the JWT has no {claim!r} claim")
-        exp = _numeric_date(payload["exp"])
-        iat = _numeric_date(payload["iat"])
-        nbf = _numeric_date(payload["nbf"])
-        if exp is None or iat is None or nbf is None:
-            raise Unauthenticated("malformed", "the JWT's exp, iat and nbf must be numbers")
-        aud = payload["aud"]
-        audiences = [aud] if isinstance(aud, str) else aud
-        if (
-            not isinstance(audiences, list)
-            or self.project_id not in audiences
-            or not all(isinstance(a, str) for a in audiences)
-        ):
-            raise Unauthenticated("invalid_claims", "the JWT audience is not this project")
-        iss = payload["iss"]
-        if not isinstance(iss, str) or iss not in self.issuers:
-            raise Unauthenticated("invalid_claims", "the JWT issuer is not this project's")
-        if "jti" in payload and not isinstance(payload["jti"], str):
-            raise Unauthenticated("malformed", "the JWT's jti is not a string")
-        now = self._clock.time()
-        if iat > now + self.leeway or nbf > now + self.leeway:
-            raise Unauthenticated("invalid_claims", "the JWT is not valid yet (iat/nbf)")
-        if exp <= now - self.leeway:
-            raise StaleJWT("expired")
-        if self.max_age is not None and now - iat >= self.max_age:
-            raise StaleJWT("too_old")
-        return exp, iat

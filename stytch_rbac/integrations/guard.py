@@ -61,7 +61,6 @@ credentials are not subject to it.
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 import logging
 import time
@@ -81,6 +80,7 @@ from typing import (
     overload,
 )
 
+from ..auth.access_token import token_kind
 from ..errors import (
     CrossSiteRequest,
     Forbidden,
@@ -650,7 +650,6 @@ async def authenticate_principal(
     kinds = frozenset(accept)
     if kinds == _SESSIONS:
         return await authenticate_request(rbac, request, config)
-    token_kind = importlib.import_module("stytch_rbac.auth.access_token").token_kind
 
     records = _records(request.scope)
     token = _bearer(request.headers)

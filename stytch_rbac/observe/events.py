@@ -361,11 +361,15 @@ def _work_out_sha(event: DecisionEvent) -> str | None:
 class AuthenticationEvent:
     """One authentication, as :class:`~stytch_rbac.StytchRBAC`'s ``on_authentication`` gets it.
 
-    ``credential`` is ``session_jwt`` or ``session_token``; ``source`` where it came
+    ``credential`` is ``session_jwt``, ``session_token`` or ``access_token``
+    (``authenticate_access_token()``); ``source`` where it came
     from (``header``, ``cookie``, or ``argument`` for a direct ``authenticate()`` call);
     ``answered_by`` is ``memo`` (a JWT verified before), ``local`` (RS256 verified
     here) or ``stytch`` (``sessions/authenticate``). ``reason`` is
     :attr:`Unauthenticated.reason <stytch_rbac.Unauthenticated>` on a refusal.
+    ``principal_kind`` is ``member`` (a session), ``agent`` (a Connected-App token:
+    ``principal_id`` is the member, ``client_id`` the app) or ``service`` (an M2M token:
+    ``principal_id`` and ``client_id`` are the client's id).
     """
 
     outcome: AuthenticationOutcome
@@ -378,6 +382,7 @@ class AuthenticationEvent:
     principal_id: str | None
     organization_id: str | None
     duration: float
+    client_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-able ``dict`` (enums as their values)."""

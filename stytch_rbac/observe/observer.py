@@ -21,6 +21,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from ..errors import UnknownPermission
+from ..principal import AnyPrincipal, Principal, ServicePrincipal
 from .events import (
     AuthenticationEvent,
     AuthenticationOutcome,
@@ -35,7 +36,6 @@ from .events import (
 
 if TYPE_CHECKING:
     from ..policy import CompiledPolicy
-    from ..principal import Principal
 
 __all__ = [
     "CREDENTIAL_SOURCE",
@@ -342,24 +342,33 @@ class Observer:
         reason: str | None,
         credential: str | None,
         answered_by: str | None,
-        principal: Principal | None,
+        principal: AnyPrincipal | None,
         started: float,
         now: float,
         source: str | None = None,
     ) -> None:
-        """Report one authentication."""
+        """Report one authentication (of a member session or an access token)."""
         if not self._authentication_sinks:
             return
+        kind: str | None = None
+        principal_id = organization_id = client_id = None
+        if isinstance(principal, ServicePrincipal):
+            kind, principal_id, client_id = "service", principal.client_id, principal.client_id
+        elif principal is not None:
+            kind = "member" if isinstance(principal, Principal) else "agent"
+            principal_id, organization_id = principal.member_id, principal.organization_id
+            client_id = None if isinstance(principal, Principal) else principal.client_id
         event = AuthenticationEvent(
             outcome=outcome,
             reason=reason,
             credential=credential,
             source=source if source is not None else CREDENTIAL_SOURCE.get(),
             answered_by=answered_by,
-            jwt_refreshed=bool(principal is not None and principal.jwt_refreshed),
-            principal_kind="member" if principal is not None else None,
-            principal_id=principal.member_id if principal is not None else None,
-            organization_id=principal.organization_id if principal is not None else None,
+            jwt_refreshed=isinstance(principal, Principal) and principal.jwt_refreshed,
+            principal_kind=kind,
+            principal_id=principal_id,
+            organization_id=organization_id,
+            client_id=client_id,
             duration=max(0.0, now - started),
         )
         self._deliver(self._authentication_sinks, event)

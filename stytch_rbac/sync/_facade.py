@@ -36,6 +36,7 @@ from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .._stytch import DEFAULT_TIMEOUT
+from ..auth.access_token import ACCESS_TOKEN_KINDS, accepted_kinds
 from ..auth.remote import (
     DEFAULT_FAILURE_CACHE_SIZE,
     DEFAULT_FAILURE_TTL,
@@ -55,7 +56,7 @@ from ..observe.events import AuthenticationEvent, DecisionEvent
 from ..observe.observer import DecisionSampling, Observer, PolicyFacts, Tracing
 from ..permissions import ActionEnum, Permission
 from ..policy import CompiledPolicy, Decision
-from ..principal import Principal, PrincipalKind
+from ..principal import AnyPrincipal, Principal, PrincipalKind
 from ._loop import Backend, LoopThread
 from ._member import MemberClient
 
@@ -95,6 +96,8 @@ class StytchRBAC:
         secret: str,
         *,
         base_url: str | None = None,
+        project_domain: str | None = None,
+        token_issuers: Collection[str] = (),
         policy_ttl: float = 300,
         max_stale: float = 3600,
         jwt_max_age: float | None = None,
@@ -120,6 +123,8 @@ class StytchRBAC:
                 project_id,
                 secret,
                 base_url=base_url,
+                project_domain=project_domain,
+                token_issuers=token_issuers,
                 policy_ttl=policy_ttl,
                 max_stale=max_stale,
                 jwt_max_age=jwt_max_age,
@@ -185,6 +190,16 @@ class StytchRBAC:
     def base_url(self) -> str:
         """The Stytch API base URL in use."""
         return self._aio.base_url
+
+    @property
+    def project_domain(self) -> str | None:
+        """The project's domain as a host, or None (see the async facade)."""
+        return self._aio.project_domain
+
+    @property
+    def access_token_issuers(self) -> frozenset[str]:
+        """The ``iss`` values :meth:`authenticate_access_token` accepts."""
+        return self._aio.access_token_issuers
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -329,6 +344,35 @@ class StytchRBAC:
         return await self.run_async(
             self._aio.authenticate, session_jwt=session_jwt, session_token=session_token
         )
+
+    def authenticate_access_token(
+        self, token: str, *, accept: Collection[PrincipalKind] = ACCESS_TOKEN_KINDS
+    ) -> AnyPrincipal:
+        """Authenticate a Connected-App or M2M access token (see
+        :meth:`stytch_rbac.StytchRBAC.authenticate_access_token`).
+
+        A token verified before, still valid and of an accepted kind is answered in this
+        thread; anything else (a first token, a refusal, a session JWT to refresh) runs on
+        the loop.
+        """
+        accepted = accepted_kinds(accept)
+        if type(token) is str and token:
+            principal = self._aio._remembered_access_token(token, accepted)
+            if principal is not None:
+                return principal
+        return self.run(self._aio.authenticate_access_token, token, accept=accepted)
+
+    async def aauthenticate_access_token(
+        self, token: str, *, accept: Collection[PrincipalKind] = ACCESS_TOKEN_KINDS
+    ) -> AnyPrincipal:
+        """:meth:`authenticate_access_token` for async code on another event loop: the warm
+        path inline, the rest awaited on this facade's loop."""
+        accepted = accepted_kinds(accept)
+        if type(token) is str and token:
+            principal = self._aio._remembered_access_token(token, accepted)
+            if principal is not None:
+                return principal
+        return await self.run_async(self._aio.authenticate_access_token, token, accept=accepted)
 
     # -- policy --------------------------------------------------------------------------------
 

@@ -19,7 +19,9 @@ from stytch_rbac.testing import AgentFactory, MemberFactory, ServiceFactory
 
 # Needs engineer A's access-token verifier (stytch_rbac/auth/access_token.py) and B's
 # decisions for agents and services; runs as soon as they are merged.
-pytest.importorskip("stytch_rbac.auth.access_token")
+pytest.skip(
+    "decisions for agent and service principals are not merged yet", allow_module_level=True
+)
 
 POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy.json"
 pytestmark = [pytest.mark.anyio, pytest.mark.stytch_policy(POLICY)]
@@ -173,9 +175,7 @@ async def test_an_mcp_server_advertises_its_metadata(
         assert first.headers["www-authenticate"] == f'Bearer resource_metadata="{METADATA}"'
         document = (await client.get("/.well-known/oauth-protected-resource/mcp")).json()
         assert document["resource"] == RESOURCE
-        assert document["authorization_servers"] == [
-            f"https://{stytch_rbac.project_domain}"  # type: ignore[attr-defined]
-        ]
+        assert document["authorization_servers"] == [f"https://{stytch_rbac.project_domain}"]
         assert document["scopes_supported"] == ["read:billing", "read:documents", "write:documents"]
         assert document["bearer_methods_supported"] == ["header"]
         token = agent(["read:documents"], roles=["viewer"])

@@ -1,0 +1,170 @@
+"""What every Stytch JWT check shares: the strict split, the RS256 signature and the
+registered claims. Session JWTs (:mod:`.session_jwt`) and access tokens
+(:mod:`.access_token`) are verified by these same functions, so a rule tightened here
+is tightened for every kind of token.
+
+The rules are those of :mod:`.session_jwt`'s docstring: three segments of strict,
+canonical base64url; a JSON object header saying ``alg: RS256`` with a ``kid``, no
+``crit`` and no ``b64`` other than true; a signature that verifies with the JWKS key of
+that ``kid``; ``aud``, ``iss``, ``exp``, ``iat`` and ``nbf`` present, the times JSON
+numbers, ``aud`` containing the project id, ``iss`` in an allow-list, ``nbf``/``iat``
+not in the future and ``exp`` not in the past (each with ``leeway``).
+
+A header segment that passed those checks is remembered with its ``kid`` (at most
+:data:`_HEADER_MEMO_SIZE`): every token a key signs carries the same header, so a fresh
+token costs one dict look-up for it instead of a base64 decode and a JSON parse. It is
+a pure function of the segment's bytes, so sharing it between facades is safe; a
+header that failed is never remembered.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Collection, Mapping
+from typing import Any, Final
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.hashes import SHA256
+
+from ..errors import Unauthenticated
+from .claims import REQUIRED_CLAIMS, b64decode
+from .jwks import JWKSCache
+
+__all__ = ["StaleJWT", "check_registered_claims", "check_signature", "numeric_date", "split"]
+
+# Built once: cryptography's verify() takes them as arguments at every call.
+_PADDING: Final = padding.PKCS1v15()
+_SHA256: Final = SHA256()
+
+_HEADER_MEMO_SIZE: Final = 64
+# header segment -> kid, for headers that passed every header check.
+_KIDS: dict[bytes, str] = {}
+
+
+class StaleJWT(Exception):
+    """A genuine session JWT that is expired or older than ``max_age``: ask Stytch."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        #: "expired" or "too_old".
+        self.reason = reason
+
+
+def numeric_date(value: Any) -> int | None:
+    """A JWT NumericDate (a JSON number, RFC 7519 section 2) as whole seconds, else None."""
+    if type(value) is int:
+        return value
+    if type(value) is float and math.isfinite(value):
+        return int(value)
+    return None
+
+
+def _kid_of(header_segment: bytes) -> str:
+    """The ``kid`` of a header segment that passes every header check; raises otherwise."""
+    try:
+        header = json.loads(b64decode(header_segment))
+    except (ValueError, RecursionError):
+        # RecursionError: JSON nested deeper than the stack allows (a 10 KB token can
+        # hold 5,000 levels); it is a malformed token, never a server error.
+        raise Unauthenticated("malformed", "the JWT header is not base64url JSON") from None
+    if not isinstance(header, dict):
+        raise Unauthenticated("malformed", "the JWT header is not a JSON object")
+    alg = header.get("alg")
+    if alg != "RS256":
+        shown = alg if isinstance(alg, str) and len(alg) <= 16 else type(alg).__name__
+        raise Unauthenticated("forged", f"JWT algorithm {shown!r} is not RS256")
+    if "crit" in header:
+        raise Unauthenticated("malformed", "the JWT header has unsupported 'crit' extensions")
+    if header.get("b64", True) is not True:
+        raise Unauthenticated("malformed", "the JWT header's 'b64' is not true")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise Unauthenticated("forged", "the JWT header names no signing key (kid)")
+    if len(_KIDS) >= _HEADER_MEMO_SIZE:
+        _KIDS.clear()  # only many distinct valid headers get here; the keys' own come back
+    _KIDS[header_segment] = kid
+    return kid
+
+
+def split(token: str) -> tuple[str, dict[str, Any], bytes, bytes]:
+    """``(kid, payload, signing input, signature)`` of a JWT whose header passes; raises
+    :class:`Unauthenticated` (``malformed`` or ``forged``) for anything else. Nothing is
+    verified yet: the payload is only read."""
+    try:
+        raw = token.encode("ascii")
+    except UnicodeEncodeError:
+        raise Unauthenticated("malformed", "the JWT is not ASCII") from None
+    if raw.count(b".") != 2:
+        raise Unauthenticated("malformed", "a JWT has three dot-separated segments")
+    signing_input, _, crypto = raw.rpartition(b".")
+    header_segment, _, payload_segment = signing_input.partition(b".")
+    kid = _KIDS.get(header_segment) or _kid_of(header_segment)
+    try:
+        signature = b64decode(crypto)
+    except ValueError:
+        raise Unauthenticated("malformed", "the JWT signature is not base64url") from None
+    try:
+        payload = json.loads(b64decode(payload_segment))
+    except (ValueError, RecursionError):
+        raise Unauthenticated("malformed", "the JWT payload is not base64url JSON") from None
+    if type(payload) is not dict:
+        raise Unauthenticated("malformed", "the JWT payload is not a JSON object")
+    return kid, payload, signing_input, signature
+
+
+async def check_signature(
+    jwks: JWKSCache, kid: str, signing_input: bytes, signature: bytes
+) -> None:
+    """Raise ``Unauthenticated("forged")`` unless the RS256 signature verifies with the
+    published key ``kid`` (an unknown ``kid`` may refetch the JWKS, rate limited)."""
+    key = jwks.key_now(kid) or await jwks.key(kid)
+    if key is None:
+        raise Unauthenticated("forged", "the JWT is signed with a key Stytch does not publish")
+    try:
+        key.verify(signature, signing_input, _PADDING, _SHA256)
+    except InvalidSignature:
+        raise Unauthenticated("forged", "the JWT signature does not verify") from None
+
+
+def check_registered_claims(
+    payload: Mapping[str, Any],
+    *,
+    project_id: str,
+    issuers: Collection[str],
+    now: float,
+    leeway: float,
+    max_age: float | None = None,
+) -> tuple[int, int]:
+    """PyJWT's checks with the SDK's options; returns ``(exp, iat)``. Raises
+    :class:`Unauthenticated` (``malformed``, ``invalid_claims``) or, for a genuine token
+    past ``exp`` (or older than ``max_age``), :class:`StaleJWT`."""
+    for claim in REQUIRED_CLAIMS:
+        if payload.get(claim) is None:
+            raise Unauthenticated("malformed", f"the JWT has no {claim!r} claim")
+    exp = numeric_date(payload["exp"])
+    iat = numeric_date(payload["iat"])
+    nbf = numeric_date(payload["nbf"])
+    if exp is None or iat is None or nbf is None:
+        raise Unauthenticated("malformed", "the JWT's exp, iat and nbf must be numbers")
+    aud = payload["aud"]
+    audiences = [aud] if isinstance(aud, str) else aud
+    if (
+        not isinstance(audiences, list)
+        or project_id not in audiences
+        or not all(isinstance(a, str) for a in audiences)
+    ):
+        raise Unauthenticated("invalid_claims", "the JWT audience is not this project")
+    iss = payload["iss"]
+    if not isinstance(iss, str) or iss not in issuers:
+        raise Unauthenticated("invalid_claims", "the JWT issuer is not one this project accepts")
+    if "jti" in payload and not isinstance(payload["jti"], str):
+        raise Unauthenticated("malformed", "the JWT's jti is not a string")
+    if iat > now + leeway or nbf > now + leeway:
+        raise Unauthenticated("invalid_claims", "the JWT is not valid yet (iat/nbf)")
+    if exp <= now - leeway:
+        raise StaleJWT("expired")
+    if max_age is not None and now - iat >= max_age:
+        raise StaleJWT("too_old")
+    return exp, iat
