@@ -17,7 +17,7 @@ import random
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
-from time import perf_counter
+from time import perf_counter, time
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from ..errors import UnknownPermission
@@ -30,7 +30,6 @@ from .events import (
     DenialReason,
     Lazy,
     _new_event,
-    _set_raw,
     new_decision_event,
 )
 
@@ -172,7 +171,10 @@ class Observer:
         self._authentication_sinks: list[AuthenticationSink] = []
         self._failures: dict[int, int] = {}
         self._policy_snapshot = policy_snapshot
-        self._now = now
+        #: The facade clock, or None for the system clock (``time.time`` itself): an event
+        #: then works its decision's time out from the monotonic end when first read
+        #: (:func:`~stytch_rbac.observe.events.system_time_at`), a clock read less here.
+        self._now: Callable[[], float] | None = None if now is time else now
         self._rate = rate
         #: The canonical sha256 of a compiled policy's policy (the facade's, remembered).
         self.sha256_of: Callable[[CompiledPolicy], str] = sha256_of or _sha256_of
@@ -253,13 +255,14 @@ class Observer:
         sinks = self._decision_sinks
         if not sinks:
             return
+        now = self._now
         self._report(
             sinks,
             (
                 source, principal.member_id, principal.organization_id,
                 requested_organization_id, resource, action, allowed, reason, granted_by,
                 None, None if reason is _UNAVAILABLE else self._policy_snapshot(),
-                self._now(), started, ended, route, method, self,
+                None if now is None else now(), started, ended, route, method, self,
             ),
         )  # fmt: skip
 
@@ -299,27 +302,37 @@ class Observer:
             ended = perf_counter()
             reason = _NO_GRANT
             granted = no_grants
-        sinks = self._decision_sinks
-        if not sinks:
-            return allowed
-        # new_decision_event() and _report() inlined: this runs for every decision.
-        event: DecisionEvent = _new_event()
-        _set_raw(
-            event,
-            (
-                source, principal.member_id, principal.organization_id,
-                requested_organization_id, resource, action, allowed, reason, granted,
-                roles, self._policy_snapshot(), self._now(), started, ended, route, None, self,
-            ),
-        )  # fmt: skip
+        # new_decision_event() and _report() inlined: this runs for every decision. The
+        # event is a _Captured, whose slot takes a plain store (see there).
         sink = self._sole_sink
-        if sink is None:
-            self._deliver(sinks, event)
+        if sink is not None:
+            now = self._now
+            event = _new_event()
+            event._raw = (
+                source, principal.member_id, principal.organization_id,
+                requested_organization_id, resource, action, allowed, reason, granted, roles,
+                self._policy_snapshot(), None if now is None else now(), started, ended,
+                route, None, self,
+            )  # fmt: skip
+            try:
+                sink(event)
+            except Exception:
+                self._sink_failed(sink)
             return allowed
-        try:
-            sink(event)
-        except Exception:
-            self._sink_failed(sink)
+        sinks = self._decision_sinks
+        if sinks:
+            now = self._now
+            self._deliver(
+                sinks,
+                new_decision_event(
+                    (
+                        source, principal.member_id, principal.organization_id,
+                        requested_organization_id, resource, action, allowed, reason,
+                        granted, roles, self._policy_snapshot(),
+                        None if now is None else now(), started, ended, route, None, self,
+                    )
+                ),
+            )  # fmt: skip
         return allowed
 
     def _report(self, sinks: list[DecisionSink], raw: tuple[Any, ...]) -> None:
