@@ -338,6 +338,40 @@ async def policy_for(rbac: Authorizer, principal: Principal) -> CompiledPolicy:
     return await rbac.policy(principal.organization_id)
 
 
+def _policy_lookup(rbac: Authorizer) -> Callable[[Principal], Awaitable[CompiledPolicy]]:
+    """:func:`policy_for` bound to ``rbac``, resolved once: ``rbac.policy_for`` itself when
+    it has one (a coroutine less per decision), else the organization's policy."""
+    for_principal: Callable[[Principal], Awaitable[CompiledPolicy]] | None = getattr(
+        rbac, "policy_for", None
+    )
+    if for_principal is not None:
+        return for_principal
+
+    async def by_organization(principal: Principal) -> CompiledPolicy:
+        return await rbac.policy(principal.organization_id)
+
+    return by_organization
+
+
+class _Observable(Protocol):
+    """What holds an observer: ``StytchRBAC`` (its :class:`Observer` or None)."""
+
+    @property
+    def observer(self) -> object:
+        """The observer, if any (anything else than an :class:`Observer` is ignored)."""
+        ...
+
+
+class _Unobserved:
+    """What a guard reads its observer from when the authorizer has none: None."""
+
+    __slots__ = ()
+    observer: None = None
+
+
+_UNOBSERVED: Final = _Unobserved()
+
+
 class RequestAuth:
     """The authentication outcome of one request, stored in its scope under :data:`SCOPE_KEY`.
 
@@ -798,6 +832,8 @@ class Guard:
 
     __slots__ = (
         "_dependency",
+        "_observed",
+        "_policy_of",
         "_rbac",
         "_sessions_only",
         "accept",
@@ -835,6 +871,13 @@ class Guard:
         resource_metadata: str | None = None,
     ) -> None:
         self._rbac = rbac
+        # Read once here, not per check (a check is a few hundred ns): what holds the
+        # observer (the facade, or a stand-in whose observer is None for an authorizer
+        # without one), and the policy look-up for a principal (see policy_for()).
+        self._observed: _Observable = (
+            cast("_Observable", rbac) if hasattr(rbac, "observer") else _UNOBSERVED
+        )
+        self._policy_of: Callable[[Principal], Awaitable[CompiledPolicy]] = _policy_lookup(rbac)
         self.accept = _accepted(accept)
         self._sessions_only: bool = self.accept == _SESSIONS
         self.scopes = _scope_names(scopes)
@@ -973,9 +1016,13 @@ class Guard:
             return await self._check_access(principal, organization_id, request)
         if not self._sessions_only and "session" not in self.accept:
             raise Unauthenticated("wrong_kind", "this route does not accept member sessions")
-        org = await self._requested_organization(organization_id, request)
-        tenancy = self.organization is not None or organization_id is not None
-        observer = getattr(self._rbac, "observer", None)  # inlined observer_of(): hot path
+        if organization_id is None and self.organization is None:
+            org = None  # _requested_organization()'s answer, without a coroutine
+            tenancy = False
+        else:
+            org = await self._requested_organization(organization_id, request)
+            tenancy = True
+        observer = self._observed.observer  # observer_of(), inlined: the hot path
         if observer is not None and not isinstance(observer, Observer):
             observer = None
         # Observed: the same decision, each permission reported as it is decided.
@@ -989,10 +1036,10 @@ class Guard:
             return principal
         # One policy look-up per check; every permission is then decided on that snapshot.
         if observer is None:
-            compiled = await policy_for(self._rbac, principal)
+            compiled = await self._policy_of(principal)
         else:
             try:
-                compiled = await policy_for(self._rbac, principal)
+                compiled = await self._policy_of(principal)
             except StytchUnavailable:
                 self._report_refusal(observer, principal, org, _UNAVAILABLE, started, route)
                 raise

@@ -291,7 +291,7 @@ class _Captured(DecisionEvent):
 
     __slots__ = ()
     __init__ = object.__init__
-    __setattr__ = object.__setattr__
+    __setattr__ = object.__setattr__  # type: ignore[assignment]  # C's, with its signature
     __delattr__ = object.__delattr__
 
 
@@ -322,7 +322,7 @@ _RAW_FIELDS: Final = (
 def new_decision_event(raw: tuple[Any, ...]) -> DecisionEvent:
     """A :class:`DecisionEvent` from what a decision captured (:data:`_RAW_FIELDS`, in
     order): the observer's fast path, which leaves every computed field to the first read."""
-    event = _new_event()
+    event: DecisionEvent = _new_event()
     event._raw = raw
     return event
 
