@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from time import perf_counter, time
-from typing import Any, Final, cast
+from typing import Any, ClassVar, Final, cast
 
 __all__ = [
     "AuthenticationEvent",
@@ -87,6 +87,8 @@ class DecisionEvent:
     _granted: tuple[str, ...]
     _sha: str | None
     _raw: tuple[Any, ...]
+    #: Whether ``_raw`` holds the compact capture of Observer.allows (see _Checked).
+    _compact: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -295,7 +297,18 @@ class _Captured(DecisionEvent):
     __delattr__ = object.__delattr__
 
 
+class _Checked(_Captured):
+    """A :class:`_Captured` from the fast path of ``Observer.allows`` (one sink, every
+    allow reported, the system clock), which captures less (:data:`_CHECKED_FIELDS`):
+    the reason and the granting roles follow from ``allowed`` (no grant, or the policy
+    to ask), the decision's time from its monotonic end, and there is no ``method``."""
+
+    __slots__ = ()
+    _compact = True
+
+
 _new_event: Final = _Captured
+_new_checked_event: Final = _Checked
 
 #: What the observer captures at a decision, in this order (see :func:`new_decision_event`).
 _RAW_FIELDS: Final = (
@@ -317,6 +330,41 @@ _RAW_FIELDS: Final = (
     "method",
     "observer",  # its strict, policy_ttl and sha256_of (set once, at its creation)
 )
+
+
+#: What the fast path of ``Observer.allows`` captures, in this order (see :class:`_Checked`).
+_CHECKED_FIELDS: Final = (
+    "source",
+    "principal_id",
+    "organization_id",
+    "requested_organization_id",
+    "resource",
+    "action",
+    "allowed",
+    "compiled",  # the policy that decided
+    "roles",
+    "held",
+    "started",
+    "ended",
+    "route",
+    "observer",
+)
+
+
+def _captured(event: DecisionEvent) -> tuple[Any, ...]:
+    """What ``event`` captured, as :data:`_RAW_FIELDS`."""
+    raw = event._raw
+    if not event._compact:
+        return raw
+    (
+        source, principal_id, organization_id, requested, resource, action, allowed,
+        compiled, roles, held, started, ended, route, observer,
+    ) = raw  # fmt: skip
+    return (
+        source, principal_id, organization_id, requested, resource, action, allowed,
+        None if allowed else DenialReason.NO_GRANT, compiled if allowed else (), roles, held,
+        None, started, ended, route, None, observer,
+    )  # fmt: skip
 
 
 def new_decision_event(raw: tuple[Any, ...]) -> DecisionEvent:
@@ -344,7 +392,7 @@ def _work_out_fields(event: DecisionEvent) -> tuple[Any, ...]:
     (
         source, principal_id, organization_id, requested, resource, action, allowed, reason,
         _granted, _roles, held, now, started, ended, route, method, observer,
-    ) = event._raw  # fmt: skip
+    ) = _captured(event)  # fmt: skip
     if now is None:  # the facade runs on the system clock: see system_time_at()
         now = system_time_at(ended)
     if held is None:
@@ -365,7 +413,7 @@ def _work_out_fields(event: DecisionEvent) -> tuple[Any, ...]:
 
 
 def _work_out_granted(event: DecisionEvent) -> tuple[str, ...]:
-    raw = event._raw
+    raw = _captured(event)
     granted = raw[8]
     if isinstance(granted, list):  # a Lazy
         function, *arguments = granted
@@ -377,7 +425,7 @@ def _work_out_granted(event: DecisionEvent) -> tuple[str, ...]:
 
 
 def _work_out_sha(event: DecisionEvent) -> str | None:
-    raw = event._raw
+    raw = _captured(event)
     held = raw[10]
     sha = None if held is None else raw[16].sha256_of(held.value)
     _set_sha(event, sha)

@@ -29,7 +29,7 @@ from .events import (
     DecisionSource,
     DenialReason,
     Lazy,
-    _new_event,
+    _new_checked_event,
     new_decision_event,
 )
 
@@ -138,7 +138,9 @@ class Observer:
 
     __slots__ = (
         "_allow_rate",
+        "_allow_sink",
         "_authentication_sinks",
+        "_deny_sink",
         "_decision_sinks",
         "_failures",
         "_now",
@@ -180,6 +182,9 @@ class Observer:
         self.sha256_of: Callable[[CompiledPolicy], str] = sha256_of or _sha256_of
         self.policy_ttl: float = float(policy_ttl)
         self.strict: bool = strict
+        #: The sink of the fast path of allows() for an allow and for a denial, else None.
+        self._allow_sink: DecisionSink | None = None
+        self._deny_sink: DecisionSink | None = None
 
     def __repr__(self) -> str:
         return (
@@ -195,6 +200,10 @@ class Observer:
             raise TypeError(f"a decision sink must be callable, got {type(sink).__name__}")
         self._decision_sinks.append(sink)
         self._sole_sink = sink if len(self._decision_sinks) == 1 else None
+        # The fast path of allows(): one sink, the system clock, allows not sampled.
+        fast = self._sole_sink if self._now is None else None
+        self._deny_sink = fast
+        self._allow_sink = fast if self._allow_rate == 1.0 else None
 
     def add_authentication_sink(self, sink: AuthenticationSink) -> None:
         """Also deliver every authentication to ``sink``."""
@@ -291,6 +300,46 @@ class Observer:
                 _UNKNOWN_PERMISSION, no_grants, started, route,
             )  # fmt: skip
             raise
+        sink = self._allow_sink if allowed else self._deny_sink
+        if sink is None:
+            if allowed and self._allow_rate == 0.0:  # decisions="denials"
+                return True
+            return self._checked(
+                source, compiled, principal, roles, resource, action, allowed,
+                requested_organization_id, started, route,
+            )  # fmt: skip
+        # The fast path: what every observed decision runs with one sink. It captures only
+        # what the decision alone knows (events._CHECKED_FIELDS), with as few steps as it
+        # can: every one is paid per decision, read or not.
+        ended = perf_counter()
+        held = self._policy_snapshot
+        event = _new_checked_event()
+        event._raw = (
+            source, principal.member_id, principal.organization_id, requested_organization_id,
+            resource, action, allowed, compiled, roles, held(), started, ended, route, self,
+        )  # fmt: skip
+        try:
+            sink(event)
+        except Exception:
+            self._sink_failed(sink)
+        return allowed
+
+    def _checked(
+        self,
+        source: DecisionSource,
+        compiled: CompiledPolicy,
+        principal: Principal,
+        roles: frozenset[str],
+        resource: str,
+        action: str,
+        allowed: bool,
+        requested_organization_id: str | None,
+        started: float,
+        route: str | None,
+        /,
+    ) -> bool:
+        """The rest of :meth:`allows`: allows sampled at a rate, several sinks or none, a
+        clock of the facade's own."""
         if allowed:
             rate = self._allow_rate
             if rate < 1.0 and (rate == 0.0 or self._rate() >= rate):
@@ -302,35 +351,16 @@ class Observer:
             ended = perf_counter()
             reason = _NO_GRANT
             granted = no_grants
-        # new_decision_event() and _report() inlined: this runs for every decision. The
-        # event is a _Captured, whose slot takes a plain store (see there).
-        sink = self._sole_sink
-        if sink is not None:
-            now = self._now
-            event = _new_event()
-            event._raw = (
-                source, principal.member_id, principal.organization_id,
-                requested_organization_id, resource, action, allowed, reason, granted, roles,
-                self._policy_snapshot(), None if now is None else now(), started, ended,
-                route, None, self,
-            )  # fmt: skip
-            try:
-                sink(event)
-            except Exception:
-                self._sink_failed(sink)
-            return allowed
         sinks = self._decision_sinks
         if sinks:
             now = self._now
-            self._deliver(
+            self._report(
                 sinks,
-                new_decision_event(
-                    (
-                        source, principal.member_id, principal.organization_id,
-                        requested_organization_id, resource, action, allowed, reason,
-                        granted, roles, self._policy_snapshot(),
-                        None if now is None else now(), started, ended, route, None, self,
-                    )
+                (
+                    source, principal.member_id, principal.organization_id,
+                    requested_organization_id, resource, action, allowed, reason, granted,
+                    roles, self._policy_snapshot(), None if now is None else now(), started,
+                    ended, route, None, self,
                 ),
             )  # fmt: skip
         return allowed
