@@ -85,6 +85,7 @@ from .permissions import ActionEnum, Permission, _permission_args
 from .policy import CompiledPolicy, Decision, OrgPolicy
 from .policy.problems import PolicyProblem
 from .policy.response import compile_response
+from .policy.retire import release_in_pieces
 from .principal import AnyPrincipal, Principal, PrincipalKind
 
 if TYPE_CHECKING:
@@ -747,8 +748,9 @@ class StytchRBAC:
             )
 
     def _policy_swapped(self, _key: str, old: CompiledPolicy | None, new: CompiledPolicy) -> None:
-        """Let a replaced project policy be freed in a worker thread, not on the event loop:
-        freeing a 10,000-role policy's objects takes about as long as building them.
+        """Let a replaced project policy be freed in a worker thread, not on the event loop,
+        and in pieces (:mod:`stytch_rbac.policy.retire`): freeing a 10,000-role policy's
+        objects in one go would hold the GIL for milliseconds.
         (A merged org policy still using it frees it when that org is next merged.)"""
         if old is None or old is new:
             return
@@ -756,7 +758,7 @@ class StytchRBAC:
         del old
 
         async def free() -> None:
-            await anyio.to_thread.run_sync(retired.clear)
+            await anyio.to_thread.run_sync(release_in_pieces, retired)
 
         self._spawn(free)
 
