@@ -1,4 +1,4 @@
-"""M2M and Connected-App access tokens, verified and decided: stytch-rbac against the stytch SDK. One run.
+"""M2M and Connected-App tokens verified and decided: stytch-rbac vs the stytch SDK. One run.
 
 Issue 13 item 8. Four comparisons, each on the SAME tokens for both sides, printed with
 their median ratio, target and OK/MISS (exit status 1 if a target is missed):
@@ -95,6 +95,8 @@ RESOURCE, ACTION = "documents", "edit"
 M2M_SCOPES = ("edit:documents", "write:documents", "read:documents")
 #: The Connected-App token's scopes: OIDC ones and the policy scopes an editor covers.
 AGENT_SCOPES = ("openid", "email", "read:documents", "write:documents")
+#: What the SDK's M2M check is given for documents:edit (Stytch's ``action:resource``).
+M2M_REQUIRED = f"{ACTION}:{RESOURCE}"
 BLOCK = 50
 FRESH_TARGET, REPEATED_TARGET = 5.0, 50.0
 RESULTS: list[tuple[str, str, str, bool]] = []  # (item, measured, target, met)
@@ -228,7 +230,7 @@ async def run(fresh: int, repeated: int) -> None:
                     return await decide(rbac, principal, org)
 
                 def sdk_m2m(token: str) -> object:
-                    return sdk.m2m.authenticate_token(token, required_scopes=[f"{ACTION}:{RESOURCE}"])
+                    return sdk.m2m.authenticate_token(token, required_scopes=[M2M_REQUIRED])
 
                 def sdk_agent(token: str) -> object:
                     return sdk.idp.introspect_access_token_local(token, authorization_check=check)
@@ -239,7 +241,8 @@ async def run(fresh: int, repeated: int) -> None:
                     assert await ours(token)
                 assert sdk_m2m(m2m_tokens[-1]) is not None
                 assert sdk_agent(agent_tokens[-1]) is not None
-                assert not await ours(denied_m2m) and sdk_m2m(denied_m2m) is None
+                assert not await ours(denied_m2m)
+                assert sdk_m2m(denied_m2m) is None
                 assert not await ours(denied_agent)
                 try:
                     sdk_agent(denied_agent)
