@@ -1087,9 +1087,12 @@ class Guard:
                 )
         if not self.permissions:
             if tenancy and isinstance(principal, ServicePrincipal):
-                # Whether a client may act in an organization is decided with a permission
-                # (service_organizations= on the facade); without one, refuse.
-                raise TenancyError(None, org)
+                # A service acts in an organization only as the facade's
+                # service_organizations= maps it; an authorizer without that mapping refuses.
+                check = getattr(self._rbac, "check_organization", None)
+                if check is None:
+                    raise TenancyError(None, org, client_id=principal.client_id)
+                check(principal, org)
             return principal
         authorize = getattr(self._rbac, "authorize", None)
         if authorize is None:
