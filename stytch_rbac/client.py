@@ -1492,6 +1492,15 @@ class StytchRBAC:
             raise refusal
         return rules.scope_decision(project, machine, resource, action)
 
+    def _machine_table_now(self, principal: object) -> dict[str, dict[str, bool]] | None:
+        """:meth:`permissions` for an agent or a service at once, when it needs no member roles
+        and the project policy is fresh, else None (the blocking facade's warm path)."""
+        machine = _check_machine(principal)
+        project = self._policy_cache.peek(_POLICY, None)
+        if project is None or self._machine.needs_roles(machine):
+            return None
+        return self._machine.scope_table(project, machine)
+
     def check_organization(self, principal: AnyPrincipal, organization_id: str) -> None:
         """Raise :class:`TenancyError` unless ``principal`` may act in ``organization_id``:
         a member or an agent in its own organization, a service in those

@@ -622,6 +622,9 @@ class StytchRBAC:
     def permissions(self, principal: AnyPrincipal) -> dict[str, dict[str, bool]]:
         """``{resource: {action: allowed}}`` for every permission in the principal's policy."""
         if not isinstance(principal, Principal):
+            table = self._aio._machine_table_now(principal)
+            if table is not None:
+                return table
             return self.run(self._aio.permissions, principal)
         principal = _check_principal(principal)
         compiled = self._policy_for(principal, True)
