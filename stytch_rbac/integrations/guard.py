@@ -48,7 +48,10 @@ Machine callers: a guard built with ``accept={"session", "agent", "service"}`` (
 organization) and an M2M token (a :class:`~stytch_rbac.ServicePrincipal`, refused on
 an organization's route unless the application maps clients to organizations). A token
 of a kind the guard does not accept is a 401 ``invalid_token``; a refused access token
-gets a 403 naming the scopes that would grant it (:attr:`Forbidden.scopes`).
+gets a 403 naming the scopes that would grant it (:attr:`Forbidden.scopes`), unless it
+holds one and its member's roles refused it (``agent_roles="intersect"``): a plain 403.
+A service on an organization's route is admitted only as the facade's
+``service_organizations`` maps it.
 ``rbac.require_scopes(...)`` requires literal scopes instead of permissions.
 
 Cookie credentials are checked against cross-site request forgery before they
@@ -1060,7 +1063,7 @@ class Guard:
         except Forbidden as exc:
             if self.resource_metadata is not None:
                 exc.resource_metadata = self.resource_metadata
-            if exc.scopes is None:
+            if exc.scopes is None and not isinstance(exc, PermissionDenied):
                 exc.scopes = frozenset()
             raise
 
@@ -1102,7 +1105,11 @@ class Guard:
             try:
                 await authorize(principal, permission, organization_id=org if tenancy else None)
             except PermissionDenied as exc:
-                exc.scopes = await self._granting_scopes(principal, permission)
+                granting = await self._granting_scopes(principal, permission)
+                if granting.isdisjoint(principal.scopes):
+                    exc.scopes = granting
+                # else the token holds a granting scope and its member's roles refused it
+                # (agent_roles="intersect"): no scope would help, so no scope challenge.
                 if not self.any_of:
                     raise
                 missing_permission = missing_permission or exc
