@@ -453,3 +453,61 @@ async def test_member_events_name_no_client(
     (event,) = events
     assert (event.principal_kind, event.client_id) == ("member", None)
     assert event.as_dict()["client_id"] is None
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param({"status": 500}, id="500"),
+        pytest.param({"status": 400, "error_type": "invalid_argument"}, id="400"),
+        pytest.param({"status": 401, "error_type": "unauthorized_credentials"}, id="401"),
+        pytest.param({"status": 404, "error_type": "route_not_found"}, id="404-not-a-member"),
+        pytest.param({"status": 429}, id="429"),
+        pytest.param(None, id="garbage"),
+        pytest.param({"redirect": 302}, id="redirect"),
+    ],
+)
+async def test_intersect_fails_closed_on_every_bad_answer(
+    stytch_emulator: Emulator, agent: AgentFactory, fault: dict[str, Any] | None
+) -> None:
+    """Any answer to the members call but the member (or Stytch's member_not_found) is
+    StytchUnavailable: not a 401 for the agent, never an allow."""
+    principal = agent(["read:documents"], roles=["viewer"]).principal
+    endpoint = "organizations.members.get"
+    if fault is None:
+        stytch_emulator.faults.garbage(endpoint)
+    elif "redirect" in fault:
+        stytch_emulator.faults.redirect(endpoint, fault["redirect"])
+    else:
+        stytch_emulator.faults.fail(endpoint, **fault)
+    async with facade(stytch_emulator, agent_roles="intersect") as rbac:
+        with pytest.raises(StytchUnavailable):
+            await rbac.is_authorized(principal, "documents:read")
+
+
+def test_intersect_reads_the_roles_of_active_members_only() -> None:
+    """member_roles_from: an active member's role ids; none for another status; a body that
+    is no member does not parse."""
+    from stytch_rbac.machine_rules import member_roles_from
+
+    member = {"status": "active", "roles": [{"role_id": "viewer"}, {"role_id": "editor"}]}
+    assert member_roles_from({"member": member}) == {"viewer", "editor"}
+    assert member_roles_from({"member": {**member, "status": "invited"}}) == frozenset()
+    for body in ({}, {"member": {"roles": "viewer"}}, {"member": {"roles": [{"id": "x"}]}}):
+        with pytest.raises(ValueError):  # noqa: PT011  (the message varies by what is wrong)
+            member_roles_from(body)
+
+
+async def test_an_async_service_organizations_callable_is_refused(
+    stytch_emulator: Emulator, service: ServiceFactory
+) -> None:
+    """The mapping is called on the decision path, which may not wait: a coroutine
+    function is a TypeError at the decision, not an allow."""
+
+    async def mapping(principal: ServicePrincipal) -> list[str]:
+        return ["organization-a"]  # pragma: no cover - never awaited
+
+    principal = service(["read:documents"]).principal
+    async with facade(stytch_emulator, service_organizations=mapping) as rbac:
+        with pytest.raises(TypeError, match="iterable of organization ids"):
+            await rbac.is_authorized(principal, "documents:read", organization_id="organization-a")
