@@ -1078,10 +1078,17 @@ class Guard:
         org = await self._requested_organization(organization_id, request)
         tenancy = self.organization is not None or organization_id is not None
         if tenancy and org is None:
+            self._report_access_refusal(principal, org, request)
             raise TenancyError(getattr(principal, "organization_id", None), None)
         if isinstance(principal, AgentPrincipal) and tenancy and org != principal.organization_id:
             # The token's organization claim is the agent's tenancy, whatever its scopes.
-            raise TenancyError(principal.organization_id, org, member_id=principal.member_id)
+            self._report_access_refusal(principal, org, request)
+            raise TenancyError(
+                principal.organization_id,
+                org,
+                member_id=principal.member_id,
+                client_id=principal.client_id,
+            )
         if self.scopes:
             missing = [s for s in self.scopes if s not in principal.scopes]
             if missing:
@@ -1119,6 +1126,26 @@ class Guard:
         if missing_permission is not None:
             raise missing_permission.with_traceback(None)
         return principal
+
+    def _report_access_refusal(
+        self,
+        principal: AgentPrincipal | ServicePrincipal,
+        org: str | None,
+        request: RequestLike | None,
+    ) -> None:
+        """Report the guard's own tenancy refusal of an access token, once per permission
+        (``("", "")`` for a guard with none); the facade reports the decisions it makes."""
+        observer = observer_of(self._rbac)
+        if observer is None:
+            return
+        started = perf_counter()
+        route = None if request is None else _route(request)
+        for permission in self.permissions or (None,):
+            observer.decided_by_scopes(
+                _GUARD, principal, org, permission.resource if permission else "",
+                permission.action if permission else "", False, _TENANCY, no_grants, started,
+                route,
+            )  # fmt: skip
 
     async def _granting_scopes(
         self, principal: AgentPrincipal | ServicePrincipal, permission: Permission

@@ -18,6 +18,7 @@ from stytch_rbac import AnyPrincipal, StytchRBAC
 from stytch_rbac._stytch.http import in_process_client
 from stytch_rbac.emulator import Emulator
 from stytch_rbac.integrations.guard import path
+from stytch_rbac.observe import DecisionEvent, DecisionSource, DenialReason
 from stytch_rbac.testing import IN_PROCESS_URL, AgentFactory, ServiceFactory
 
 POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy.json"
@@ -119,3 +120,34 @@ async def test_a_mapped_service_reaches_its_organizations_routes(
             other = await client.get(f"/orgs/organization-b/{route}", headers=machine.headers)
             assert other.status_code == 403
             assert other.json()["detail"]["error"] == "tenancy_error"
+
+
+async def test_guard_decisions_for_tokens_are_reported(
+    stytch_emulator: Emulator, agent: AgentFactory, service: ServiceFactory
+) -> None:
+    """A guard's tenancy refusal of an agent is reported as the guard's, with the route and
+    the client; the permission it decides is the facade's event, naming the scope."""
+    events: list[DecisionEvent] = []
+    seeded = agent(["read:documents"], roles=["viewer"])
+    async with served(stytch_emulator, on_decision=events.append) as (client, _):
+        own = f"/orgs/{seeded.organization_id}/documents"
+        assert (await client.get(own, headers=seeded.headers)).status_code == 200
+        other = "/orgs/organization-test-other/documents"
+        assert (await client.get(other, headers=seeded.headers)).status_code == 403
+    allowed, refused = events
+    assert (allowed.principal_kind, allowed.client_id, allowed.granted_by) == (
+        "agent",
+        seeded.client_id,
+        ("read:documents",),
+    )
+    assert allowed.requested_organization_id == seeded.organization_id
+    assert (refused.source, refused.reason, refused.route) == (
+        DecisionSource.GUARD,
+        DenialReason.TENANCY,
+        "/orgs/{org_id}/documents",
+    )
+    assert (refused.resource, refused.action, refused.client_id) == (
+        "documents",
+        "read",
+        seeded.client_id,
+    )
