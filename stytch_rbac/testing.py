@@ -670,6 +670,19 @@ def _timestamp(value: Any) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(int(value), tz=datetime.UTC)
 
 
+def _token_principal_fields(token: str, claims: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields both access-token principals read from a token's claims: scopes, times,
+    issuer, custom claims and the token itself."""
+    return {
+        "scopes": _scope_set(claims),
+        "expires_at": _timestamp(claims["exp"]),
+        "issued_at": _timestamp(claims["iat"]),
+        "issuer": claims["iss"],
+        "custom_claims": {k: v for k, v in claims.items() if k not in _REGISTERED_CLAIMS},
+        "access_token": token,
+    }
+
+
 @dataclasses.dataclass(frozen=True, slots=True, repr=False)
 class SeededAgent(_SeededCaller):
     """A Connected-App access token the ``agent`` fixture minted for a member.
@@ -755,21 +768,15 @@ class AgentFactory:
 
         claims = _access_token_claims(token)
         organization_claim = claims["https://stytch.com/organization"]
-        granted = _scope_set(claims)
         principal = AgentPrincipal(
             member_id=member.member_id,
             organization_id=organization_claim["organization_id"],
             organization_slug=organization_claim["slug"],
             client_id=client_id,
-            scopes=granted,
-            expires_at=_timestamp(claims["exp"]),
-            issued_at=_timestamp(claims["iat"]),
-            issuer=claims["iss"],
-            custom_claims={k: v for k, v in claims.items() if k not in _REGISTERED_CLAIMS},
-            access_token=token,
+            **_token_principal_fields(token, claims),
         )
         return SeededAgent(
-            member.member_id, member.organization_id, client_id, granted, token, principal
+            member.member_id, member.organization_id, client_id, principal.scopes, token, principal
         )
 
 
@@ -800,21 +807,14 @@ class ServiceFactory:
         )
         from .principal import ServicePrincipal
 
-        claims = _access_token_claims(token)
-        granted = _scope_set(claims)
         principal = ServicePrincipal(
             client_id=record.client_id,
-            scopes=granted,
-            expires_at=_timestamp(claims["exp"]),
-            issued_at=_timestamp(claims["iat"]),
-            issuer=claims["iss"],
-            custom_claims={k: v for k, v in claims.items() if k not in _REGISTERED_CLAIMS},
-            access_token=token,
+            **_token_principal_fields(token, _access_token_claims(token)),
         )
         return SeededService(
             record.client_id,
             record.client_secret,
-            granted,
+            principal.scopes,
             dict(record.custom_claims),
             token,
             principal,
