@@ -78,7 +78,7 @@ __all__ = ["StytchRBAC"]
 _T = TypeVar("_T")
 
 
-#: The kinds a blocking guard admits by default (the only ones, for now), and require_scopes'.
+#: The kinds a blocking guard admits by default, and those require_scopes admits.
 _SESSIONS_ONLY: tuple[PrincipalKind, ...] = ("session",)
 _TOKENS_ONLY: tuple[PrincipalKind, ...] = ("agent", "service")
 
@@ -657,12 +657,11 @@ class StytchRBAC:
         :class:`~stytch_rbac.integrations.blocking.BlockingGuard`): ``@rbac.require(...)``
         on a Flask or Django view (async Django views too), or ``guard.check(principal)``.
 
-        Blocking guards admit member sessions only: ``accept=`` other than ``{"session"}``
-        raises ``NotImplementedError`` (use the async ``StytchRBAC``'s guards for access
-        tokens); ``resource_metadata`` is named in their 401 challenges."""
+        The rules of :meth:`stytch_rbac.StytchRBAC.require`: ``accept`` admits member
+        sessions only by default; ``{"session", "agent", "service"}`` also takes Connected-App
+        and M2M access tokens (``Authorization: Bearer``), each decided by :meth:`authorize`
+        with its own rule. ``resource_metadata`` is named in the 401 and 403 challenges."""
         from ..integrations.blocking import BlockingGuard
-
-        _sessions_only(accept)
 
         return BlockingGuard(
             self,
@@ -671,6 +670,7 @@ class StytchRBAC:
             organization_id=organization_id,
             credentials=credentials,
             explain=explain,
+            accept=accept,
             resource_metadata=resource_metadata,
         )
 
@@ -681,10 +681,21 @@ class StytchRBAC:
         organization_id: OrganizationSpec | None = None,
         resource_metadata: str | None = None,
     ) -> BlockingGuard:
-        """Not available on the blocking facade yet: access tokens are guarded by the async
-        ``StytchRBAC`` (``rbac.aio.require_scopes(...)``). Raises ``NotImplementedError``."""
-        _sessions_only(accept)
-        raise NotImplementedError("require_scopes() needs access tokens")  # pragma: no cover
+        """A guard requiring an access token holding every one of ``scopes`` by name (see
+        :meth:`stytch_rbac.StytchRBAC.require_scopes`): a 403 ``insufficient_scope`` naming
+        them otherwise, a 401 ``invalid_token`` for a kind ``accept`` does not name."""
+        from ..integrations.blocking import BlockingGuard
+
+        if not scopes:
+            raise ValueError("require_scopes() needs at least one scope")
+        return BlockingGuard(
+            self,
+            (),
+            organization_id=organization_id,
+            accept=accept,
+            scopes=scopes,
+            resource_metadata=resource_metadata,
+        )
 
     def protected_resource_metadata(
         self,
@@ -743,11 +754,3 @@ class StytchRBAC:
 
     def _run_thunk(self, thunk: Callable[[], Awaitable[_T]]) -> _T:
         return self.run(thunk)
-
-
-def _sessions_only(accept: Collection[PrincipalKind]) -> None:
-    if isinstance(accept, str) or set(accept) != {"session"}:
-        raise NotImplementedError(
-            "the blocking facade's guards admit member sessions only; guard routes taking "
-            "Connected-App or M2M access tokens with the async StytchRBAC (rbac.aio.require)"
-        )
