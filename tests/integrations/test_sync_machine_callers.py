@@ -44,7 +44,6 @@ METADATA = metadata_url(RESOURCE)
 EVERYONE: frozenset[PrincipalKind] = frozenset({"session", "agent", "service"})
 #: Tests whose access tokens reach rbac.authorize(): the blocking facade decides for agents
 #: and services once helper BD's decisions (branch wt-BD) are merged.
-NEEDS_DECISIONS = pytest.mark.skip(reason="needs agent/service decisions (wt-BD)")
 
 
 def who(principal: AnyPrincipal) -> dict[str, Any]:
@@ -162,7 +161,6 @@ def test_flask_kinds_a_route_does_not_accept_are_401_invalid_token(
     assert "WWW-Authenticate" not in denied.headers
 
 
-@NEEDS_DECISIONS
 def test_flask_require_decides_each_kind_by_its_own_rule(
     stytch_rbac_sync: StytchRBAC, agent: AgentFactory, service: ServiceFactory
 ) -> None:
@@ -268,7 +266,6 @@ def test_django_require_with_accept_decides_a_session_by_its_roles(
     assert answer.json() == {"kind": "session", "id": None}
 
 
-@NEEDS_DECISIONS
 def test_django_require_with_accept_decides_tokens_by_their_scopes(
     site: StytchRBAC, agent: AgentFactory, service: ServiceFactory
 ) -> None:
