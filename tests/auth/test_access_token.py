@@ -48,6 +48,7 @@ async def test_agent_token_becomes_an_agent_principal(
     assert principal.scopes == frozenset({"openid", "read:documents"})
     assert principal.organization_slug == "acme"
     assert principal.access_token == seeded.access_token
+    assert dict(principal.custom_claims) == dict(seeded.principal.custom_claims) == {}
     assert seeded.access_token not in repr(principal)
 
 
@@ -63,6 +64,19 @@ async def test_service_token_becomes_a_service_principal(
     assert principal.kind == "service"
     assert dict(principal.custom_claims) == {"tenant": "acme"}
     assert seeded.access_token not in repr(principal)
+
+
+@anyio
+async def test_custom_claims_exclude_what_stytch_registers(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, agent: AgentFactory, service: ServiceFactory
+) -> None:
+    """Custom claims are the token's other claims: never jti, scope, client_id, the
+    organization claim or a registered claim, for agents and services alike."""
+    emu = stytch_emulator
+    for token in (agent(["openid"], roles=["viewer"]).access_token, service(["a"]).access_token):
+        extended = resign(emu, token, client_id="connected-app-test-1", plan="pro", jti="j-1")
+        principal = await stytch_rbac.authenticate_access_token(extended)
+        assert dict(principal.custom_claims) == {"plan": "pro"}
 
 
 def test_token_kind_reads_the_claims(
