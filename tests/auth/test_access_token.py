@@ -32,6 +32,13 @@ pytestmark = pytest.mark.stytch_policy(EXAMPLE_POLICY)
 anyio = pytest.mark.anyio
 
 
+async def verified(rbac: StytchRBAC, token: str) -> AgentPrincipal | ServicePrincipal:
+    """``rbac.authenticate_access_token(token)``, which must be an agent or a service."""
+    principal = await rbac.authenticate_access_token(token)
+    assert isinstance(principal, AgentPrincipal | ServicePrincipal)
+    return principal
+
+
 # -- principals ---------------------------------------------------------------------------------
 
 
@@ -121,7 +128,12 @@ async def test_session_jwt_is_never_an_access_token(
     before and after it was verified as a session; with "session" accepted it is a Principal."""
     jwt = member(["editor"]).session_jwt
     for _ in range(2):
-        for accept in (ACCESS_TOKEN_KINDS, {"agent"}, {"service"}):
+        accepts: tuple[Collection[PrincipalKind], ...] = (
+            ACCESS_TOKEN_KINDS,
+            {"agent"},
+            {"service"},
+        )
+        for accept in accepts:
             with pytest.raises(Unauthenticated) as refused:
                 await stytch_rbac.authenticate_access_token(jwt, accept=accept)
             assert refused.value.reason == "wrong_kind"
@@ -254,7 +266,7 @@ async def test_issuer_allow_list(
         }
         for issuer in sorted(rbac.access_token_issuers):
             seeded = agent(["openid"], roles=["viewer"], issuer=issuer)
-            principal = await rbac.authenticate_access_token(seeded.access_token)
+            principal = await verified(rbac, seeded.access_token)
             assert principal.issuer == issuer
         for foreign in (
             "https://evil.example.com",
@@ -391,9 +403,9 @@ async def test_scopes_are_split_as_the_sdk_splits_them(
     emu = stytch_emulator
     agent_token = resign(emu, agent(["openid"], roles=["viewer"]).access_token, scope=scope)
     service_token = resign(emu, service(["a"]).access_token, scope=scope)
-    assert (await stytch_rbac.authenticate_access_token(agent_token)).scopes == agent_scopes
+    assert (await verified(stytch_rbac, agent_token)).scopes == agent_scopes
     if service_scopes is not None:
-        got = (await stytch_rbac.authenticate_access_token(service_token)).scopes
+        got = (await verified(stytch_rbac, service_token)).scopes
         assert got == service_scopes
 
 
@@ -438,9 +450,7 @@ async def test_whitespace_only_scope_is_refused_for_agents(
             resign(emu, agent(["openid"], roles=["viewer"]).access_token, scope=odd)
         )
     assert refused.value.reason == "malformed"
-    principal = await stytch_rbac.authenticate_access_token(
-        resign(emu, service(["a"]).access_token, scope=odd)
-    )
+    principal = await verified(stytch_rbac, resign(emu, service(["a"]).access_token, scope=odd))
     assert principal.scopes == {odd}
 
 
@@ -582,3 +592,83 @@ async def test_blocking_twin_from_another_loop(
     assert (
         await stytch_rbac_sync.aauthenticate_access_token(seeded.access_token) == seeded.principal
     )
+
+
+@anyio
+async def test_withdrawn_key_forgets_remembered_access_tokens(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, agent: AgentFactory, member: MemberFactory
+) -> None:
+    """When the JWKS refetch shows a key withdrawn, access tokens it signed leave the shared
+    memo with the session JWTs and are refused from then on."""
+    emu = stytch_emulator
+    old = agent(["openid"], roles=["viewer"]).access_token
+    await stytch_rbac.authenticate_access_token(old)
+    emu.rotate_keys(grace_seconds=0)
+    await stytch_rbac.authenticate(session_jwt=member(["viewer"]).session_jwt)  # new kid
+    with pytest.raises(Unauthenticated) as refused:
+        await stytch_rbac.authenticate_access_token(old)
+    assert refused.value.reason == "forged"
+
+
+@anyio
+@pytest.mark.parametrize(
+    ("changes", "kind"),
+    [
+        pytest.param({"exp": 10**20}, "agent", id="exp-beyond-datetime"),
+        pytest.param({"iat": True}, "service", id="iat-a-bool"),
+        pytest.param({"jti": 5}, "service", id="jti-not-a-string"),
+        pytest.param({"sub": 5}, "agent", id="agent-sub-not-a-string"),
+        pytest.param({"client_id": ""}, "agent", id="agent-client-id-empty"),
+        pytest.param({"iss": None}, "service", id="no-iss"),
+        pytest.param({"aud": None}, "agent", id="no-aud"),
+    ],
+)
+async def test_claim_shapes(
+    stytch_emulator: Emulator,
+    stytch_rbac: StytchRBAC,
+    agent: AgentFactory,
+    service: ServiceFactory,
+    changes: dict[str, object],
+    kind: str,
+) -> None:
+    """A claim of the wrong type or range, or a required one missing, is malformed."""
+    token = (
+        agent(["openid"], roles=["viewer"]).access_token
+        if kind == "agent"
+        else service(["a"]).access_token
+    )
+    with pytest.raises(Unauthenticated) as refused:
+        await stytch_rbac.authenticate_access_token(resign(stytch_emulator, token, **changes))
+    assert refused.value.reason == "malformed"
+
+
+@anyio
+async def test_organization_slug_is_optional(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, agent: AgentFactory
+) -> None:
+    """An organization claim without a (string) slug still names the organization."""
+    seeded = agent(["openid"], roles=["viewer"])
+    for slug_claim in ({}, {"slug": 7}):
+        org = {"organization_id": seeded.organization_id, **slug_claim}
+        token = resign(
+            stytch_emulator, seeded.access_token, **{"https://stytch.com/organization": org}
+        )
+        principal = await stytch_rbac.authenticate_access_token(token)
+        assert isinstance(principal, AgentPrincipal)
+        assert (principal.organization_id, principal.organization_slug) == (
+            seeded.organization_id,
+            "",
+        )
+
+
+@anyio
+async def test_usage_errors(stytch_rbac: StytchRBAC) -> None:
+    """A non-str token is a TypeError, an empty one 'missing', garbage 'malformed'."""
+    with pytest.raises(TypeError, match="str"):
+        await stytch_rbac.authenticate_access_token(b"a.b.c")  # type: ignore[arg-type]  # runtime check
+    with pytest.raises(Unauthenticated) as refused:
+        await stytch_rbac.authenticate_access_token("")
+    assert refused.value.reason == "missing"
+    with pytest.raises(Unauthenticated) as refused:
+        await stytch_rbac.authenticate_access_token("not-a-jwt")
+    assert refused.value.reason == "malformed"
