@@ -672,3 +672,16 @@ async def test_usage_errors(stytch_rbac: StytchRBAC) -> None:
     with pytest.raises(Unauthenticated) as refused:
         await stytch_rbac.authenticate_access_token("not-a-jwt")
     assert refused.value.reason == "malformed"
+
+
+@anyio
+async def test_jwt_max_age_does_not_apply(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, agent: AgentFactory
+) -> None:
+    """jwt_max_age sends old session JWTs to Stytch; an access token has no such check, so
+    an old but unexpired one is still verified locally (and nothing reaches Stytch)."""
+    token = agent(["openid"], roles=["viewer"]).access_token
+    async with facade(stytch_emulator, stytch_rbac, jwt_max_age=60) as rbac:
+        stytch_emulator.advance_time(120)
+        assert (await rbac.authenticate_access_token(token)).kind == "agent"
+    assert stytch_emulator.requests["sessions.authenticate"] == 0
