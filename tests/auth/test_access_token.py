@@ -685,3 +685,17 @@ async def test_jwt_max_age_does_not_apply(
         stytch_emulator.advance_time(120)
         assert (await rbac.authenticate_access_token(token)).kind == "agent"
     assert stytch_emulator.requests["sessions.authenticate"] == 0
+
+
+@anyio
+async def test_a_client_without_scopes_gets_no_principal(
+    stytch_emulator: Emulator, stytch_rbac: StytchRBAC, service: ServiceFactory
+) -> None:
+    """An M2M client holding no scope gets a token with scope "" from Stytch (the stytch SDK
+    accepts it, with no scopes); here it is refused as malformed: a deliberate, fail-closed
+    difference, since such a token can be granted nothing."""
+    token = service([]).access_token
+    assert claims_of(token)["scope"] == ""
+    with pytest.raises(Unauthenticated) as refused:
+        await stytch_rbac.authenticate_access_token(token)
+    assert refused.value.reason == "malformed"
