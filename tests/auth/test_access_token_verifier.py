@@ -115,3 +115,16 @@ async def test_shared_memo_is_used(issuer: Issuer, clock: ManualClock) -> None:
     token = issuer.mint(service_claims())
     principal = await first.verify(token)
     assert second.remembered(token) is principal
+
+
+async def test_verify_read_refuses_a_session(issuer: Issuer, clock: ManualClock) -> None:
+    """verify_read() given what read() says of a session JWT refuses it (wrong_kind) and
+    remembers nothing: the dispatching caller made a mistake, the verifier fails closed."""
+    verifier = make(issuer, clock)
+    token = issuer.mint()
+    unverified = verifier.read(token)
+    assert unverified[0] == "session"
+    with pytest.raises(Unauthenticated) as refused:
+        await verifier.verify_read(token, unverified)
+    assert refused.value.reason == "wrong_kind"
+    assert verifier.remembered(token) is None
