@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stytch_rbac import AgentPrincipal, ServicePrincipal, Unauthenticated
 from stytch_rbac.auth import ORGANIZATION_CLAIM, SESSION_CLAIM, JWKSCache
@@ -128,3 +132,36 @@ async def test_verify_read_refuses_a_session(issuer: Issuer, clock: ManualClock)
         await verifier.verify_read(token, unverified)
     assert refused.value.reason == "wrong_kind"
     assert verifier.remembered(token) is None
+
+
+# Scope text mixing names with every kind of separator the two split rules disagree on.
+_SCOPES = st.text(alphabet=st.sampled_from([*"ab:*,", " ", "\t", "\n", "\u00a0", "\x0b"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(scope=_SCOPES)
+def test_scopes_split_as_the_sdk_splits_them(
+    keys: dict[str, rsa.RSAPrivateKey], scope: str
+) -> None:
+    """For any scope text: an agent holds ``set(scope.split())`` (the stytch SDK's idp
+    split), a service the non-empty parts of ``scope.split(" ")`` (its m2m split); a token
+    naming no scope is malformed."""
+    issuer = Issuer(keys)
+    verifier = make(issuer, ManualClock(NOW))
+    expected = {
+        "agent": frozenset(scope.split()),
+        "service": frozenset(s for s in scope.split(" ") if s),
+    }
+
+    async def check() -> None:
+        for kind, payload in (("agent", agent_claims), ("service", service_claims)):
+            token = issuer.mint(payload(scope=scope))
+            if not expected[kind]:
+                with pytest.raises(Unauthenticated) as refused:
+                    await verifier.verify(token)
+                assert refused.value.reason == "malformed"
+                continue
+            principal = await verifier.verify(token)
+            assert (principal.kind, principal.scopes) == (kind, expected[kind])
+
+    anyio.run(check)
