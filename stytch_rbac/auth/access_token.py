@@ -73,7 +73,9 @@ PRINCIPAL_KINDS: Final[frozenset[PrincipalKind]] = frozenset({"session", "agent"
 #: What ``authenticate_access_token`` accepts unless told otherwise.
 ACCESS_TOKEN_KINDS: Final[frozenset[PrincipalKind]] = frozenset({"agent", "service"})
 
-_SERVICE_NOT_CUSTOM: Final = RESERVED_CLAIMS | {"scope"}
+# client_id is registered for JWT access tokens (RFC 9068) and is the principal's own field,
+# never a custom claim (the emulator refuses it as one, as Stytch's template does).
+_SERVICE_NOT_CUSTOM: Final = RESERVED_CLAIMS | {"scope", "client_id"}
 _AGENT_NOT_CUSTOM: Final = _SERVICE_NOT_CUSTOM | {ORGANIZATION_CLAIM}
 # A host name, optionally with a port: letters, digits, dots and hyphens.
 _HOST: Final = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?")
