@@ -100,6 +100,19 @@ def on_scope_guard(scope: str, accept: PrincipalKind, *, organization: str = "")
     return run
 
 
+def decided(permission: str, *, organization: str) -> Run:
+    """Verify the token, then ``rbac.authorize`` it for ``permission`` in the kit's ``org`` /
+    ``other_org``: the decision's own tenancy rule, with no guard in front."""
+
+    async def run(rbac: StytchRBAC, kit: Kit, token: str) -> object:
+        principal = await rbac.authenticate_access_token(token)
+        organization_id = {"org": kit.org, "other": kit.other_org}[organization]
+        await rbac.authorize(principal, permission, organization_id=organization_id)
+        return principal
+
+    return run
+
+
 async def on_session_guard(rbac: StytchRBAC, kit: Kit, token: str) -> object:
     """Verify the token, then check it on a guard that admits member sessions only."""
     principal = await rbac.authenticate_access_token(token)
@@ -379,6 +392,16 @@ ATTACKS: dict[str, Attack] = {
     "service-on-an-organization-route": Attack(
         lambda k: k.service,
         on_scope_guard("read:documents", "service", organization="org"),
+        TenancyError,
+    ),
+    "agent-of-org-a-authorized-for-org-b": Attack(
+        lambda k: k.agent,
+        decided("documents:read", organization="other"),
+        TenancyError,
+    ),
+    "service-authorized-for-an-organization": Attack(
+        lambda k: k.service,
+        decided("documents:read", organization="org"),
         TenancyError,
     ),
 }
