@@ -39,6 +39,7 @@ token has no such check to go to.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
@@ -190,13 +191,93 @@ def _scope(payload: Mapping[str, Any]) -> str:
     return scope
 
 
+_SCOPES_MEMO_SIZE: Final = 256
+# scope claim -> its scopes, split as an agent's (whitespace) or a service's (spaces) are.
+# Every token of one client carries the same claim, so a fresh token splits nothing; a
+# pure function of the string, bounded (cleared when full), an empty split never kept.
+_AGENT_SCOPES: dict[str, frozenset[str]] = {}
+_SERVICE_SCOPES: dict[str, frozenset[str]] = {}
+
+
+def _agent_scopes(payload: Mapping[str, Any]) -> frozenset[str]:
+    scope = _scope(payload)
+    scopes = _AGENT_SCOPES.get(scope)
+    if scopes is None:
+        scopes = frozenset(scope.split())
+        if not scopes:
+            raise Unauthenticated("malformed", "the access token's 'scope' names no scope")
+        if len(_AGENT_SCOPES) >= _SCOPES_MEMO_SIZE:
+            _AGENT_SCOPES.clear()
+        _AGENT_SCOPES[scope] = scopes
+    return scopes
+
+
+def _service_scopes(payload: Mapping[str, Any]) -> frozenset[str]:
+    scope = _scope(payload)
+    scopes = _SERVICE_SCOPES.get(scope)
+    if scopes is None:
+        held = set(scope.split(" "))
+        held.discard("")
+        if not held:
+            raise Unauthenticated("malformed", "the access token's 'scope' names no scope")
+        scopes = frozenset(held)
+        if len(_SERVICE_SCOPES) >= _SCOPES_MEMO_SIZE:
+            _SERVICE_SCOPES.clear()
+        _SERVICE_SCOPES[scope] = scopes
+    return scopes
+
+
+def _custom(payload: dict[str, Any], not_custom: frozenset[str]) -> Mapping[str, Any]:
+    """The custom claims of ``payload``: those not in ``not_custom`` (often none at all)."""
+    if payload.keys() <= not_custom:
+        return _NO_CLAIMS
+    return MappingProxyType({k: v for k, v in payload.items() if k not in not_custom})
+
+
+_NO_CLAIMS: Final[Mapping[str, Any]] = MappingProxyType({})
+
+
 def _time(seconds: int) -> datetime:
     try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
+        return datetime.fromtimestamp(seconds, UTC)  # tz positional: 0.1 µs less than tz=
     except (OverflowError, OSError, ValueError):
         raise Unauthenticated(
             "malformed", "the access token's exp or iat is out of range"
         ) from None
+
+
+# A frozen dataclass's generated __init__ sets each field through object.__setattr__;
+# the slot descriptors set them in 0.45 µs instead of 1.1 µs. Only for values already
+# checked, and tests/auth/test_access_token_build.py holds the result equal, field by
+# field, to the one __init__ builds (a field added to a class fails it).
+_new: Final = object.__new__
+_AGENT_SETTERS: Final = tuple(
+    AgentPrincipal.__dict__[f.name].__set__ for f in dataclasses.fields(AgentPrincipal)
+)
+_SERVICE_SETTERS: Final = tuple(
+    ServicePrincipal.__dict__[f.name].__set__ for f in dataclasses.fields(ServicePrincipal)
+)
+(
+    _set_member_id,
+    _set_organization_id,
+    _set_organization_slug,
+    _set_agent_client_id,
+    _set_agent_scopes,
+    _set_agent_expires_at,
+    _set_agent_issued_at,
+    _set_agent_issuer,
+    _set_agent_custom_claims,
+    _set_agent_access_token,
+) = _AGENT_SETTERS
+(
+    _set_client_id,
+    _set_scopes,
+    _set_expires_at,
+    _set_issued_at,
+    _set_issuer,
+    _set_custom_claims,
+    _set_access_token,
+) = _SERVICE_SETTERS
 
 
 def _wrong_kind(kind: PrincipalKind, accept: Collection[PrincipalKind]) -> Unauthenticated:
@@ -311,38 +392,34 @@ class AccessTokenVerifier:
         if type(organization_id) is not str or not organization_id:
             raise Unauthenticated("malformed", "the access token names no organization_id")
         slug = org.get("slug")
-        scopes = frozenset(_scope(payload).split())
-        if not scopes:
-            raise Unauthenticated("malformed", "the access token's 'scope' names no scope")
-        return AgentPrincipal(
-            member_id=_text(payload, "sub"),
-            organization_id=organization_id,
-            organization_slug=slug if type(slug) is str else "",
-            client_id=_text(payload, "client_id"),
-            scopes=scopes,
-            expires_at=_time(exp),
-            issued_at=_time(iat),
-            issuer=payload["iss"],
-            custom_claims=MappingProxyType(
-                {k: v for k, v in payload.items() if k not in _AGENT_NOT_CUSTOM}
-            ),
-            access_token=token,
-        )
+        scopes = _agent_scopes(payload)
+        member_id = _text(payload, "sub")
+        client_id = _text(payload, "client_id")
+        expires_at, issued_at = _time(exp), _time(iat)
+        principal: AgentPrincipal = _new(AgentPrincipal)
+        _set_member_id(principal, member_id)
+        _set_organization_id(principal, organization_id)
+        _set_organization_slug(principal, slug if type(slug) is str else "")
+        _set_agent_client_id(principal, client_id)
+        _set_agent_scopes(principal, scopes)
+        _set_agent_expires_at(principal, expires_at)
+        _set_agent_issued_at(principal, issued_at)
+        _set_agent_issuer(principal, payload["iss"])
+        _set_agent_custom_claims(principal, _custom(payload, _AGENT_NOT_CUSTOM))
+        _set_agent_access_token(principal, token)
+        return principal
 
     @staticmethod
     def _service(token: str, payload: dict[str, Any], exp: int, iat: int) -> ServicePrincipal:
-        held = set(_scope(payload).split(" "))
-        held.discard("")
-        if not held:
-            raise Unauthenticated("malformed", "the access token's 'scope' names no scope")
-        return ServicePrincipal(
-            client_id=_text(payload, "sub"),
-            scopes=frozenset(held),
-            expires_at=_time(exp),
-            issued_at=_time(iat),
-            issuer=payload["iss"],
-            custom_claims=MappingProxyType(
-                {k: v for k, v in payload.items() if k not in _SERVICE_NOT_CUSTOM}
-            ),
-            access_token=token,
-        )
+        scopes = _service_scopes(payload)
+        client_id = _text(payload, "sub")
+        expires_at, issued_at = _time(exp), _time(iat)
+        principal: ServicePrincipal = _new(ServicePrincipal)
+        _set_client_id(principal, client_id)
+        _set_scopes(principal, scopes)
+        _set_expires_at(principal, expires_at)
+        _set_issued_at(principal, issued_at)
+        _set_issuer(principal, payload["iss"])
+        _set_custom_claims(principal, _custom(payload, _SERVICE_NOT_CUSTOM))
+        _set_access_token(principal, token)
+        return principal
