@@ -195,23 +195,33 @@ def check_registered_claims(
     """PyJWT's checks with the SDK's options; returns ``(exp, iat)``. Raises
     :class:`Unauthenticated` (``malformed``, ``invalid_claims``) or, for a genuine token
     past ``exp`` (or older than ``max_age``), :class:`StaleJWT`."""
-    for claim in REQUIRED_CLAIMS:
-        if payload.get(claim) is None:
-            raise Unauthenticated("malformed", f"the JWT has no {claim!r} claim")
-    exp = numeric_date(payload["exp"])
-    iat = numeric_date(payload["iat"])
-    nbf = numeric_date(payload["nbf"])
+    get = payload.get
+    aud, iss, exp, iat, nbf = get("aud"), get("iss"), get("exp"), get("iat"), get("nbf")
+    if aud is None or iss is None or exp is None or iat is None or nbf is None:
+        for claim in REQUIRED_CLAIMS:  # the first one missing, in PyJWT's order
+            if payload.get(claim) is None:
+                raise Unauthenticated("malformed", f"the JWT has no {claim!r} claim")
+    # numeric_date, with its commonest case (an int) tested here first: three calls less.
+    if type(exp) is not int:
+        exp = numeric_date(exp)
+    if type(iat) is not int:
+        iat = numeric_date(iat)
+    if type(nbf) is not int:
+        nbf = numeric_date(nbf)
     if exp is None or iat is None or nbf is None:
         raise Unauthenticated("malformed", "the JWT's exp, iat and nbf must be numbers")
-    aud = payload["aud"]
-    audiences = [aud] if isinstance(aud, str) else aud
-    if (
-        not isinstance(audiences, list)
-        or project_id not in audiences
-        or not all(isinstance(a, str) for a in audiences)
-    ):
+    if isinstance(aud, str):
+        audience_ok = aud == project_id
+    elif isinstance(aud, list) and project_id in aud:
+        audience_ok = True
+        for audience in aud:  # a loop, not all(<generator>): 0.2 µs less
+            if not isinstance(audience, str):
+                audience_ok = False
+                break
+    else:
+        audience_ok = False
+    if not audience_ok:
         raise Unauthenticated("invalid_claims", "the JWT audience is not this project")
-    iss = payload["iss"]
     if not isinstance(iss, str) or iss not in issuers:
         raise Unauthenticated("invalid_claims", "the JWT issuer is not one this project accepts")
     if "jti" in payload and not isinstance(payload["jti"], str):
