@@ -37,6 +37,7 @@ from .jwks import JWKSCache
 
 __all__ = [
     "StaleJWT",
+    "check_key_signature",
     "check_registered_claims",
     "check_signature",
     "numeric_date",
@@ -159,6 +160,12 @@ async def check_signature(
     key = jwks.key_now(kid) or await jwks.key(kid)
     if key is None:
         raise Unauthenticated("forged", "the JWT is signed with a key Stytch does not publish")
+    check_key_signature(key, signing_input, signature)
+
+
+def check_key_signature(key: RSAPublicKey, signing_input: bytes, signature: bytes) -> None:
+    """Raise ``Unauthenticated("forged")`` unless the RS256 signature verifies with ``key``:
+    :func:`check_signature` once the key is in hand (no coroutine when it already is)."""
     if not rs256_verifies(key, signing_input, signature):
         raise Unauthenticated("forged", "the JWT signature does not verify")
 

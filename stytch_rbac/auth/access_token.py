@@ -50,7 +50,13 @@ from urllib.parse import urlsplit
 from ..clock import Clock, SystemClock
 from ..errors import Unauthenticated
 from ..principal import AgentPrincipal, AnyPrincipal, PrincipalKind, ServicePrincipal
-from ._jws import StaleJWT, check_registered_claims, check_signature, split
+from ._jws import (
+    StaleJWT,
+    check_key_signature,
+    check_registered_claims,
+    check_signature,
+    split,
+)
 from .claims import ORGANIZATION_CLAIM, RESERVED_CLAIMS, SESSION_CLAIM, unverified_claims
 from .jwks import JWKSCache
 from .memo import TokenMemo
@@ -359,7 +365,11 @@ class AccessTokenVerifier:
         """Finish verifying an agent or service ``token`` that :meth:`read` returned
         ``unverified`` for: signature, registered claims, then the claims of its kind."""
         kind, kid, payload, signing_input, signature = unverified
-        await check_signature(self.jwks, kid, signing_input, signature)
+        key = self.jwks.key_now(kid)
+        if key is None:  # not cached, stale or unknown: may fetch the JWKS
+            await check_signature(self.jwks, kid, signing_input, signature)
+        else:
+            check_key_signature(key, signing_input, signature)
         now = self._clock.time()
         try:
             exp, iat = check_registered_claims(
