@@ -42,7 +42,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -252,6 +252,29 @@ def _time(seconds: int) -> datetime:
         ) from None
 
 
+# exp - iat -> that timedelta: a project's tokens share one lifetime, so the issue time is
+# the expiry less a remembered timedelta (0.25 µs less than a second fromtimestamp; the
+# same datetime, integer seconds both). Bounded: cleared when full.
+_LIFETIMES: dict[int, timedelta] = {}
+
+
+def _times(exp: int, iat: int) -> tuple[datetime, datetime]:
+    """``(expires_at, issued_at)`` as aware UTC datetimes; ``malformed`` when out of range."""
+    expires_at = _time(exp)
+    lifetime = _LIFETIMES.get(exp - iat)
+    if lifetime is None:
+        if len(_LIFETIMES) >= 64:
+            _LIFETIMES.clear()
+        try:
+            lifetime = _LIFETIMES[exp - iat] = timedelta(seconds=exp - iat)
+        except OverflowError:
+            return expires_at, _time(iat)
+    try:
+        return expires_at, expires_at - lifetime
+    except OverflowError:
+        return expires_at, _time(iat)
+
+
 # A frozen dataclass's generated __init__ sets each field through object.__setattr__;
 # the slot descriptors set them in 0.45 µs instead of 1.1 µs. Only for values already
 # checked, and tests/auth/test_access_token_build.py holds the result equal, field by
@@ -405,7 +428,7 @@ class AccessTokenVerifier:
         scopes = _agent_scopes(payload)
         member_id = _text(payload, "sub")
         client_id = _text(payload, "client_id")
-        expires_at, issued_at = _time(exp), _time(iat)
+        expires_at, issued_at = _times(exp, iat)
         principal: AgentPrincipal = _new(AgentPrincipal)
         _set_member_id(principal, member_id)
         _set_organization_id(principal, organization_id)
@@ -423,7 +446,7 @@ class AccessTokenVerifier:
     def _service(token: str, payload: dict[str, Any], exp: int, iat: int) -> ServicePrincipal:
         scopes = _service_scopes(payload)
         client_id = _text(payload, "sub")
-        expires_at, issued_at = _time(exp), _time(iat)
+        expires_at, issued_at = _times(exp, iat)
         principal: ServicePrincipal = _new(ServicePrincipal)
         _set_client_id(principal, client_id)
         _set_scopes(principal, scopes)

@@ -21,6 +21,8 @@ from stytch_rbac.auth.access_token import (
     _AGENT_NOT_CUSTOM,
     _SERVICE_NOT_CUSTOM,
     AccessTokenVerifier,
+    _time,
+    _times,
 )
 from stytch_rbac.auth.claims import ORGANIZATION_CLAIM
 
@@ -114,3 +116,22 @@ def test_the_fields_are_the_ones_the_fast_path_sets() -> None:
     ]  # fmt: skip
     assert not hasattr(ServicePrincipal, "__post_init__")
     assert not hasattr(AgentPrincipal, "__post_init__")
+
+
+def _outcome(compute: Any) -> object:
+    try:
+        return compute()
+    except Unauthenticated as refused:
+        return refused.reason
+
+
+_seconds = st.integers(min_value=-(2**40), max_value=2**40) | st.sampled_from(
+    [0, -62_135_596_800, -62_135_596_801, 253_402_300_799, 253_402_300_800, 2**63]
+)
+
+
+@given(_seconds, _seconds)
+def test_issued_at_from_the_expiry_is_fromtimestamps(exp: int, iat: int) -> None:
+    """``_times`` derives ``issued_at`` from ``expires_at`` and a remembered lifetime: the
+    same datetimes as two ``fromtimestamp`` calls, the same refusal out of range."""
+    assert _outcome(lambda: _times(exp, iat)) == _outcome(lambda: (_time(exp), _time(iat)))
