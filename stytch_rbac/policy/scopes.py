@@ -102,6 +102,14 @@ def m2m_scopes_allow(held: Iterable[str] | str, required: Iterable[str] | str) -
     return all(not scopes.isdisjoint(_grantors(scope)) for scope in split_scopes(required))
 
 
+_DECISIONS_MEMO_SIZE: Final = 1024
+# (held scopes, resource, action) -> the Decision, for held scopes given as a frozenset (a
+# ServicePrincipal's): a pure function of them, and one client's tokens hold one scope set
+# (the verifier hands out the same frozenset for the same claim, its hash computed once),
+# so a fresh token's check is one look-up (1.3 µs less). Bounded: cleared when full.
+_DECISIONS: dict[tuple[frozenset[str], str, str], Decision] = {}
+
+
 def m2m_decide(held: Iterable[str] | str, resource: str, action: str) -> Decision:
     """The permission decided by Stytch's M2M rule: its scope ``action:resource``, granted
     by the held ``action:resource`` or ``action:*`` (both named in ``granted_by``).
@@ -110,6 +118,19 @@ def m2m_decide(held: Iterable[str] | str, resource: str, action: str) -> Decisio
     (the facade asks it first in strict mode).
     """
     resource, action = str(resource), str(action)
+    if type(held) is not frozenset:
+        return _m2m_decide(held, resource, action)
+    key = (held, resource, action)
+    decision = _DECISIONS.get(key)
+    if decision is None:
+        decision = _m2m_decide(held, resource, action)  # raises for a scope not a str
+        if len(_DECISIONS) >= _DECISIONS_MEMO_SIZE:
+            _DECISIONS.clear()
+        _DECISIONS[key] = decision
+    return decision
+
+
+def _m2m_decide(held: Iterable[str] | str, resource: str, action: str) -> Decision:
     granted_by = m2m_granting(held, m2m_scope(resource, action))
     if granted_by:
         return _allowed_decision(resource, action, granted_by)  # Decision(True, ...), quicker
