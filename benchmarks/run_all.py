@@ -100,11 +100,26 @@ def _guard(data: dict[str, Any]) -> list[Figure]:
     ]
 
 
+def _tokens(data: dict[str, Any]) -> list[Figure]:
+    figures: list[Figure] = []
+    for kind, key in (("M2M", "m2m"), ("Connected-App", "connected_app")):
+        for case in ("fresh", "repeated"):
+            pair = data[f"{key}_{case}"]
+            label = f"{kind} token verified + check, {case}"
+            figures += [
+                (f"{label}: stytch-rbac", pair["ours_median_us"], "us"),
+                (f"{label}: stytch SDK", pair["sdk_median_us"], "us"),
+                (f"{label}: ratio", _ratio(pair), "x"),
+            ]
+    return figures
+
+
 #: Headline figures per benchmark whose results file does not carry its own ``headline``.
 HEADLINES: dict[str, Callable[[dict[str, Any]], list[Figure]]] = {
     "client": _client,
     "decide": _decide,
     "guard": _guard,
+    "tokens": _tokens,
 }
 
 

@@ -25,6 +25,7 @@ from .errors import (
     UnknownPermission,
 )
 from .integrations.guard import CredentialConfig, Guard, header, path, query
+from .machine_rules import AgentRoles, M2MScopes, ServiceOrganizations
 from .observe import AuditLog, AuthenticationEvent, DecisionEvent, DenialReason
 from .permissions import ActionEnum, Permission, StrEnum
 from .policy import (
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ActionEnum",
     "AgentPrincipal",
+    "AgentRoles",
     "AnyPrincipal",
     "AuditLog",
     "AuthenticationEvent",
@@ -67,6 +69,7 @@ __all__ = [
     "Forbidden",
     "Guard",
     "InsufficientScope",
+    "M2MScopes",
     "ManualClock",
     "MemberClient",
     "OrgPolicy",
@@ -82,6 +85,7 @@ __all__ = [
     "PolicyWarning",
     "Principal",
     "PrincipalKind",
+    "ServiceOrganizations",
     "ServicePrincipal",
     "StrEnum",
     "StytchAPIError",

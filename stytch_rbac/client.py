@@ -33,6 +33,7 @@ from ._stytch import (
     Credentials,
     authenticate_session,
     fetch_jwks,
+    fetch_member,
     fetch_org_policy,
     fetch_policy_body,
     resolve_base_url,
@@ -62,9 +63,22 @@ from .clock import Clock, SystemClock
 from .errors import (
     PermissionDenied,
     PolicyError,
+    StytchAPIError,
+    StytchRBACError,
     StytchUnavailable,
     TenancyError,
     Unauthenticated,
+    UnknownPermission,
+)
+from .machine_rules import (
+    AgentRoles,
+    M2MScopes,
+    MachinePrincipal,
+    MachineRules,
+    ServiceOrganizations,
+    denied,
+    intersect_tables,
+    member_roles_from,
 )
 from .observe.events import (
     AuthenticationEvent,
@@ -85,7 +99,8 @@ from .permissions import ActionEnum, Permission, _permission_args
 from .policy import CompiledPolicy, Decision, OrgPolicy
 from .policy.problems import PolicyProblem
 from .policy.response import compile_response
-from .principal import AnyPrincipal, Principal, PrincipalKind
+from .policy.retire import release_in_pieces
+from .principal import AgentPrincipal, AnyPrincipal, Principal, PrincipalKind, ServicePrincipal
 
 if TYPE_CHECKING:
     import httpx
@@ -232,6 +247,37 @@ async def _load_org_policy(conn: Connection, organization_id: str) -> _OrgPolicy
     return _OrgPolicyEntry(organization_id, org)
 
 
+#: The Stytch answers that mean "no such member (any more)": it holds no roles.
+_NO_MEMBER: Final = frozenset({"member_not_found", "organization_not_found"})
+
+
+async def _load_member_roles(conn: Connection, key: tuple[str, str]) -> frozenset[str]:
+    """A member's current role ids from Stytch: the member-roles cache's loader
+    (``agent_roles="intersect"``). A member Stytch does not know holds none; any other
+    failure is :class:`StytchUnavailable` (the decision cannot be made, so it denies)."""
+    organization_id, member_id = key
+    try:
+        body = await fetch_member(conn, organization_id, member_id)
+    except StytchAPIError as exc:
+        if exc.status_code == 404 and exc.error_type in _NO_MEMBER:
+            return frozenset()
+        raise StytchUnavailable(
+            f"Stytch did not give the roles of member {member_id}: {exc.message}"
+        ) from None
+    except StytchUnavailable:
+        raise
+    except StytchRBACError as exc:  # a 401/403 on a backend call: our credentials, not theirs
+        raise StytchUnavailable(
+            f"Stytch refused to give the roles of member {member_id}: {exc.message}"
+        ) from None
+    try:
+        return member_roles_from(body)
+    except ValueError as exc:
+        raise StytchUnavailable(
+            f"Stytch's answer for member {member_id} does not parse: {exc}"
+        ) from None
+
+
 class _Link:
     """The :class:`Connection` the caches load through: a closed ``StytchRBAC`` that is
     opened again points it at a new pooled client, and every loader follows."""
@@ -295,6 +341,15 @@ def _check_principal(principal: object) -> Principal:
     if not isinstance(principal, Principal):
         raise TypeError(
             f"expected a Principal (from StytchRBAC.authenticate), got {type(principal).__name__}"
+        )
+    return principal
+
+
+def _check_machine(principal: object) -> MachinePrincipal:
+    if not isinstance(principal, (AgentPrincipal, ServicePrincipal)):
+        raise TypeError(
+            "expected a Principal, an AgentPrincipal or a ServicePrincipal (from "
+            f"StytchRBAC.authenticate or authenticate_access_token), got {type(principal).__name__}"
         )
     return principal
 
@@ -396,6 +451,17 @@ class StytchRBAC:
     are plain callables run inline (keep them quick: an async sink is a queue you
     put into); one that raises is logged once and never changes a decision.
     See docs/observability.md.
+
+    Machine callers (docs/guides/agents-and-machines.md): ``agent_roles``: ``"ignore"``
+    decides a Connected-App token (an agent) by the policy's scopes alone; ``"intersect"``
+    also requires its member's current roles (fetched from Stytch, cached for
+    ``agent_roles_ttl`` seconds and never served stale) to allow it, so a role change bites
+    before the token expires. ``m2m_scopes``: ``"policy"`` decides an M2M token (a service)
+    by the policy's scopes; ``"stytch"`` by Stytch's ``action:resource`` matching.
+    ``service_organizations``: how a service maps to organizations, for decisions that name
+    one: a callable of the :class:`~stytch_rbac.ServicePrincipal` returning organization
+    ids, or the name of a custom claim of its token holding them; None (default): a service
+    may act in no organization.
     """
 
     def __init__(
@@ -422,6 +488,10 @@ class StytchRBAC:
         on_decision: Callable[[DecisionEvent], object] | None = None,
         on_authentication: Callable[[AuthenticationEvent], object] | None = None,
         decisions: DecisionSampling = "all",
+        agent_roles: AgentRoles = "ignore",
+        m2m_scopes: M2MScopes = "policy",
+        service_organizations: ServiceOrganizations | None = None,
+        agent_roles_ttl: float = 30,
     ) -> None:
         _require_text(project_id, "project_id")
         _require_text(secret, "secret")
@@ -439,6 +509,10 @@ class StytchRBAC:
             raise ValueError(
                 f"jwt_memo_size must be an int >= 0 (0 turns the memo off), got {jwt_memo_size!r}"
             )
+        ttl: object = agent_roles_ttl
+        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
+            raise ValueError(f"agent_roles_ttl must be > 0 seconds, got {agent_roles_ttl!r}")
+        self._machine = MachineRules(agent_roles, m2m_scopes, service_organizations)
         self.project_id = project_id
         self.base_url: str = resolve_base_url(project_id, base_url)
         #: The project's domain as a host (``acme-1234.customers.stytch.dev``), or None.
@@ -509,6 +583,19 @@ class StytchRBAC:
             maxsize=org_cache_size,
             spawn=self._spawn,
             describe=lambda organization_id: f"organization policy of {organization_id}",
+        )
+        # An agent's member's current roles (agent_roles="intersect"), by (organization,
+        # member): briefly cached, and never served stale (max_stale = ttl), so a role change
+        # bites within agent_roles_ttl and an unreachable Stytch denies instead of allowing.
+        self._member_roles: RefreshingCache[tuple[str, str], frozenset[str]] = RefreshingCache(
+            self._link.bind("organizations.members.get", _load_member_roles),
+            name="member roles",
+            ttl=agent_roles_ttl,
+            max_stale=agent_roles_ttl,
+            clock=self.clock,
+            maxsize=org_cache_size,
+            spawn=self._spawn,
+            describe=lambda key: f"roles of member {key[1]}",
         )
         self._verifier: SessionJWTVerifier
         # One memo for every kind of token (session JWTs and access tokens): one bound, one
@@ -611,7 +698,7 @@ class StytchRBAC:
         if self._closed:
             return
         self._closed = True
-        for cache in (self._policy_cache, self._org_cache, self._jwks.cache):
+        for cache in (self._policy_cache, self._org_cache, self._jwks.cache, self._member_roles):
             cache.close()
         if self._owns_http:
             await self._http.aclose()
@@ -633,7 +720,7 @@ class StytchRBAC:
             )
         self._stytch = None  # the SDK client is bound to the old pool: rebuilt on first use
         self._remote.reset()
-        for cache in (self._policy_cache, self._org_cache, self._jwks.cache):
+        for cache in (self._policy_cache, self._org_cache, self._jwks.cache, self._member_roles):
             cache.reopen()
         self._closed = False
 
@@ -674,12 +761,29 @@ class StytchRBAC:
         return self._stytch
 
     def cache_info(self) -> dict[str, CacheStats]:
-        """Counters and sizes of the three caches: ``policy``, ``org_policies``, ``jwks``."""
+        """Counters and sizes of the caches: ``policy``, ``org_policies``, ``jwks`` and
+        ``member_roles`` (agents' members' roles, ``agent_roles="intersect"``)."""
         return {
             "policy": self._policy_cache.info(),
             "org_policies": self._org_cache.info(),
             "jwks": self._jwks.cache.info(),
+            "member_roles": self._member_roles.info(),
         }
+
+    @property
+    def agent_roles(self) -> AgentRoles:
+        """Whether an agent's member's current roles must allow it too (``"intersect"``)."""
+        return self._machine.agent_roles
+
+    @property
+    def m2m_scopes(self) -> M2MScopes:
+        """How services' scopes are read: the policy's (``"policy"``) or Stytch's M2M rule."""
+        return self._machine.m2m_scopes
+
+    @property
+    def service_organizations(self) -> ServiceOrganizations | None:
+        """How services map to organizations (a callable or a claim name), or None."""
+        return self._machine.service_organizations
 
     # -- observing ------------------------------------------------------------------------------
 
@@ -747,8 +851,9 @@ class StytchRBAC:
             )
 
     def _policy_swapped(self, _key: str, old: CompiledPolicy | None, new: CompiledPolicy) -> None:
-        """Let a replaced project policy be freed in a worker thread, not on the event loop:
-        freeing a 10,000-role policy's objects takes about as long as building them.
+        """Let a replaced project policy be freed in a worker thread, not on the event loop,
+        and in pieces (:mod:`stytch_rbac.policy.retire`): freeing a 10,000-role policy's
+        objects in one go would hold the GIL for milliseconds.
         (A merged org policy still using it frees it when that org is next merged.)"""
         if old is None or old is new:
             return
@@ -756,7 +861,7 @@ class StytchRBAC:
         del old
 
         async def free() -> None:
-            await anyio.to_thread.run_sync(retired.clear)
+            await anyio.to_thread.run_sync(release_in_pieces, retired)
 
         self._spawn(free)
 
@@ -868,8 +973,22 @@ class StytchRBAC:
         observer = self.observer
         if observer is not None:
             return await self._observed_access_token(observer, token, accepted)
-        principal, _ = await self._authenticate_access_token(token, accepted)
-        return principal
+        # _authenticate_access_token written out: one coroutine less for a fresh token.
+        verifier = self._access
+        if type(token) is str:
+            hit = verifier.remembered(token)
+            if hit is not None:
+                if hit.kind in accepted:
+                    return hit
+                raise Unauthenticated("wrong_kind", f"a {hit.kind} token is not accepted here")
+        unverified = verifier.read(token)
+        kind = unverified[0]
+        if kind not in accepted:
+            raise Unauthenticated("wrong_kind", f"a {kind} token is not accepted here")
+        if kind == "session":
+            principal, _ = await self._authenticate(token, None)
+            return principal
+        return await verifier.verify_read(token, unverified)
 
     async def _authenticate_access_token(
         self, token: str, accepted: frozenset[PrincipalKind]
@@ -1050,7 +1169,7 @@ class StytchRBAC:
     @overload
     async def is_authorized(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         permission: Permission | ActionEnum | str,
         /,
         *,
@@ -1060,7 +1179,7 @@ class StytchRBAC:
     @overload
     async def is_authorized(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         resource: str,
         action: str,
         /,
@@ -1070,7 +1189,7 @@ class StytchRBAC:
 
     async def is_authorized(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         permission: Permission | ActionEnum | str,
         action: str | None = None,
         /,
@@ -1085,7 +1204,20 @@ class StytchRBAC:
         ``organization_id`` than the principal's is denied. Raises
         :class:`UnknownPermission` in strict mode and :class:`StytchUnavailable`
         when no policy young enough is at hand.
+
+        An agent or a service (an access token's principal) is decided by its scopes
+        (:mod:`stytch_rbac.machine_rules`); another organization than an agent's, or any
+        organization for a service not mapped to it, is denied.
         """
+        if not isinstance(principal, Principal):
+            resource, action = _permission_args(permission, action)
+            try:
+                decision = await self._decide_machine(
+                    _IS_AUTHORIZED, principal, resource, action, organization_id
+                )
+            except TenancyError:
+                return False
+            return decision.allowed
         principal, resource, action, own = _decision_args(
             principal, permission, action, organization_id
         )
@@ -1116,7 +1248,7 @@ class StytchRBAC:
     @overload
     async def authorize(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         permission: Permission | ActionEnum | str,
         /,
         *,
@@ -1126,7 +1258,7 @@ class StytchRBAC:
     @overload
     async def authorize(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         resource: str,
         action: str,
         /,
@@ -1136,7 +1268,7 @@ class StytchRBAC:
 
     async def authorize(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         permission: Permission | ActionEnum | str,
         action: str | None = None,
         /,
@@ -1144,7 +1276,16 @@ class StytchRBAC:
         organization_id: str | None = None,
     ) -> None:
         """Return None if allowed; raise :class:`TenancyError` for another organization,
-        :class:`PermissionDenied` when no role grants it."""
+        :class:`PermissionDenied` when no role grants it (for an agent or a service: no
+        scope, see :meth:`is_authorized`)."""
+        if not isinstance(principal, Principal):
+            resource, action = _permission_args(permission, action)
+            decision = await self._decide_machine(
+                _AUTHORIZE, principal, resource, action, organization_id
+            )
+            if not decision.allowed:
+                raise denied(principal, decision.resource, decision.action)
+            return
         principal, resource, action, own = _decision_args(
             principal, permission, action, organization_id
         )
@@ -1183,7 +1324,7 @@ class StytchRBAC:
     @overload
     async def explain(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         permission: Permission | ActionEnum | str,
         /,
         *,
@@ -1193,7 +1334,7 @@ class StytchRBAC:
     @overload
     async def explain(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         resource: str,
         action: str,
         /,
@@ -1203,7 +1344,7 @@ class StytchRBAC:
 
     async def explain(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         permission: Permission | ActionEnum | str,
         action: str | None = None,
         /,
@@ -1213,7 +1354,17 @@ class StytchRBAC:
         """The :class:`Decision` (allowed, and which of the principal's roles grant it).
 
         Another organization than the principal's gives a denial with no granting roles.
+        For an agent or a service ``granted_by`` names the token's scopes that grant it
+        (with ``agent_roles="intersect"``, only when the member's roles allow it too).
         """
+        if not isinstance(principal, Principal):
+            resource, action = _permission_args(permission, action)
+            try:
+                return await self._decide_machine(
+                    _EXPLAIN, principal, resource, action, organization_id
+                )
+            except TenancyError:
+                return Decision(False, str(resource), str(action))
         principal, resource, action, own = _decision_args(
             principal, permission, action, organization_id
         )
@@ -1253,11 +1404,133 @@ class StytchRBAC:
             raise PolicyDriftError(result)
         return result
 
-    async def permissions(self, principal: Principal) -> dict[str, dict[str, bool]]:
-        """``{resource: {action: allowed}}`` for every permission in the principal's policy."""
+    async def permissions(self, principal: AnyPrincipal) -> dict[str, dict[str, bool]]:
+        """``{resource: {action: allowed}}`` for every permission in the principal's policy
+        (an agent's or a service's by its scopes, on the project policy)."""
+        if not isinstance(principal, Principal):
+            machine = _check_machine(principal)
+            rules = self._machine
+            table = rules.scope_table(await self._policy_cache.get(_POLICY), machine)
+            if isinstance(machine, AgentPrincipal) and rules.needs_roles(machine):
+                roles = await self._roles_of(machine)
+                compiled = await self._policy_for_roles(machine.organization_id, roles)
+                table = intersect_tables(table, compiled.permissions(roles))
+            return table
         principal = _check_principal(principal)
         compiled = await self._policy_for(principal)
         return compiled.permissions(principal.roles)
+
+    # -- decisions for access tokens (agents and services) ---------------------------------
+
+    async def _decide_machine(
+        self,
+        source: DecisionSource,
+        principal: object,
+        resource: str,
+        action: str,
+        organization_id: str | None,
+    ) -> Decision:
+        """The decision for an agent or a service (:mod:`stytch_rbac.machine_rules`),
+        reported: the Decision (``granted_by`` the granting scopes), or TenancyError,
+        UnknownPermission, StytchUnavailable raised."""
+        machine = _check_machine(principal)
+        observer = self.observer
+        started = perf_counter()
+        rules = self._machine
+        refusal = rules.tenancy_refusal(machine, organization_id)
+        if refusal is not None:
+            if observer is not None:
+                observer.decided_by_scopes(
+                    source, machine, organization_id, resource, action, False, _TENANCY,
+                    no_grants, started,
+                )  # fmt: skip
+            raise refusal
+        reason: DenialReason | None = _UNAVAILABLE
+        try:
+            project = await self._policy_cache.get(_POLICY)
+            reason = _UNKNOWN_PERMISSION
+            decision = rules.scope_decision(project, machine, resource, action)
+            if (
+                decision.allowed
+                and isinstance(machine, AgentPrincipal)
+                and rules.needs_roles(machine)
+            ):
+                reason = _UNAVAILABLE
+                roles = await self._roles_of(machine)
+                compiled = await self._policy_for_roles(machine.organization_id, roles)
+                if not compiled.allows(roles, resource, action):
+                    decision = Decision(False, decision.resource, decision.action)
+        except (StytchUnavailable, UnknownPermission):
+            if observer is not None:
+                observer.decided_by_scopes(
+                    source, machine, organization_id, resource, action, False, reason,
+                    no_grants, started,
+                )  # fmt: skip
+            raise
+        if observer is not None:
+            observer.decided_by_scopes(
+                source, machine, organization_id, decision.resource, decision.action,
+                decision.allowed, None if decision.allowed else _NO_GRANT,
+                tuple(decision.granted_by), started,
+            )  # fmt: skip
+        return decision
+
+    async def _roles_of(self, principal: AgentPrincipal) -> frozenset[str]:
+        """The current roles of an agent's member (``agent_roles="intersect"``)."""
+        self._check_open()
+        return await self._member_roles.get((principal.organization_id, principal.member_id))
+
+    async def _policy_for_roles(
+        self, organization_id: str, roles: frozenset[str]
+    ) -> CompiledPolicy:
+        """:meth:`_policy_for` for roles held by a member of ``organization_id``."""
+        project = await self._policy_cache.get(_POLICY)
+        if project.defines_roles(roles):
+            return project
+        org = await self._org_cache.get(organization_id)
+        return org.merged_with(project, self._org_roles_unfit)
+
+    def _machine_now(
+        self, principal: object, resource: str, action: str, organization_id: str | None
+    ) -> Decision | None:
+        """The decision for an agent or a service at once, when nothing needs waiting for or
+        reporting (no observer, no member roles, the project policy fresh), else None: the
+        blocking facade's warm path. Raises TenancyError and UnknownPermission."""
+        machine = _check_machine(principal)
+        rules = self._machine
+        if self.observer is not None or rules.needs_roles(machine):
+            return None
+        project = self._policy_cache.peek(_POLICY, None)
+        if project is None:
+            return None
+        refusal = rules.tenancy_refusal(machine, organization_id)
+        if refusal is not None:
+            raise refusal
+        return rules.scope_decision(project, machine, resource, action)
+
+    def _machine_table_now(self, principal: object) -> dict[str, dict[str, bool]] | None:
+        """:meth:`permissions` for an agent or a service at once, when it needs no member roles
+        and the project policy is fresh, else None (the blocking facade's warm path)."""
+        machine = _check_machine(principal)
+        project = self._policy_cache.peek(_POLICY, None)
+        if project is None or self._machine.needs_roles(machine):
+            return None
+        return self._machine.scope_table(project, machine)
+
+    def check_organization(self, principal: AnyPrincipal, organization_id: str) -> None:
+        """Raise :class:`TenancyError` unless ``principal`` may act in ``organization_id``:
+        a member or an agent in its own organization, a service in those
+        ``service_organizations`` maps it to. For guards requiring scopes on an
+        organization's route; decisions check it themselves."""
+        if isinstance(principal, Principal):
+            if organization_id != principal.organization_id:
+                raise TenancyError(
+                    principal.organization_id, organization_id, member_id=principal.member_id
+                )
+            return
+        refusal = self._machine.tenancy_refusal(_check_machine(principal), organization_id)
+        if refusal is not None:
+            raise refusal
 
     def require(
         self,

@@ -144,7 +144,7 @@ class Forbidden(StytchRBACError):
 
 
 class PermissionDenied(Forbidden):
-    """No role of the member grants the action on the resource."""
+    """No role of the member (no scope of an access token) grants the action on the resource."""
 
     def __init__(
         self,
@@ -153,13 +153,16 @@ class PermissionDenied(Forbidden):
         *,
         organization_id: str | None = None,
         member_id: str | None = None,
+        client_id: str | None = None,
         **stytch: Unpack[StytchErrorFields],
     ) -> None:
         self.resource: str = str(resource)
         self.action: str = str(action)
         self.organization_id: str | None = organization_id
         self.member_id: str | None = member_id
-        who = member_id or "the member"
+        #: The Connected App or M2M client whose access token was refused (None: a session).
+        self.client_id: str | None = client_id
+        who = member_id or (f"client {client_id}" if client_id else "the member")
         where = f" in organization {organization_id}" if organization_id else ""
         super().__init__(
             f"{who} may not {self.action!r} on {self.resource!r}{where}",
@@ -168,7 +171,11 @@ class PermissionDenied(Forbidden):
 
 
 class TenancyError(Forbidden):
-    """The member's organization is not the organization the request is about."""
+    """The member's organization is not the organization the request is about.
+
+    For a service (an M2M client, which belongs to no organization) ``client_id`` names it
+    and ``detail`` says why it may not act there (and how to map clients to organizations).
+    """
 
     def __init__(
         self,
@@ -176,17 +183,20 @@ class TenancyError(Forbidden):
         requested_organization_id: str | None,
         *,
         member_id: str | None = None,
+        client_id: str | None = None,
+        detail: str | None = None,
         **stytch: Unpack[StytchErrorFields],
     ) -> None:
         self.member_organization_id: str | None = member_organization_id
         self.requested_organization_id: str | None = requested_organization_id
         self.organization_id: str | None = requested_organization_id
         self.member_id: str | None = member_id
-        super().__init__(
+        self.client_id: str | None = client_id
+        message = detail or (
             f"member of organization {member_organization_id} may not act in organization "
-            f"{requested_organization_id}",
-            **stytch,
+            f"{requested_organization_id}"
         )
+        super().__init__(message, **stytch)
 
 
 class InsufficientScope(Forbidden):

@@ -70,8 +70,34 @@ class Principal:
         return str(role_id) in self.roles
 
 
+class _TokenPrincipal:
+    """What the principals of access tokens share: a ``repr()`` of ids, scopes and expiry
+    that never shows the token, and the scope membership test."""
+
+    __slots__ = ()
+
+    #: The id fields ``repr()`` shows, in order, before the scopes and the expiry.
+    _REPR_IDS: ClassVar[tuple[str, ...]]
+    scopes: frozenset[str]
+    expires_at: datetime
+
+    def __repr__(self) -> str:
+        ids = "".join(f"{name}={getattr(self, name)!r}, " for name in self._REPR_IDS)
+        scopes = " ".join(sorted(self.scopes))
+        return (
+            f"{type(self).__name__}({ids}scopes=[{scopes}], "
+            f"expires_at={self.expires_at.isoformat()!r})"
+        )
+
+    __str__ = __repr__
+
+    def has_scope(self, scope: str) -> bool:
+        """Whether the token names ``scope`` (a plain membership test, not a decision)."""
+        return str(scope) in self.scopes
+
+
 @dataclass(frozen=True, slots=True, repr=False)
-class AgentPrincipal:
+class AgentPrincipal(_TokenPrincipal):
     """A member acting through a Connected App (an AI agent, an MCP client): an OAuth access
     token Stytch issued to ``client_id`` for ``member_id`` in ``organization_id``.
 
@@ -95,23 +121,11 @@ class AgentPrincipal:
     custom_claims: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, compare=False)
     access_token: str | None = field(default=None, compare=False)
 
-    def __repr__(self) -> str:
-        scopes = " ".join(sorted(self.scopes))
-        return (
-            f"AgentPrincipal(member_id={self.member_id!r}, "
-            f"organization_id={self.organization_id!r}, client_id={self.client_id!r}, "
-            f"scopes=[{scopes}], expires_at={self.expires_at.isoformat()!r})"
-        )
-
-    __str__ = __repr__
-
-    def has_scope(self, scope: str) -> bool:
-        """Whether the token names ``scope`` (a plain membership test, not a decision)."""
-        return str(scope) in self.scopes
+    _REPR_IDS: ClassVar[tuple[str, ...]] = ("member_id", "organization_id", "client_id")
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class ServicePrincipal:
+class ServicePrincipal(_TokenPrincipal):
     """A machine holding an M2M (client-credentials) access token for ``client_id``.
 
     It belongs to no organization: a guard on an organization's route refuses it unless the
@@ -131,18 +145,7 @@ class ServicePrincipal:
     custom_claims: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, compare=False)
     access_token: str | None = field(default=None, compare=False)
 
-    def __repr__(self) -> str:
-        scopes = " ".join(sorted(self.scopes))
-        return (
-            f"ServicePrincipal(client_id={self.client_id!r}, scopes=[{scopes}], "
-            f"expires_at={self.expires_at.isoformat()!r})"
-        )
-
-    __str__ = __repr__
-
-    def has_scope(self, scope: str) -> bool:
-        """Whether the token names ``scope`` (a plain membership test, not a decision)."""
-        return str(scope) in self.scopes
+    _REPR_IDS: ClassVar[tuple[str, ...]] = ("client_id",)
 
 
 AnyPrincipal: TypeAlias = Principal | AgentPrincipal | ServicePrincipal

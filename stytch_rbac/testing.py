@@ -73,7 +73,7 @@ from collections.abc import (
 )
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, cast
 
 import pytest
 
@@ -505,8 +505,39 @@ class _HasOrganizationId(Protocol):
     def organization_id(self) -> str: ...
 
 
+class _SeededCaller:
+    """What the ``member``, ``agent`` and ``service`` fixtures' records share: the
+    ``Authorization`` header of their bearer credential, and a ``repr()`` of their ids that
+    never shows a credential."""
+
+    __slots__ = ()
+
+    #: The fields ``repr()`` shows, in order (sets sorted, tuples as lists).
+    _REPR_FIELDS: ClassVar[tuple[str, ...]]
+    #: The field holding the bearer credential.
+    _BEARER: ClassVar[str]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={_shown(getattr(self, name))!r}" for name in self._REPR_FIELDS)
+        return f"{type(self).__name__}({shown})"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``{"Authorization": "Bearer <credential>"}``: the session JWT of a member, the
+        access token of an agent or a service."""
+        return {"Authorization": f"Bearer {getattr(self, self._BEARER)}"}
+
+
+def _shown(value: object) -> object:
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
 @dataclasses.dataclass(frozen=True, slots=True, repr=False)
-class SeededMember:
+class SeededMember(_SeededCaller):
     """A member the ``member`` fixture created, logged in: ids, roles and live credentials.
 
     ``principal`` is what ``StytchRBAC.authenticate`` returns for ``session_jwt``
@@ -523,16 +554,8 @@ class SeededMember:
     session_token: str
     principal: Principal
 
-    def __repr__(self) -> str:
-        return (
-            f"SeededMember(member_id={self.member_id!r}, organization_id="
-            f"{self.organization_id!r}, roles={list(self.roles)!r})"
-        )
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """``{"Authorization": "Bearer <session_jwt>"}``."""
-        return {"Authorization": f"Bearer {self.session_jwt}"}
+    _REPR_FIELDS: ClassVar[tuple[str, ...]] = ("member_id", "organization_id", "roles")
+    _BEARER: ClassVar[str] = "session_jwt"
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -647,8 +670,21 @@ def _timestamp(value: Any) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(int(value), tz=datetime.UTC)
 
 
+def _token_principal_fields(token: str, claims: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields both access-token principals read from a token's claims: scopes, times,
+    issuer, custom claims and the token itself."""
+    return {
+        "scopes": _scope_set(claims),
+        "expires_at": _timestamp(claims["exp"]),
+        "issued_at": _timestamp(claims["iat"]),
+        "issuer": claims["iss"],
+        "custom_claims": {k: v for k, v in claims.items() if k not in _REGISTERED_CLAIMS},
+        "access_token": token,
+    }
+
+
 @dataclasses.dataclass(frozen=True, slots=True, repr=False)
-class SeededAgent:
+class SeededAgent(_SeededCaller):
     """A Connected-App access token the ``agent`` fixture minted for a member.
 
     ``principal`` is the :class:`~stytch_rbac.AgentPrincipal` the token's
@@ -663,20 +699,12 @@ class SeededAgent:
     access_token: str
     principal: AgentPrincipal
 
-    def __repr__(self) -> str:
-        return (
-            f"SeededAgent(member_id={self.member_id!r}, client_id={self.client_id!r}, "
-            f"scopes={sorted(self.scopes)!r})"
-        )
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """``{"Authorization": "Bearer <access_token>"}``."""
-        return {"Authorization": f"Bearer {self.access_token}"}
+    _REPR_FIELDS: ClassVar[tuple[str, ...]] = ("member_id", "client_id", "scopes")
+    _BEARER: ClassVar[str] = "access_token"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, repr=False)
-class SeededService:
+class SeededService(_SeededCaller):
     """An M2M client the ``service`` fixture created, with a client-credentials token.
 
     ``principal`` is the :class:`~stytch_rbac.ServicePrincipal` the token's claims
@@ -690,13 +718,8 @@ class SeededService:
     access_token: str
     principal: ServicePrincipal
 
-    def __repr__(self) -> str:
-        return f"SeededService(client_id={self.client_id!r}, scopes={sorted(self.scopes)!r})"
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """``{"Authorization": "Bearer <access_token>"}``."""
-        return {"Authorization": f"Bearer {self.access_token}"}
+    _REPR_FIELDS: ClassVar[tuple[str, ...]] = ("client_id", "scopes")
+    _BEARER: ClassVar[str] = "access_token"
 
 
 class AgentFactory:
@@ -745,21 +768,15 @@ class AgentFactory:
 
         claims = _access_token_claims(token)
         organization_claim = claims["https://stytch.com/organization"]
-        granted = _scope_set(claims)
         principal = AgentPrincipal(
             member_id=member.member_id,
             organization_id=organization_claim["organization_id"],
             organization_slug=organization_claim["slug"],
             client_id=client_id,
-            scopes=granted,
-            expires_at=_timestamp(claims["exp"]),
-            issued_at=_timestamp(claims["iat"]),
-            issuer=claims["iss"],
-            custom_claims={k: v for k, v in claims.items() if k not in _REGISTERED_CLAIMS},
-            access_token=token,
+            **_token_principal_fields(token, claims),
         )
         return SeededAgent(
-            member.member_id, member.organization_id, client_id, granted, token, principal
+            member.member_id, member.organization_id, client_id, principal.scopes, token, principal
         )
 
 
@@ -790,21 +807,14 @@ class ServiceFactory:
         )
         from .principal import ServicePrincipal
 
-        claims = _access_token_claims(token)
-        granted = _scope_set(claims)
         principal = ServicePrincipal(
             client_id=record.client_id,
-            scopes=granted,
-            expires_at=_timestamp(claims["exp"]),
-            issued_at=_timestamp(claims["iat"]),
-            issuer=claims["iss"],
-            custom_claims={k: v for k, v in claims.items() if k not in _REGISTERED_CLAIMS},
-            access_token=token,
+            **_token_principal_fields(token, _access_token_claims(token)),
         )
         return SeededService(
             record.client_id,
             record.client_secret,
-            granted,
+            principal.scopes,
             dict(record.custom_claims),
             token,
             principal,

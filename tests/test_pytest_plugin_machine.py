@@ -70,3 +70,34 @@ def test_service_fixture(service: ServiceFactory, stytch_emulator: Emulator) -> 
     with pytest.raises(EmulatorError) as refused:
         service(["a"], token_scopes=["z"])
     assert refused.value.error_type == "invalid_scope"
+
+
+@pytest.mark.stytch_policy(POLICY)
+def test_seeded_records_repr_ids_and_bearer_headers(
+    member: MemberFactory, agent: AgentFactory, service: ServiceFactory
+) -> None:
+    """Each record's repr names its ids (roles and scopes as sorted lists), never a
+    credential; its headers carry its bearer credential (a member's session JWT)."""
+    viewer = member(["viewer"])
+    token = agent(["read:documents", "openid"], member=viewer)
+    machine = service(["write:documents", "read:documents"])
+    assert repr(viewer) == (
+        f"SeededMember(member_id={viewer.member_id!r}, organization_id="
+        f"{viewer.organization_id!r}, roles={list(viewer.roles)!r})"
+    )
+    assert repr(token) == (
+        f"SeededAgent(member_id={viewer.member_id!r}, client_id={token.client_id!r}, "
+        "scopes=['openid', 'read:documents'])"
+    )
+    assert repr(machine) == (
+        f"SeededService(client_id={machine.client_id!r}, "
+        "scopes=['read:documents', 'write:documents'])"
+    )
+    assert viewer.headers == {"Authorization": f"Bearer {viewer.session_jwt}"}
+    assert machine.headers == {"Authorization": f"Bearer {machine.access_token}"}
+    for record, secrets in (
+        (viewer, (viewer.session_jwt, viewer.session_token)),
+        (token, (token.access_token,)),
+        (machine, (machine.access_token, machine.client_secret)),
+    ):
+        assert not any(secret in repr(record) for secret in secrets)

@@ -3,7 +3,8 @@
 * :mod:`.http`: the pooled ``httpx.AsyncClient``, GET retries, one-shot sends.
 * :mod:`.sdk`: the adapter the unmodified ``stytch.B2BClient`` runs over.
 * :mod:`.endpoints`: the calls the facade and the CLI make (policy, org policy,
-  JWKS, ``sessions/authenticate``), the base URL, credentials from the environment.
+  JWKS, a member's roles, ``sessions/authenticate``), the base URL, credentials from
+  the environment.
 * :mod:`.errors`: the one translator from Stytch's answers and the SDK's,
   httpx's and PyJWT's exceptions to :mod:`stytch_rbac.errors`.
 
@@ -18,6 +19,7 @@ from .endpoints import (
     Credentials,
     authenticate_session,
     fetch_jwks,
+    fetch_member,
     fetch_org_policy,
     fetch_policy,
     fetch_policy_body,
@@ -36,6 +38,7 @@ __all__ = [
     "authenticate_session",
     "error_from_stytch",
     "fetch_jwks",
+    "fetch_member",
     "fetch_org_policy",
     "fetch_policy",
     "fetch_policy_body",

@@ -206,6 +206,18 @@ async def fetch_org_policy(conn: Connection, organization_id: str) -> dict[str, 
     )
 
 
+async def fetch_member(conn: Connection, organization_id: str, member_id: str) -> dict[str, Any]:
+    """``GET /v1/b2b/organizations/{organization_id}/member?member_id=...``: one member, with
+    its current roles (``member.roles``). Idempotent, so retried like the policy."""
+    return await _get(
+        conn,
+        "/v1/b2b/organizations/" + urllib.parse.quote(organization_id, safe="") + "/member",
+        what=f"member {member_id}",
+        organization_id=organization_id,
+        member_id=member_id,
+    )
+
+
 async def fetch_jwks(conn: Connection) -> dict[str, Any]:
     """``GET /v1/b2b/sessions/jwks/{project_id}``: the project's signing keys.
 

@@ -19,24 +19,43 @@ header that failed is never remembered.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import json.scanner
 import math
 from collections.abc import Collection, Mapping
 from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import padding
-from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from ..errors import Unauthenticated
 from .claims import REQUIRED_CLAIMS, b64decode
 from .jwks import JWKSCache
 
-__all__ = ["StaleJWT", "check_registered_claims", "check_signature", "numeric_date", "split"]
+__all__ = [
+    "StaleJWT",
+    "check_key_signature",
+    "check_registered_claims",
+    "check_signature",
+    "numeric_date",
+    "rs256_verifies",
+    "split",
+]
 
-# Built once: cryptography's verify() takes them as arguments at every call.
+# Built once: cryptography takes it as an argument at every call.
 _PADDING: Final = padding.PKCS1v15()
-_SHA256: Final = SHA256()
+# The DER DigestInfo of a SHA-256 digest, less the digest (RFC 8017 section 9.2, note 1).
+_SHA256_DIGEST_INFO: Final = bytes.fromhex("3031300d060960864801650304020105000420")
+_sha256: Final = hashlib.sha256
+
+# What json.loads calls for a str when given no options, and the scanner it parses with.
+_DECODER: Final = json.JSONDecoder()
+_decode_json: Final = _DECODER.decode
+# typeshed types its context as a make_scanner (its own TODO): json passes the decoder.
+_scan_json: Final = json.scanner.make_scanner(_DECODER)  # type: ignore[arg-type]
 
 _HEADER_MEMO_SIZE: Final = 64
 # header segment -> kid, for headers that passed every header check.
@@ -88,6 +107,25 @@ def _kid_of(header_segment: bytes) -> str:
     return kid
 
 
+def _json_of(raw: bytes) -> Any:
+    """``json.loads(raw)``, quicker for what a JWT payload is: ``json.loads`` of bytes
+    first works out their encoding (``json.detect_encoding``), and bytes that start with
+    ``{`` and a non-NUL byte are UTF-8 to it, so they are decoded as it would decode them.
+
+    A text starting with ``{`` has no whitespace to skip, so it goes straight to the
+    scanner ``decode()`` would run; when the object ends the text, that is ``decode()``'s
+    answer without its two whitespace regexes (0.5 µs). Anything else after the object
+    (whitespace or extra data) is left to ``decode()`` itself, which accepts or raises."""
+    if raw[:1] == b"{" and raw[1:2] != b"\x00":
+        text = raw.decode("utf-8", "surrogatepass")
+        try:
+            value, end = _scan_json(text, 0)
+        except StopIteration:  # nothing parsed at 0 (never for "{"): decode() raises
+            return _decode_json(text)
+        return value if end == len(text) else _decode_json(text)
+    return json.loads(raw)
+
+
 def split(token: str) -> tuple[str, dict[str, Any], bytes, bytes]:
     """``(kid, payload, signing input, signature)`` of a JWT whose header passes; raises
     :class:`Unauthenticated` (``malformed`` or ``forged``) for anything else. Nothing is
@@ -106,7 +144,7 @@ def split(token: str) -> tuple[str, dict[str, Any], bytes, bytes]:
     except ValueError:
         raise Unauthenticated("malformed", "the JWT signature is not base64url") from None
     try:
-        payload = json.loads(b64decode(payload_segment))
+        payload = _json_of(b64decode(payload_segment))
     except (ValueError, RecursionError):
         raise Unauthenticated("malformed", "the JWT payload is not base64url JSON") from None
     if type(payload) is not dict:
@@ -122,10 +160,34 @@ async def check_signature(
     key = jwks.key_now(kid) or await jwks.key(kid)
     if key is None:
         raise Unauthenticated("forged", "the JWT is signed with a key Stytch does not publish")
+    check_key_signature(key, signing_input, signature)
+
+
+def check_key_signature(key: RSAPublicKey, signing_input: bytes, signature: bytes) -> None:
+    """Raise ``Unauthenticated("forged")`` unless the RS256 signature verifies with ``key``:
+    :func:`check_signature` once the key is in hand (no coroutine when it already is)."""
+    if not rs256_verifies(key, signing_input, signature):
+        raise Unauthenticated("forged", "the JWT signature does not verify")
+
+
+def rs256_verifies(key: RSAPublicKey, signing_input: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` is the RSASSA-PKCS1-v1_5 SHA-256 signature of ``signing_input``
+    by ``key``: what ``key.verify(signature, signing_input, PKCS1v15(), SHA256())`` answers.
+
+    Done as RFC 8017 (section 8.2.2) describes it, encode and compare, and 1.3 µs
+    quicker than ``verify()`` (OpenSSL 3, 2048-bit key): OpenSSL undoes the RSA and
+    checks the padding (``00 01 FF..FF 00``), and the DigestInfo left must be exactly
+    the one of the SHA-256 of ``signing_input``. ``verify()``'s own length rule is kept:
+    a signature is exactly as long as the modulus (a leading zero byte dropped would
+    otherwise still recover), so each signature has one accepted form.
+    """
+    if len(signature) != (key.key_size + 7) >> 3:
+        return False
     try:
-        key.verify(signature, signing_input, _PADDING, _SHA256)
+        recovered = key.recover_data_from_signature(signature, _PADDING, None)
     except InvalidSignature:
-        raise Unauthenticated("forged", "the JWT signature does not verify") from None
+        return False
+    return hmac.compare_digest(recovered, _SHA256_DIGEST_INFO + _sha256(signing_input).digest())
 
 
 def check_registered_claims(
@@ -140,23 +202,33 @@ def check_registered_claims(
     """PyJWT's checks with the SDK's options; returns ``(exp, iat)``. Raises
     :class:`Unauthenticated` (``malformed``, ``invalid_claims``) or, for a genuine token
     past ``exp`` (or older than ``max_age``), :class:`StaleJWT`."""
-    for claim in REQUIRED_CLAIMS:
-        if payload.get(claim) is None:
-            raise Unauthenticated("malformed", f"the JWT has no {claim!r} claim")
-    exp = numeric_date(payload["exp"])
-    iat = numeric_date(payload["iat"])
-    nbf = numeric_date(payload["nbf"])
+    get = payload.get
+    aud, iss, exp, iat, nbf = get("aud"), get("iss"), get("exp"), get("iat"), get("nbf")
+    if aud is None or iss is None or exp is None or iat is None or nbf is None:
+        for claim in REQUIRED_CLAIMS:  # the first one missing, in PyJWT's order
+            if payload.get(claim) is None:
+                raise Unauthenticated("malformed", f"the JWT has no {claim!r} claim")
+    # numeric_date, with its commonest case (an int) tested here first: three calls less.
+    if type(exp) is not int:
+        exp = numeric_date(exp)
+    if type(iat) is not int:
+        iat = numeric_date(iat)
+    if type(nbf) is not int:
+        nbf = numeric_date(nbf)
     if exp is None or iat is None or nbf is None:
         raise Unauthenticated("malformed", "the JWT's exp, iat and nbf must be numbers")
-    aud = payload["aud"]
-    audiences = [aud] if isinstance(aud, str) else aud
-    if (
-        not isinstance(audiences, list)
-        or project_id not in audiences
-        or not all(isinstance(a, str) for a in audiences)
-    ):
+    if isinstance(aud, str):
+        audience_ok = aud == project_id
+    elif isinstance(aud, list) and project_id in aud:
+        audience_ok = True
+        for audience in aud:  # a loop, not all(<generator>): 0.2 µs less
+            if not isinstance(audience, str):
+                audience_ok = False
+                break
+    else:
+        audience_ok = False
+    if not audience_ok:
         raise Unauthenticated("invalid_claims", "the JWT audience is not this project")
-    iss = payload["iss"]
     if not isinstance(iss, str) or iss not in issuers:
         raise Unauthenticated("invalid_claims", "the JWT issuer is not one this project accepts")
     if "jti" in payload and not isinstance(payload["jti"], str):

@@ -39,9 +39,10 @@ token has no such check to go to.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -49,7 +50,13 @@ from urllib.parse import urlsplit
 from ..clock import Clock, SystemClock
 from ..errors import Unauthenticated
 from ..principal import AgentPrincipal, AnyPrincipal, PrincipalKind, ServicePrincipal
-from ._jws import StaleJWT, check_registered_claims, check_signature, split
+from ._jws import (
+    StaleJWT,
+    check_key_signature,
+    check_registered_claims,
+    check_signature,
+    split,
+)
 from .claims import ORGANIZATION_CLAIM, RESERVED_CLAIMS, SESSION_CLAIM, unverified_claims
 from .jwks import JWKSCache
 from .memo import TokenMemo
@@ -73,7 +80,9 @@ PRINCIPAL_KINDS: Final[frozenset[PrincipalKind]] = frozenset({"session", "agent"
 #: What ``authenticate_access_token`` accepts unless told otherwise.
 ACCESS_TOKEN_KINDS: Final[frozenset[PrincipalKind]] = frozenset({"agent", "service"})
 
-_SERVICE_NOT_CUSTOM: Final = RESERVED_CLAIMS | {"scope"}
+# client_id is registered for JWT access tokens (RFC 9068) and is the principal's own field,
+# never a custom claim (the emulator refuses it as one, as Stytch's template does).
+_SERVICE_NOT_CUSTOM: Final = RESERVED_CLAIMS | {"scope", "client_id"}
 _AGENT_NOT_CUSTOM: Final = _SERVICE_NOT_CUSTOM | {ORGANIZATION_CLAIM}
 # A host name, optionally with a port: letters, digits, dots and hyphens.
 _HOST: Final = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?")
@@ -190,13 +199,116 @@ def _scope(payload: Mapping[str, Any]) -> str:
     return scope
 
 
+_SCOPES_MEMO_SIZE: Final = 256
+# scope claim -> its scopes, split as an agent's (whitespace) or a service's (spaces) are.
+# Every token of one client carries the same claim, so a fresh token splits nothing; a
+# pure function of the string, bounded (cleared when full), an empty split never kept.
+_AGENT_SCOPES: dict[str, frozenset[str]] = {}
+_SERVICE_SCOPES: dict[str, frozenset[str]] = {}
+
+
+def _agent_scopes(payload: Mapping[str, Any]) -> frozenset[str]:
+    scope = _scope(payload)
+    scopes = _AGENT_SCOPES.get(scope)
+    if scopes is None:
+        scopes = frozenset(scope.split())
+        if not scopes:
+            raise Unauthenticated("malformed", "the access token's 'scope' names no scope")
+        if len(_AGENT_SCOPES) >= _SCOPES_MEMO_SIZE:
+            _AGENT_SCOPES.clear()
+        _AGENT_SCOPES[scope] = scopes
+    return scopes
+
+
+def _service_scopes(payload: Mapping[str, Any]) -> frozenset[str]:
+    scope = _scope(payload)
+    scopes = _SERVICE_SCOPES.get(scope)
+    if scopes is None:
+        held = set(scope.split(" "))
+        held.discard("")
+        if not held:
+            raise Unauthenticated("malformed", "the access token's 'scope' names no scope")
+        scopes = frozenset(held)
+        if len(_SERVICE_SCOPES) >= _SCOPES_MEMO_SIZE:
+            _SERVICE_SCOPES.clear()
+        _SERVICE_SCOPES[scope] = scopes
+    return scopes
+
+
+def _custom(payload: dict[str, Any], not_custom: frozenset[str]) -> Mapping[str, Any]:
+    """The custom claims of ``payload``: those not in ``not_custom`` (often none at all)."""
+    if payload.keys() <= not_custom:
+        return _NO_CLAIMS
+    return MappingProxyType({k: v for k, v in payload.items() if k not in not_custom})
+
+
+_NO_CLAIMS: Final[Mapping[str, Any]] = MappingProxyType({})
+
+
 def _time(seconds: int) -> datetime:
     try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
+        return datetime.fromtimestamp(seconds, UTC)  # tz positional: 0.1 µs less than tz=
     except (OverflowError, OSError, ValueError):
         raise Unauthenticated(
             "malformed", "the access token's exp or iat is out of range"
         ) from None
+
+
+# exp - iat -> that timedelta: a project's tokens share one lifetime, so the issue time is
+# the expiry less a remembered timedelta (0.25 µs less than a second fromtimestamp; the
+# same datetime, integer seconds both). Bounded: cleared when full.
+_LIFETIMES: dict[int, timedelta] = {}
+
+
+def _times(exp: int, iat: int) -> tuple[datetime, datetime]:
+    """``(expires_at, issued_at)`` as aware UTC datetimes; ``malformed`` when out of range."""
+    expires_at = _time(exp)
+    lifetime = _LIFETIMES.get(exp - iat)
+    if lifetime is None:
+        if len(_LIFETIMES) >= 64:
+            _LIFETIMES.clear()
+        try:
+            lifetime = _LIFETIMES[exp - iat] = timedelta(seconds=exp - iat)
+        except OverflowError:
+            return expires_at, _time(iat)
+    try:
+        return expires_at, expires_at - lifetime
+    except OverflowError:
+        return expires_at, _time(iat)
+
+
+# A frozen dataclass's generated __init__ sets each field through object.__setattr__;
+# the slot descriptors set them in 0.45 µs instead of 1.1 µs. Only for values already
+# checked, and tests/auth/test_access_token_build.py holds the result equal, field by
+# field, to the one __init__ builds (a field added to a class fails it).
+_new: Final = object.__new__
+_AGENT_SETTERS: Final = tuple(
+    AgentPrincipal.__dict__[f.name].__set__ for f in dataclasses.fields(AgentPrincipal)
+)
+_SERVICE_SETTERS: Final = tuple(
+    ServicePrincipal.__dict__[f.name].__set__ for f in dataclasses.fields(ServicePrincipal)
+)
+(
+    _set_member_id,
+    _set_organization_id,
+    _set_organization_slug,
+    _set_agent_client_id,
+    _set_agent_scopes,
+    _set_agent_expires_at,
+    _set_agent_issued_at,
+    _set_agent_issuer,
+    _set_agent_custom_claims,
+    _set_agent_access_token,
+) = _AGENT_SETTERS
+(
+    _set_client_id,
+    _set_scopes,
+    _set_expires_at,
+    _set_issued_at,
+    _set_issuer,
+    _set_custom_claims,
+    _set_access_token,
+) = _SERVICE_SETTERS
 
 
 def _wrong_kind(kind: PrincipalKind, accept: Collection[PrincipalKind]) -> Unauthenticated:
@@ -278,7 +390,11 @@ class AccessTokenVerifier:
         """Finish verifying an agent or service ``token`` that :meth:`read` returned
         ``unverified`` for: signature, registered claims, then the claims of its kind."""
         kind, kid, payload, signing_input, signature = unverified
-        await check_signature(self.jwks, kid, signing_input, signature)
+        key = self.jwks.key_now(kid)
+        if key is None:  # not cached, stale or unknown: may fetch the JWKS
+            await check_signature(self.jwks, kid, signing_input, signature)
+        else:
+            check_key_signature(key, signing_input, signature)
         now = self._clock.time()
         try:
             exp, iat = check_registered_claims(
@@ -311,38 +427,34 @@ class AccessTokenVerifier:
         if type(organization_id) is not str or not organization_id:
             raise Unauthenticated("malformed", "the access token names no organization_id")
         slug = org.get("slug")
-        scopes = frozenset(_scope(payload).split())
-        if not scopes:
-            raise Unauthenticated("malformed", "the access token's 'scope' names no scope")
-        return AgentPrincipal(
-            member_id=_text(payload, "sub"),
-            organization_id=organization_id,
-            organization_slug=slug if type(slug) is str else "",
-            client_id=_text(payload, "client_id"),
-            scopes=scopes,
-            expires_at=_time(exp),
-            issued_at=_time(iat),
-            issuer=payload["iss"],
-            custom_claims=MappingProxyType(
-                {k: v for k, v in payload.items() if k not in _AGENT_NOT_CUSTOM}
-            ),
-            access_token=token,
-        )
+        scopes = _agent_scopes(payload)
+        member_id = _text(payload, "sub")
+        client_id = _text(payload, "client_id")
+        expires_at, issued_at = _times(exp, iat)
+        principal: AgentPrincipal = _new(AgentPrincipal)
+        _set_member_id(principal, member_id)
+        _set_organization_id(principal, organization_id)
+        _set_organization_slug(principal, slug if type(slug) is str else "")
+        _set_agent_client_id(principal, client_id)
+        _set_agent_scopes(principal, scopes)
+        _set_agent_expires_at(principal, expires_at)
+        _set_agent_issued_at(principal, issued_at)
+        _set_agent_issuer(principal, payload["iss"])
+        _set_agent_custom_claims(principal, _custom(payload, _AGENT_NOT_CUSTOM))
+        _set_agent_access_token(principal, token)
+        return principal
 
     @staticmethod
     def _service(token: str, payload: dict[str, Any], exp: int, iat: int) -> ServicePrincipal:
-        held = set(_scope(payload).split(" "))
-        held.discard("")
-        if not held:
-            raise Unauthenticated("malformed", "the access token's 'scope' names no scope")
-        return ServicePrincipal(
-            client_id=_text(payload, "sub"),
-            scopes=frozenset(held),
-            expires_at=_time(exp),
-            issued_at=_time(iat),
-            issuer=payload["iss"],
-            custom_claims=MappingProxyType(
-                {k: v for k, v in payload.items() if k not in _SERVICE_NOT_CUSTOM}
-            ),
-            access_token=token,
-        )
+        scopes = _service_scopes(payload)
+        client_id = _text(payload, "sub")
+        expires_at, issued_at = _times(exp, iat)
+        principal: ServicePrincipal = _new(ServicePrincipal)
+        _set_client_id(principal, client_id)
+        _set_scopes(principal, scopes)
+        _set_expires_at(principal, expires_at)
+        _set_issued_at(principal, issued_at)
+        _set_issuer(principal, payload["iss"])
+        _set_custom_claims(principal, _custom(payload, _SERVICE_NOT_CUSTOM))
+        _set_access_token(principal, token)
+        return principal

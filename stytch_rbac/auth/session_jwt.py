@@ -15,9 +15,9 @@ token that does not parse, JSON nested too deep for the stack included, is
 ``malformed``) and makes no network call, except an unknown ``kid``, which may
 refetch the JWKS (at most once per 30 s, single flight) to pick up a rotated key.
 
-Only a token that is genuine but expired (or older than ``max_age``) is
-reported as :class:`StaleJWT`, for the caller to send to Stytch's
-``sessions/authenticate``.
+Only a token that is genuine but expired (or older than ``max_age``) and carries
+the session claim is reported as :class:`StaleJWT`, for the caller to send to
+Stytch's ``sessions/authenticate``; an expired access token is ``malformed`` here.
 
 It is tested against PyJWT's ``jwt.decode`` with the SDK's options as an
 oracle (``tests/auth/test_session_jwt_differential.py``): every token PyJWT
@@ -53,7 +53,7 @@ from ..clock import Clock, SystemClock
 from ..errors import Unauthenticated
 from ..principal import AnyPrincipal, Principal
 from ._jws import StaleJWT, check_registered_claims, check_signature, split
-from .claims import principal_from_claims
+from .claims import SESSION_CLAIM, principal_from_claims
 from .jwks import JWKSCache
 from .memo import TokenMemo
 
@@ -136,14 +136,21 @@ class SessionJWTVerifier:
             return principal
         kid, payload, signing_input, signature = split(token)
         await check_signature(self.jwks, kid, signing_input, signature)
-        exp, iat = check_registered_claims(
-            payload,
-            project_id=self.project_id,
-            issuers=self.issuers,
-            now=self._clock.time(),
-            leeway=self.leeway,
-            max_age=self.max_age,
-        )
+        try:
+            exp, iat = check_registered_claims(
+                payload,
+                project_id=self.project_id,
+                issuers=self.issuers,
+                now=self._clock.time(),
+                leeway=self.leeway,
+                max_age=self.max_age,
+            )
+        except StaleJWT:
+            # Only a session can be refreshed: an expired access token (an M2M token has
+            # Stytch's issuer too) is refused here, never sent to sessions/authenticate.
+            if SESSION_CLAIM not in payload:
+                raise Unauthenticated("malformed", "the JWT is not a session JWT") from None
+            raise
         try:
             principal = principal_from_claims(payload, session_jwt=token)
         except (ValueError, TypeError, OverflowError) as exc:

@@ -13,20 +13,18 @@ so ``members.connected_apps.revoke`` makes the token inactive at introspection.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from ..policy import CompiledPolicy
+from ._client_secrets import SecretRotation, new_secret, secret_fields, secret_matches
 from ._errors import EmulatorError, bad_request, not_found
 from ._m2m import scope_list
 from ._params import Params
 from ._routing import Req, Route
-from ._search import search_cursor, search_limit
-from ._state import MemberRec, State, encode_cursor
+from ._search import search_cursor, search_limit, search_page
+from ._state import MemberRec, State
 from ._tokens import new_id
 from ._wire import session_role_ids
 
@@ -69,10 +67,6 @@ CLIENT_FIELDS: Final = (
 )
 
 
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def _confidential(client_type: str) -> bool:
     return not client_type.endswith("_public")
 
@@ -102,12 +96,7 @@ def app_client_json(app: Mapping[str, Any]) -> JSON:
 
 def check_app_secret(app: Mapping[str, Any], secret: str) -> bool:
     """Whether ``secret`` is the app's secret (or its next one during a rotation)."""
-    given = _hash(secret)
-    current = app.get("secret_hash")
-    nxt = app.get("next_secret_hash")
-    return (current is not None and hmac.compare_digest(given, current)) | (
-        nxt is not None and hmac.compare_digest(given, nxt)
-    )
+    return secret_matches(app, secret)
 
 
 def client_fields(p: Params) -> JSON:
@@ -138,7 +127,7 @@ def create_app(state: State, client_type: str, fields: Mapping[str, Any]) -> JSO
         raise bad_request(
             f"client_type must be one of {', '.join(CLIENT_TYPES)}.", "invalid_connected_app_type"
         )
-    secret = secrets.token_urlsafe(36) if _confidential(client_type) else None
+    secret = new_secret() if _confidential(client_type) else None
     app_id = new_id("connected-app")
     app: JSON = {
         "connected_app_id": app_id,
@@ -148,10 +137,7 @@ def create_app(state: State, client_type: str, fields: Mapping[str, Any]) -> JSO
         "logo_url": fields.get("logo_url"),
         "status": "active",
         **{k: v for k, v in fields.items() if k in CLIENT_FIELDS and k not in _RENAMED},
-        "secret_hash": None if secret is None else _hash(secret),
-        "secret_last_four": None if secret is None else secret[-4:],
-        "next_secret_hash": None,
-        "next_secret_last_four": None,
+        **secret_fields(secret),
     }
     with state.lock:
         app["seq"] = state.next_seq()
@@ -208,16 +194,14 @@ def _search(state: State, req: Req) -> JSON:
     limit = search_limit(p)
     after = search_cursor(p)
     with state.lock:
-        found = sorted(state.connected_apps.values(), key=lambda a: a.get("seq", 0))
-        rest = [a for a in found if a.get("seq", 0) > after]
-        page = rest[:limit]
-        return {
-            "connected_apps": [app_client_json(a) for a in page],
-            "results_metadata": {
-                "total": len(found),
-                "next_cursor": encode_cursor(page[-1]["seq"]) if len(rest) > limit else None,
-            },
-        }
+        found = sorted(state.connected_apps.values(), key=_seq)
+        page, metadata = search_page(found, _seq, after, limit)
+        return {"connected_apps": [app_client_json(a) for a in page], "results_metadata": metadata}
+
+
+def _seq(app: Mapping[str, Any]) -> int:
+    seq: int = app.get("seq", 0)
+    return seq
 
 
 # -- access tokens -------------------------------------------------------------------
@@ -339,52 +323,14 @@ def _prune(state: State, now: int) -> None:
         del state.agent_tokens[jti]
 
 
-def _rotate_start(state: State, req: Req) -> JSON:
-    with state.lock:
-        app = require_app(state, req.path["client_id"])
-        if not _confidential(app["client_type"]):
-            raise bad_request("A public Connected App has no secret.", "invalid_connected_app_type")
-        if app.get("next_secret_hash") is not None:
-            raise bad_request(
-                "The app is already rotating its secret.", "connected_app_already_rotating_secret"
-            )
-        secret = secrets.token_urlsafe(36)
-        app["next_secret_hash"] = _hash(secret)
-        app["next_secret_last_four"] = secret[-4:]
-        state.changed()
-        wire = app_client_json(app)
-        wire["client_secret_last_four"] = app.get("secret_last_four") or ""
-        return {"connected_app": {**wire, "next_client_secret": secret}}
+def _has_secret(app: JSON) -> None:
+    if not _confidential(app["client_type"]):
+        raise bad_request("A public Connected App has no secret.", "invalid_connected_app_type")
 
 
-def _rotating(state: State, req: Req) -> JSON:
-    app = require_app(state, req.path["client_id"])
-    if app.get("next_secret_hash") is None:
-        raise bad_request(
-            "The app is not rotating its secret.", "connected_app_not_rotating_secret"
-        )
-    return app
-
-
-def _rotate(state: State, req: Req) -> JSON:
-    with state.lock:
-        app = _rotating(state, req)
-        app["secret_hash"] = app["next_secret_hash"]
-        app["secret_last_four"] = app["next_secret_last_four"]
-        app["next_secret_hash"] = app["next_secret_last_four"] = None
-        state.changed()
-        return {"connected_app": app_client_json(app)}
-
-
-def _rotate_cancel(state: State, req: Req) -> JSON:
-    with state.lock:
-        app = _rotating(state, req)
-        app["next_secret_hash"] = app["next_secret_last_four"] = None
-        state.changed()
-        return {"connected_app": app_client_json(app)}
-
-
-_SECRETS = _CLIENT + "/secrets/rotate"
+_ROTATION = SecretRotation(
+    "connected_app", "connected_app", "app", require_app, app_client_json, can_rotate=_has_secret
+)
 
 ROUTES = [
     Route("POST", _PATH, "connected_apps.clients.create", _create),
@@ -392,11 +338,5 @@ ROUTES = [
     Route("GET", _CLIENT, "connected_apps.clients.get", _get),
     Route("PUT", _CLIENT, "connected_apps.clients.update", _update),
     Route("DELETE", _CLIENT, "connected_apps.clients.delete", _delete),
-    Route(
-        "POST", _SECRETS + "/start", "connected_apps.clients.secrets.rotate_start", _rotate_start
-    ),
-    Route("POST", _SECRETS, "connected_apps.clients.secrets.rotate", _rotate),
-    Route(
-        "POST", _SECRETS + "/cancel", "connected_apps.clients.secrets.rotate_cancel", _rotate_cancel
-    ),
+    *_ROTATION.routes(_CLIENT, "connected_apps.clients"),
 ]

@@ -10,18 +10,16 @@ drops it. Deleting a client does not invalidate tokens already issued (Stytch:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ._client_secrets import SecretRotation, new_secret, secret_fields, secret_matches
 from ._errors import bad_request, not_found
 from ._params import Params
 from ._routing import Req, Route
-from ._search import Filter, Search, any_in, search_cursor, search_limit
-from ._state import State, encode_cursor
+from ._search import Filter, Search, any_in, search_cursor, search_limit, search_page
+from ._state import State
 
 __all__ = [
     "ROUTES",
@@ -38,14 +36,6 @@ _MIN_SECRET = 8
 _MAX_TEXT = 1024
 _PATH = "/v1/m2m/clients"
 _CLIENT = _PATH + "/{client_id}"
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _new_secret() -> str:
-    return secrets.token_urlsafe(36)
 
 
 def scope_list(
@@ -101,10 +91,7 @@ def require_client(state: State, client_id: str) -> JSON:
 
 def check_secret(client: Mapping[str, Any], secret: str) -> bool:
     """Whether ``secret`` is the client's secret or, during a rotation, its next one."""
-    given = _hash(secret)
-    ok = hmac.compare_digest(given, client["secret_hash"])
-    nxt = client.get("next_secret_hash")
-    return ok | (nxt is not None and hmac.compare_digest(given, nxt))
+    return secret_matches(client, secret)
 
 
 def create_client(
@@ -129,7 +116,7 @@ def create_client(
             f"client_secret must be at least {_MIN_SECRET} characters long.",
             "m2m_client_invalid_client_secret",
         )
-    secret = client_secret or _new_secret()
+    secret = client_secret or new_secret()
     with state.lock:
         cid = client_id or f"m2m-client-test-{uuid.uuid4()}"
         if cid in state.m2m_clients:
@@ -141,10 +128,7 @@ def create_client(
             "status": "active",
             "scopes": checked,
             "trusted_metadata": dict(trusted_metadata or {}),
-            "secret_hash": _hash(secret),
-            "secret_last_four": secret[-4:],
-            "next_secret_hash": None,
-            "next_secret_last_four": None,
+            **secret_fields(secret),
             "seq": state.next_seq(),
         }
         state.m2m_clients[cid] = client
@@ -189,15 +173,8 @@ def _search(state: State, req: Req) -> JSON:
     keep = _SEARCH.matcher(p.opt_dict("query"))
     with state.lock:
         found = sorted((c for c in state.m2m_clients.values() if keep(c)), key=lambda c: c["seq"])
-    page = [c for c in found if c["seq"] > after][:limit]
-    more = len([c for c in found if c["seq"] > after]) > limit
-    return {
-        "m2m_clients": [client_json(c) for c in page],
-        "results_metadata": {
-            "total": len(found),
-            "next_cursor": encode_cursor(page[-1]["seq"]) if more and page else None,
-        },
-    }
+    page, metadata = search_page(found, lambda c: c["seq"], after, limit)
+    return {"m2m_clients": [client_json(c) for c in page], "results_metadata": metadata}
 
 
 def _update(state: State, req: Req) -> JSON:
@@ -231,46 +208,7 @@ def _delete(state: State, req: Req) -> JSON:
         return {"client_id": client["client_id"]}
 
 
-def _rotate_start(state: State, req: Req) -> JSON:
-    with state.lock:
-        client = require_client(state, req.path["client_id"])
-        if client.get("next_secret_hash") is not None:
-            raise bad_request(
-                "The client is already rotating its secret.", "m2m_client_already_rotating_secret"
-            )
-        secret = _new_secret()
-        client["next_secret_hash"] = _hash(secret)
-        client["next_secret_last_four"] = secret[-4:]
-        state.changed()
-        return {"m2m_client": {**client_json(client), "next_client_secret": secret}}
-
-
-def _rotating(state: State, req: Req) -> JSON:
-    client = require_client(state, req.path["client_id"])
-    if client.get("next_secret_hash") is None:
-        raise bad_request(
-            "The client is not rotating its secret.", "m2m_client_not_rotating_secret"
-        )
-    return client
-
-
-def _rotate(state: State, req: Req) -> JSON:
-    with state.lock:
-        client = _rotating(state, req)
-        client["secret_hash"] = client["next_secret_hash"]
-        client["secret_last_four"] = client["next_secret_last_four"]
-        client["next_secret_hash"] = client["next_secret_last_four"] = None
-        state.changed()
-        return {"m2m_client": client_json(client)}
-
-
-def _rotate_cancel(state: State, req: Req) -> JSON:
-    with state.lock:
-        client = _rotating(state, req)
-        client["next_secret_hash"] = client["next_secret_last_four"] = None
-        state.changed()
-        return {"m2m_client": client_json(client)}
-
+_ROTATION = SecretRotation("m2m_client", "m2m_client", "client", require_client, client_json)
 
 ROUTES = [
     Route("POST", _PATH, "m2m.clients.create", _create),
@@ -278,14 +216,5 @@ ROUTES = [
     Route("GET", _CLIENT, "m2m.clients.get", _get),
     Route("PUT", _CLIENT, "m2m.clients.update", _update),
     Route("DELETE", _CLIENT, "m2m.clients.delete", _delete),
-    Route(
-        "POST", _CLIENT + "/secrets/rotate/start", "m2m.clients.secrets.rotate_start", _rotate_start
-    ),
-    Route("POST", _CLIENT + "/secrets/rotate", "m2m.clients.secrets.rotate", _rotate),
-    Route(
-        "POST",
-        _CLIENT + "/secrets/rotate/cancel",
-        "m2m.clients.secrets.rotate_cancel",
-        _rotate_cancel,
-    ),
+    *_ROTATION.routes(_CLIENT, "m2m.clients"),
 ]

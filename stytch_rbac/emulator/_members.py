@@ -10,8 +10,8 @@ from ._errors import EmulatorError, bad_request, not_found
 from ._orgs import merge_metadata
 from ._params import Params
 from ._routing import Req, Route
-from ._search import Filter, Search, any_in, search_cursor, search_limit
-from ._state import MemberRec, OrgRec, State, encode_cursor
+from ._search import Filter, Search, any_in, search_cursor, search_limit, search_page
+from ._state import MemberRec, OrgRec, State
 from ._time import rfc3339
 from ._tokens import new_id
 from ._wire import DEFAULT_ROLE, member_json, member_roles, org_json
@@ -376,6 +376,10 @@ def _member_filters(org_of: Callable[[MemberRec], OrgRec]) -> dict[str, Filter[M
     }
 
 
+def _seq(member: MemberRec) -> int:
+    return member.seq
+
+
 def _search(state: State, req: Req) -> JSON:
     p = req.params
     org_ids = p.opt_str_list("organization_ids")
@@ -401,14 +405,10 @@ def _search(state: State, req: Req) -> JSON:
             and (wants_deleted or m.data["status"] != "deleted")
             and keep(m)
         ]
-        page = [m for m in hits if m.seq > after][:limit]
-        more = bool(page) and page[-1].seq < hits[-1].seq
+        page, metadata = search_page(hits, _seq, after, limit)
         return {
             "members": [member_json(orgs[m.organization_id], m) for m in page],
-            "results_metadata": {
-                "total": len(hits),
-                "next_cursor": encode_cursor(page[-1].seq) if more else None,
-            },
+            "results_metadata": metadata,
             "organizations": {oid: org_json(state, o) for oid, o in orgs.items()},
         }
 

@@ -8,8 +8,8 @@ from typing import Any
 from ._errors import EmulatorError, bad_request, not_found
 from ._params import Params
 from ._routing import Req, Route
-from ._search import Filter, Search, any_in, search_cursor, search_limit
-from ._state import OrgRec, State, encode_cursor
+from ._search import Filter, Search, any_in, search_cursor, search_limit, search_page
+from ._state import OrgRec, State
 from ._time import rfc3339
 from ._tokens import new_id
 from ._wire import org_json
@@ -299,15 +299,12 @@ def _search(state: State, req: Req) -> JSON:
         keep = Search("organization_search", _org_filters(state)).matcher(p.opt_dict("query"))
         ordered = sorted(state.orgs.values(), key=lambda o: o.seq)
         hits = [o for o in ordered if keep(o)]
-        page = [o for o in hits if o.seq > after][:limit]
-        more = bool(page) and page[-1].seq < hits[-1].seq
-        return {
-            "organizations": [org_json(state, o) for o in page],
-            "results_metadata": {
-                "total": len(hits),
-                "next_cursor": encode_cursor(page[-1].seq) if more else None,
-            },
-        }
+        page, metadata = search_page(hits, _seq, after, limit)
+        return {"organizations": [org_json(state, o) for o in page], "results_metadata": metadata}
+
+
+def _seq(org: OrgRec) -> int:
+    return org.seq
 
 
 # -- handlers -----------------------------------------------------------------------

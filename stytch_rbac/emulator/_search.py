@@ -17,9 +17,17 @@ from typing import Any, Generic, Literal, TypeVar
 
 from ._errors import EmulatorError, bad_request
 from ._params import Params
-from ._state import decode_cursor
+from ._state import decode_cursor, encode_cursor
 
-__all__ = ["Filter", "Search", "any_in", "page_limit", "search_cursor", "search_limit"]
+__all__ = [
+    "Filter",
+    "Search",
+    "any_in",
+    "page_limit",
+    "search_cursor",
+    "search_limit",
+    "search_page",
+]
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -149,6 +157,21 @@ def search_cursor(p: Params) -> int:
         raise bad_request(
             "The cursor is not one this server returned.", "user_search_invalid_cursor"
         ) from None
+
+
+def search_page(
+    hits: Sequence[T], seq_of: Callable[[T], int], after: int, limit: int
+) -> tuple[list[T], JSON]:
+    """The page of ``hits`` (sorted by record number, ``seq_of``) after the cursor's record
+    ``after``, at most ``limit`` long, and the search's ``results_metadata``: the total
+    of hits, and a cursor to the next page when more hits follow this one."""
+    rest = [h for h in hits if seq_of(h) > after]
+    page = rest[:limit]
+    more = len(rest) > limit
+    return page, {
+        "total": len(hits),
+        "next_cursor": encode_cursor(seq_of(page[-1])) if more else None,
+    }
 
 
 def page_limit(p: Params) -> int:

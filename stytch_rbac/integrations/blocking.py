@@ -21,17 +21,19 @@ which read ``flask.request``) to :mod:`.flask`.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 import weakref
-from collections.abc import Callable, Coroutine, Iterable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from collections.abc import Callable, Collection, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
+import anyio.to_thread
 import sniffio
 
 from ..errors import Unauthenticated
 from ..permissions import ActionEnum, Permission
-from ..principal import AnyPrincipal, Principal
+from ..principal import AgentPrincipal, AnyPrincipal, Principal, PrincipalKind, ServicePrincipal
 from .guard import (
     _GUARDS_ATTRIBUTE,
     CredentialConfig,
@@ -49,6 +51,11 @@ __all__ = ["BlockingAuthorizer", "BlockingGuard", "bridge", "mark_guarded", "run
 
 _T = TypeVar("_T")
 _F = TypeVar("_F", bound=Callable[..., Any])
+#: Any principal kind, kept as it is: ``check(agent)`` returns an AgentPrincipal.
+_AnyP = TypeVar("_AnyP", Principal, AgentPrincipal, ServicePrincipal)
+
+#: The principal kinds a guard admits unless told otherwise.
+_SESSIONS: frozenset[PrincipalKind] = frozenset({"session"})
 
 
 def run_unsuspended(coroutine: Coroutine[Any, Any, _T]) -> _T:
@@ -135,6 +142,50 @@ class _Bridge:
             return await self._rbac.apolicy(organization_id)
         return self._rbac.policy(organization_id)
 
+    @property
+    def m2m_scopes(self) -> object:
+        """The facade's rule for M2M scopes, read by the guard's refusal hints."""
+        return getattr(self._rbac, "m2m_scopes", None)
+
+    async def authenticate_access_token(
+        self, token: str, *, accept: Collection[PrincipalKind]
+    ) -> AnyPrincipal:
+        """The facade's ``authenticate_access_token`` (or its awaiting twin under a loop), for
+        guards accepting Connected-App and M2M tokens."""
+        if _in_event_loop():
+            awaiting = self._facade_method("aauthenticate_access_token")
+            principal: AnyPrincipal = await awaiting(token, accept=accept)
+            return principal
+        blocking = self._facade_method("authenticate_access_token")
+        principal = blocking(token, accept=accept)
+        return principal
+
+    async def authorize(
+        self,
+        principal: AnyPrincipal,
+        permission: Permission,
+        *,
+        organization_id: str | None = None,
+    ) -> None:
+        """The facade's ``authorize``, which decides access tokens by their kind's rule. Under
+        a running loop it runs in a worker thread: a cold policy blocks it, not the loop."""
+        decide = self._facade_method("authorize")
+        if _in_event_loop():
+            await anyio.to_thread.run_sync(
+                functools.partial(decide, principal, permission, organization_id=organization_id)
+            )
+            return
+        decide(principal, permission, organization_id=organization_id)
+
+    def _facade_method(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._rbac, name, None)
+        if method is None:
+            raise TypeError(
+                f"{type(self._rbac).__name__} has no {name}(): a guard over it can accept "
+                "member sessions only"
+            )
+        return cast("Callable[..., Any]", method)
+
 
 def _in_event_loop() -> bool:
     try:
@@ -162,10 +213,11 @@ def bridge(rbac: BlockingAuthorizer) -> _Bridge:
 
 
 class BlockingGuard:
-    """Requires an authenticated member session holding permissions, for sync code.
+    """Requires an authenticated principal holding permissions (or scopes), for sync code.
 
     The same arguments and rules as :class:`~.guard.Guard` (``any_of``,
-    ``organization_id`` for tenancy, ``credentials``). Use it as ``@guard`` on a
+    ``organization_id`` for tenancy, ``credentials``, ``accept`` for Connected-App and
+    M2M access tokens, ``scopes`` for ``require_scopes``). Use it as ``@guard`` on a
     Flask or Django view, as ``guard.check(principal)``, or ``guard.authorize_request(r)``
     with any :class:`~.guard.RequestLike`; in async code, ``await guard.acheck(...)``.
     """
@@ -181,6 +233,8 @@ class BlockingGuard:
         organization_id: OrganizationSpec | None = None,
         credentials: CredentialConfig | None = None,
         explain: bool = False,
+        accept: Iterable[PrincipalKind] = _SESSIONS,
+        scopes: Iterable[str] = (),
         resource_metadata: str | None = None,
     ) -> None:
         self._rbac = rbac
@@ -189,6 +243,8 @@ class BlockingGuard:
             "organization_id": organization_id,
             "credentials": credentials,
             "explain": explain,
+            "accept": accept,
+            "scopes": scopes,
             "resource_metadata": resource_metadata,
         }
         self._core = Guard(bridge(rbac), tuple(permissions), **options)
@@ -217,6 +273,16 @@ class BlockingGuard:
         return self._core.any_of
 
     @property
+    def accept(self) -> frozenset[PrincipalKind]:
+        """The principal kinds this guard admits."""
+        return self._core.accept
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The scopes an access token must hold, all of them (``require_scopes``)."""
+        return self._core.scopes
+
+    @property
     def organization(self) -> OrganizationSpec | None:
         """Where the organization the request is about is read (tenancy), if anywhere."""
         return self._core.organization
@@ -230,37 +296,45 @@ class BlockingGuard:
 
     def check(
         self,
-        principal: Principal,
+        principal: _AnyP,
         *,
         organization_id: str | None = None,
         request: RequestLike | None = None,
-    ) -> Principal:
+    ) -> _AnyP:
         """Allow ``principal`` or raise (see :meth:`.guard.Guard.check`)."""
         return run_unsuspended(
             self._core.check(principal, organization_id=organization_id, request=request)
         )
 
-    def authenticate(self, request: RequestLike) -> Principal:
-        """The request's :class:`Principal` (authenticated once per request), unchecked."""
-        return _session(run_unsuspended(self._core.authenticate(request)))
+    def authenticate(self, request: RequestLike) -> AnyPrincipal:
+        """The request's principal (authenticated once per request), unchecked: a
+        :class:`Principal` unless the guard accepts access tokens (``accept=``)."""
+        return self._admitted(run_unsuspended(self._core.authenticate(request)))
 
-    def authorize_request(self, request: RequestLike) -> Principal:
+    def authorize_request(self, request: RequestLike) -> AnyPrincipal:
         """Authenticate the request, then :meth:`check` it: the whole guard."""
-        return _session(run_unsuspended(self._core.authorize_request(request)))
+        return self._admitted(run_unsuspended(self._core.authorize_request(request)))
 
     async def acheck(
         self,
-        principal: Principal,
+        principal: _AnyP,
         *,
         organization_id: str | None = None,
         request: RequestLike | None = None,
-    ) -> Principal:
+    ) -> _AnyP:
         """:meth:`check` from async code on another event loop, without blocking it."""
         return await self._core.check(principal, organization_id=organization_id, request=request)
 
-    async def aauthorize_request(self, request: RequestLike) -> Principal:
+    async def aauthorize_request(self, request: RequestLike) -> AnyPrincipal:
         """:meth:`authorize_request` from async code on another event loop."""
-        return _session(await self._core.authorize_request(request))
+        return self._admitted(await self._core.authorize_request(request))
+
+    def _admitted(self, principal: AnyPrincipal) -> AnyPrincipal:
+        """Fail closed: a principal of a kind this guard does not accept is refused, never
+        passed on (the core refuses it first; this is the last word)."""
+        if principal.kind not in self._core.accept:
+            raise Unauthenticated("wrong_kind", f"this route does not accept {principal.kind}s")
+        return principal
 
     def verify(self) -> None:
         """Raise :class:`~stytch_rbac.UnknownPermission` when a permission of this guard is
@@ -291,8 +365,6 @@ class BlockingGuard:
         return flask_guard_view(self, view)
 
     def _on_principal(self, fn: _F) -> _F:
-        import functools
-
         guard = self
         signature = inspect.signature(fn)
 
@@ -302,18 +374,13 @@ class BlockingGuard:
             value = bound.arguments.get("principal")
             if value is None:
                 raise Unauthenticated("missing", "no principal was passed")
-            if not isinstance(value, Principal):
-                raise TypeError(f"principal must be a Principal, got {type(value).__name__}")
-            guard.check(value)
+            if not isinstance(value, (Principal, AgentPrincipal, ServicePrincipal)):
+                raise TypeError(
+                    "principal must be a Principal, an AgentPrincipal or a ServicePrincipal, "
+                    f"got {type(value).__name__}"
+                )
+            run_unsuspended(guard.guard.check(value))
             return fn(*args, **kwargs)
 
         mark_guarded(checked, fn, self)
         return checked  # type: ignore[return-value]  # same signature as fn
-
-
-def _session(principal: AnyPrincipal) -> Principal:
-    """A blocking guard admits member sessions only (its core is built without ``accept=``):
-    anything else is refused, never passed on as a session."""
-    if not isinstance(principal, Principal):
-        raise Unauthenticated("wrong_kind", "this route does not accept access tokens")
-    return principal

@@ -62,7 +62,7 @@ except ImportError as _missing:
     )
 
 from ..errors import StytchRBACError, Unauthenticated
-from ..principal import Principal
+from ..principal import AnyPrincipal, Principal
 from .blocking import (
     BlockingAuthorizer,
     BlockingGuard,
@@ -226,7 +226,7 @@ def _hand_back(record: RequestAuth | None, config: CredentialConfig, response: A
     return response
 
 
-def _settle(request: HttpRequest, principal: Principal | None) -> None:
+def _settle(request: HttpRequest, principal: AnyPrincipal | None) -> None:
     request.stytch_principal = principal
 
 

@@ -48,7 +48,10 @@ Machine callers: a guard built with ``accept={"session", "agent", "service"}`` (
 organization) and an M2M token (a :class:`~stytch_rbac.ServicePrincipal`, refused on
 an organization's route unless the application maps clients to organizations). A token
 of a kind the guard does not accept is a 401 ``invalid_token``; a refused access token
-gets a 403 naming the scopes that would grant it (:attr:`Forbidden.scopes`).
+gets a 403 naming the scopes that would grant it (:attr:`Forbidden.scopes`), unless it
+holds one and its member's roles refused it (``agent_roles="intersect"``): a plain 403.
+A service on an organization's route is admitted only as the facade's
+``service_organizations`` maps it.
 ``rbac.require_scopes(...)`` requires literal scopes instead of permissions.
 
 Cookie credentials are checked against cross-site request forgery before they
@@ -1107,7 +1110,7 @@ class Guard:
         except Forbidden as exc:
             if self.resource_metadata is not None:
                 exc.resource_metadata = self.resource_metadata
-            if exc.scopes is None:
+            if exc.scopes is None and not isinstance(exc, PermissionDenied):
                 exc.scopes = frozenset()
             raise
 
@@ -1122,10 +1125,17 @@ class Guard:
         org = await self._requested_organization(organization_id, request)
         tenancy = self.organization is not None or organization_id is not None
         if tenancy and org is None:
+            self._report_access_refusal(principal, org, request)
             raise TenancyError(getattr(principal, "organization_id", None), None)
         if isinstance(principal, AgentPrincipal) and tenancy and org != principal.organization_id:
             # The token's organization claim is the agent's tenancy, whatever its scopes.
-            raise TenancyError(principal.organization_id, org, member_id=principal.member_id)
+            self._report_access_refusal(principal, org, request)
+            raise TenancyError(
+                principal.organization_id,
+                org,
+                member_id=principal.member_id,
+                client_id=principal.client_id,
+            )
         if self.scopes:
             missing = [s for s in self.scopes if s not in principal.scopes]
             if missing:
@@ -1134,9 +1144,12 @@ class Guard:
                 )
         if not self.permissions:
             if tenancy and isinstance(principal, ServicePrincipal):
-                # Whether a client may act in an organization is decided with a permission
-                # (service_organizations= on the facade); without one, refuse.
-                raise TenancyError(None, org)
+                # A service acts in an organization only as the facade's
+                # service_organizations= maps it; an authorizer without that mapping refuses.
+                check = getattr(self._rbac, "check_organization", None)
+                if check is None:
+                    raise TenancyError(None, org, client_id=principal.client_id)
+                check(principal, org)
             return principal
         authorize = getattr(self._rbac, "authorize", None)
         if authorize is None:
@@ -1146,7 +1159,11 @@ class Guard:
             try:
                 await authorize(principal, permission, organization_id=org if tenancy else None)
             except PermissionDenied as exc:
-                exc.scopes = await self._granting_scopes(principal, permission)
+                granting = await self._granting_scopes(principal, permission)
+                if granting.isdisjoint(principal.scopes):
+                    exc.scopes = granting
+                # else the token holds a granting scope and its member's roles refused it
+                # (agent_roles="intersect"): no scope would help, so no scope challenge.
                 if not self.any_of:
                     raise
                 missing_permission = missing_permission or exc
@@ -1156,6 +1173,26 @@ class Guard:
         if missing_permission is not None:
             raise missing_permission.with_traceback(None)
         return principal
+
+    def _report_access_refusal(
+        self,
+        principal: AgentPrincipal | ServicePrincipal,
+        org: str | None,
+        request: RequestLike | None,
+    ) -> None:
+        """Report the guard's own tenancy refusal of an access token, once per permission
+        (``("", "")`` for a guard with none); the facade reports the decisions it makes."""
+        observer = observer_of(self._rbac)
+        if observer is None:
+            return
+        started = perf_counter()
+        route = None if request is None else _route(request)
+        for permission in self.permissions or (None,):
+            observer.decided_by_scopes(
+                _GUARD, principal, org, permission.resource if permission else "",
+                permission.action if permission else "", False, _TENANCY, no_grants, started,
+                route,
+            )  # fmt: skip
 
     async def _granting_scopes(
         self, principal: AgentPrincipal | ServicePrincipal, permission: Permission

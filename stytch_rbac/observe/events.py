@@ -64,8 +64,9 @@ class DecisionEvent:
     """One permission decision, as :class:`~stytch_rbac.StytchRBAC`'s ``on_decision`` gets it.
 
     Immutable. ``granted_by`` names the principal's roles that grant the permission
-    (empty on a denial). ``policy_sha256`` is the project policy's canonical hash,
-    ``policy_age`` how many seconds before the decision it was fetched,
+    (empty on a denial), or for an agent or a service (``principal_kind``, with
+    ``client_id``) the token's scopes that grant it. ``policy_sha256`` is the project
+    policy's canonical hash, ``policy_age`` how many seconds before the decision it was fetched,
     ``policy_stale`` whether it was served past ``policy_ttl`` (Stytch unreachable, or
     a refresh still running); None, None and False when no policy was at hand
     (``reason`` is then ``unavailable``). ``duration`` is the decision's monotonic
@@ -79,7 +80,7 @@ class DecisionEvent:
     from its monotonic end when first read: see :func:`system_time_at`.)
     """
 
-    __slots__ = ("_granted", "_raw", "_sha", "_v")
+    __slots__ = ("_client", "_granted", "_raw", "_sha", "_v")
 
     # Made by the constructor: set at once. Made by the observer (_RAW_FIELDS in _raw):
     # each is filled on first read, by __getattr__.
@@ -87,6 +88,7 @@ class DecisionEvent:
     _granted: tuple[str, ...]
     _sha: str | None
     _raw: tuple[Any, ...]
+    _client: str | None  # set by the constructor only (agents and services); else None
     #: Whether ``_raw`` holds the compact capture of Observer.allows (see _Checked).
     _compact: ClassVar[bool] = False
 
@@ -96,7 +98,7 @@ class DecisionEvent:
         source: DecisionSource,
         principal_kind: str = "member",
         principal_id: str,
-        organization_id: str,
+        organization_id: str | None,
         requested_organization_id: str | None,
         resource: str,
         action: str,
@@ -110,6 +112,7 @@ class DecisionEvent:
         route: str | None = None,
         method: str | None = None,
         duration: float = 0.0,
+        client_id: str | None = None,
     ) -> None:
         _set_v(
             self,
@@ -133,6 +136,7 @@ class DecisionEvent:
         )
         _set_granted(self, tuple(granted_by))
         _set_sha(self, policy_sha256)
+        _set_client(self, client_id)
 
     def __getattr__(self, name: str) -> Any:
         # Reached only for a slot not filled yet: an observer-made event's first read.
@@ -142,6 +146,8 @@ class DecisionEvent:
             return _work_out_granted(self)
         if name == "_sha":
             return _work_out_sha(self)
+        if name == "_client":
+            return None  # an observer-made event: a member session's
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -157,18 +163,23 @@ class DecisionEvent:
 
     @property
     def principal_kind(self) -> str:
-        """``member`` (a session)."""
+        """``member`` (a session), ``agent`` (a Connected-App token) or ``service`` (M2M)."""
         return cast("str", self._v[1])
 
     @property
     def principal_id(self) -> str:
-        """The member id."""
+        """The member id (an agent's member), or a service's client id."""
         return cast("str", self._v[2])
 
     @property
-    def organization_id(self) -> str:
-        """The principal's own organization."""
-        return cast("str", self._v[3])
+    def organization_id(self) -> str | None:
+        """The principal's own organization (None for a service, which has none)."""
+        return cast("str | None", self._v[3])
+
+    @property
+    def client_id(self) -> str | None:
+        """The Connected App's or M2M client's id, for an agent or a service; else None."""
+        return self._client
 
     @property
     def requested_organization_id(self) -> str | None:
@@ -197,7 +208,8 @@ class DecisionEvent:
 
     @property
     def granted_by(self) -> tuple[str, ...]:
-        """The principal's roles granting it, sorted (empty on a denial)."""
+        """The principal's roles granting it, sorted (empty on a denial); for an agent or a
+        service, the token's scopes granting it."""
         return self._granted
 
     @property
@@ -271,11 +283,13 @@ DECISION_FIELDS: Final = (
     "route",
     "method",
     "duration",
+    "client_id",
 )
 
 _set_v = DecisionEvent.__dict__["_v"].__set__
 _set_granted = DecisionEvent.__dict__["_granted"].__set__
 _set_sha = DecisionEvent.__dict__["_sha"].__set__
+_set_client = DecisionEvent.__dict__["_client"].__set__
 
 
 class _Captured(DecisionEvent):

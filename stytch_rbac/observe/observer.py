@@ -21,7 +21,7 @@ from time import perf_counter, time
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from ..errors import UnknownPermission
-from ..principal import AnyPrincipal, Principal, ServicePrincipal
+from ..principal import AgentPrincipal, AnyPrincipal, Principal, ServicePrincipal
 from .events import (
     AuthenticationEvent,
     AuthenticationOutcome,
@@ -274,6 +274,69 @@ class Observer:
                 None if now is None else now(), started, ended, route, method, self,
             ),
         )  # fmt: skip
+
+    def decided_by_scopes(
+        self,
+        source: DecisionSource,
+        principal: AgentPrincipal | ServicePrincipal,
+        requested_organization_id: str | None,
+        resource: str,
+        action: str,
+        allowed: bool,
+        reason: DenialReason | None,
+        granted_by: tuple[str, ...],
+        started: float,
+        route: str | None = None,
+        /,
+    ) -> None:
+        """Report one decision for an access token (an agent or a service), subject to
+        sampling of allows: ``granted_by`` is the granting scopes. Off the members' hot
+        path, so the event is built whole here."""
+        ended = perf_counter()
+        if allowed:
+            rate = self._allow_rate
+            if rate < 1.0 and (rate == 0.0 or self._rate() >= rate):
+                return
+        sinks = self._decision_sinks
+        if not sinks:
+            return
+        held = None if reason is _UNAVAILABLE else self._policy_snapshot()
+        age: float | None = None
+        if held is not None:
+            now = self._now
+            age = max(0.0, (time() if now is None else now()) - held.fetched_at)
+        if isinstance(principal, ServicePrincipal):
+            kind, principal_id, organization_id = "service", principal.client_id, None
+        else:
+            kind, principal_id = "agent", principal.member_id
+            organization_id = principal.organization_id
+        event = DecisionEvent(
+            source=source,
+            principal_kind=kind,
+            principal_id=principal_id,
+            organization_id=organization_id,
+            requested_organization_id=requested_organization_id,
+            resource=str(resource),
+            action=str(action),
+            allowed=allowed,
+            reason=reason,
+            granted_by=tuple(sorted(granted_by)),
+            policy_sha256=None if held is None else self.sha256_of(held.value),
+            policy_age=age,
+            policy_stale=age is not None and age > self.policy_ttl,
+            strict=self.strict,
+            route=route,
+            duration=ended - started,
+            client_id=principal.client_id,
+        )
+        sink = self._sole_sink
+        if sink is None:
+            self._deliver(sinks, event)
+            return
+        try:
+            sink(event)
+        except Exception:
+            self._sink_failed(sink)
 
     def allows(
         self,

@@ -18,6 +18,7 @@ from typing import Any, TypeAlias
 
 from ..errors import UnknownPermission
 from ..permissions import ActionEnum, Permission, _permission_args
+from ._pace import paced
 from .models import (
     WILDCARD,
     OrgPolicy,
@@ -116,7 +117,7 @@ def _group(owners: Sequence[Owner]) -> _Grants:
     per resource, so that no tracked container per resource survives even the build.
     """
     counts: dict[str, int] = {}
-    for owner in owners:
+    for owner in paced(owners):
         for resource, _ in grants_of(owner):
             counts[resource] = counts.get(resource, 0) + 2
     starts: dict[str, int] = {}
@@ -126,7 +127,7 @@ def _group(owners: Sequence[Owner]) -> _Grants:
         total += count
     slots: list[Any] = [None] * total
     free = dict(starts)
-    for owner in owners:
+    for owner in paced(owners):
         owner_id = owner[0]
         for resource, actions in grants_of(owner):
             at = free[resource]
@@ -135,7 +136,7 @@ def _group(owners: Sequence[Owner]) -> _Grants:
             free[resource] = at + 2
     return {
         resource: tuple(slots[start : start + counts[resource]])
-        for resource, start in starts.items()
+        for resource, start in paced(starts.items())
     }
 
 
@@ -303,7 +304,7 @@ class CompiledPolicy:
         self.scope_ids = frozenset([scope[0] for scope in scopes])
         self._actions: dict[str, tuple[str, ...]] = {
             rid: tuple(sorted({a for a in actions if a != WILDCARD}))
-            for rid, _, actions in resources
+            for rid, _, actions in paced(resources)
         }
         self._grants = _group(roles)
         self._scope_grants = _group(scopes)

@@ -45,6 +45,7 @@ from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from ..errors import PolicyError, PolicyWarning
+from ._pace import paced
 
 if TYPE_CHECKING:
     from .models import OrgPolicy, Policy, PolicyRole, PolicyRolePermission
@@ -156,7 +157,7 @@ def raise_first_error(problems: Iterable[PolicyProblem]) -> None:
 def _duplicates(ids: Iterable[str]) -> list[str]:
     seen: set[str] = set()
     dupes: list[str] = []
-    for i in ids:
+    for i in paced(ids):
         if i in seen and i not in dupes:
             dupes.append(i)
         seen.add(i)
@@ -268,7 +269,7 @@ def project_problems_of(
             PolicyProblem(
                 "error", "blank-id", kind, i, f"{key}[{n}]: a {kind} has a blank id ({i!r})"
             )
-            for n, i in enumerate(ids)
+            for n, i in paced(enumerate(ids))
             if not i.strip()
         )
         out.extend(
@@ -279,7 +280,7 @@ def project_problems_of(
         )
     # Later duplicates win, as they did in a dict: a duplicated id is an error anyway.
     defined: dict[str, tuple[str, ...]] = {rid: actions for rid, _, actions in resources}
-    for rid, _, actions in resources:
+    for rid, _, actions in paced(resources):
         blank = _blank(actions)
         if blank:
             out.append(
@@ -307,7 +308,7 @@ def project_problems_of(
             )
     grantors: tuple[tuple[SubjectKind, Sequence[Owner]], ...] = (("role", roles), ("scope", scopes))
     for kind, owners in grantors:
-        for owner in owners:
+        for owner in paced(owners):
             for rid, actions in grants_of(owner):
                 out.extend(_grant_problems(kind, owner[0], rid, actions, defined))
     return tuple(out)

@@ -52,9 +52,11 @@ from ..client import (
     _explain_by,
     _is_authorized_by,
 )
-from ..observe.events import AuthenticationEvent, DecisionEvent
+from ..errors import TenancyError
+from ..machine_rules import AgentRoles, M2MScopes, ServiceOrganizations, denied
+from ..observe.events import AuthenticationEvent, DecisionEvent, DecisionSource
 from ..observe.observer import DecisionSampling, Observer, PolicyFacts, Tracing
-from ..permissions import ActionEnum, Permission
+from ..permissions import ActionEnum, Permission, _permission_args
 from ..policy import CompiledPolicy, Decision
 from ..principal import AnyPrincipal, Principal, PrincipalKind
 from ._loop import Backend, LoopThread
@@ -76,7 +78,7 @@ __all__ = ["StytchRBAC"]
 _T = TypeVar("_T")
 
 
-#: The kinds a blocking guard admits by default (the only ones, for now), and require_scopes'.
+#: The kinds a blocking guard admits by default, and those require_scopes admits.
 _SESSIONS_ONLY: tuple[PrincipalKind, ...] = ("session",)
 _TOKENS_ONLY: tuple[PrincipalKind, ...] = ("agent", "service")
 
@@ -114,6 +116,10 @@ class StytchRBAC:
         on_decision: Callable[[DecisionEvent], object] | None = None,
         on_authentication: Callable[[AuthenticationEvent], object] | None = None,
         decisions: DecisionSampling = "all",
+        agent_roles: AgentRoles = "ignore",
+        m2m_scopes: M2MScopes = "policy",
+        service_organizations: ServiceOrganizations | None = None,
+        agent_roles_ttl: float = 30,
         backend: Backend = "asyncio",
     ) -> None:
         if backend not in ("asyncio", "trio"):
@@ -141,6 +147,10 @@ class StytchRBAC:
                 on_decision=on_decision,
                 on_authentication=on_authentication,
                 decisions=decisions,
+                agent_roles=agent_roles,
+                m2m_scopes=m2m_scopes,
+                service_organizations=service_organizations,
+                agent_roles_ttl=agent_roles_ttl,
             ),
             backend,
         )
@@ -200,6 +210,21 @@ class StytchRBAC:
     def access_token_issuers(self) -> frozenset[str]:
         """The ``iss`` values :meth:`authenticate_access_token` accepts."""
         return self._aio.access_token_issuers
+
+    @property
+    def agent_roles(self) -> AgentRoles:
+        """Whether an agent's member's current roles must allow it too (``"intersect"``)."""
+        return self._aio.agent_roles
+
+    @property
+    def m2m_scopes(self) -> M2MScopes:
+        """How services' scopes are read: the policy's (``"policy"``) or Stytch's M2M rule."""
+        return self._aio.m2m_scopes
+
+    @property
+    def service_organizations(self) -> ServiceOrganizations | None:
+        """How services map to organizations (a callable or a claim name), or None."""
+        return self._aio.service_organizations
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -427,7 +452,7 @@ class StytchRBAC:
     @overload
     def is_authorized(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         permission: Permission | ActionEnum | str,
         /,
         *,
@@ -437,7 +462,7 @@ class StytchRBAC:
     @overload
     def is_authorized(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         resource: str,
         action: str,
         /,
@@ -447,7 +472,7 @@ class StytchRBAC:
 
     def is_authorized(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         permission: Permission | ActionEnum | str,
         action: str | None = None,
         /,
@@ -455,6 +480,13 @@ class StytchRBAC:
         organization_id: str | None = None,
     ) -> bool:
         """Whether ``principal`` may do it (see :meth:`stytch_rbac.StytchRBAC.is_authorized`)."""
+        if not isinstance(principal, Principal):
+            try:
+                return self._decide_machine(
+                    DecisionSource.IS_AUTHORIZED, principal, permission, action, organization_id
+                ).allowed
+            except TenancyError:
+                return False
         principal, resource, action, own = _decision_args(
             principal, permission, action, organization_id
         )
@@ -472,7 +504,7 @@ class StytchRBAC:
     @overload
     def authorize(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         permission: Permission | ActionEnum | str,
         /,
         *,
@@ -482,7 +514,7 @@ class StytchRBAC:
     @overload
     def authorize(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         resource: str,
         action: str,
         /,
@@ -492,7 +524,7 @@ class StytchRBAC:
 
     def authorize(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         permission: Permission | ActionEnum | str,
         action: str | None = None,
         /,
@@ -501,6 +533,13 @@ class StytchRBAC:
     ) -> None:
         """Return None if allowed; raise :class:`~stytch_rbac.TenancyError` for another
         organization, :class:`~stytch_rbac.PermissionDenied` when no role grants it."""
+        if not isinstance(principal, Principal):
+            decision = self._decide_machine(
+                DecisionSource.AUTHORIZE, principal, permission, action, organization_id
+            )
+            if not decision.allowed:
+                raise denied(principal, decision.resource, decision.action)
+            return
         principal, resource, action, own = _decision_args(
             principal, permission, action, organization_id
         )
@@ -515,7 +554,7 @@ class StytchRBAC:
     @overload
     def explain(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         permission: Permission | ActionEnum | str,
         /,
         *,
@@ -525,7 +564,7 @@ class StytchRBAC:
     @overload
     def explain(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         resource: str,
         action: str,
         /,
@@ -535,14 +574,23 @@ class StytchRBAC:
 
     def explain(
         self,
-        principal: Principal,
+        principal: AnyPrincipal,
         permission: Permission | ActionEnum | str,
         action: str | None = None,
         /,
         *,
         organization_id: str | None = None,
     ) -> Decision:
-        """The :class:`~stytch_rbac.Decision` (allowed, and which roles grant it)."""
+        """The :class:`~stytch_rbac.Decision` (allowed, and which roles grant it; for an
+        agent or a service, which of its scopes)."""
+        if not isinstance(principal, Principal):
+            try:
+                return self._decide_machine(
+                    DecisionSource.EXPLAIN, principal, permission, action, organization_id
+                )
+            except TenancyError:
+                resource, action = _permission_args(permission, action)
+                return Decision(False, resource, action)
         principal, resource, action, own = _decision_args(
             principal, permission, action, organization_id
         )
@@ -553,12 +601,40 @@ class StytchRBAC:
         compiled = self._policy_for(principal, own)
         return _explain_by(compiled, principal, resource, action)
 
-    def permissions(self, principal: Principal) -> dict[str, dict[str, bool]]:
+    def _decide_machine(
+        self,
+        source: DecisionSource,
+        principal: AnyPrincipal,
+        permission: Permission | ActionEnum | str,
+        action: str | None,
+        organization_id: str | None,
+    ) -> Decision:
+        """An agent's or a service's decision: at once from a fresh policy when nothing needs
+        reporting or fetching, else the async facade's on the loop (which reports it)."""
+        resource, action = _permission_args(permission, action)
+        decision = self._aio._machine_now(principal, resource, action, organization_id)
+        if decision is not None:
+            return decision
+        return self.run(
+            self._aio._decide_machine, source, principal, resource, action, organization_id
+        )
+
+    def permissions(self, principal: AnyPrincipal) -> dict[str, dict[str, bool]]:
         """``{resource: {action: allowed}}`` for every permission in the principal's policy."""
+        if not isinstance(principal, Principal):
+            table = self._aio._machine_table_now(principal)
+            if table is not None:
+                return table
+            return self.run(self._aio.permissions, principal)
         principal = _check_principal(principal)
         compiled = self._policy_for(principal, True)
         assert compiled is not None  # own organization: always a policy
         return compiled.permissions(principal.roles)
+
+    def check_organization(self, principal: AnyPrincipal, organization_id: str) -> None:
+        """Raise :class:`~stytch_rbac.TenancyError` unless ``principal`` may act in
+        ``organization_id`` (see :meth:`stytch_rbac.StytchRBAC.check_organization`)."""
+        self._aio.check_organization(principal, organization_id)
 
     def verify(self, module: ModuleType, *, strict: bool = False) -> Drift:
         """Compare a module generated by ``stytch-rbac generate`` with the live policy
@@ -581,12 +657,11 @@ class StytchRBAC:
         :class:`~stytch_rbac.integrations.blocking.BlockingGuard`): ``@rbac.require(...)``
         on a Flask or Django view (async Django views too), or ``guard.check(principal)``.
 
-        Blocking guards admit member sessions only: ``accept=`` other than ``{"session"}``
-        raises ``NotImplementedError`` (use the async ``StytchRBAC``'s guards for access
-        tokens); ``resource_metadata`` is named in their 401 challenges."""
+        The rules of :meth:`stytch_rbac.StytchRBAC.require`: ``accept`` admits member
+        sessions only by default; ``{"session", "agent", "service"}`` also takes Connected-App
+        and M2M access tokens (``Authorization: Bearer``), each decided by :meth:`authorize`
+        with its own rule. ``resource_metadata`` is named in the 401 and 403 challenges."""
         from ..integrations.blocking import BlockingGuard
-
-        _sessions_only(accept)
 
         return BlockingGuard(
             self,
@@ -595,6 +670,7 @@ class StytchRBAC:
             organization_id=organization_id,
             credentials=credentials,
             explain=explain,
+            accept=accept,
             resource_metadata=resource_metadata,
         )
 
@@ -605,10 +681,21 @@ class StytchRBAC:
         organization_id: OrganizationSpec | None = None,
         resource_metadata: str | None = None,
     ) -> BlockingGuard:
-        """Not available on the blocking facade yet: access tokens are guarded by the async
-        ``StytchRBAC`` (``rbac.aio.require_scopes(...)``). Raises ``NotImplementedError``."""
-        _sessions_only(accept)
-        raise NotImplementedError("require_scopes() needs access tokens")  # pragma: no cover
+        """A guard requiring an access token holding every one of ``scopes`` by name (see
+        :meth:`stytch_rbac.StytchRBAC.require_scopes`): a 403 ``insufficient_scope`` naming
+        them otherwise, a 401 ``invalid_token`` for a kind ``accept`` does not name."""
+        from ..integrations.blocking import BlockingGuard
+
+        if not scopes:
+            raise ValueError("require_scopes() needs at least one scope")
+        return BlockingGuard(
+            self,
+            (),
+            organization_id=organization_id,
+            accept=accept,
+            scopes=scopes,
+            resource_metadata=resource_metadata,
+        )
 
     def protected_resource_metadata(
         self,
@@ -667,11 +754,3 @@ class StytchRBAC:
 
     def _run_thunk(self, thunk: Callable[[], Awaitable[_T]]) -> _T:
         return self.run(thunk)
-
-
-def _sessions_only(accept: Collection[PrincipalKind]) -> None:
-    if isinstance(accept, str) or set(accept) != {"session"}:
-        raise NotImplementedError(
-            "the blocking facade's guards admit member sessions only; guard routes taking "
-            "Connected-App or M2M access tokens with the async StytchRBAC (rbac.aio.require)"
-        )

@@ -27,6 +27,15 @@ from stytch.consumer.models.connected_apps_clients import GetResponse as AppGetR
 from stytch.consumer.models.connected_apps_clients import (
     SearchResponse as AppSearchResponse,
 )
+from stytch.consumer.models.connected_apps_clients_secrets import (
+    RotateCancelResponse as AppRotateCancelResponse,
+)
+from stytch.consumer.models.connected_apps_clients_secrets import (
+    RotateResponse as AppRotateResponse,
+)
+from stytch.consumer.models.connected_apps_clients_secrets import (
+    RotateStartResponse as AppRotateStartResponse,
+)
 from stytch.consumer.models.m2m import GetTokenResponse
 from stytch.consumer.models.m2m_clients import CreateResponse, GetResponse, SearchResponse
 from stytch.consumer.models.m2m_clients_secrets import RotateResponse, RotateStartResponse
@@ -452,6 +461,71 @@ def test_mint_records_the_grant(seeded: Seeded) -> None:
     emu.mint_connected_app_token(seeded.editor.member_id, app, ["read:documents", "openid"])
     grants = emu._state.connected_grants[seeded.acme.organization_id][seeded.editor.member_id]
     assert grants[app.client_id] == ["openid", "read:documents"]
+
+
+@pytest.mark.anyio
+async def test_connected_app_secret_rotation(
+    seeded: Seeded, http: httpx.AsyncClient, public: httpx.AsyncClient
+) -> None:
+    """A confidential app rotates like an M2M client: both secrets introspect during a
+    rotation, rotate keeps the next one, cancel drops it, the SDK's models parse each answer;
+    a public app has no secret to rotate; rotating twice or completing none are 400s."""
+    emu = seeded.emu
+    app = emu.create_connected_app("Agent")
+    assert app.client_secret is not None
+    token = emu.mint_connected_app_token(seeded.editor.member_id, app, ["read:documents"])
+    base = f"/v1/connected_apps/clients/{app.client_id}/secrets/rotate"
+
+    async def introspects(secret: str) -> int:
+        form = {"token": token, "client_id": app.client_id, "client_secret": secret}
+        return (await public.post(_introspect_path(emu), data=form)).status_code
+
+    assert (await http.post(base)).json()["error_type"] == "connected_app_not_rotating_secret"
+    started = AppRotateStartResponse.from_json(200, (await http.post(base + "/start")).json())
+    nxt = started.connected_app.next_client_secret
+    assert started.connected_app.client_secret_last_four == app.client_secret[-4:]
+    again = await http.post(base + "/start")
+    assert again.json()["error_type"] == "connected_app_already_rotating_secret"
+    assert (await introspects(app.client_secret), await introspects(nxt)) == (200, 200)
+    rotated = AppRotateResponse.from_json(200, (await http.post(base)).json()).connected_app
+    assert (rotated.client_secret_last_four, rotated.next_client_secret_last_four) == (
+        nxt[-4:],
+        None,
+    )
+    assert (await introspects(app.client_secret), await introspects(nxt)) == (401, 200)
+    third = (await http.post(base + "/start")).json()["connected_app"]["next_client_secret"]
+    cancelled = AppRotateCancelResponse.from_json(200, (await http.post(base + "/cancel")).json())
+    assert cancelled.connected_app.next_client_secret_last_four is None
+    assert (await introspects(third), await introspects(nxt)) == (401, 200)
+    public_app = emu.create_connected_app("SPA", client_type="first_party_public")
+    refused = await http.post(
+        f"/v1/connected_apps/clients/{public_app.client_id}/secrets/rotate/start"
+    )
+    assert refused.json()["error_type"] == "invalid_connected_app_type"
+
+
+@pytest.mark.anyio
+async def test_client_searches_page_by_cursor(emu: Emulator, http: httpx.AsyncClient) -> None:
+    """M2M client and Connected-App searches page in creation order: a cursor while more
+    follow, none on the last page, the total every time."""
+    made = {
+        "m2m_clients": [emu.create_m2m_client(f"svc{i}", ["read"]).client_id for i in range(3)],
+        "connected_apps": [emu.create_connected_app(f"app{i}").client_id for i in range(3)],
+    }
+    for key, path in (
+        ("m2m_clients", "/v1/m2m/clients/search"),
+        ("connected_apps", "/v1/connected_apps/clients/search"),
+    ):
+        first = (await http.post(path, json={"limit": 2})).json()
+        assert [c["client_id"] for c in first[key]] == made[key][:2]
+        assert first["results_metadata"]["total"] == 3
+        cursor = first["results_metadata"]["next_cursor"]
+        assert cursor
+        last = (await http.post(path, json={"limit": 2, "cursor": cursor})).json()
+        assert [c["client_id"] for c in last[key]] == made[key][2:]
+        assert last["results_metadata"] == {"total": 3, "next_cursor": None}
+        exact = (await http.post(path, json={"limit": 3})).json()
+        assert exact["results_metadata"]["next_cursor"] is None
 
 
 # -- introspection -------------------------------------------------------------------

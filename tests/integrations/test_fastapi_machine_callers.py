@@ -17,12 +17,6 @@ from stytch_rbac.auth.resource_metadata import metadata_url
 from stytch_rbac.integrations.guard import path
 from stytch_rbac.testing import AgentFactory, MemberFactory, ServiceFactory
 
-# Needs engineer A's access-token verifier (stytch_rbac/auth/access_token.py) and B's
-# decisions for agents and services; runs as soon as they are merged.
-pytest.skip(
-    "decisions for agent and service principals are not merged yet", allow_module_level=True
-)
-
 POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy.json"
 pytestmark = [pytest.mark.anyio, pytest.mark.stytch_policy(POLICY)]
 

@@ -4,12 +4,20 @@ twins used by async views, on the blocking facade."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import anyio
 import pytest
 
 from examples.permissions import P
-from stytch_rbac import PermissionDenied, TenancyError, UnknownPermission
+from stytch_rbac import (
+    CompiledPolicy,
+    PermissionDenied,
+    Principal,
+    TenancyError,
+    UnknownPermission,
+)
+from stytch_rbac.integrations.blocking import BlockingAuthorizer, bridge, run_unsuspended
 from stytch_rbac.integrations.guard import guards_of
 from stytch_rbac.sync import StytchRBAC
 from stytch_rbac.testing import MemberFactory
@@ -75,3 +83,44 @@ def test_awaiting_twins_from_another_loop(
         assert await stytch_rbac_sync.run_async(stytch_rbac_sync.aio.policy) is not None
 
     anyio.run(main, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_the_bridge_decides_with_the_facades_authorize_in_either_world(
+    stytch_rbac_sync: StytchRBAC, member: MemberFactory, backend: str
+) -> None:
+    """The guard's authorizer calls the blocking facade's authorize (what access tokens are
+    decided by): inline without a loop, in a worker thread under the caller's loop."""
+    viewer = member(["viewer"]).principal
+    authorizer = bridge(stytch_rbac_sync)
+    assert run_unsuspended(authorizer.authorize(viewer, P.documents.read)) is None
+    with pytest.raises(PermissionDenied):
+        run_unsuspended(authorizer.authorize(viewer, P.documents.delete))
+
+    async def main() -> None:
+        await authorizer.authorize(viewer, P.documents.read, organization_id=None)
+        with pytest.raises(PermissionDenied):
+            await authorizer.authorize(viewer, P.documents.delete)
+
+    anyio.run(main, backend=backend)
+
+
+def test_a_guard_over_a_facade_without_access_tokens_says_so(
+    stytch_rbac_sync: StytchRBAC,
+) -> None:
+    """A blocking authorizer lacking authenticate_access_token / authorize cannot back a
+    guard for tokens: a TypeError naming the missing method, never an allow."""
+
+    class SessionsOnly:
+        def authenticate(self, **credentials: str | None) -> Principal:
+            raise AssertionError("not reached")
+
+        def policy(self, organization_id: str | None = None) -> CompiledPolicy:
+            return stytch_rbac_sync.policy(organization_id)
+
+    authorizer = bridge(cast("BlockingAuthorizer", SessionsOnly()))
+    with pytest.raises(TypeError, match="authenticate_access_token"):
+        run_unsuspended(authorizer.authenticate_access_token("token", accept={"agent"}))
+    with pytest.raises(TypeError, match="authorize"):
+        run_unsuspended(authorizer.authorize(cast("Principal", None), P.documents.read))
+    assert authorizer.m2m_scopes is None
