@@ -635,14 +635,18 @@ class StytchRBAC:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> StytchRBAC:
-        """Build from ``STYTCH_PROJECT_ID``, ``STYTCH_SECRET`` and optional ``STYTCH_BASE_URL``.
+        """Build from ``STYTCH_PROJECT_ID``, ``STYTCH_SECRET`` and the optional
+        ``STYTCH_BASE_URL`` and ``STYTCH_PROJECT_DOMAIN`` (the issuer of Connected-App
+        access tokens, see ``project_domain``).
 
-        ``options`` are passed to the constructor (``policy_ttl=...``, ...).
+        ``options`` are passed to the constructor (``policy_ttl=...``, ...) and win over
+        the environment.
         """
         source = os.environ if env is None else env
         missing = [k for k in ("STYTCH_PROJECT_ID", "STYTCH_SECRET") if not source.get(k)]
         project_id = source.get("STYTCH_PROJECT_ID", "")
         options.setdefault("base_url", source.get("STYTCH_BASE_URL") or None)
+        options.setdefault("project_domain", source.get("STYTCH_PROJECT_DOMAIN") or None)
         secret = _Sealed(source.get("STYTCH_SECRET", ""))
         # Neither the environment nor the secret stays a local of this frame in clear: a
         # traceback printed with locals (a bad option raises in the constructor) shows neither.

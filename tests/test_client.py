@@ -878,6 +878,11 @@ async def test_from_env() -> None:
         assert "secret-e" not in repr(rbac)
     with pytest.raises(ValueError, match="STYTCH_SECRET"):
         StytchRBAC.from_env({"STYTCH_PROJECT_ID": "p"})
+    assert StytchRBAC.from_env(env).project_domain is None
+    with_domain = {**env, "STYTCH_PROJECT_DOMAIN": "https://auth.acme.test"}
+    assert StytchRBAC.from_env(with_domain).project_domain == "auth.acme.test"
+    chosen = StytchRBAC.from_env(with_domain, project_domain="other.acme.test")
+    assert chosen.project_domain == "other.acme.test"  # an option wins over the environment
 
 
 def test_principal_is_frozen_and_hashable() -> None:

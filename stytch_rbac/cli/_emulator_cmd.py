@@ -39,6 +39,7 @@ def _build(
     project_id: str | None,
     secret: str | None,
     origins: list[str] | None = None,
+    project_domain: str | None = None,
 ) -> tuple[Emulator, list[tuple[str, str]]]:
     """The emulator and the (organization slug, member id) pairs to print sessions for."""
     from ..emulator import Emulator, SeedError
@@ -48,6 +49,11 @@ def _build(
     try:
         if state is not None and state.exists():
             emu = Emulator.from_state(state)
+            if project_domain is not None and project_domain != emu.project_domain:
+                raise fail(
+                    f"--project-domain {project_domain} differs from the snapshot's "
+                    f"({emu.project_domain}); the tokens it holds were issued by the latter"
+                )
             if policy is not None:
                 emu.set_policy(policy)
             members = [
@@ -56,12 +62,14 @@ def _build(
                 if m.json["status"] != "deleted"
             ]
         else:
-            emu = Emulator(policy, project_id=project_id, secret=secret)
+            emu = Emulator(
+                policy, project_id=project_id, secret=secret, project_domain=project_domain
+            )
             seeded = emu.load_seed(seed) if seed is not None else []
             members = [(o.organization_slug, m.member_id) for o, ms in seeded for m in ms]
         for origin in origins or ():
             emu.allow_origin(origin)
-    except (PolicyError, SeedError, OSError, ValueError) as exc:
+    except (PolicyError, SeedError, OSError, ValueError, TypeError) as exc:
         raise fail(str(exc)) from None
     if state is not None:
         emu.persist_to(state)
@@ -94,6 +102,14 @@ def emulator(
         str | None, typer.Option(help="Fixed project id (default: generated).")
     ] = None,
     secret: Annotated[str | None, typer.Option(help="Fixed secret (default: generated).")] = None,
+    project_domain: Annotated[
+        str | None,
+        typer.Option(
+            help="The project domain that issues Connected-App tokens (a host; default "
+            "derived from the project id).",
+            show_default=False,
+        ),
+    ] = None,
     allow_origin: Annotated[
         list[str] | None,
         typer.Option(
@@ -125,7 +141,7 @@ def emulator(
             f"the emulator needs the 'emulator' extra ({exc.name} is not installed): "
             "pip install 'stytch-rbac[emulator]'"
         ) from None
-    emu, members = _build(policy, seed, state, project_id, secret, allow_origin)
+    emu, members = _build(policy, seed, state, project_id, secret, allow_origin, project_domain)
     try:
         sock = bind(host, port)
     except OSError as exc:
@@ -148,8 +164,13 @@ def emulator(
         )
     organizations = {s["organization_slug"]: s["organization_id"] for s in sessions}
     env = _environment(base_url, emu.project_id, emu.secret, organizations, sessions)
-    # After the three from_env() reads: what a frontend's build configuration reads.
-    env = {**dict(list(env.items())[:3]), "STYTCH_PUBLIC_TOKEN": emu.public_token, **env}
+    # After what from_env() reads (the project domain too): what a frontend's build reads.
+    env = {
+        **dict(list(env.items())[:3]),
+        "STYTCH_PROJECT_DOMAIN": emu.project_domain,
+        "STYTCH_PUBLIC_TOKEN": emu.public_token,
+        **env,
+    }
     info = {
         "base_url": base_url,
         "project_id": emu.project_id,

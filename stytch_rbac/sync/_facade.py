@@ -169,8 +169,9 @@ class StytchRBAC:
     def from_env(
         cls, env: Mapping[str, str] | None = None, *, backend: Backend = "asyncio", **options: Any
     ) -> StytchRBAC:
-        """Build from ``STYTCH_PROJECT_ID``, ``STYTCH_SECRET`` and optional ``STYTCH_BASE_URL``
-        (the async facade's rules); ``options`` go to the constructor."""
+        """Build from ``STYTCH_PROJECT_ID``, ``STYTCH_SECRET`` and the optional
+        ``STYTCH_BASE_URL`` and ``STYTCH_PROJECT_DOMAIN`` (the async facade's rules);
+        ``options`` go to the constructor."""
         if backend not in ("asyncio", "trio"):
             raise ValueError(f"backend must be 'asyncio' or 'trio', got {backend!r}")
         self = cls.__new__(cls)

@@ -176,10 +176,11 @@ def test_cli_prints_the_public_token_and_allowed_origins() -> None:
         token = info["public_token"]
         assert token.startswith("public-token-test-")
         assert info["env"]["STYTCH_PUBLIC_TOKEN"] == token
-        assert list(info["env"])[:4] == [
+        assert list(info["env"])[:5] == [
             "STYTCH_PROJECT_ID",
             "STYTCH_SECRET",
             "STYTCH_BASE_URL",
+            "STYTCH_PROJECT_DOMAIN",
             "STYTCH_PUBLIC_TOKEN",
         ]
         assert info["allowed_origins"] == [
@@ -205,3 +206,74 @@ def test_cli_refuses_a_bad_allowed_origin() -> None:
     result = CliRunner().invoke(app, ["emulator", "--allow-origin", "app.test:8080"])
     assert result.exit_code == 2
     assert "allowed origin 'app.test:8080'" in result.output
+
+
+def test_cli_project_domain_reaches_from_env_and_its_tokens_verify() -> None:
+    """``--project-domain`` names the issuer of the emulator's Connected-App tokens, and
+    the printed ``STYTCH_PROJECT_DOMAIN`` is what ``StytchRBAC.from_env`` reads: a token
+    minted over HTTP for a seeded member verifies with nothing else configured."""
+    import anyio
+
+    from stytch_rbac import AgentPrincipal, StytchRBAC
+
+    proc = _start(
+        "--policy",
+        str(EXAMPLES / "policy.json"),
+        "--seed",
+        str(EXAMPLES / "seed.json"),
+        "--project-domain",
+        "auth.acme.test",
+    )
+    try:
+        info: dict[str, Any] = json.loads(_first_line(proc))
+        env: dict[str, str] = info["env"]
+        assert env["STYTCH_PROJECT_DOMAIN"] == "auth.acme.test"
+        assert list(env)[:4] == [
+            "STYTCH_PROJECT_ID",
+            "STYTCH_SECRET",
+            "STYTCH_BASE_URL",
+            "STYTCH_PROJECT_DOMAIN",
+        ]
+        ada = info["sessions"][0]
+        auth = (info["project_id"], info["secret"])
+        with httpx.Client(base_url=info["base_url"], auth=auth) as http:
+            app_ = http.post(
+                "/v1/connected_apps/clients",
+                json={"client_type": "third_party", "client_name": "Agent"},
+            ).json()["connected_app"]
+            minted = http.post(
+                "/_emulator/connected_apps/tokens",
+                json={
+                    "member_id": ada["member_id"],
+                    "client_id": app_["client_id"],
+                    "scopes": ["openid"],
+                },
+            )
+            assert minted.status_code == 200, minted.text
+            token = minted.json()["access_token"]
+
+        async def verify() -> object:
+            async with StytchRBAC.from_env(env) as rbac:
+                assert rbac.project_domain == "auth.acme.test"
+                return await rbac.authenticate_access_token(token)
+
+        agent = anyio.run(verify)
+        assert isinstance(agent, AgentPrincipal)
+        assert (agent.member_id, agent.client_id) == (ada["member_id"], app_["client_id"])
+    finally:
+        _stop(proc, signal.SIGTERM)
+
+
+def test_cli_project_domain_must_match_the_snapshot(tmp_path: Path) -> None:
+    """A snapshot's tokens were issued by its project domain: another one is refused."""
+    state = tmp_path / "state.json"
+    proc = _start("--state", str(state), "--project-domain", "one.acme.test")
+    try:
+        assert json.loads(_first_line(proc))["env"]["STYTCH_PROJECT_DOMAIN"] == "one.acme.test"
+    finally:
+        _stop(proc, signal.SIGTERM)
+    result = CliRunner().invoke(
+        app, ["emulator", "--state", str(state), "--project-domain", "two.acme.test"]
+    )
+    assert result.exit_code != 0
+    assert "differs from the snapshot's (one.acme.test)" in result.output
