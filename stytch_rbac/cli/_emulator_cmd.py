@@ -254,7 +254,7 @@ def _print_text(info: dict[str, Any], state: Path | None) -> None:
     echo("")
     echo("JWTs expire after 5 minutes; exchange the token via sessions.authenticate for a new one.")
     echo("")
-    echo("# In another shell, paste these lines (StytchRBAC.from_env() reads the first three):")
+    echo("# In another shell, paste these lines (StytchRBAC.from_env() reads the first four):")
     for name, value in info["env"].items():
         echo(f"export {name}={shlex.quote(value)}")
     echo("")
