@@ -1211,6 +1211,10 @@ class StytchRBAC:
         """
         if not isinstance(principal, Principal):
             resource, action = _permission_args(permission, action)
+            if self.observer is None:
+                allowed = self._machine_allows_now(principal, resource, action, organization_id)
+                if allowed is not None:
+                    return allowed
             try:
                 decision = await self._decide_machine(
                     _IS_AUTHORIZED, principal, resource, action, organization_id
@@ -1280,9 +1284,13 @@ class StytchRBAC:
         scope, see :meth:`is_authorized`)."""
         if not isinstance(principal, Principal):
             resource, action = _permission_args(permission, action)
-            decision = await self._decide_machine(
-                _AUTHORIZE, principal, resource, action, organization_id
-            )
+            decision = None
+            if self.observer is None:  # at once from the fresh policy, as is_authorized
+                decision = self._machine_now(principal, resource, action, organization_id)
+            if decision is None:
+                decision = await self._decide_machine(
+                    _AUTHORIZE, principal, resource, action, organization_id
+                )
             if not decision.allowed:
                 raise denied(principal, decision.resource, decision.action)
             return
@@ -1507,6 +1515,27 @@ class StytchRBAC:
         if refusal is not None:
             raise refusal
         return rules.scope_decision(project, machine, resource, action)
+
+    def _machine_allows_now(
+        self, principal: object, resource: str, action: str, organization_id: str | None
+    ) -> bool | None:
+        """:meth:`is_authorized` for an agent or a service at once, unobserved: False for
+        another organization, the scopes' answer on the fresh project policy; None when it
+        needs waiting for (a stale or missing policy, the member's roles). Synchronous: a
+        coroutine of its own would cost more than the decision. Raises UnknownPermission."""
+        machine = _check_machine(principal)
+        rules = self._machine
+        if rules.needs_roles(machine):
+            return None
+        if (
+            organization_id is not None
+            and rules.tenancy_refusal(machine, organization_id) is not None
+        ):
+            return False  # _decide_machine's TenancyError, which is_authorized denies
+        project = self._policy_cache.peek(_POLICY, None)
+        if project is None:
+            return None
+        return rules.scope_allows(project, machine, resource, action)
 
     def _machine_table_now(self, principal: object) -> dict[str, dict[str, bool]] | None:
         """:meth:`permissions` for an agent or a service at once, when it needs no member roles
