@@ -513,6 +513,16 @@ class StytchRBAC:
         if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
             raise ValueError(f"agent_roles_ttl must be > 0 seconds, got {agent_roles_ttl!r}")
         self._machine = MachineRules(agent_roles, m2m_scopes, service_organizations)
+        # The machine kinds decided by the project policy's scopes alone (no member roles,
+        # not Stytch's M2M rule): the warm is_authorized decides them inline, once per build.
+        self._by_scopes_alone: frozenset[type] = frozenset(
+            kind
+            for kind, alone in (
+                (AgentPrincipal, agent_roles == "ignore"),
+                (ServicePrincipal, m2m_scopes == "policy"),
+            )
+            if alone
+        )
         self.project_id = project_id
         self.base_url: str = resolve_base_url(project_id, base_url)
         #: The project's domain as a host (``acme-1234.customers.stytch.dev``), or None.
@@ -1212,7 +1222,18 @@ class StytchRBAC:
         if not isinstance(principal, Principal):
             resource, action = _permission_args(permission, action)
             if self.observer is None:
-                allowed = self._machine_allows_now(principal, resource, action, organization_id)
+                if type(principal) in self._by_scopes_alone and (
+                    organization_id is None
+                    or organization_id == getattr(principal, "organization_id", None)
+                ):  # the common case, inline: its own organization, or project-wide
+                    project = self._policy_cache.peek(_POLICY, None)
+                    allowed = (
+                        None
+                        if project is None
+                        else project.scope_allows(principal.scopes, resource, action)
+                    )
+                else:
+                    allowed = self._machine_allows_now(principal, resource, action, organization_id)
                 if allowed is not None:
                     return allowed
             try:
