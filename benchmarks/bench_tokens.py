@@ -24,17 +24,17 @@ from the memo of verified tokens; the SDK has no memo and verifies it again.
 The decision, both sides, for one ``documents:edit`` check:
 
 * M2M: the SDK's rule (``m2m_authorization.perform_authorization_check``: the scope
-  ``edit:documents``, or ``edit:*``); ours is the same rule, :func:`m2m_decide`. The
-  client holds ``edit:documents`` and the policy scope ``write:documents``, so the
-  token is allowed by Stytch's rule and by the policy's scopes alike (the facade's
-  default ``m2m_scopes="policy"``).
+  ``edit:documents``, or ``edit:*``); ours is ``rbac.is_authorized(principal,
+  "documents:edit")`` under the facade's default ``m2m_scopes="policy"``: a held scope of
+  the project policy must grant it. The client holds ``edit:documents`` and the policy
+  scope ``write:documents``, so the token is allowed by Stytch's rule and by the policy's
+  scopes alike; the refused client holds ``read:documents`` only, which neither rule lets
+  edit (checked before timing).
 * Connected App: the policy's scopes (``rbac_local.perform_scope_authorization_check``:
   the organization claim must be the check's organization, then a held scope of the
-  project policy must grant the permission); ours is the same tenancy test and
-  :meth:`CompiledPolicy.scope_decide` on ``await rbac.policy()`` (the cached policy).
-
-:func:`decide` holds our side's decision; once ``rbac.is_authorized`` accepts agent and
-service principals (issue 13 item 2) each branch becomes the one line written in it.
+  project policy must grant the permission); ours is ``rbac.is_authorized(principal,
+  "documents:edit", organization_id=...)``: the same tenancy test and the same scope
+  rule on the cached project policy.
 
 Against the emulator, honestly:
 
@@ -86,10 +86,10 @@ from _results import save  # benchmarks/_results.py, beside this script
 
 from stytch_rbac import AgentPrincipal, AnyPrincipal, ServicePrincipal, StytchRBAC
 from stytch_rbac.emulator import Emulator
-from stytch_rbac.policy.scopes import m2m_decide
 
 POLICY_FILE = Path(__file__).resolve().parent.parent / "examples" / "policy.json"
 RESOURCE, ACTION = "documents", "edit"
+PERMISSION = f"{RESOURCE}:{ACTION}"
 #: The M2M client's scopes: Stytch's ``action:resource`` scope for documents:edit, and the
 #: policy scope granting it (so either rule for services allows it).
 M2M_SCOPES = ("edit:documents", "write:documents", "read:documents")
@@ -126,21 +126,12 @@ def copy(token: str) -> str:
 
 
 async def decide(rbac: StytchRBAC, principal: AnyPrincipal, organization_id: str) -> bool:
-    """Our side's decision of ``documents:edit`` for an agent or a service principal.
-
-    Until ``is_authorized`` accepts these kinds (issue 13 item 2), the rule it will apply,
-    written out; then each branch is its one commented line.
-    """
+    """Our side's decision of ``documents:edit`` for an agent or a service principal: the
+    facade's own ``is_authorized`` (a service project-wide, an agent in its organization)."""
     if isinstance(principal, ServicePrincipal):
-        # return await rbac.is_authorized(principal, f"{RESOURCE}:{ACTION}")
-        return m2m_decide(principal.scopes, RESOURCE, ACTION).allowed
+        return await rbac.is_authorized(principal, PERMISSION)
     if isinstance(principal, AgentPrincipal):
-        # return await rbac.is_authorized(principal, f"{RESOURCE}:{ACTION}",
-        #                                 organization_id=organization_id)
-        if principal.organization_id != organization_id:
-            return False
-        policy = await rbac.policy()
-        return policy.scope_decide(principal.scopes, RESOURCE, ACTION).allowed
+        return await rbac.is_authorized(principal, PERMISSION, organization_id=organization_id)
     return False
 
 
@@ -239,6 +230,12 @@ async def run(fresh: int, repeated: int) -> None:
                 # that both refuse a token without the permission, before timing anything.
                 for token in (m2m_tokens[-1], agent_tokens[-1]):
                     assert await ours(token)
+                # The M2M token is allowed by the policy's scope (the default rule for
+                # services), not by Stytch's action:resource one the facade does not use.
+                assert rbac.m2m_scopes == "policy"
+                service = await rbac.authenticate_access_token(m2m_tokens[-1])
+                granted = (await rbac.explain(service, PERMISSION)).granted_by
+                assert granted == {"write:documents"}, granted
                 assert sdk_m2m(m2m_tokens[-1]) is not None
                 assert sdk_agent(agent_tokens[-1]) is not None
                 assert not await ours(denied_m2m)

@@ -513,6 +513,16 @@ class StytchRBAC:
         if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl > 0:
             raise ValueError(f"agent_roles_ttl must be > 0 seconds, got {agent_roles_ttl!r}")
         self._machine = MachineRules(agent_roles, m2m_scopes, service_organizations)
+        # The machine kinds decided by the project policy's scopes alone (no member roles,
+        # not Stytch's M2M rule): the warm is_authorized decides them inline, once per build.
+        self._by_scopes_alone: frozenset[type] = frozenset(
+            kind
+            for kind, alone in (
+                (AgentPrincipal, agent_roles == "ignore"),
+                (ServicePrincipal, m2m_scopes == "policy"),
+            )
+            if alone
+        )
         self.project_id = project_id
         self.base_url: str = resolve_base_url(project_id, base_url)
         #: The project's domain as a host (``acme-1234.customers.stytch.dev``), or None.
@@ -1215,6 +1225,21 @@ class StytchRBAC:
         """
         if not isinstance(principal, Principal):
             resource, action = _permission_args(permission, action)
+            if self.observer is None:
+                if type(principal) in self._by_scopes_alone and (
+                    organization_id is None
+                    or organization_id == getattr(principal, "organization_id", None)
+                ):  # the common case, inline: its own organization, or project-wide
+                    project = self._policy_cache.peek(_POLICY, None)
+                    allowed = (
+                        None
+                        if project is None
+                        else project.scope_allows(principal.scopes, resource, action)
+                    )
+                else:
+                    allowed = self._machine_allows_now(principal, resource, action, organization_id)
+                if allowed is not None:
+                    return allowed
             try:
                 decision = await self._decide_machine(
                     _IS_AUTHORIZED, principal, resource, action, organization_id
@@ -1284,9 +1309,13 @@ class StytchRBAC:
         scope, see :meth:`is_authorized`)."""
         if not isinstance(principal, Principal):
             resource, action = _permission_args(permission, action)
-            decision = await self._decide_machine(
-                _AUTHORIZE, principal, resource, action, organization_id
-            )
+            decision = None
+            if self.observer is None:  # at once from the fresh policy, as is_authorized
+                decision = self._machine_now(principal, resource, action, organization_id)
+            if decision is None:
+                decision = await self._decide_machine(
+                    _AUTHORIZE, principal, resource, action, organization_id
+                )
             if not decision.allowed:
                 raise denied(principal, decision.resource, decision.action)
             return
@@ -1511,6 +1540,27 @@ class StytchRBAC:
         if refusal is not None:
             raise refusal
         return rules.scope_decision(project, machine, resource, action)
+
+    def _machine_allows_now(
+        self, principal: object, resource: str, action: str, organization_id: str | None
+    ) -> bool | None:
+        """:meth:`is_authorized` for an agent or a service at once, unobserved: False for
+        another organization, the scopes' answer on the fresh project policy; None when it
+        needs waiting for (a stale or missing policy, the member's roles). Synchronous: a
+        coroutine of its own would cost more than the decision. Raises UnknownPermission."""
+        machine = _check_machine(principal)
+        rules = self._machine
+        if rules.needs_roles(machine):
+            return None
+        if (
+            organization_id is not None
+            and rules.tenancy_refusal(machine, organization_id) is not None
+        ):
+            return False  # _decide_machine's TenancyError, which is_authorized denies
+        project = self._policy_cache.peek(_POLICY, None)
+        if project is None:
+            return None
+        return rules.scope_allows(project, machine, resource, action)
 
     def _machine_table_now(self, principal: object) -> dict[str, dict[str, bool]] | None:
         """:meth:`permissions` for an agent or a service at once, when it needs no member roles

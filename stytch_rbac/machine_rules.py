@@ -191,6 +191,15 @@ class MachineRules:
             return m2m_decide(principal.scopes, resource, action)
         return project.scope_decide(principal.scopes, resource, action)
 
+    def scope_allows(
+        self, project: CompiledPolicy, principal: MachinePrincipal, resource: str, action: str
+    ) -> bool:
+        """``scope_decision(...).allowed``, quicker (no Decision built for the policy's
+        rule): the warm :meth:`StytchRBAC.is_authorized <stytch_rbac.StytchRBAC.is_authorized>`."""
+        if self.by_stytch_m2m(principal):
+            return self.scope_decision(project, principal, resource, action).allowed
+        return project.scope_allows(principal.scopes, resource, action)
+
     def scope_table(
         self, project: CompiledPolicy, principal: MachinePrincipal
     ) -> dict[str, dict[str, bool]]:

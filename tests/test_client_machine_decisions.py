@@ -10,6 +10,8 @@ verified by the facade; role changes, deletions and outages go through the emula
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import itertools
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -538,3 +540,63 @@ async def test_an_async_service_organizations_callable_is_refused(
     async with facade(stytch_emulator, service_organizations=mapping) as rbac:
         with pytest.raises(TypeError, match="iterable of organization ids"):
             await rbac.is_authorized(principal, "documents:read", organization_id="organization-a")
+
+
+# -- the warm path ---------------------------------------------------------------------------
+
+#: Policy scopes, a Stytch M2M scope, a wildcard and an OIDC scope: every subset is tried.
+_SCOPES = ("read:documents", "write:documents", "read:billing", "edit:documents", "read:*")
+
+
+async def _outcome(decide: Any) -> object:
+    """What an awaited decision gave: its value, or the error's type and message."""
+    try:
+        return await decide
+    except Exception as error:  # compared by the caller, not handled
+        return (type(error), str(error))
+
+
+async def test_the_warm_path_decides_as_the_reported_one(
+    stytch_emulator: Emulator, agent: AgentFactory, service: ServiceFactory
+) -> None:
+    """Unobserved and warm, is_authorized and authorize decide agents and services at once
+    (no coroutine of their own, no Decision for is_authorized): for every set of scopes,
+    permission (an unknown one too) and organization, in both m2m_scopes modes, they
+    answer as the reported path (taken when an observer is set) and as explain."""
+    base_agent = agent(["openid"], roles=["viewer"]).principal
+    own = base_agent.organization_id
+    base_service = dataclasses.replace(service([]).principal, custom_claims={"tenant": own})
+    events: list[DecisionEvent] = []
+    for mode in ("policy", "stytch"):
+        options: dict[str, Any] = {"m2m_scopes": mode, "service_organizations": "tenant"}
+        async with (
+            facade(stytch_emulator, **options) as quiet,
+            facade(stytch_emulator, on_decision=events.append, **options) as observed,
+        ):
+            policy = await quiet.policy()
+            permissions = [
+                f"{resource}:{action}"
+                for resource, actions in scope_permissions(policy, frozenset()).items()
+                for action in actions
+            ] + ["documents:fly"]
+            for size in range(len(_SCOPES) + 1):
+                for held in itertools.combinations(_SCOPES, size):
+                    for base in (base_agent, base_service):
+                        principal = dataclasses.replace(base, scopes=frozenset(held))
+                        for permission in permissions:
+                            for organization_id in (None, own, "organization-test-other"):
+                                at = {"organization_id": organization_id}
+                                expected = await _outcome(
+                                    observed.is_authorized(principal, permission, **at)
+                                )
+                                got = await _outcome(
+                                    quiet.is_authorized(principal, permission, **at)
+                                )
+                                assert got == expected, (mode, principal, permission, at)
+                                if isinstance(expected, bool):
+                                    explained = await quiet.explain(principal, permission, **at)
+                                    assert explained.allowed is expected
+                                assert await _outcome(
+                                    quiet.authorize(principal, permission, **at)
+                                ) == await _outcome(observed.authorize(principal, permission, **at))
+    assert events  # the observed facade took the reported path

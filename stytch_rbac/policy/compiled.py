@@ -778,7 +778,15 @@ class CompiledPolicy:
         ``scopes`` may be the token's space-separated ``scope`` claim. Only the
         project policy's scopes count (Stytch does not merge org roles here).
         """
-        return self.scope_decide(scopes, resource, action).allowed
+        # scope_decide's answer without building its Decision (the facade's warm
+        # is_authorized for agents and services): held scopes meeting the grantors.
+        if action is None or not isinstance(resource, str):
+            resource, action = _permission_args(resource, action)
+        actions = self._scope_entries.get(resource) or self._scope_entry_row(resource)
+        entry = None if actions is None else actions.get(action)
+        if entry is None:
+            return self._unknown(resource, action).allowed
+        return not entry[0].isdisjoint(scopes.split() if isinstance(scopes, str) else scopes)
 
     def scope_decide(
         self, scopes: Iterable[str] | str, resource: _PermissionLike, action: str | None = None
