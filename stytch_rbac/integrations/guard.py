@@ -95,7 +95,12 @@ from ..errors import (
     Unauthenticated,
     UnknownPermission,
 )
-from ..observe.events import AuthenticationOutcome, DecisionSource, DenialReason
+from ..observe.events import (
+    AuthenticationOutcome,
+    DecisionSource,
+    DenialReason,
+    new_checked_event,
+)
 from ..observe.observer import CREDENTIAL_SOURCE, Observer, no_grants
 from ..permissions import ActionEnum, Permission
 from ..principal import AgentPrincipal, AnyPrincipal, Principal, PrincipalKind, ServicePrincipal
@@ -1038,24 +1043,52 @@ class Guard:
         if not self.permissions:
             return principal
         # One policy look-up per check; every permission is then decided on that snapshot.
+        held: Callable[[], object]
         if observer is None:
             compiled = await self._policy_of(principal)
+            sink = None
         else:
             try:
                 compiled = await self._policy_of(principal)
             except StytchUnavailable:
                 self._report_refusal(observer, principal, org, _UNAVAILABLE, started, route)
                 raise
+            # The observer's fast path (one sink, every decision reported, the system
+            # clock) is done below, inline: a Python call less per permission.
+            sink = observer.guard_sink
+            held = observer.held_policy
         roles = principal.roles
         missing: Permission | None = None
         for permission in self.permissions:
             if observer is None:
                 allowed = compiled.allows(roles, permission.resource, permission.action)
-            else:
+            elif sink is None:
                 allowed = observer.allows(
                     _GUARD, compiled, principal, permission.resource, permission.action, org,
                     started, route,
                 )  # fmt: skip
+            else:
+                resource = permission.resource
+                action = permission.action
+                try:
+                    allowed = compiled.allows(roles, resource, action)
+                except UnknownPermission:
+                    observer.decided(
+                        _GUARD, principal, org, resource, action, False, _UNKNOWN_PERMISSION,
+                        no_grants, started, route,
+                    )  # fmt: skip
+                    raise
+                ended = perf_counter()
+                event = new_checked_event()
+                # The layout of events._CHECKED_FIELDS, as Observer.allows() captures it.
+                event._raw = (
+                    _GUARD, principal.member_id, principal.organization_id, org, resource,
+                    action, allowed, compiled, roles, held(), started, ended, route, observer,
+                )  # fmt: skip
+                try:
+                    sink(event)
+                except Exception:
+                    observer.sink_failed(sink)
             if allowed:
                 if self.any_of:
                     return principal

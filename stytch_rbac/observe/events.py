@@ -323,6 +323,9 @@ class _Checked(_Captured):
 
 _new_event: Final = _Captured
 _new_checked_event: Final = _Checked
+#: A new event of the fast path, to fill with ``event._raw = (...)`` in the layout of
+#: :data:`_CHECKED_FIELDS`: for the guard, which inlines that path (``Observer.guard_sink``).
+new_checked_event: Final = _Checked
 
 #: What the observer captures at a decision, in this order (see :func:`new_decision_event`).
 _RAW_FIELDS: Final = (

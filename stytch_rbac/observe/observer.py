@@ -147,6 +147,8 @@ class Observer:
         "_policy_snapshot",
         "_rate",
         "_sole_sink",
+        "guard_sink",
+        "held_policy",
         "policy_ttl",
         "sha256_of",
         "strict",
@@ -173,6 +175,8 @@ class Observer:
         self._authentication_sinks: list[AuthenticationSink] = []
         self._failures: dict[int, int] = {}
         self._policy_snapshot = policy_snapshot
+        #: ``policy_snapshot`` itself, for the guard's inlined fast path (see guard_sink).
+        self.held_policy: Callable[[], HeldPolicy | None] = policy_snapshot
         #: The facade clock, or None for the system clock (``time.time`` itself): an event
         #: then works its decision's time out from the monotonic end when first read
         #: (:func:`~stytch_rbac.observe.events.system_time_at`), a clock read less here.
@@ -185,6 +189,17 @@ class Observer:
         #: The sink of the fast path of allows() for an allow and for a denial, else None.
         self._allow_sink: DecisionSink | None = None
         self._deny_sink: DecisionSink | None = None
+        #: The sink of the fast path of :meth:`allows` when it serves allows and denials
+        #: alike (one sink, every decision reported, the system clock), else None; a plain
+        #: attribute, not a property (a Python call less per check).
+        #:
+        #: For a guard, which then does what :meth:`allows` does inline (a Python call
+        #: less per permission): ``event = new_checked_event()``, ``event._raw`` = the
+        #: :data:`~stytch_rbac.observe.events._CHECKED_FIELDS` tuple (the layout of
+        #: :meth:`allows`, this observer last), the sink called, a failure handed to
+        #: :meth:`sink_failed` (inside ``except``). Read once per check: a sink added
+        #: later applies from the next check.
+        self.guard_sink: DecisionSink | None = None
 
     def __repr__(self) -> str:
         return (
@@ -204,12 +219,17 @@ class Observer:
         fast = self._sole_sink if self._now is None else None
         self._deny_sink = fast
         self._allow_sink = fast if self._allow_rate == 1.0 else None
+        self.guard_sink = self._allow_sink
 
     def add_authentication_sink(self, sink: AuthenticationSink) -> None:
         """Also deliver every authentication to ``sink``."""
         if not callable(sink):
             raise TypeError(f"an authentication sink must be callable, got {type(sink).__name__}")
         self._authentication_sinks.append(sink)
+
+    def sink_failed(self, sink: Callable[[Any], object]) -> None:
+        """Count a sink's failure and log the first (call it inside ``except``)."""
+        self._sink_failed(sink)
 
     @property
     def failures(self) -> int:

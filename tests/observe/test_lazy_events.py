@@ -5,12 +5,21 @@ event stays read-only, and it holds no credential."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import httpx
 import pytest
 
-from stytch_rbac import DecisionEvent, DenialReason, Principal, StytchRBAC
+from stytch_rbac import (
+    DecisionEvent,
+    DenialReason,
+    Permission,
+    PermissionDenied,
+    Principal,
+    StytchRBAC,
+    UnknownPermission,
+)
 from stytch_rbac.emulator import Emulator
 from stytch_rbac.observe import DecisionSource, events
 from stytch_rbac.observe.events import DECISION_FIELDS, system_time_at
@@ -204,3 +213,89 @@ def test_system_time_at_adds_the_clocks_offset(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(events, "time", lambda: 1_000_050.0)
     monkeypatch.setattr(events, "perf_counter", lambda: 70.0)
     assert system_time_at(20.0) == 1_000_000.0
+
+
+async def test_guards_inlined_fast_path_reports_like_the_general_path(
+    stytch_emulator: Emulator, member: MemberFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A guard with one sink captures inline (not through Observer.allows): each of its
+    events, field by field, equals the general path's (two sinks), for an allow and a
+    denial, with the route and the requested organization; a failing sink is logged once
+    and changes no decision."""
+    from starlette.requests import Request
+
+    editor = member(["editor"])
+    request = Request({"type": "http", "method": "GET", "path": "/docs", "headers": []})
+    one: list[DecisionEvent] = []
+    first: list[DecisionEvent] = []
+    second: list[DecisionEvent] = []
+    fast, fast_http = _system_clock_facade(stytch_emulator, on_decision=one.append)
+    general, general_http = _system_clock_facade(stytch_emulator, on_decision=first.append)
+    general.observe().add_decision_sink(second.append)
+    org = editor.organization_id
+    async with fast_http, fast, general_http, general:
+        for rbac in (fast, general):
+            principal = await rbac.authenticate(session_jwt=editor.session_jwt)
+            any_of = rbac.require("documents:delete", "documents:edit", any_of=True)
+            assert await any_of.check(principal, organization_id=org, request=request) is principal
+            with pytest.raises(PermissionDenied):
+                await rbac.require("documents:edit", "documents:delete").check(principal)
+        assert fast.observer is not None
+        assert fast.observer.guard_sink is not None  # the inlined path ran for `one`
+        assert general.observer is not None
+        assert general.observer.guard_sink is None
+    assert [type(e).__name__ for e in one] == ["_Checked"] * 4
+    assert first == second
+    assert len(one) == len(first) == 4
+    for inlined, eager in zip(one, first, strict=True):
+        for name in DECISION_FIELDS:
+            if name not in ("policy_age", "duration"):
+                assert getattr(inlined, name) == getattr(eager, name), name
+        assert inlined.policy_age is not None
+        assert inlined.duration >= 0
+    assert [(e.action, e.allowed, e.route) for e in one] == [
+        ("delete", False, "/docs"),
+        ("edit", True, "/docs"),
+        ("edit", True, None),
+        ("delete", False, None),
+    ]
+    assert {e.requested_organization_id for e in one[:2]} == {org}
+    assert one[1].granted_by == ("editor",)
+
+    def failing(_event: DecisionEvent) -> None:
+        raise RuntimeError("sink down")
+
+    broken, broken_http = _system_clock_facade(stytch_emulator, on_decision=failing)
+    async with broken_http, broken:
+        principal = await broken.authenticate(session_jwt=editor.session_jwt)
+        with caplog.at_level(logging.ERROR, logger="stytch_rbac"):
+            for _ in range(2):
+                assert await broken.require("documents:edit").check(principal) is principal
+                with pytest.raises(PermissionDenied):
+                    await broken.require("documents:delete").check(principal)
+        assert broken.observer is not None
+        assert broken.observer.failures == 4
+    assert len([r for r in caplog.records if "observer callback" in r.getMessage()]) == 1
+
+
+async def test_guards_inlined_fast_path_reports_an_unknown_permission(
+    stytch_emulator: Emulator, member: MemberFactory
+) -> None:
+    """Strict mode: a permission the policy lacks is reported (unknown_permission), then
+    raised, on the guard's inlined path too."""
+    editor = member(["editor"])
+    got: list[DecisionEvent] = []
+    rbac, http = _system_clock_facade(stytch_emulator, on_decision=got.append)
+    async with http, rbac:
+        principal = await rbac.authenticate(session_jwt=editor.session_jwt)
+        guard = rbac.require("documents:edit")
+        guard.permissions = (Permission("documents", "nope"),)  # skip the eager check
+        with pytest.raises(UnknownPermission):
+            await guard.check(principal)
+    (event,) = got
+    assert (event.action, event.allowed, event.reason) == (
+        "nope",
+        False,
+        DenialReason.UNKNOWN_PERMISSION,
+    )
+    assert event.source is DecisionSource.GUARD
