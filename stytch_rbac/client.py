@@ -354,6 +354,45 @@ def _check_machine(principal: object) -> MachinePrincipal:
     return principal
 
 
+_P = TypeVar("_P", Principal, AnyPrincipal)
+
+
+async def _reported(
+    observer: Observer,
+    credential: str | None,
+    authenticate: Callable[[], Awaitable[tuple[_P, str]]],
+) -> _P:
+    """``authenticate()``'s principal, its outcome reported to ``observer``: authenticated
+    (and who answered: the memo or Stytch), refused (with the reason) or unavailable.
+    A cancelled authentication, or a bug, is not reported."""
+    started = time.perf_counter()
+    principal: _P | None = None
+    answered_by: str | None = None
+    outcome: AuthenticationOutcome | None = None
+    reason: str | None = None
+    try:
+        principal, answered_by = await authenticate()
+        outcome = AuthenticationOutcome.AUTHENTICATED
+        return principal
+    except Unauthenticated as exc:
+        outcome, reason = AuthenticationOutcome.REFUSED, exc.reason
+        raise
+    except StytchUnavailable:
+        outcome, reason = AuthenticationOutcome.UNAVAILABLE, "unavailable"
+        raise
+    finally:
+        if outcome is not None:
+            observer.authenticated(
+                outcome=outcome,
+                reason=reason,
+                credential=credential,
+                answered_by=answered_by,
+                principal=principal,
+                started=started,
+                now=time.perf_counter(),
+            )
+
+
 # -- the decision rules, shared by this facade and the blocking one (stytch_rbac.sync) -------
 # Each decision is: check the arguments (_decision_args), then, when it is about the
 # principal's own organization, fetch that organization's policy (awaited here, read from
@@ -941,33 +980,10 @@ class StytchRBAC:
     async def _observed_authentication(
         self, observer: Observer, session_jwt: str | None, session_token: str | None
     ) -> Principal:
-        started = time.perf_counter()
         credential = "session_jwt" if session_jwt else "session_token" if session_token else None
-        principal: Principal | None = None
-        answered_by: str | None = None
-        outcome: AuthenticationOutcome | None = None  # None: cancelled, or a bug: not reported
-        reason: str | None = None
-        try:
-            principal, answered_by = await self._authenticate(session_jwt, session_token)
-            outcome = AuthenticationOutcome.AUTHENTICATED
-            return principal
-        except Unauthenticated as exc:
-            outcome, reason = AuthenticationOutcome.REFUSED, exc.reason
-            raise
-        except StytchUnavailable:
-            outcome, reason = AuthenticationOutcome.UNAVAILABLE, "unavailable"
-            raise
-        finally:
-            if outcome is not None:
-                observer.authenticated(
-                    outcome=outcome,
-                    reason=reason,
-                    credential=credential,
-                    answered_by=answered_by,
-                    principal=principal,
-                    started=started,
-                    now=time.perf_counter(),
-                )
+        return await _reported(
+            observer, credential, lambda: self._authenticate(session_jwt, session_token)
+        )
 
     async def authenticate_access_token(
         self, token: str, *, accept: Collection[PrincipalKind] = ACCESS_TOKEN_KINDS
@@ -1027,32 +1043,9 @@ class StytchRBAC:
     async def _observed_access_token(
         self, observer: Observer, token: str, accepted: frozenset[PrincipalKind]
     ) -> AnyPrincipal:
-        started = time.perf_counter()
-        principal: AnyPrincipal | None = None
-        answered_by: str | None = None
-        outcome: AuthenticationOutcome | None = None  # None: cancelled, or a bug: not reported
-        reason: str | None = None
-        try:
-            principal, answered_by = await self._authenticate_access_token(token, accepted)
-            outcome = AuthenticationOutcome.AUTHENTICATED
-            return principal
-        except Unauthenticated as exc:
-            outcome, reason = AuthenticationOutcome.REFUSED, exc.reason
-            raise
-        except StytchUnavailable:
-            outcome, reason = AuthenticationOutcome.UNAVAILABLE, "unavailable"
-            raise
-        finally:
-            if outcome is not None:
-                observer.authenticated(
-                    outcome=outcome,
-                    reason=reason,
-                    credential="access_token",
-                    answered_by=answered_by,
-                    principal=principal,
-                    started=started,
-                    now=time.perf_counter(),
-                )
+        return await _reported(
+            observer, "access_token", lambda: self._authenticate_access_token(token, accepted)
+        )
 
     def _remembered_access_token(
         self, token: str, accepted: frozenset[PrincipalKind]

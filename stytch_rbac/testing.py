@@ -97,6 +97,7 @@ __all__ = [
     "SeededMember",
     "SeededService",
     "ServiceFactory",
+    "open_rbac",
     "serve_app",
 ]
 
@@ -313,8 +314,20 @@ def stytch_base_url(request: pytest.FixtureRequest, stytch_emulator: Emulator) -
 
 
 @contextlib.asynccontextmanager
-async def _open_rbac(emulator: Emulator, base_url: str) -> AsyncIterator[StytchRBAC]:
-    """The facade pointed at ``emulator`` (in-process or over HTTP), open until exit."""
+async def open_rbac(
+    emulator: Emulator, *, base_url: str = IN_PROCESS_URL, **options: Any
+) -> AsyncIterator[StytchRBAC]:
+    """A :class:`~stytch_rbac.StytchRBAC` on ``emulator``, open until the block exits: in
+    process (no socket) unless ``base_url`` is where the emulator is served, on the
+    emulator's clock, with its project domain (so its Connected-App tokens verify).
+
+    ``options`` go to the constructor and win over those defaults (``clock=None`` for
+    the system clock, ``agent_roles="intersect"``, ``on_decision=...``): for a test that
+    needs a facade configured otherwise than the ``stytch_rbac`` fixture's::
+
+        async with open_rbac(stytch_emulator, m2m_scopes="stytch") as rbac:
+            assert await rbac.is_authorized(service.principal, "documents:edit")
+    """
     from ._stytch.http import in_process_client
     from .client import StytchRBAC
 
@@ -324,15 +337,14 @@ async def _open_rbac(emulator: Emulator, base_url: str) -> AsyncIterator[StytchR
             http = await stack.enter_async_context(
                 in_process_client(emulator.app, base_url=IN_PROCESS_URL)
             )
+        settings: dict[str, Any] = {
+            "base_url": base_url,
+            "http_client": http,
+            "clock": emulator.clock,
+            "project_domain": emulator.project_domain,
+        }
         yield await stack.enter_async_context(
-            StytchRBAC(
-                emulator.project_id,
-                emulator.secret,
-                base_url=base_url,
-                http_client=http,
-                clock=emulator.clock,
-                project_domain=emulator.project_domain,
-            )
+            StytchRBAC(emulator.project_id, emulator.secret, **(settings | options))
         )
 
 
@@ -430,7 +442,7 @@ async def _stytch_rbac_anyio(
 ) -> AsyncIterator[StytchRBAC]:
     """``stytch_rbac`` for anyio's plugin, which sets a fixture up and tears it down in
     one task."""
-    async with _open_rbac(stytch_emulator, stytch_base_url) as rbac:
+    async with open_rbac(stytch_emulator, base_url=stytch_base_url) as rbac:
         yield rbac
 
 
@@ -445,7 +457,7 @@ async def _hosted_rbac(emulator: Emulator, base_url: str) -> AsyncIterator[Stytc
     stop = asyncio.Event()
 
     async def host() -> None:
-        async with _open_rbac(emulator, base_url) as rbac:
+        async with open_rbac(emulator, base_url=base_url) as rbac:
             opened.set_result(rbac)
             await stop.wait()
 

@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import itertools
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,32 +27,20 @@ from stytch_rbac import (
     TenancyError,
     UnknownPermission,
 )
-from stytch_rbac._stytch.http import in_process_client
 from stytch_rbac.emulator import Emulator
 from stytch_rbac.observe import DecisionEvent, DecisionSource, DenialReason
 from stytch_rbac.policy.scopes import m2m_permissions, scope_permissions
-from stytch_rbac.testing import IN_PROCESS_URL, AgentFactory, MemberFactory, ServiceFactory
+from stytch_rbac.testing import AgentFactory, MemberFactory, ServiceFactory, open_rbac
 
 POLICY = Path(__file__).resolve().parent.parent / "examples" / "policy.json"
 pytestmark = [pytest.mark.anyio, pytest.mark.stytch_policy(POLICY)]
 
 
-@contextlib.asynccontextmanager
-async def facade(emulator: Emulator, **options: Any) -> AsyncIterator[StytchRBAC]:
+def facade(
+    emulator: Emulator, **options: Any
+) -> contextlib.AbstractAsyncContextManager[StytchRBAC]:
     """A facade on ``emulator`` (in process, its clock) built with ``options``."""
-    async with (
-        in_process_client(emulator.app, base_url=IN_PROCESS_URL) as http,
-        StytchRBAC(
-            emulator.project_id,
-            emulator.secret,
-            base_url=IN_PROCESS_URL,
-            http_client=http,
-            clock=emulator.clock,
-            project_domain=emulator.project_domain,
-            **options,
-        ) as rbac,
-    ):
-        yield rbac
+    return open_rbac(emulator, **options)
 
 
 # -- construction ----------------------------------------------------------------------------
@@ -453,17 +440,7 @@ async def test_machine_events_on_the_system_clock_carry_the_policy_age(
     events: list[DecisionEvent] = []
     seeded = agent(["read:documents"], roles=["viewer"])
     machine = service(["write:documents"]).principal
-    async with (
-        in_process_client(stytch_emulator.app, base_url=IN_PROCESS_URL) as http,
-        StytchRBAC(
-            stytch_emulator.project_id,
-            stytch_emulator.secret,
-            base_url=IN_PROCESS_URL,
-            http_client=http,
-            project_domain=stytch_emulator.project_domain,
-            on_decision=events.append,
-        ) as rbac,
-    ):
+    async with open_rbac(stytch_emulator, clock=None, on_decision=events.append) as rbac:
         assert await rbac.is_authorized(seeded.principal, "documents:read")
         assert await rbac.is_authorized(machine, "documents:edit")
     assert [event.principal_kind for event in events] == ["agent", "service"]

@@ -295,6 +295,15 @@ class Observer:
             ),
         )  # fmt: skip
 
+    def _sinks_for(self, allowed: bool) -> list[DecisionSink]:
+        """The decision sinks to report a decision to: none when sampling drops this
+        allow. (:meth:`decided` keeps the same test inline: it is on the hot path.)"""
+        if allowed:
+            rate = self._allow_rate
+            if rate < 1.0 and (rate == 0.0 or self._rate() >= rate):
+                return []
+        return self._decision_sinks
+
     def decided_by_scopes(
         self,
         source: DecisionSource,
@@ -313,11 +322,7 @@ class Observer:
         sampling of allows: ``granted_by`` is the granting scopes. Off the members' hot
         path, so the event is built whole here."""
         ended = perf_counter()
-        if allowed:
-            rate = self._allow_rate
-            if rate < 1.0 and (rate == 0.0 or self._rate() >= rate):
-                return
-        sinks = self._decision_sinks
+        sinks = self._sinks_for(allowed)
         if not sinks:
             return
         held = None if reason is _UNAVAILABLE else self._policy_snapshot()

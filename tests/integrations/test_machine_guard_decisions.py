@@ -15,11 +15,10 @@ import pytest
 from fastapi import Depends, FastAPI
 
 from stytch_rbac import AnyPrincipal, StytchRBAC
-from stytch_rbac._stytch.http import in_process_client
 from stytch_rbac.emulator import Emulator
 from stytch_rbac.integrations.guard import path
 from stytch_rbac.observe import DecisionEvent, DecisionSource, DenialReason
-from stytch_rbac.testing import IN_PROCESS_URL, AgentFactory, ServiceFactory
+from stytch_rbac.testing import AgentFactory, ServiceFactory, open_rbac
 
 POLICY = Path(__file__).resolve().parents[2] / "examples" / "policy.json"
 pytestmark = [pytest.mark.anyio, pytest.mark.stytch_policy(POLICY)]
@@ -32,18 +31,7 @@ async def served(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, StytchRBAC]]:
     """A FastAPI app guarded by a facade built with ``options``: a client for it, and the
     facade (for its ``stytch`` SDK client)."""
-    async with (
-        in_process_client(emulator.app, base_url=IN_PROCESS_URL) as http,
-        StytchRBAC(
-            emulator.project_id,
-            emulator.secret,
-            base_url=IN_PROCESS_URL,
-            http_client=http,
-            clock=emulator.clock,
-            project_domain=emulator.project_domain,
-            **options,
-        ) as rbac,
-    ):
+    async with open_rbac(emulator, **options) as rbac:
         app = FastAPI()
         editor = Annotated[AnyPrincipal, Depends(rbac.require("documents:edit", accept=EVERYONE))]
         org_reader = Annotated[
