@@ -55,7 +55,7 @@ from _results import save  # benchmarks/_results.py, beside this script
 
 from stytch_rbac import serving
 from stytch_rbac.emulator import Emulator
-from stytch_rbac.testing import IN_PROCESS_URL, _open_rbac
+from stytch_rbac.testing import IN_PROCESS_URL, open_rbac
 
 IN_PROCESS_TARGET_MS = 5.0
 HTTP_TARGET_MS = 15.0
@@ -138,7 +138,7 @@ def facade_ms(fresh: bool, n: int, base_url: str | None = None) -> float:
         start = time.perf_counter()
         for _ in range(n):
             emu = Emulator(fresh_keys=fresh)
-            async with _open_rbac(emu, base_url or IN_PROCESS_URL):
+            async with open_rbac(emu, base_url=base_url or IN_PROCESS_URL):
                 pass
         return (time.perf_counter() - start) * 1000 / n
 
