@@ -354,14 +354,7 @@ class Observer:
             duration=ended - started,
             client_id=principal.client_id,
         )
-        sink = self._sole_sink
-        if sink is None:
-            self._deliver(sinks, event)
-            return
-        try:
-            sink(event)
-        except Exception:
-            self._sink_failed(sink)
+        self._deliver(sinks, event)
 
     def allows(
         self,
